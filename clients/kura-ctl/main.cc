@@ -1,0 +1,34 @@
+// kura-ctl: the operator and integrator CLI over kura's gRPC APIs.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "health_command.h"
+
+namespace {
+
+int Usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: kura-ctl COMMAND [ARGS]\n\n"
+               "commands:\n"
+               "  health [--addr HOST:PORT] [--service NAME] [--wait DURATION]\n"
+               "          print a service's gRPC health; exit 0 when SERVING\n"
+               "  version print the version\n");
+  return out == stdout ? 0 : 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage(stderr);
+  std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "health") return kura::ctl::RunHealthCommand(args);
+  if (command == "version" || command == "--version") {
+    std::printf("kura-ctl %s\n", KURA_VERSION);
+    return 0;
+  }
+  if (command == "help" || command == "--help" || command == "-h") return Usage(stdout);
+  std::fprintf(stderr, "kura-ctl: unknown command '%s'\n", command.c_str());
+  return Usage(stderr);
+}

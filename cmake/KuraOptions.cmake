@@ -1,0 +1,38 @@
+# kura_add_common_options(target): C++20, warnings, optional -Werror and sanitizers.
+function(kura_add_common_options target)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local
+                                           -Wnon-virtual-dtor -Wno-unused-parameter)
+  if(KURA_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+if(KURA_ASAN)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(KURA_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+
+# kura_test(name LABEL unit|db|e2e SOURCES a.cc ... LIBS lib ...)
+# A Catch2 test binary registered as one ctest entry carrying LABEL. Database and end-to-end
+# tests read KURA_TEST_PG_DSN (set by scripts/test) and fail, never skip, without it.
+function(kura_test name)
+  cmake_parse_arguments(T "" "LABEL;TIMEOUT" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE kura_catch_main ${T_LIBS})
+  kura_add_common_options(${name})
+  add_test(NAME ${name} COMMAND ${name} --reporter compact)
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT})
+endfunction()
+
+function(kura_unit_test name)
+  cmake_parse_arguments(T "" "" "LIBS" ${ARGN})
+  kura_test(${name} LABEL unit SOURCES ${T_UNPARSED_ARGUMENTS} LIBS ${T_LIBS})
+endfunction()

@@ -1,0 +1,53 @@
+#include "kura/base/error.h"
+
+#include "absl/strings/cord.h"
+#include "google/rpc/error_details.pb.h"
+
+namespace kura {
+namespace {
+
+std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const absl::Status& status) {
+  std::optional<absl::Cord> payload = status.GetPayload(kErrorInfoTypeUrl);
+  if (!payload) return std::nullopt;
+  google::rpc::ErrorInfo info;
+  if (!info.ParseFromString(std::string(*payload))) return std::nullopt;
+  return info;
+}
+
+}  // namespace
+
+absl::Status MakeError(absl::StatusCode code, std::string_view reason, std::string_view message,
+                       std::map<std::string, std::string> metadata, std::string_view domain) {
+  absl::Status status(code, message);
+  google::rpc::ErrorInfo info;
+  info.set_reason(std::string(reason));
+  info.set_domain(std::string(domain));
+  for (auto& [key, value] : metadata) (*info.mutable_metadata())[key] = value;
+  status.SetPayload(kErrorInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+absl::Status InvalidArgument(std::string_view field, std::string_view message) {
+  return MakeError(absl::StatusCode::kInvalidArgument, "INVALID_ARGUMENT", message,
+                   {{"field", std::string(field)}});
+}
+
+std::string ErrorReason(const absl::Status& status) {
+  auto info = ErrorInfoOf(status);
+  return info ? info->reason() : std::string();
+}
+
+std::string ErrorDomain(const absl::Status& status) {
+  auto info = ErrorInfoOf(status);
+  return info ? info->domain() : std::string();
+}
+
+std::map<std::string, std::string> ErrorMetadata(const absl::Status& status) {
+  std::map<std::string, std::string> out;
+  if (auto info = ErrorInfoOf(status)) {
+    for (const auto& [key, value] : info->metadata()) out[key] = value;
+  }
+  return out;
+}
+
+}  // namespace kura

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "kura/pg/transaction.h"
+
+namespace kura::pg {
+
+/// Settings of a Database.
+struct DatabaseOptions {
+  std::string dsn;                    ///< libpq URI or keyword string.
+  int threads = 4;                    ///< DB threads, each with its own connection.
+  absl::Duration connect_timeout = absl::Seconds(5);
+  std::string application_name = "kura";
+};
+
+/// A pool of DB threads, each owning one PostgreSQL connection. Work submitted from any thread
+/// runs on the next free DB thread with that thread's connection, so a connection is never used
+/// by two threads at once. A connection that breaks is dropped and reopened on its thread's next
+/// task, so the pool heals by itself when the server comes back. Thread-safe.
+class Database {
+ public:
+  /// Starts `options.threads` DB threads after checking that the server is reachable with one
+  /// connection. Errors: INVALID_ARGUMENT for a malformed DSN, UNAVAILABLE (naming host, port and
+  /// database, never the password) when the server cannot be reached.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Database>> Open(DatabaseOptions options);
+
+  /// Finishes the queued work, then stops the threads and closes the connections.
+  ~Database();
+
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  /// Runs `fn` on a DB thread with its open connection and returns its result through the
+  /// future. When no connection can be opened, `fn` is not called and the result is
+  /// UNAVAILABLE. A result of UNAVAILABLE (see RunInTransaction) drops the connection. An
+  /// exception escaping `fn` becomes INTERNAL.
+  template <typename T>
+  std::future<absl::StatusOr<T>> Submit(std::function<absl::StatusOr<T>(pqxx::connection&)> fn) {
+    auto promise = std::make_shared<std::promise<absl::StatusOr<T>>>();
+    std::future<absl::StatusOr<T>> future = promise->get_future();
+    Enqueue([fn = std::move(fn), promise](absl::StatusOr<pqxx::connection*> conn) {
+      absl::StatusOr<T> result = conn.ok() ? Guarded<T>(fn, **conn) : conn.status();
+      absl::Status status = result.status();
+      promise->set_value(std::move(result));
+      return status;
+    });
+    return future;
+  }
+
+  /// Runs `fn` like Submit and waits for its result.
+  template <typename T>
+  absl::StatusOr<T> Run(std::function<absl::StatusOr<T>(pqxx::connection&)> fn) {
+    return Submit<T>(std::move(fn)).get();
+  }
+
+  /// Returns "host:port/dbname" of the server, for messages.
+  const std::string& description() const { return description_; }
+  /// Returns the number of DB threads (and connections).
+  int size() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  // Runs with the thread's connection, or the reason none could be opened; returns the
+  // status of the work so the thread can drop a broken connection.
+  using Task = std::function<absl::Status(absl::StatusOr<pqxx::connection*>)>;
+
+  Database(std::string conninfo, std::string description);
+  void Enqueue(Task task) ABSL_LOCKS_EXCLUDED(mu_);
+  void ThreadMain() ABSL_LOCKS_EXCLUDED(mu_);
+
+  template <typename T>
+  static absl::StatusOr<T> Guarded(
+      const std::function<absl::StatusOr<T>(pqxx::connection&)>& fn, pqxx::connection& conn) {
+    try {
+      return fn(conn);
+    } catch (...) {
+      return StatusFromCurrentException();
+    }
+  }
+
+  const std::string conninfo_;
+  const std::string description_;
+  absl::Mutex mu_;
+  std::deque<Task> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace kura::pg

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace kura::pg {
+
+/// Describes a DSN for messages: "host:port/dbname" (user and password never appear).
+/// Accepts URIs (postgresql://...) and keyword strings (host=... dbname=...). Returns
+/// INVALID_ARGUMENT when libpq cannot parse it.
+[[nodiscard]] absl::StatusOr<std::string> DescribeDsn(std::string_view dsn);
+
+/// Returns `dsn` as a keyword string with connect_timeout (whole seconds, at least 1) and
+/// application_name set unless the DSN already sets them.
+[[nodiscard]] absl::StatusOr<std::string> WithConnectOptions(std::string_view dsn,
+                                                             int connect_timeout_seconds,
+                                                             std::string_view application_name);
+
+}  // namespace kura::pg

@@ -1,0 +1,95 @@
+#include "kura/pg/database.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "kura/base/error.h"
+#include "kura/pg/dsn.h"
+
+namespace kura::pg {
+namespace {
+
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...");
+// logs and start-up errors want one line.
+std::string OneLine(std::string_view text) {
+  std::string out = absl::StrReplaceAll(text, {{"\n", " "}, {"\t", " "}});
+  return std::string(absl::StripAsciiWhitespace(out));
+}
+
+absl::Status Unreachable(const std::string& description, std::string_view why) {
+  return MakeError(absl::StatusCode::kUnavailable, "DATABASE_UNAVAILABLE",
+                   absl::StrCat("cannot connect to PostgreSQL at ", description, ": ",
+                                OneLine(why)),
+                   {{"database", description}});
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(DatabaseOptions options) {
+  auto description = DescribeDsn(options.dsn);
+  if (!description.ok()) return description.status();
+  auto conninfo = WithConnectOptions(
+      options.dsn, static_cast<int>(absl::ToInt64Seconds(options.connect_timeout)),
+      options.application_name);
+  if (!conninfo.ok()) return conninfo.status();
+  try {
+    pqxx::connection probe(*conninfo);
+  } catch (const std::exception& e) {
+    return Unreachable(*description, e.what());
+  }
+  std::unique_ptr<Database> db(new Database(*std::move(conninfo), *std::move(description)));
+  for (int i = 0; i < std::max(1, options.threads); ++i) {
+    db->threads_.emplace_back([raw = db.get()] { raw->ThreadMain(); });
+  }
+  return db;
+}
+
+Database::Database(std::string conninfo, std::string description)
+    : conninfo_(std::move(conninfo)), description_(std::move(description)) {}
+
+Database::~Database() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (std::thread& t : threads_) t.join();
+}
+
+void Database::Enqueue(Task task) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(task));
+}
+
+void Database::ThreadMain() {
+  std::unique_ptr<pqxx::connection> conn;
+  while (true) {
+    Task task;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Database* db) ABSL_EXCLUSIVE_LOCKS_REQUIRED(db->mu_) {
+            return db->stopping_ || !db->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and all queued work is done
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    if (conn == nullptr || !conn->is_open()) {
+      conn.reset();
+      try {
+        conn = std::make_unique<pqxx::connection>(conninfo_);
+      } catch (const std::exception& e) {
+        task(Unreachable(description_, e.what()));
+        continue;
+      }
+    }
+    absl::Status status = task(conn.get());
+    if (status.code() == absl::StatusCode::kUnavailable ||
+        status.code() == absl::StatusCode::kUnknown) {
+      conn.reset();  // broken, or in an unknown state: start afresh next time
+    }
+  }
+}
+
+}  // namespace kura::pg

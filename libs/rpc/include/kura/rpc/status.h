@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+
+namespace kura::rpc {
+
+/// Maps `status` to the gRPC status sent to clients: the same code and message, plus a
+/// google.rpc.Status in the grpc-status-details-bin trailer holding one google.rpc.ErrorInfo.
+/// The reason and metadata come from the status' ErrorInfo payload (kura::MakeError); a status
+/// without one gets its code name as reason. An empty domain is filled with `domain`
+/// (the service, e.g. "kura.ledger"). This is the one place this mapping happens.
+grpc::Status ToGrpcStatus(const absl::Status& status, std::string_view domain);
+
+/// Maps a status received from a kura service back to absl::Status, restoring the ErrorInfo
+/// payload so that kura::ErrorReason / ErrorDomain / ErrorMetadata read it.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+/// Returns the trace id of the W3C `traceparent` header in the call's metadata, or empty.
+std::string TraceIdFromMetadata(const grpc::ServerContextBase& context);
+
+/// Adds a `traceparent` header to an outgoing call: the given trace id (the current one when
+/// empty, a new one when there is none) with a new span id.
+void PropagateTrace(grpc::ClientContext& context, std::string trace_id = {});
+
+}  // namespace kura::rpc

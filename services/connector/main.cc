@@ -1,0 +1,16 @@
+// kura-connector: wiring only. See README.md beside this file.
+#include "kura/server/service_main.h"
+
+namespace kura::migrations {
+const std::vector<kura::pg::MigrationFile>& ConnectorMigrations();
+}
+
+int main(int argc, char** argv) {
+  return kura::server::RunServiceMain(argc, argv,
+                                      {.name = "kura-connector",
+                                       .schema = "connector",
+                                       .error_domain = "kura.connector",
+                                       .migrations = &kura::migrations::ConnectorMigrations,
+                                       .grpc_port = 7103,
+                                       .metrics_port = 9103});
+}

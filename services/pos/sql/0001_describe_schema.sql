@@ -1,0 +1,1 @@
+COMMENT ON SCHEMA pos IS 'kura-pos-gateway: terminals, register sales and returns, offline journal replay';
