@@ -2,7 +2,8 @@
 function(kura_add_common_options target)
   target_compile_features(${target} PUBLIC cxx_std_20)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local
-                                           -Wnon-virtual-dtor -Wno-unused-parameter)
+                                           -Wnon-virtual-dtor -Wno-unused-parameter
+                                           -Wno-missing-field-initializers)
   if(KURA_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

@@ -16,10 +16,14 @@ namespace {
 
 const char* StatusName(grpc::health::v1::HealthCheckResponse::ServingStatus s) {
   switch (s) {
-    case grpc::health::v1::HealthCheckResponse::SERVING: return "SERVING";
-    case grpc::health::v1::HealthCheckResponse::NOT_SERVING: return "NOT_SERVING";
-    case grpc::health::v1::HealthCheckResponse::SERVICE_UNKNOWN: return "SERVICE_UNKNOWN";
-    default: return "UNKNOWN";
+    case grpc::health::v1::HealthCheckResponse::SERVING:
+      return "SERVING";
+    case grpc::health::v1::HealthCheckResponse::NOT_SERVING:
+      return "NOT_SERVING";
+    case grpc::health::v1::HealthCheckResponse::SERVICE_UNKNOWN:
+      return "SERVICE_UNKNOWN";
+    default:
+      return "UNKNOWN";
   }
 }
 

@@ -49,8 +49,8 @@ std::string ReadFile(const std::string& path) {
 
 std::string MakeTempDir(const std::string& prefix) {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = absl::StrCat(base != nullptr && *base != '\0' ? base : "/tmp",
-                                     "/kura_", prefix, "_XXXXXX");
+  std::string pattern =
+      absl::StrCat(base != nullptr && *base != '\0' ? base : "/tmp", "/kura_", prefix, "_XXXXXX");
   REQUIRE(::mkdtemp(pattern.data()) != nullptr);
   return pattern;
 }

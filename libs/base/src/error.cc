@@ -7,7 +7,7 @@ namespace kura {
 namespace {
 
 std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const absl::Status& status) {
-  std::optional<absl::Cord> payload = status.GetPayload(kErrorInfoTypeUrl);
+  auto payload = status.GetPayload(kErrorInfoTypeUrl);
   if (!payload) return std::nullopt;
   google::rpc::ErrorInfo info;
   if (!info.ParseFromString(std::string(*payload))) return std::nullopt;
@@ -16,8 +16,8 @@ std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const absl::Status& status) {
 
 }  // namespace
 
-absl::Status MakeError(absl::StatusCode code, std::string_view reason, std::string_view message,
-                       std::map<std::string, std::string> metadata, std::string_view domain) {
+absl::Status MakeError(absl::StatusCode code, absl::string_view reason, absl::string_view message,
+                       std::map<std::string, std::string> metadata, absl::string_view domain) {
   absl::Status status(code, message);
   google::rpc::ErrorInfo info;
   info.set_reason(std::string(reason));
@@ -27,7 +27,7 @@ absl::Status MakeError(absl::StatusCode code, std::string_view reason, std::stri
   return status;
 }
 
-absl::Status InvalidArgument(std::string_view field, std::string_view message) {
+absl::Status InvalidArgument(absl::string_view field, absl::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, "INVALID_ARGUMENT", message,
                    {{"field", std::string(field)}});
 }

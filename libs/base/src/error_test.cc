@@ -13,7 +13,8 @@ TEST_CASE("MakeError carries reason and metadata") {
   REQUIRE(s.code() == absl::StatusCode::kFailedPrecondition);
   REQUIRE(s.message() == "only 2 left");
   REQUIRE(ErrorReason(s) == "INSUFFICIENT_STOCK");
-  REQUIRE(ErrorMetadata(s) == std::map<std::string, std::string>{{"available", "2"}, {"sku", "A-1"}});
+  REQUIRE(ErrorMetadata(s) ==
+          std::map<std::string, std::string>{{"available", "2"}, {"sku", "A-1"}});
   REQUIRE(ErrorDomain(s).empty());
 }
 

@@ -16,18 +16,18 @@ namespace kura::config {
 Environment ProcessEnvironment() {
   Environment env;
   for (char** p = environ; p != nullptr && *p != nullptr; ++p) {
-    std::string_view entry(*p);
+    absl::string_view entry(*p);
     auto eq = entry.find('=');
-    if (eq == std::string_view::npos) continue;
+    if (eq == absl::string_view::npos) continue;
     env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
   }
   return env;
 }
 
-std::string EnvName(std::string_view key) { return "KURA_" + absl::AsciiStrToUpper(key); }
+std::string EnvName(absl::string_view key) { return "KURA_" + absl::AsciiStrToUpper(key); }
 
 absl::StatusOr<Config> Config::Load(const std::map<std::string, std::string>& defaults,
-                                    std::string_view file_path, const Environment& env) {
+                                    absl::string_view file_path, const Environment& env) {
   Config config;
   for (const auto& [key, value] : defaults) config.values_[key] = {value, "default"};
 
@@ -39,16 +39,16 @@ absl::StatusOr<Config> Config::Load(const std::map<std::string, std::string>& de
     }
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
-      std::string_view text = absl::StripAsciiWhitespace(line);
+      absl::string_view text = absl::StripAsciiWhitespace(line);
       if (text.empty() || text.front() == '#') continue;
       std::string where = absl::StrCat("file ", file_path, ":", number);
       auto eq = text.find('=');
-      if (eq == std::string_view::npos) {
+      if (eq == absl::string_view::npos) {
         return MakeError(absl::StatusCode::kInvalidArgument, "CONFIG_INVALID",
                          absl::StrCat("config ", where, ": expected `key = value`"));
       }
       std::string key(absl::StripAsciiWhitespace(text.substr(0, eq)));
-      std::string_view value = absl::StripAsciiWhitespace(text.substr(eq + 1));
+      absl::string_view value = absl::StripAsciiWhitespace(text.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
         value = value.substr(1, value.size() - 2);
       }
@@ -69,29 +69,29 @@ absl::StatusOr<Config> Config::Load(const std::map<std::string, std::string>& de
   return config;
 }
 
-std::string Config::Raw(std::string_view key) const {
+std::string Config::Raw(absl::string_view key) const {
   auto it = values_.find(key);
   return it == values_.end() ? std::string() : it->second.text;
 }
 
-std::string Config::Source(std::string_view key) const {
+std::string Config::Source(absl::string_view key) const {
   auto it = values_.find(key);
   return it == values_.end() ? std::string("unknown") : it->second.source;
 }
 
-absl::Status Config::Invalid(std::string_view key, std::string_view problem) const {
+absl::Status Config::Invalid(absl::string_view key, absl::string_view problem) const {
   return MakeError(absl::StatusCode::kInvalidArgument, "CONFIG_INVALID",
                    absl::StrCat("config: ", key, ": ", problem, " (from ", Source(key), ")"),
                    {{"setting", std::string(key)}});
 }
 
-absl::StatusOr<std::string> Config::GetRequiredString(std::string_view key) const {
+absl::StatusOr<std::string> Config::GetRequiredString(absl::string_view key) const {
   std::string value = Raw(key);
   if (value.empty()) return Invalid(key, "is required");
   return value;
 }
 
-absl::StatusOr<int64_t> Config::GetInt(std::string_view key, int64_t min, int64_t max) const {
+absl::StatusOr<int64_t> Config::GetInt(absl::string_view key, int64_t min, int64_t max) const {
   std::string text = Raw(key);
   int64_t value = 0;
   if (!absl::SimpleAtoi(text, &value)) {
@@ -103,7 +103,7 @@ absl::StatusOr<int64_t> Config::GetInt(std::string_view key, int64_t min, int64_
   return value;
 }
 
-absl::StatusOr<absl::Duration> Config::GetDuration(std::string_view key, absl::Duration min,
+absl::StatusOr<absl::Duration> Config::GetDuration(absl::string_view key, absl::Duration min,
                                                    absl::Duration max) const {
   std::string text = Raw(key);
   absl::Duration value;
@@ -118,20 +118,20 @@ absl::StatusOr<absl::Duration> Config::GetDuration(std::string_view key, absl::D
 }
 
 absl::StatusOr<std::string> Config::GetEnum(
-    std::string_view key, std::initializer_list<std::string_view> allowed) const {
+    absl::string_view key, std::initializer_list<absl::string_view> allowed) const {
   std::string text = Raw(key);
-  for (std::string_view option : allowed) {
+  for (absl::string_view option : allowed) {
     if (text == option) return text;
   }
   return Invalid(key, absl::StrCat("\"", text, "\" is not one of ", absl::StrJoin(allowed, ", ")));
 }
 
-absl::StatusOr<std::string> Config::GetListenAddress(std::string_view key) const {
+absl::StatusOr<std::string> Config::GetListenAddress(absl::string_view key) const {
   std::string text = Raw(key);
   auto colon = text.rfind(':');
   uint32_t port = 0;
   if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(std::string_view(text).substr(colon + 1), &port) || port > 65535) {
+      !absl::SimpleAtoi(absl::string_view(text).substr(colon + 1), &port) || port > 65535) {
     return Invalid(key, absl::StrCat("\"", text, "\" is not a host:port address"));
   }
   return text;

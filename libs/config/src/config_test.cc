@@ -12,11 +12,8 @@ namespace kura::config {
 namespace {
 
 const std::map<std::string, std::string> kDefaults = {
-    {"grpc_listen", "0.0.0.0:7101"},
-    {"db_pool_size", "8"},
-    {"log_level", "info"},
-    {"shutdown_grace", "5s"},
-    {"db_dsn", ""},
+    {"grpc_listen", "0.0.0.0:7101"}, {"db_pool_size", "8"}, {"log_level", "info"},
+    {"shutdown_grace", "5s"},        {"db_dsn", ""},
 };
 
 // A config file in the temporary directory, removed when the test ends.
@@ -55,8 +52,10 @@ TEST_CASE("A file overrides defaults and the environment overrides the file") {
 }
 
 TEST_CASE("Validation errors name the setting and where its value came from") {
-  Environment env = {{"KURA_DB_POOL_SIZE", "many"}, {"KURA_SHUTDOWN_GRACE", "soon"},
-                     {"KURA_GRPC_LISTEN", "7101"}, {"KURA_LOG_LEVEL", "loud"}};
+  Environment env = {{"KURA_DB_POOL_SIZE", "many"},
+                     {"KURA_SHUTDOWN_GRACE", "soon"},
+                     {"KURA_GRPC_LISTEN", "7101"},
+                     {"KURA_LOG_LEVEL", "loud"}};
   auto config = Config::Load(kDefaults, "", env);
   REQUIRE(config.ok());
 

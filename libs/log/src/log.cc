@@ -24,26 +24,30 @@ Sink& TheSink() {
 
 thread_local std::string current_trace_id;
 
-std::string_view LevelName(Level level) {
+absl::string_view LevelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
 
-bool IsLowerHex(std::string_view s) {
+bool IsLowerHex(absl::string_view s) {
   for (char c : s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
 }
 
-bool AllZero(std::string_view s) { return s.find_first_not_of('0') == std::string_view::npos; }
+bool AllZero(absl::string_view s) { return s.find_first_not_of('0') == absl::string_view::npos; }
 
-void AppendQuoted(std::string& out, std::string_view key, std::string_view value) {
+void AppendQuoted(std::string& out, absl::string_view key, absl::string_view value) {
   out += ",\"";
   AppendJsonEscaped(out, key);
   out += "\":\"";
@@ -53,14 +57,14 @@ void AppendQuoted(std::string& out, std::string_view key, std::string_view value
 
 }  // namespace
 
-std::optional<Level> ParseLevel(std::string_view text) {
+std::optional<Level> ParseLevel(absl::string_view text) {
   for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
     if (text == LevelName(l)) return l;
   }
   return std::nullopt;
 }
 
-void Init(std::string_view service, Level min_level, std::FILE* out) {
+void Init(absl::string_view service, Level min_level, std::FILE* out) {
   Sink& sink = TheSink();
   std::lock_guard lock(sink.mu);
   sink.service = std::string(service);
@@ -68,15 +72,25 @@ void Init(std::string_view service, Level min_level, std::FILE* out) {
   sink.out = out;
 }
 
-void AppendJsonEscaped(std::string& out, std::string_view text) {
+void AppendJsonEscaped(std::string& out, absl::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -89,11 +103,11 @@ void AppendJsonEscaped(std::string& out, std::string_view text) {
   }
 }
 
-std::string FormatLine(std::string_view ts, Level level, std::string_view service,
-                       std::string_view msg, std::string_view trace_id,
+std::string FormatLine(absl::string_view ts, Level level, absl::string_view service,
+                       absl::string_view msg, absl::string_view trace_id,
                        std::initializer_list<Field> fields) {
   std::string line = "{\"ts\":\"";
-  line += ts;
+  line.append(ts.data(), ts.size());
   line += '"';
   AppendQuoted(line, "level", LevelName(level));
   AppendQuoted(line, "service", service);
@@ -113,7 +127,7 @@ std::string FormatLine(std::string_view ts, Level level, std::string_view servic
   return line;
 }
 
-void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields) {
   Sink& sink = TheSink();
   std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   std::lock_guard lock(sink.mu);
@@ -124,17 +138,17 @@ void Write(Level level, std::string_view msg, std::initializer_list<Field> field
   std::fflush(sink.out);
 }
 
-std::optional<TraceParent> ParseTraceParent(std::string_view header) {
+std::optional<TraceParent> ParseTraceParent(absl::string_view header) {
   header = absl::StripAsciiWhitespace(header);
   // version(2) '-' trace-id(32) '-' parent-id(16) '-' flags(2); later versions may append
   // more after another '-', which a version-00 reader ignores.
   if (header.size() < 55 || header[2] != '-' || header[35] != '-' || header[52] != '-') {
     return std::nullopt;
   }
-  std::string_view version = header.substr(0, 2);
-  std::string_view trace_id = header.substr(3, 32);
-  std::string_view parent_id = header.substr(36, 16);
-  std::string_view flags = header.substr(53, 2);
+  absl::string_view version = header.substr(0, 2);
+  absl::string_view trace_id = header.substr(3, 32);
+  absl::string_view parent_id = header.substr(36, 16);
+  absl::string_view flags = header.substr(53, 2);
   if (!IsLowerHex(version) || version == "ff") return std::nullopt;
   if (version == "00" && header.size() != 55) return std::nullopt;
   if (version != "00" && header.size() > 55 && header[55] != '-') return std::nullopt;

@@ -7,9 +7,9 @@ namespace kura::log {
 namespace {
 
 TEST_CASE("A log line is one JSON object with the fixed keys first") {
-  std::string line = FormatLine("2026-11-26T10:00:00.000Z", Level::kWarn, "kura-ledger",
-                                "db \"down\"\n", "4bf92f3577b34da6a3ce929d0e0e4736",
-                                {{"attempt", 3}, {"host", "db\\1"}});
+  std::string line =
+      FormatLine("2026-11-26T10:00:00.000Z", Level::kWarn, "kura-ledger", "db \"down\"\n",
+                 "4bf92f3577b34da6a3ce929d0e0e4736", {{"attempt", 3}, {"host", "db\\1"}});
   REQUIRE(line ==
           "{\"ts\":\"2026-11-26T10:00:00.000Z\",\"level\":\"warn\",\"service\":\"kura-ledger\","
           "\"msg\":\"db \\\"down\\\"\\n\",\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\","
@@ -38,8 +38,9 @@ TEST_CASE("Write honours the level and the current trace scope") {
   std::fclose(f);
   std::string text(buf, n);
   REQUIRE(text.find("hidden") == std::string::npos);
-  REQUIRE(text.find("\"msg\":\"shown\",\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"n\":1}") !=
-          std::string::npos);
+  REQUIRE(
+      text.find("\"msg\":\"shown\",\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\",\"n\":1}") !=
+      std::string::npos);
   REQUIRE(text.find("\"msg\":\"after\",\"trace_id\":\"\"}") != std::string::npos);
 }
 

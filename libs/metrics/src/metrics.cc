@@ -17,10 +17,14 @@ using grpc::experimental::ServerRpcInfo;
 
 const char* TypeName(ServerRpcInfo::Type type) {
   switch (type) {
-    case ServerRpcInfo::Type::UNARY: return "unary";
-    case ServerRpcInfo::Type::CLIENT_STREAMING: return "client_stream";
-    case ServerRpcInfo::Type::SERVER_STREAMING: return "server_stream";
-    case ServerRpcInfo::Type::BIDI_STREAMING: return "bidi_stream";
+    case ServerRpcInfo::Type::UNARY:
+      return "unary";
+    case ServerRpcInfo::Type::CLIENT_STREAMING:
+      return "client_stream";
+    case ServerRpcInfo::Type::SERVER_STREAMING:
+      return "server_stream";
+    case ServerRpcInfo::Type::BIDI_STREAMING:
+      return "bidi_stream";
   }
   return "unary";
 }
@@ -33,13 +37,15 @@ struct GrpcFamilies {
 
 class MetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  MetricsInterceptor(GrpcFamilies& families, ServerRpcInfo* info) : families_(families), info_(info) {
+  MetricsInterceptor(GrpcFamilies& families, ServerRpcInfo* info)
+      : families_(families), info_(info) {
     // "/package.Service/Method"
-    std::string_view full = info->method() != nullptr ? info->method() : "";
+    absl::string_view full = info->method() != nullptr ? info->method() : "";
     if (!full.empty() && full.front() == '/') full.remove_prefix(1);
     auto slash = full.find('/');
     service_ = std::string(full.substr(0, slash));
-    method_ = slash == std::string_view::npos ? std::string() : std::string(full.substr(slash + 1));
+    method_ =
+        slash == absl::string_view::npos ? std::string() : std::string(full.substr(slash + 1));
     type_ = TypeName(info->type());
   }
 
@@ -56,7 +62,9 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
       const char* code = GrpcCodeName(status.error_code());
       families_.handled
-          .Add({{"grpc_service", service_}, {"grpc_method", method_}, {"grpc_type", type_},
+          .Add({{"grpc_service", service_},
+                {"grpc_method", method_},
+                {"grpc_type", type_},
                 {"grpc_code", code}})
           .Increment();
       families_.seconds
@@ -68,7 +76,9 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
       if (is_error || service_ != "grpc.health.v1.Health") {
         log::TraceScope trace(rpc::TraceIdFromMetadata(*info_->server_context()));
         log::Write(is_error ? log::Level::kInfo : log::Level::kDebug, "rpc finished",
-                   {{"grpc_service", service_}, {"grpc_method", method_}, {"grpc_code", code},
+                   {{"grpc_service", service_},
+                    {"grpc_method", method_},
+                    {"grpc_code", code},
                     {"duration_ms", seconds * 1000}});
       }
     }
@@ -111,12 +121,23 @@ class MetricsInterceptorFactory final
 }  // namespace
 
 const char* GrpcCodeName(int code) {
-  static constexpr const char* kNames[] = {
-      "OK",           "CANCELLED",         "UNKNOWN",          "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS",   "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",         "UNAVAILABLE",      "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   return code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
 }
 
@@ -127,10 +148,10 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   try {
     server->exposer_ = std::make_unique<prometheus::Exposer>(listen_address, 2);
   } catch (const std::exception& e) {
-    return MakeError(absl::StatusCode::kUnavailable, "LISTEN_FAILED",
-                     absl::StrCat("metrics_listen: cannot listen on ", listen_address, ": ",
-                                  e.what()),
-                     {{"setting", "metrics_listen"}});
+    return MakeError(
+        absl::StatusCode::kUnavailable, "LISTEN_FAILED",
+        absl::StrCat("metrics_listen: cannot listen on ", listen_address, ": ", e.what()),
+        {{"setting", "metrics_listen"}});
   }
   server->exposer_->RegisterCollectable(server->registry_);
   auto ports = server->exposer_->GetListeningPorts();

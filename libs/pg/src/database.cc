@@ -11,16 +11,16 @@ namespace {
 
 // libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...");
 // logs and start-up errors want one line.
-std::string OneLine(std::string_view text) {
+std::string OneLine(absl::string_view text) {
   std::string out = absl::StrReplaceAll(text, {{"\n", " "}, {"\t", " "}});
   return std::string(absl::StripAsciiWhitespace(out));
 }
 
-absl::Status Unreachable(const std::string& description, std::string_view why) {
-  return MakeError(absl::StatusCode::kUnavailable, "DATABASE_UNAVAILABLE",
-                   absl::StrCat("cannot connect to PostgreSQL at ", description, ": ",
-                                OneLine(why)),
-                   {{"database", description}});
+absl::Status Unreachable(const std::string& description, absl::string_view why) {
+  return MakeError(
+      absl::StatusCode::kUnavailable, "DATABASE_UNAVAILABLE",
+      absl::StrCat("cannot connect to PostgreSQL at ", description, ": ", OneLine(why)),
+      {{"database", description}});
 }
 
 }  // namespace
@@ -80,7 +80,7 @@ void Database::ThreadMain() {
       try {
         conn = std::make_unique<pqxx::connection>(conninfo_);
       } catch (const std::exception& e) {
-        task(Unreachable(description_, e.what()));
+        task(Unreachable(description_, e.what())).IgnoreError();
         continue;
       }
     }

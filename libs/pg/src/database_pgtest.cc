@@ -23,11 +23,12 @@ std::unique_ptr<Database> OpenPool(const TestDatabase& db, int threads) {
 }
 
 absl::Status Exec(Database& pool, std::string sql) {
-  return pool.Run<bool>([sql](pqxx::connection& c) -> absl::StatusOr<bool> {
-                pqxx::nontransaction tx(c);
-                tx.exec(sql);
-                return true;
-              })
+  return pool
+      .Run<bool>([sql](pqxx::connection& c) -> absl::StatusOr<bool> {
+        pqxx::nontransaction tx(c);
+        tx.exec(sql);
+        return true;
+      })
       .status();
 }
 
@@ -35,8 +36,9 @@ TEST_CASE("The pool runs concurrent work on one connection per thread") {
   TestDatabase db("pool");
   constexpr int kThreads = 4;
   auto pool = OpenPool(db, kThreads);
-  REQUIRE(Exec(*pool, "CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL);"
-                      "INSERT INTO counter VALUES (1, 0)")
+  REQUIRE(Exec(*pool,
+               "CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL);"
+               "INSERT INTO counter VALUES (1, 0)")
               .ok());
 
   // 8 submitters × 25 increments, each holding its connection ~2 ms so that threads overlap.
@@ -49,11 +51,12 @@ TEST_CASE("The pool runs concurrent work on one connection per thread") {
       std::vector<std::future<absl::StatusOr<int>>> futures;
       for (int i = 0; i < 25; ++i) {
         futures.push_back(pool->Submit<int>([](pqxx::connection& c) {
-          return RunInTransaction<int>(c, {}, [](pqxx::transaction_base& tx) -> absl::StatusOr<int> {
-            tx.exec("SELECT pg_sleep(0.002)");
-            tx.exec("UPDATE counter SET n = n + 1 WHERE id = 1");
-            return tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
-          });
+          return RunInTransaction<int>(c, {},
+                                       [](pqxx::transaction_base& tx) -> absl::StatusOr<int> {
+                                         tx.exec("SELECT pg_sleep(0.002)");
+                                         tx.exec("UPDATE counter SET n = n + 1 WHERE id = 1");
+                                         return tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+                                       });
         }));
       }
       for (auto& f : futures) {
@@ -126,10 +129,10 @@ TEST_CASE("A broken connection is replaced on the next task") {
 
 TEST_CASE("An unreachable server is reported with host and port, never the password") {
   int port = kura::testing::FreePort();
-  auto opened = Database::Open({.dsn = "postgresql://kura:s3cret@127.0.0.1:" +
-                                       std::to_string(port) + "/kura",
-                                .threads = 1,
-                                .connect_timeout = absl::Seconds(2)});
+  auto opened =
+      Database::Open({.dsn = "postgresql://kura:s3cret@127.0.0.1:" + std::to_string(port) + "/kura",
+                      .threads = 1,
+                      .connect_timeout = absl::Seconds(2)});
   REQUIRE(opened.status().code() == absl::StatusCode::kUnavailable);
   std::string message(opened.status().message());
   REQUIRE(message.find("127.0.0.1:" + std::to_string(port) + "/kura") != std::string::npos);
@@ -144,8 +147,9 @@ TEST_CASE("An unreachable server is reported with host and port, never the passw
 TEST_CASE("A real serialization failure is retried to success") {
   TestDatabase db("serialize");
   auto pool = OpenPool(db, 2);
-  REQUIRE(Exec(*pool, "CREATE TABLE doctors (name text PRIMARY KEY, on_call bool NOT NULL);"
-                      "INSERT INTO doctors VALUES ('alice', true), ('bob', true)")
+  REQUIRE(Exec(*pool,
+               "CREATE TABLE doctors (name text PRIMARY KEY, on_call bool NOT NULL);"
+               "INSERT INTO doctors VALUES ('alice', true), ('bob', true)")
               .ok());
 
   std::latch both_read(2);
@@ -173,8 +177,8 @@ TEST_CASE("A real serialization failure is retried to success") {
   absl::StatusOr<bool> a = alice.get(), b = bob.get();
   REQUIRE(a.ok());
   REQUIRE(b.ok());
-  REQUIRE(attempts >= 3);       // at least one of the two ran again
-  REQUIRE((*a != *b));          // exactly one went off duty
+  REQUIRE(attempts >= 3);  // at least one of the two ran again
+  REQUIRE((*a != *b));     // exactly one went off duty
   auto on_call = pool->Run<int>([](pqxx::connection& c) -> absl::StatusOr<int> {
     pqxx::nontransaction tx(c);
     return tx.exec("SELECT count(*) FROM doctors WHERE on_call")[0][0].as<int>();
@@ -191,8 +195,9 @@ TEST_CASE("Conflicts beyond the attempt limit end in ABORTED") {
                                   [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
                                     ++calls;
                                     // Raises SQLSTATE 40001 as PostgreSQL does on conflict.
-                                    tx.exec("DO $$ BEGIN RAISE EXCEPTION 'conflict' USING "
-                                            "ERRCODE = 'serialization_failure'; END $$");
+                                    tx.exec(
+                                        "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING "
+                                        "ERRCODE = 'serialization_failure'; END $$");
                                     return true;
                                   });
   });
@@ -232,12 +237,11 @@ TEST_CASE("Database errors map to the documented codes") {
   REQUIRE(duplicate.status().code() == absl::StatusCode::kAlreadyExists);
 
   auto slow = pool->Run<bool>([](pqxx::connection& c) {
-    return RunInTransaction<bool>(
-        c, {.deadline = absl::Now() + absl::Milliseconds(100)},
-        [](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
-          tx.exec("SELECT pg_sleep(2)");
-          return true;
-        });
+    return RunInTransaction<bool>(c, {.deadline = absl::Now() + absl::Milliseconds(100)},
+                                  [](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
+                                    tx.exec("SELECT pg_sleep(2)");
+                                    return true;
+                                  });
   });
   REQUIRE(slow.status().code() == absl::StatusCode::kDeadlineExceeded);
 

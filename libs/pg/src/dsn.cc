@@ -11,7 +11,7 @@
 namespace kura::pg {
 namespace {
 
-absl::StatusOr<std::map<std::string, std::string>> Parse(std::string_view dsn) {
+absl::StatusOr<std::map<std::string, std::string>> Parse(absl::string_view dsn) {
   char* error = nullptr;
   std::string text(dsn);
   PQconninfoOption* options = PQconninfoParse(text.c_str(), &error);
@@ -21,8 +21,7 @@ absl::StatusOr<std::map<std::string, std::string>> Parse(std::string_view dsn) {
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
     // libpq's message quotes the offending part, which may hold the password: keep it out.
     return MakeError(absl::StatusCode::kInvalidArgument, "INVALID_DSN",
-                     "db_dsn: not a valid PostgreSQL connection string",
-                     {{"setting", "db_dsn"}});
+                     "db_dsn: not a valid PostgreSQL connection string", {{"setting", "db_dsn"}});
   }
   std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> guard(options, PQconninfoFree);
   std::map<std::string, std::string> out;
@@ -32,7 +31,7 @@ absl::StatusOr<std::map<std::string, std::string>> Parse(std::string_view dsn) {
   return out;
 }
 
-void AppendKeyword(std::string& out, std::string_view key, std::string_view value) {
+void AppendKeyword(std::string& out, absl::string_view key, absl::string_view value) {
   if (!out.empty()) out += ' ';
   absl::StrAppend(&out, key, "='");
   for (char c : value) {
@@ -44,7 +43,7 @@ void AppendKeyword(std::string& out, std::string_view key, std::string_view valu
 
 }  // namespace
 
-absl::StatusOr<std::string> DescribeDsn(std::string_view dsn) {
+absl::StatusOr<std::string> DescribeDsn(absl::string_view dsn) {
   auto parsed = Parse(dsn);
   if (!parsed.ok()) return parsed.status();
   auto get = [&](const char* key, const char* fallback) {
@@ -56,8 +55,8 @@ absl::StatusOr<std::string> DescribeDsn(std::string_view dsn) {
   return absl::StrCat(host, ":", get("port", "5432"), "/", get("dbname", get("user", "").c_str()));
 }
 
-absl::StatusOr<std::string> WithConnectOptions(std::string_view dsn, int connect_timeout_seconds,
-                                               std::string_view application_name) {
+absl::StatusOr<std::string> WithConnectOptions(absl::string_view dsn, int connect_timeout_seconds,
+                                               absl::string_view application_name) {
   auto parsed = Parse(dsn);
   if (!parsed.ok()) return parsed.status();
   parsed->try_emplace("connect_timeout", std::to_string(std::max(1, connect_timeout_seconds)));

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include <pqxx/transaction>
+#include <pqxx/pqxx>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -14,13 +14,13 @@
 namespace kura::pg {
 namespace {
 
-absl::Status BadFile(std::string_view filename, std::string_view problem) {
+absl::Status BadFile(absl::string_view filename, absl::string_view problem) {
   return MakeError(absl::StatusCode::kInvalidArgument, "INVALID_MIGRATION",
                    absl::StrCat("migration ", filename, ": ", problem),
                    {{"file", std::string(filename)}});
 }
 
-bool IsIdentifier(std::string_view name) {
+bool IsIdentifier(absl::string_view name) {
   if (name.empty() || name.size() > 63 || absl::ascii_isdigit(name.front())) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || absl::ascii_isdigit(c) || c == '_';
@@ -32,14 +32,14 @@ bool IsIdentifier(std::string_view name) {
 absl::StatusOr<std::vector<Migration>> ParseMigrations(const std::vector<MigrationFile>& files) {
   std::map<int, Migration> by_version;
   for (const MigrationFile& file : files) {
-    std::string_view name = file.filename;
+    absl::string_view name = file.filename;
     auto underscore = name.find('_');
     if (name.size() < 4 || name.substr(name.size() - 4) != ".sql" ||
-        underscore == std::string_view::npos || underscore == 0) {
+        underscore == absl::string_view::npos || underscore == 0) {
       return BadFile(name, "name must look like 0001_what_it_does.sql");
     }
     int version = 0;
-    std::string_view digits = name.substr(0, underscore);
+    absl::string_view digits = name.substr(0, underscore);
     if (!std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
         !absl::SimpleAtoi(digits, &version) || version <= 0) {
       return BadFile(name, "name must start with a positive version number");
@@ -56,16 +56,16 @@ absl::StatusOr<std::vector<Migration>> ParseMigrations(const std::vector<Migrati
   for (auto& [version, migration] : by_version) {
     int expected = static_cast<int>(out.size()) + 1;
     if (version != expected) {
-      return BadFile(absl::StrCat(version, "_", migration.name, ".sql"),
-                     absl::StrCat("versions must run 1, 2, 3, ... without gaps; expected ",
-                                  expected));
+      return BadFile(
+          absl::StrCat(version, "_", migration.name, ".sql"),
+          absl::StrCat("versions must run 1, 2, 3, ... without gaps; expected ", expected));
     }
     out.push_back(std::move(migration));
   }
   return out;
 }
 
-absl::StatusOr<MigrationReport> Migrate(pqxx::connection& conn, std::string_view schema,
+absl::StatusOr<MigrationReport> Migrate(pqxx::connection& conn, absl::string_view schema,
                                         const std::vector<Migration>& migrations) {
   if (!IsIdentifier(schema)) {
     return MakeError(absl::StatusCode::kInvalidArgument, "INVALID_SCHEMA",
@@ -73,7 +73,8 @@ absl::StatusOr<MigrationReport> Migrate(pqxx::connection& conn, std::string_view
   }
   const std::string quoted = conn.quote_name(std::string(schema));
   return RunInTransaction<MigrationReport>(
-      conn, TransactionOptions{}, [&](pqxx::transaction_base& tx) -> absl::StatusOr<MigrationReport> {
+      conn, TransactionOptions{},
+      [&](pqxx::transaction_base& tx) -> absl::StatusOr<MigrationReport> {
         // Held until commit: a second process starting now waits here, then finds the schema
         // complete. Taken before CREATE SCHEMA, which itself races under IF NOT EXISTS.
         tx.exec_params("SELECT pg_advisory_xact_lock(hashtext('kura.migrate'), hashtext($1))",
@@ -106,10 +107,10 @@ absl::StatusOr<MigrationReport> Migrate(pqxx::connection& conn, std::string_view
             tx.exec(m.sql);
           } catch (const pqxx::sql_error& e) {
             absl::Status mapped = StatusFromCurrentException();
-            return MakeError(mapped.code(), "MIGRATION_FAILED",
-                             absl::StrCat("migration ", file, " of schema ", schema,
-                                          " failed: ", e.what()),
-                             {{"file", file}, {"schema", std::string(schema)}});
+            return MakeError(
+                mapped.code(), "MIGRATION_FAILED",
+                absl::StrCat("migration ", file, " of schema ", schema, " failed: ", e.what()),
+                {{"file", file}, {"schema", std::string(schema)}});
           }
           tx.exec_params("INSERT INTO " + quoted +
                              ".schema_migrations (version, name, checksum) "
@@ -118,7 +119,8 @@ absl::StatusOr<MigrationReport> Migrate(pqxx::connection& conn, std::string_view
           report.applied.push_back(m.version);
         }
         report.version = applied.empty() ? 0 : applied.rbegin()->first;
-        if (!migrations.empty()) report.version = std::max(report.version, migrations.back().version);
+        if (!migrations.empty())
+          report.version = std::max(report.version, migrations.back().version);
         return report;
       });
 }

@@ -38,8 +38,8 @@ TEST_CASE("Bad migration sets are rejected with the file named") {
   auto gap = ParseMigrations({{"0001_a.sql", ""}, {"0003_c.sql", ""}});
   REQUIRE(ErrorMetadata(gap.status()).at("file") == "3_c.sql");
 
-  for (const char* name : {"create.sql", "0001_a.txt", "x001_a.sql", "0000_zero.sql",
-                           "0001_.sql", "_a.sql"}) {
+  for (const char* name :
+       {"create.sql", "0001_a.txt", "x001_a.sql", "0000_zero.sql", "0001_.sql", "_a.sql"}) {
     INFO(name);
     REQUIRE(ParseMigrations({{name, ""}}).status().code() == absl::StatusCode::kInvalidArgument);
   }

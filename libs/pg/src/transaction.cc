@@ -42,16 +42,15 @@ absl::Status StatusFromCurrentException() {
   try {
     throw;
   } catch (const pqxx::in_doubt_error& e) {
-    return MakeError(absl::StatusCode::kUnknown, "COMMIT_OUTCOME_UNKNOWN",
-                     absl::StrCat("the connection broke during commit; the outcome is unknown: ",
-                                  e.what()));
+    return MakeError(
+        absl::StatusCode::kUnknown, "COMMIT_OUTCOME_UNKNOWN",
+        absl::StrCat("the connection broke during commit; the outcome is unknown: ", e.what()));
   } catch (const pqxx::statement_completion_unknown& e) {
     return MakeError(absl::StatusCode::kUnknown, "COMMIT_OUTCOME_UNKNOWN", e.what());
   } catch (const pqxx::broken_connection& e) {
     return Unavailable(e.what());
   } catch (const pqxx::transaction_rollback& e) {
-    return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT", e.what(),
-                     {{"sqlstate", e.sqlstate()}});
+    return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT", e.what());
   } catch (const pqxx::unique_violation& e) {
     return MakeError(absl::StatusCode::kAlreadyExists, "ALREADY_EXISTS", e.what(),
                      {{"sqlstate", e.sqlstate()}});
@@ -105,14 +104,14 @@ absl::Status RunInTransaction(pqxx::connection& conn, const TransactionOptions& 
     if (attempt < attempts) {
       // Jittered exponential backoff, capped: 1, 2, 4 ... ms up to 50 ms.
       int cap_us = std::min(50'000, 1000 << std::min(attempt - 1, 6));
-      std::this_thread::sleep_for(
-          std::chrono::microseconds(std::uniform_int_distribution<int>(cap_us / 2, cap_us)(random)));
+      std::this_thread::sleep_for(std::chrono::microseconds(
+          std::uniform_int_distribution<int>(cap_us / 2, cap_us)(random)));
     }
   }
-  return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
-                   absl::StrCat("transaction still conflicting after ", attempts,
-                                " attempts: ", last_conflict),
-                   {{"attempts", std::to_string(attempts)}});
+  return MakeError(
+      absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
+      absl::StrCat("transaction still conflicting after ", attempts, " attempts: ", last_conflict),
+      {{"attempts", std::to_string(attempts)}});
 }
 
 }  // namespace kura::pg

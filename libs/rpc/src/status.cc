@@ -11,7 +11,7 @@
 
 namespace kura::rpc {
 
-grpc::Status ToGrpcStatus(const absl::Status& status, std::string_view domain) {
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) {
   if (status.ok()) return grpc::Status::OK;
   google::rpc::ErrorInfo info;
   if (auto payload = status.GetPayload(kErrorInfoTypeUrl)) {
@@ -49,7 +49,7 @@ std::string TraceIdFromMetadata(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("traceparent");
   if (it == metadata.end()) return {};
-  auto parsed = log::ParseTraceParent(std::string_view(it->second.data(), it->second.size()));
+  auto parsed = log::ParseTraceParent(absl::string_view(it->second.data(), it->second.size()));
   return parsed ? parsed->trace_id : std::string();
 }
 
@@ -57,8 +57,7 @@ void PropagateTrace(grpc::ClientContext& context, std::string trace_id) {
   thread_local std::mt19937_64 random{std::random_device{}()};
   if (trace_id.empty()) trace_id = log::CurrentTraceId();
   if (trace_id.empty()) trace_id = absl::StrFormat("%016x%016x", random() | 1, random());
-  context.AddMetadata("traceparent",
-                      absl::StrFormat("00-%s-%016x-01", trace_id, random() | 1));
+  context.AddMetadata("traceparent", absl::StrFormat("00-%s-%016x-01", trace_id, random() | 1));
 }
 
 }  // namespace kura::rpc

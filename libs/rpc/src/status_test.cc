@@ -1,8 +1,6 @@
 // Round trip of kura's error model through a real gRPC server and client on loopback.
 #include "kura/rpc/status.h"
 
-#include <catch2/catch.hpp>
-#include <future>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -10,6 +8,8 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <catch2/catch.hpp>
+#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "kura/base/error.h"
@@ -60,12 +60,13 @@ Call CallFailing(absl::Status served, bool with_trace) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   REQUIRE(server != nullptr);
 
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   if (with_trace) PropagateTrace(context, "4bf92f3577b34da6a3ce929d0e0e4736");
-  grpc::ByteBuffer request, response;
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
   std::promise<grpc::Status> done;
   stub.UnaryCall(&context, "/kura.test.v1.TestService/Fail", grpc::StubOptions(), &request,
                  &response, [&](grpc::Status s) { done.set_value(std::move(s)); });
@@ -75,10 +76,10 @@ Call CallFailing(absl::Status served, bool with_trace) {
 }
 
 TEST_CASE("Code, message, reason, domain and metadata survive the trip to a client") {
-  Call call = CallFailing(MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
-                                    "only 2 units of A-1 left",
-                                    {{"sku", "A-1"}, {"available", "2"}}),
-                          true);
+  Call call =
+      CallFailing(MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
+                            "only 2 units of A-1 left", {{"sku", "A-1"}, {"available", "2"}}),
+                  true);
   REQUIRE(call.status.code() == absl::StatusCode::kFailedPrecondition);
   REQUIRE(call.status.message() == "only 2 units of A-1 left");
   REQUIRE(ErrorReason(call.status) == "INSUFFICIENT_STOCK");
@@ -97,9 +98,8 @@ TEST_CASE("A status without ErrorInfo gets its code name as reason") {
 }
 
 TEST_CASE("A domain set by the origin is kept") {
-  Call call = CallFailing(MakeError(absl::StatusCode::kAborted, "VERSION_CONFLICT", "stale",
-                                    {}, "kura.ledger"),
-                          false);
+  Call call = CallFailing(
+      MakeError(absl::StatusCode::kAborted, "VERSION_CONFLICT", "stale", {}, "kura.ledger"), false);
   REQUIRE(call.status.code() == absl::StatusCode::kAborted);
   REQUIRE(ErrorDomain(call.status) == "kura.ledger");
 }

@@ -10,8 +10,8 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
-#include <pqxx/nontransaction>
 #include <prometheus/gauge.h>
+#include <pqxx/nontransaction>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -52,7 +52,7 @@ void PrintUsage(std::FILE* out, const ServiceSpec& spec) {
 std::variant<Flags, int> ParseFlags(int argc, char** argv, const ServiceSpec& spec) {
   Flags flags;
   for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
+    absl::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       PrintUsage(stdout, spec);
       return 0;
@@ -96,9 +96,9 @@ absl::StatusOr<ServiceConfig> ReadServiceConfig(const config::Config& c) {
   s.db_pool_size = static_cast<int>(pool);
   ASSIGN_OR_RETURN(s.db_connect_timeout,
                    c.GetDuration("db_connect_timeout", absl::Seconds(1), absl::Minutes(5)));
-  ASSIGN_OR_RETURN(s.health_check_interval, c.GetDuration("health_check_interval",
-                                                          absl::Milliseconds(100),
-                                                          absl::Minutes(1)));
+  ASSIGN_OR_RETURN(
+      s.health_check_interval,
+      c.GetDuration("health_check_interval", absl::Milliseconds(100), absl::Minutes(1)));
   ASSIGN_OR_RETURN(s.shutdown_grace,
                    c.GetDuration("shutdown_grace", absl::ZeroDuration(), absl::Minutes(10)));
   ASSIGN_OR_RETURN(std::string level, c.GetEnum("log_level", {"debug", "info", "warn", "error"}));
@@ -224,8 +224,8 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   if (!settings.ok()) return Fail(settings.status());
   log::Init(spec.name, settings->log_level);
 
-  auto migrations = pg::ParseMigrations(spec.migrations ? spec.migrations()
-                                                        : std::vector<pg::MigrationFile>{});
+  auto migrations =
+      pg::ParseMigrations(spec.migrations ? spec.migrations() : std::vector<pg::MigrationFile>{});
   if (!migrations.ok()) return Fail(migrations.status());
 
   auto db = pg::Database::Open({.dsn = settings->db_dsn,
@@ -234,9 +234,8 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
                                 .application_name = spec.name});
   if (!db.ok()) return Fail(db.status());
 
-  auto report = (*db)->Run<pg::MigrationReport>([&](pqxx::connection& conn) {
-    return pg::Migrate(conn, spec.schema, *migrations);
-  });
+  auto report = (*db)->Run<pg::MigrationReport>(
+      [&](pqxx::connection& conn) { return pg::Migrate(conn, spec.schema, *migrations); });
   if (!report.ok()) return Fail(report.status());
   log::Info("schema migrated", {{"schema", spec.schema},
                                 {"version", report->version},
@@ -286,9 +285,8 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   health->SetServingStatus(spec.name, true);
 
   auto probe_conninfo = pg::WithConnectOptions(settings->db_dsn, 2, spec.name + "-health");
-  auto probe = std::make_unique<DatabaseHealthProbe>(*probe_conninfo,
-                                                     settings->health_check_interval, health,
-                                                     spec.name, db_up);
+  auto probe = std::make_unique<DatabaseHealthProbe>(
+      *probe_conninfo, settings->health_check_interval, health, spec.name, db_up);
   log::Info("serving", {{"grpc_port", grpc_port},
                         {"metrics_port", (*metrics)->port()},
                         {"database", (*db)->description()},

@@ -3,7 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 
@@ -17,18 +17,18 @@ struct ErrorDetail {
 };
 
 /// The absl::Status payload type URL under which an ErrorDetail travels inside a process.
-inline constexpr std::string_view kErrorInfoTypeUrl = "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr absl::string_view kErrorInfoTypeUrl = "type.googleapis.com/google.rpc.ErrorInfo";
 
 /// Builds a status with `code`, `message` and a google.rpc.ErrorInfo payload carrying `reason`
 /// (UPPER_SNAKE_CASE, e.g. "INSUFFICIENT_STOCK") and `metadata`. `domain` may be left empty; the
 /// gRPC mapping fills in the service's own.
-[[nodiscard]] absl::Status MakeError(absl::StatusCode code, std::string_view reason,
-                                     std::string_view message,
+[[nodiscard]] absl::Status MakeError(absl::StatusCode code, absl::string_view reason,
+                                     absl::string_view message,
                                      std::map<std::string, std::string> metadata = {},
-                                     std::string_view domain = {});
+                                     absl::string_view domain = {});
 
 /// Shorthand for INVALID_ARGUMENT with reason INVALID_ARGUMENT and the offending field.
-[[nodiscard]] absl::Status InvalidArgument(std::string_view field, std::string_view message);
+[[nodiscard]] absl::Status InvalidArgument(absl::string_view field, absl::string_view message);
 
 /// Returns the reason of `status`, or empty when it carries no ErrorInfo.
 std::string ErrorReason(const absl::Status& status);

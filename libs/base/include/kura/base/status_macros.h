@@ -4,11 +4,11 @@
 #include "absl/status/statusor.h"
 
 /// Returns from the enclosing function with the status of `expr` when it is not OK.
-#define RETURN_IF_ERROR(expr)                             \
-  do {                                                    \
+#define RETURN_IF_ERROR(expr)                                       \
+  do {                                                              \
     if (::absl::Status kura_status_ = (expr); !kura_status_.ok()) { \
-      return kura_status_;                                \
-    }                                                     \
+      return kura_status_;                                          \
+    }                                                               \
   } while (false)
 
 #define KURA_STATUS_CONCAT_INNER_(a, b) a##b

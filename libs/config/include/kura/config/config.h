@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -17,7 +17,7 @@ using Environment = std::map<std::string, std::string, std::less<>>;
 Environment ProcessEnvironment();
 
 /// Returns the environment variable that overrides `key`: "db_dsn" → "KURA_DB_DSN".
-std::string EnvName(std::string_view key);
+std::string EnvName(absl::string_view key);
 
 /// A layered set of settings: defaults < config file < environment variables. Every key must
 /// have a default (so typos in a file are rejected); each value remembers where it came from so
@@ -29,35 +29,35 @@ class Config {
   /// line or a key without a default. The file holds `key = value` lines; `#` starts a comment;
   /// a value may be wrapped in double quotes.
   [[nodiscard]] static absl::StatusOr<Config> Load(
-      const std::map<std::string, std::string>& defaults, std::string_view file_path,
+      const std::map<std::string, std::string>& defaults, absl::string_view file_path,
       const Environment& env);
 
   /// Returns the raw value of `key` (empty when unknown).
-  std::string Raw(std::string_view key) const;
+  std::string Raw(absl::string_view key) const;
   /// Returns where `key`'s value came from: "default", "file PATH:LINE" or "env KURA_KEY".
-  std::string Source(std::string_view key) const;
+  std::string Source(absl::string_view key) const;
 
   /// Returns the value, INVALID_ARGUMENT when it is empty.
-  [[nodiscard]] absl::StatusOr<std::string> GetRequiredString(std::string_view key) const;
+  [[nodiscard]] absl::StatusOr<std::string> GetRequiredString(absl::string_view key) const;
   /// Returns the value as an integer in [min, max].
-  [[nodiscard]] absl::StatusOr<int64_t> GetInt(std::string_view key, int64_t min,
+  [[nodiscard]] absl::StatusOr<int64_t> GetInt(absl::string_view key, int64_t min,
                                                int64_t max) const;
   /// Returns the value as a duration such as "250ms", "5s" or "1m", within [min, max].
-  [[nodiscard]] absl::StatusOr<absl::Duration> GetDuration(std::string_view key,
+  [[nodiscard]] absl::StatusOr<absl::Duration> GetDuration(absl::string_view key,
                                                            absl::Duration min,
                                                            absl::Duration max) const;
   /// Returns the value, which must be one of `allowed`.
   [[nodiscard]] absl::StatusOr<std::string> GetEnum(
-      std::string_view key, std::initializer_list<std::string_view> allowed) const;
+      absl::string_view key, std::initializer_list<absl::string_view> allowed) const;
   /// Returns a "host:port" listen address; the port may be 0 (any free port).
-  [[nodiscard]] absl::StatusOr<std::string> GetListenAddress(std::string_view key) const;
+  [[nodiscard]] absl::StatusOr<std::string> GetListenAddress(absl::string_view key) const;
 
  private:
   struct Value {
     std::string text;
     std::string source;
   };
-  absl::Status Invalid(std::string_view key, std::string_view problem) const;
+  absl::Status Invalid(absl::string_view key, absl::string_view problem) const;
 
   std::map<std::string, Value, std::less<>> values_;
 };

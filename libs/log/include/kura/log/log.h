@@ -5,7 +5,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 namespace kura::log {
 
@@ -13,16 +13,16 @@ namespace kura::log {
 enum class Level { kDebug, kInfo, kWarn, kError };
 
 /// Parses "debug", "info", "warn" or "error".
-std::optional<Level> ParseLevel(std::string_view text);
+std::optional<Level> ParseLevel(absl::string_view text);
 
 /// One extra key of a log line. Numbers are written as JSON numbers, text as JSON strings.
 struct Field {
-  Field(std::string_view k, std::string_view v) : key(k), value(v), quoted(true) {}
-  Field(std::string_view k, const char* v) : key(k), value(v), quoted(true) {}
-  Field(std::string_view k, const std::string& v) : key(k), value(v), quoted(true) {}
-  Field(std::string_view k, int64_t v) : key(k), value(std::to_string(v)), quoted(false) {}
-  Field(std::string_view k, int v) : key(k), value(std::to_string(v)), quoted(false) {}
-  Field(std::string_view k, double v) : key(k), value(std::to_string(v)), quoted(false) {}
+  Field(absl::string_view k, absl::string_view v) : key(k), value(v), quoted(true) {}
+  Field(absl::string_view k, const char* v) : key(k), value(v), quoted(true) {}
+  Field(absl::string_view k, const std::string& v) : key(k), value(v), quoted(true) {}
+  Field(absl::string_view k, int64_t v) : key(k), value(std::to_string(v)), quoted(false) {}
+  Field(absl::string_view k, int v) : key(k), value(std::to_string(v)), quoted(false) {}
+  Field(absl::string_view k, double v) : key(k), value(std::to_string(v)), quoted(false) {}
   std::string key;
   std::string value;
   bool quoted;
@@ -30,32 +30,32 @@ struct Field {
 
 /// Sets the service name written on every line, the lowest level written and the stream
 /// (stderr by default). Call once at start-up, before other threads log.
-void Init(std::string_view service, Level min_level, std::FILE* out = stderr);
+void Init(absl::string_view service, Level min_level, std::FILE* out = stderr);
 
 /// Writes one JSON object on one line: ts, level, service, msg, trace_id, then `fields`.
 /// The trace id is the one of the current TraceScope. Thread-safe; lines never interleave.
-void Write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
+void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields = {});
 
-inline void Debug(std::string_view msg, std::initializer_list<Field> f = {}) {
+inline void Debug(absl::string_view msg, std::initializer_list<Field> f = {}) {
   Write(Level::kDebug, msg, f);
 }
-inline void Info(std::string_view msg, std::initializer_list<Field> f = {}) {
+inline void Info(absl::string_view msg, std::initializer_list<Field> f = {}) {
   Write(Level::kInfo, msg, f);
 }
-inline void Warn(std::string_view msg, std::initializer_list<Field> f = {}) {
+inline void Warn(absl::string_view msg, std::initializer_list<Field> f = {}) {
   Write(Level::kWarn, msg, f);
 }
-inline void Error(std::string_view msg, std::initializer_list<Field> f = {}) {
+inline void Error(absl::string_view msg, std::initializer_list<Field> f = {}) {
   Write(Level::kError, msg, f);
 }
 
 /// Formats one log line (without the newline); exposed for tests.
-std::string FormatLine(std::string_view ts, Level level, std::string_view service,
-                       std::string_view msg, std::string_view trace_id,
+std::string FormatLine(absl::string_view ts, Level level, absl::string_view service,
+                       absl::string_view msg, absl::string_view trace_id,
                        std::initializer_list<Field> fields);
 
 /// Appends `text` to `out` as the body of a JSON string (without quotes).
-void AppendJsonEscaped(std::string& out, std::string_view text);
+void AppendJsonEscaped(std::string& out, absl::string_view text);
 
 /// A W3C Trace Context `traceparent` header, parsed.
 struct TraceParent {
@@ -66,7 +66,7 @@ struct TraceParent {
 
 /// Parses a `traceparent` value ("00-<trace-id>-<parent-id>-<flags>"); nullopt when invalid,
 /// as the specification requires a receiver to ignore a malformed header.
-std::optional<TraceParent> ParseTraceParent(std::string_view header);
+std::optional<TraceParent> ParseTraceParent(absl::string_view header);
 
 /// Makes `trace_id` the one logged by this thread until the scope ends (scopes nest).
 class TraceScope {

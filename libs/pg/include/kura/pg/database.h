@@ -20,8 +20,8 @@ namespace kura::pg {
 
 /// Settings of a Database.
 struct DatabaseOptions {
-  std::string dsn;                    ///< libpq URI or keyword string.
-  int threads = 4;                    ///< DB threads, each with its own connection.
+  std::string dsn;  ///< libpq URI or keyword string.
+  int threads = 4;  ///< DB threads, each with its own connection.
   absl::Duration connect_timeout = absl::Seconds(5);
   std::string application_name = "kura";
 };
@@ -81,8 +81,8 @@ class Database {
   void ThreadMain() ABSL_LOCKS_EXCLUDED(mu_);
 
   template <typename T>
-  static absl::StatusOr<T> Guarded(
-      const std::function<absl::StatusOr<T>(pqxx::connection&)>& fn, pqxx::connection& conn) {
+  static absl::StatusOr<T> Guarded(const std::function<absl::StatusOr<T>(pqxx::connection&)>& fn,
+                                   pqxx::connection& conn) {
     try {
       return fn(conn);
     } catch (...) {

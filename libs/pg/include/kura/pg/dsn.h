@@ -1,7 +1,7 @@
 #pragma once
 
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
 
@@ -10,12 +10,12 @@ namespace kura::pg {
 /// Describes a DSN for messages: "host:port/dbname" (user and password never appear).
 /// Accepts URIs (postgresql://...) and keyword strings (host=... dbname=...). Returns
 /// INVALID_ARGUMENT when libpq cannot parse it.
-[[nodiscard]] absl::StatusOr<std::string> DescribeDsn(std::string_view dsn);
+[[nodiscard]] absl::StatusOr<std::string> DescribeDsn(absl::string_view dsn);
 
 /// Returns `dsn` as a keyword string with connect_timeout (whole seconds, at least 1) and
 /// application_name set unless the DSN already sets them.
-[[nodiscard]] absl::StatusOr<std::string> WithConnectOptions(std::string_view dsn,
+[[nodiscard]] absl::StatusOr<std::string> WithConnectOptions(absl::string_view dsn,
                                                              int connect_timeout_seconds,
-                                                             std::string_view application_name);
+                                                             absl::string_view application_name);
 
 }  // namespace kura::pg

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <string>
-#include <string_view>
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include <pqxx/connection>
 
@@ -43,7 +43,7 @@ struct MigrationReport {
 /// INVALID_ARGUMENT for a bad schema name, and the mapped database error of a failing file, whose
 /// name is in the message; on any error nothing is applied.
 [[nodiscard]] absl::StatusOr<MigrationReport> Migrate(pqxx::connection& conn,
-                                                      std::string_view schema,
+                                                      absl::string_view schema,
                                                       const std::vector<Migration>& migrations);
 
 }  // namespace kura::pg

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/server_context.h>
@@ -16,7 +16,7 @@ namespace kura::rpc {
 /// The reason and metadata come from the status' ErrorInfo payload (kura::MakeError); a status
 /// without one gets its code name as reason. An empty domain is filled with `domain`
 /// (the service, e.g. "kura.ledger"). This is the one place this mapping happens.
-grpc::Status ToGrpcStatus(const absl::Status& status, std::string_view domain);
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain);
 
 /// Maps a status received from a kura service back to absl::Status, restoring the ErrorInfo
 /// payload so that kura::ErrorReason / ErrorDomain / ErrorMetadata read it.

@@ -41,8 +41,8 @@ struct ServiceSpec {
   std::string schema;        ///< The PostgreSQL schema it owns, e.g. "ledger".
   std::string error_domain;  ///< google.rpc.ErrorInfo domain, e.g. "kura.ledger".
   const std::vector<pg::MigrationFile>& (*migrations)() = nullptr;
-  int grpc_port = 0;     ///< Default gRPC port.
-  int metrics_port = 0;  ///< Default metrics port.
+  int grpc_port = 0;                                  ///< Default gRPC port.
+  int metrics_port = 0;                               ///< Default metrics port.
   std::map<std::string, std::string> extra_defaults;  ///< The service's own settings.
   /// Builds the module; may be empty while the service has no RPCs of its own.
   std::function<absl::StatusOr<std::unique_ptr<ServiceModule>>(ServiceContext&)> create_module;
