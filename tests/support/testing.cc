@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ std::string MakeTempDir(const std::string& prefix) {
   std::string pattern =
       absl::StrCat(base != nullptr && *base != '\0' ? base : "/tmp", "/kura_", prefix, "_XXXXXX");
   REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  ::chmod(pattern.c_str(), 0755);  // a PostgreSQL cluster inside runs as another user
   return pattern;
 }
 

@@ -1,8 +1,8 @@
 #include "kura/pg/database.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/strip.h"
 #include "kura/base/error.h"
 #include "kura/pg/dsn.h"
 
@@ -13,7 +13,8 @@ namespace {
 // logs and start-up errors want one line.
 std::string OneLine(absl::string_view text) {
   std::string out = absl::StrReplaceAll(text, {{"\n", " "}, {"\t", " "}});
-  return std::string(absl::StripAsciiWhitespace(out));
+  absl::RemoveExtraAsciiWhitespace(&out);
+  return out;
 }
 
 absl::Status Unreachable(const std::string& description, absl::string_view why) {

@@ -23,8 +23,8 @@ bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout,
 /// Returns the whole content of a file (empty when it cannot be read).
 std::string ReadFile(const std::string& path);
 
-/// Creates a new directory under $TMPDIR (or /tmp) and returns its path; it is left behind
-/// for inspection after a failure.
+/// Creates a new world-readable directory under $TMPDIR (or /tmp) and returns its path; it
+/// is left behind for inspection after a failure.
 std::string MakeTempDir(const std::string& prefix);
 
 /// Returns a TCP port on 127.0.0.1 that was free a moment ago.
