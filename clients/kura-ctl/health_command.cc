@@ -58,7 +58,14 @@ int RunHealthCommand(const std::vector<std::string>& args) {
     }
   }
 
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  // Short reconnect backoff: with --wait the service is usually still starting, and gRPC's
+  // default (1 s, growing) would make us notice it late.
+  grpc::ChannelArguments channel_args;
+  channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+  auto channel =
+      grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), channel_args);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   absl::Time give_up = absl::Now() + wait;
   while (true) {

@@ -7,7 +7,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Configures and builds everything (-j2: the machines have two cores).
 kura_build() {
-  local werror=${KURA_WERROR:-OFF}
+  local werror=${KURA_WERROR:-ON}
   if [ ! -f "$KURA_BUILD_DIR/build.ninja" ]; then
     cmake -S "$KURA_ROOT" -B "$KURA_BUILD_DIR" -G Ninja -DKURA_WERROR="$werror" >/dev/null
   else
