@@ -1,13 +1,17 @@
-# kura_proto_library(NAME name PROTOS a.proto ... [DEPS target ...] [GRPC])
+# kura_proto_library(NAME name PROTOS a.proto ... [DEPS target ...] [GRPC] [ROOT dir])
 #
-# Compiles .proto files (paths relative to ${KURA_PROTO_ROOT}) into one static library. With GRPC,
+# Compiles .proto files (paths relative to ROOT, by default ${KURA_PROTO_ROOT}) into one static
+# library. With GRPC,
 # the gRPC C++ stubs are generated too. Generated headers are included as "kura/x/v1/foo.pb.h".
 set(KURA_PROTO_ROOT ${CMAKE_SOURCE_DIR}/proto)
 set(KURA_PROTO_OUT ${CMAKE_BINARY_DIR}/proto_gen)
 file(MAKE_DIRECTORY ${KURA_PROTO_OUT})
 
 function(kura_proto_library)
-  cmake_parse_arguments(P "GRPC" "NAME" "PROTOS;DEPS" ${ARGN})
+  cmake_parse_arguments(P "GRPC" "NAME;ROOT" "PROTOS;DEPS" ${ARGN})
+  if(NOT P_ROOT)
+    set(P_ROOT ${KURA_PROTO_ROOT})
+  endif()
   set(srcs)
   foreach(proto ${P_PROTOS})
     get_filename_component(dir ${proto} DIRECTORY)
@@ -23,9 +27,9 @@ function(kura_proto_library)
     add_custom_command(
       OUTPUT ${outs}
       COMMAND protobuf::protoc
-      ARGS --proto_path=${KURA_PROTO_ROOT} --cpp_out=${KURA_PROTO_OUT} ${plugin_args}
-           ${KURA_PROTO_ROOT}/${proto}
-      DEPENDS ${KURA_PROTO_ROOT}/${proto} protobuf::protoc
+      ARGS --proto_path=${P_ROOT} --proto_path=${KURA_PROTO_ROOT} --cpp_out=${KURA_PROTO_OUT}
+           ${plugin_args} ${P_ROOT}/${proto}
+      DEPENDS ${P_ROOT}/${proto} protobuf::protoc
       COMMENT "protoc ${proto}"
       VERBATIM)
     list(APPEND srcs ${base}.pb.cc)

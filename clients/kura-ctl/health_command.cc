@@ -64,8 +64,7 @@ int RunHealthCommand(const std::vector<std::string>& args) {
   channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-  auto channel =
-      grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), channel_args);
+  auto channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), channel_args);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   absl::Time give_up = absl::Now() + wait;
   while (true) {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "kura/testing/testing.h"
 
 namespace kura {
@@ -108,6 +109,29 @@ std::optional<HealthCheckResponse::ServingStatus> Health(int port, const std::st
   return response.status();
 }
 
+// Lists the server's services through gRPC server reflection.
+std::vector<std::string> ReflectedServices(int port) {
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  auto stream = stub->ServerReflectionInfo(&context);
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");
+  REQUIRE(stream->Write(request));
+  stream->WritesDone();
+  std::vector<std::string> names;
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  while (stream->Read(&response)) {
+    for (const auto& service : response.list_services_response().service()) {
+      names.push_back(service.name());
+    }
+  }
+  REQUIRE(stream->Finish().ok());
+  return names;
+}
+
 bool AllHave(const std::vector<Service>& services, HealthCheckResponse::ServingStatus want,
              absl::Duration within) {
   return WaitFor(
@@ -132,6 +156,15 @@ TEST_CASE("The four services serve health and metrics, follow the database and s
   SECTION("health is SERVING under each service's own name, and unknown names are refused") {
     REQUIRE(AllHave(services, HealthCheckResponse::SERVING, absl::Seconds(5)));
     REQUIRE_FALSE(Health(services[0].grpc_port, "kura-nonexistent").has_value());
+  }
+
+  SECTION("server reflection answers") {
+    for (const Service& s : services) {
+      INFO(s.name);
+      std::vector<std::string> names = ReflectedServices(s.grpc_port);
+      REQUIRE(std::find(names.begin(), names.end(), "grpc.reflection.v1alpha.ServerReflection") !=
+              names.end());
+    }
   }
 
   SECTION("each schema was migrated") {
