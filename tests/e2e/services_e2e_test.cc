@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
+#include <pqxx/transaction>
 #include <regex>
 
 #include "absl/strings/str_cat.h"
@@ -36,8 +37,13 @@ class Cluster {
       : base_(kura::testing::MakeTempDir("e2e_pg") + "/pg"), port_(kura::testing::FreePort()) {
     REQUIRE(Run(Script("init")) == 0);
     Start();
-    pqxx::connection admin(absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/postgres"));
-    pqxx::nontransaction(admin).exec("CREATE DATABASE kura");
+    try {
+      pqxx::connection admin(absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/postgres"));
+      pqxx::nontransaction(admin).exec("CREATE DATABASE kura");
+    } catch (...) {
+      Stop();  // the destructor does not run when the constructor throws
+      throw;
+    }
   }
   ~Cluster() { Stop(); }
   void Start() { REQUIRE(Run(Script("start") + " " + std::to_string(port_)) == 0); }
@@ -270,12 +276,56 @@ TEST_CASE("Bad start-up input gives one clear line and exit code 2") {
     REQUIRE(code == 2);
     REQUIRE(out.find("unknown setting `grpc_lisen`") != std::string::npos);
   }
+  SECTION("a gRPC port already taken by another copy of the service is refused") {
+    kura::testing::TestDatabase db("e2e_port");
+    std::string dir = kura::testing::MakeTempDir("e2e_port");
+    Service first = StartService(LedgerBinary(), db.dsn(), dir);
+    std::string taken = absl::StrCat("127.0.0.1:", first.grpc_port);
+    auto [code, out] = RunLedger({}, {{"KURA_DB_DSN", db.dsn()},
+                                      {"KURA_GRPC_LISTEN", taken},
+                                      {"KURA_METRICS_LISTEN", "127.0.0.1:0"}});
+    REQUIRE(code == 2);
+    REQUIRE(out.find("grpc_listen: cannot listen on " + taken) != std::string::npos);
+    REQUIRE(Health(first.grpc_port, "kura-ledger") == HealthCheckResponse::SERVING);
+    first.process->Signal(SIGTERM);
+    REQUIRE(first.process->Wait(absl::Seconds(5)) == 0);
+  }
   SECTION("an unknown flag is rejected with usage") {
     auto [code, out] = RunLedger({"--frobnicate"}, {});
     REQUIRE(code == 2);
     REQUIRE(out.find("unknown argument '--frobnicate'") != std::string::npos);
     REQUIRE(out.find("usage: kura-ledger") != std::string::npos);
   }
+}
+
+TEST_CASE("SIGTERM during start-up ends the process at once, leaving no half-applied schema") {
+  kura::testing::TestDatabase db("e2e_startup_signal");
+  pqxx::connection conn(db.dsn());
+  pqxx::work holder(conn);  // holds the ledger's migration lock: the service must wait for it
+  holder.exec("SELECT pg_advisory_xact_lock(hashtext('kura.migrate'), hashtext('ledger'))");
+  std::string dir = kura::testing::MakeTempDir("e2e_startup_signal");
+  Subprocess ledger({LedgerBinary()},
+                    {{"KURA_DB_DSN", db.dsn()},
+                     {"KURA_GRPC_LISTEN", "127.0.0.1:0"},
+                     {"KURA_METRICS_LISTEN", "127.0.0.1:0"}},
+                    dir + "/ledger.log");
+  pqxx::connection observer(db.dsn());
+  REQUIRE(WaitFor(
+      [&] {
+        pqxx::nontransaction tx(observer);
+        return tx.exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                   [0][0]
+                       .as<int>() == 1;
+      },
+      absl::Seconds(20)));
+  ledger.Signal(SIGTERM);
+  INFO(ledger.Output());
+  REQUIRE(ledger.Wait(absl::Seconds(3)) == 0);
+  REQUIRE(ledger.Output().find("stopped during start-up") != std::string::npos);
+  holder.commit();
+  pqxx::nontransaction tx(observer);
+  REQUIRE(tx.exec("SELECT count(*) FROM pg_namespace WHERE nspname = 'ledger'")[0][0].as<int>() ==
+          0);
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
           .Observe(seconds);
       bool is_error = !status.ok();
       if (is_error || service_ != "grpc.health.v1.Health") {
-        log::TraceScope trace(rpc::TraceIdFromMetadata(*info_->server_context()));
+        auto trace = rpc::ServerTraceScope(*info_->server_context());
         log::Write(is_error ? log::Level::kInfo : log::Level::kDebug, "rpc finished",
                    {{"grpc_service", service_},
                     {"grpc_method", method_},

@@ -57,8 +57,16 @@ Database::~Database() {
 }
 
 void Database::Enqueue(Task task) {
-  absl::MutexLock lock(&mu_);
-  queue_.push_back(std::move(task));
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(task));
+      return;
+    }
+  }
+  task(MakeError(absl::StatusCode::kUnavailable, "SHUTTING_DOWN",
+                 "the database pool is shutting down"))
+      .IgnoreError();
 }
 
 void Database::ThreadMain() {

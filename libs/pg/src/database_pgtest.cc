@@ -1,6 +1,6 @@
 // Database pool and transaction helper against the real PostgreSQL that scripts/test starts.
 #include <catch2/catch.hpp>
-#include <latch>
+#include <condition_variable>
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 #include <set>
@@ -144,6 +144,29 @@ TEST_CASE("An unreachable server is reported with host and port, never the passw
 // two are on call (the classic write skew). Both read before either writes, so PostgreSQL must
 // fail one of them with a serialization failure; RunInTransaction retries it, and on the retry it
 // sees the other's commit and leaves its doctor on call.
+// Lets `count` threads meet; a thread that waits 10 s in vain records it instead of hanging.
+class TimedBarrier {
+ public:
+  explicit TimedBarrier(int count) : remaining_(count) {}
+  void ArriveAndWait() {
+    std::unique_lock lock(mu_);
+    if (--remaining_ == 0) cv_.notify_all();
+    if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return remaining_ <= 0; })) {
+      timed_out_ = true;
+    }
+  }
+  bool timed_out() {
+    std::lock_guard lock(mu_);
+    return timed_out_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int remaining_;
+  bool timed_out_ = false;
+};
+
 TEST_CASE("A real serialization failure is retried to success") {
   TestDatabase db("serialize");
   auto pool = OpenPool(db, 2);
@@ -152,7 +175,7 @@ TEST_CASE("A real serialization failure is retried to success") {
                "INSERT INTO doctors VALUES ('alice', true), ('bob', true)")
               .ok());
 
-  std::latch both_read(2);
+  TimedBarrier both_read(2);
   std::atomic<int> attempts{0};
   auto take_off_duty = [&](std::string name) {
     return pool->Submit<bool>([&, name](pqxx::connection& c) {
@@ -164,7 +187,7 @@ TEST_CASE("A real serialization failure is retried to success") {
             int on_call = tx.exec("SELECT count(*) FROM doctors WHERE on_call")[0][0].as<int>();
             if (first_attempt) {
               first_attempt = false;
-              both_read.arrive_and_wait();
+              both_read.ArriveAndWait();
             }
             if (on_call < 2) return false;
             tx.exec_params("UPDATE doctors SET on_call = false WHERE name = $1", name);
@@ -175,6 +198,7 @@ TEST_CASE("A real serialization failure is retried to success") {
   auto alice = take_off_duty("alice");
   auto bob = take_off_duty("bob");
   absl::StatusOr<bool> a = alice.get(), b = bob.get();
+  REQUIRE_FALSE(both_read.timed_out());
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   REQUIRE(attempts >= 3);  // at least one of the two ran again
@@ -204,6 +228,29 @@ TEST_CASE("Conflicts beyond the attempt limit end in ABORTED") {
   REQUIRE(calls == 3);
   REQUIRE(result.status().code() == absl::StatusCode::kAborted);
   REQUIRE(ErrorReason(result.status()) == "TRANSACTION_CONFLICT");
+}
+
+TEST_CASE("A conflict the body caught and returned as a status is retried too") {
+  TestDatabase db("conflict_status");
+  auto pool = OpenPool(db, 1);
+  int calls = 0;
+  auto result = pool->Run<int>([&](pqxx::connection& c) {
+    return RunInTransaction<int>(c, {}, [&](pqxx::transaction_base& tx) -> absl::StatusOr<int> {
+      ++calls;
+      if (calls == 1) {
+        try {
+          tx.exec(
+              "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = 'deadlock_detected'; "
+              "END $$");
+        } catch (...) {
+          return StatusFromCurrentException();
+        }
+      }
+      return tx.exec("SELECT 42")[0][0].as<int>();
+    });
+  });
+  REQUIRE(calls == 2);
+  REQUIRE(*result == 42);
 }
 
 TEST_CASE("A body's error rolls back and is returned unchanged") {

@@ -56,11 +56,17 @@ absl::StatusOr<std::string> DescribeDsn(absl::string_view dsn) {
 }
 
 absl::StatusOr<std::string> WithConnectOptions(absl::string_view dsn, int connect_timeout_seconds,
-                                               absl::string_view application_name) {
+                                               absl::string_view application_name,
+                                               const std::map<std::string, std::string>& extra) {
   auto parsed = Parse(dsn);
   if (!parsed.ok()) return parsed.status();
   parsed->try_emplace("connect_timeout", std::to_string(std::max(1, connect_timeout_seconds)));
   parsed->try_emplace("application_name", std::string(application_name));
+  parsed->try_emplace("keepalives_idle", "10");
+  parsed->try_emplace("keepalives_interval", "2");
+  parsed->try_emplace("keepalives_count", "3");
+  parsed->try_emplace("tcp_user_timeout", "10000");
+  for (const auto& [key, value] : extra) parsed->try_emplace(key, value);
   std::string out;
   for (const auto& [key, value] : *parsed) AppendKeyword(out, key, value);
   return out;

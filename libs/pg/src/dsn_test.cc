@@ -25,6 +25,10 @@ TEST_CASE("Connect options are added unless the DSN sets them") {
   std::string kept = *WithConnectOptions("host=h connect_timeout=9 password='a b\\'c'", 3, "x");
   REQUIRE(kept.find("connect_timeout='9'") != std::string::npos);
   REQUIRE(kept.find("password='a b\\'c'") != std::string::npos);
+  std::string extra =
+      *WithConnectOptions("host=h", 3, "x", {{"options", "-c statement_timeout=2000"}});
+  REQUIRE(extra.find("options='-c statement_timeout=2000'") != std::string::npos);
+  REQUIRE(extra.find("tcp_user_timeout='10000'") != std::string::npos);
 }
 
 }  // namespace

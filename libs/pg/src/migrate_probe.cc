@@ -1,5 +1,5 @@
-// Test helper: migrates one schema with a fixed set of migrations, the second of which holds its
-// transaction open for a while so that concurrent runs overlap. Usage: migrate_probe DSN SCHEMA.
+// Test helper: migrates one schema with a fixed set of migrations, as a service does at start.
+// Usage: migrate_probe DSN SCHEMA.
 // Prints the applied versions and exits 0 on success, 1 on error.
 #include <cstdio>
 
@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   }
   auto migrations = kura::pg::ParseMigrations({
       {"0001_create_counters.sql", "CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL);"},
-      {"0002_slow_seed.sql", "SELECT pg_sleep(0.5); INSERT INTO counters VALUES (1, 0);"},
+      {"0002_seed.sql", "INSERT INTO counters VALUES (1, 0);"},
       {"0003_add_note.sql", "ALTER TABLE counters ADD COLUMN note text;"},
   });
   try {

@@ -46,10 +46,11 @@ absl::StatusOr<std::vector<Migration>> ParseMigrations(const std::vector<Migrati
     }
     std::string stem(name.substr(underscore + 1, name.size() - underscore - 5));
     if (stem.empty()) return BadFile(name, "name must describe the change after the number");
-    auto [it, inserted] = by_version.emplace(version, Migration{version, stem, file.sql});
+    auto [it, inserted] =
+        by_version.emplace(version, Migration{version, stem, file.sql, file.filename});
     if (!inserted) {
-      return BadFile(name, absl::StrCat("version ", version, " is also used by ",
-                                        it->second.version, "_", it->second.name, ".sql"));
+      return BadFile(name,
+                     absl::StrCat("version ", version, " is also used by ", it->second.filename));
     }
   }
   std::vector<Migration> out;
@@ -57,7 +58,7 @@ absl::StatusOr<std::vector<Migration>> ParseMigrations(const std::vector<Migrati
     int expected = static_cast<int>(out.size()) + 1;
     if (version != expected) {
       return BadFile(
-          absl::StrCat(version, "_", migration.name, ".sql"),
+          migration.filename,
           absl::StrCat("versions must run 1, 2, 3, ... without gaps; expected ", expected));
     }
     out.push_back(std::move(migration));
@@ -91,7 +92,7 @@ absl::StatusOr<MigrationReport> Migrate(pqxx::connection& conn, absl::string_vie
         MigrationReport report;
         tx.exec("SET LOCAL search_path TO " + quoted + ", public");
         for (const Migration& m : migrations) {
-          std::string file = absl::StrCat(m.version, "_", m.name, ".sql");
+          const std::string& file = m.filename;
           if (auto it = applied.find(m.version); it != applied.end()) {
             auto same = tx.exec_params("SELECT md5($1) = $2", m.sql, it->second.second);
             if (!same[0][0].as<bool>()) {
@@ -118,9 +119,11 @@ absl::StatusOr<MigrationReport> Migrate(pqxx::connection& conn, absl::string_vie
                          m.version, m.name, m.sql);
           report.applied.push_back(m.version);
         }
-        report.version = applied.empty() ? 0 : applied.rbegin()->first;
-        if (!migrations.empty())
-          report.version = std::max(report.version, migrations.back().version);
+        report.version = migrations.empty() ? 0 : migrations.back().version;
+        for (const auto& [version, name_and_checksum] : applied) {
+          if (version > report.version) report.unknown.push_back(version);
+        }
+        if (!report.unknown.empty()) report.version = report.unknown.back();
         return report;
       });
 }

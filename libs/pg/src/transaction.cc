@@ -91,9 +91,17 @@ absl::Status RunInTransaction(pqxx::connection& conn, const TransactionOptions& 
                         std::to_string(*timeout_ms));
       }
       absl::Status status = body(*tx);
-      if (!status.ok()) return status;
-      tx->commit();
-      return absl::OkStatus();
+      if (status.ok()) {
+        tx->commit();
+        return absl::OkStatus();
+      }
+      // A body that caught the conflict itself and mapped it (StatusFromCurrentException) is
+      // retried just the same; any other error is the answer.
+      if (status.code() != absl::StatusCode::kAborted ||
+          ErrorReason(status) != "TRANSACTION_CONFLICT") {
+        return status;
+      }
+      last_conflict = std::string(status.message());
     } catch (const pqxx::serialization_failure& e) {
       last_conflict = e.what();
     } catch (const pqxx::deadlock_detected& e) {

@@ -53,6 +53,10 @@ std::string TraceIdFromMetadata(const grpc::ServerContextBase& context) {
   return parsed ? parsed->trace_id : std::string();
 }
 
+log::TraceScope ServerTraceScope(const grpc::ServerContextBase& context) {
+  return log::TraceScope(TraceIdFromMetadata(context));
+}
+
 void PropagateTrace(grpc::ClientContext& context, std::string trace_id) {
   thread_local std::mt19937_64 random{std::random_device{}()};
   if (trace_id.empty()) trace_id = log::CurrentTraceId();

@@ -30,7 +30,8 @@ class FailingService final : public grpc::CallbackGenericService {
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
     {
       std::lock_guard lock(mu_);
-      trace_id_ = TraceIdFromMetadata(*ctx);
+      auto trace = ServerTraceScope(*ctx);
+      trace_id_ = log::CurrentTraceId();
     }
     class Reactor final : public grpc::ServerGenericBidiReactor {
      public:

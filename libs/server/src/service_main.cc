@@ -2,7 +2,9 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 #include <variant>
 
@@ -15,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "kura/base/status_macros.h"
 #include "kura/log/log.h"
 #include "kura/metrics/metrics.h"
@@ -129,20 +132,23 @@ class DatabaseHealthProbe {
   }
 
  private:
+  // Returns whether `SELECT 1` answers. A cached connection that fails is replaced once at
+  // once: after a PostgreSQL restart it is merely stale, and the server is already back.
   bool Check() {
-    try {
-      if (conn_ == nullptr || !conn_->is_open()) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      bool fresh = conn_ == nullptr;
+      try {
+        if (fresh) conn_ = std::make_unique<pqxx::connection>(conninfo_);
+        pqxx::nontransaction tx(*conn_);
+        tx.exec("SELECT 1");
+        return true;
+      } catch (const std::exception& e) {
         conn_.reset();
-        conn_ = std::make_unique<pqxx::connection>(conninfo_);
+        last_error_ = e.what();
+        if (fresh) return false;
       }
-      pqxx::nontransaction tx(*conn_);
-      tx.exec("SELECT 1");
-      return true;
-    } catch (const std::exception& e) {
-      conn_.reset();
-      last_error_ = e.what();
-      return false;
     }
+    return false;
   }
 
   void Loop() {
@@ -182,6 +188,46 @@ class DatabaseHealthProbe {
   std::thread thread_;
 };
 
+// Owns the thread that waits for SIGTERM/SIGINT, which the caller blocks in every thread.
+// Before WaitWhileServing, a signal ends the process at once with exit code 0.
+class StopSignal {
+ public:
+  explicit StopSignal(sigset_t signals) : signals_(signals), thread_([this] { Loop(); }) {}
+
+  ~StopSignal() {
+    leaving_.store(true);
+    // Start-up failed and no signal came: wake the thread with one of its own.
+    if (!received_.HasBeenNotified()) pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+
+  /// Marks start-up as done, waits for SIGTERM or SIGINT and returns its number.
+  int WaitWhileServing() {
+    serving_.store(true);
+    received_.WaitForNotification();
+    return signal_number_;
+  }
+
+ private:
+  void Loop() {
+    int number = 0;
+    sigwait(&signals_, &number);
+    if (!serving_.load() && !leaving_.load()) {
+      log::Info("stopped during start-up", {{"signal", number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      std::_Exit(0);
+    }
+    signal_number_ = number;
+    received_.Notify();  // publishes signal_number_
+  }
+
+  sigset_t signals_;
+  std::atomic<bool> serving_{false};
+  std::atomic<bool> leaving_{false};
+  int signal_number_ = 0;
+  absl::Notification received_;
+  std::thread thread_;
+};
+
 int Fail(const absl::Status& status) {
   log::Error(status.message());
   return kStartFailure;
@@ -208,13 +254,16 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   if (int* exit_code = std::get_if<int>(&parsed_flags)) return *exit_code;
   const Flags& flags = std::get<Flags>(parsed_flags);
 
-  // Every thread started from here on inherits the blocked signals; main waits for them.
+  // SIGTERM and SIGINT are blocked in every thread and taken by one thread with sigwait. Before
+  // the service serves, a signal ends the process at once (an unfinished migration rolls back
+  // with its connection); afterwards it starts the orderly shutdown below.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  StopSignal stop(stop_signals);
 
   std::map<std::string, std::string> defaults = CommonDefaults(spec);
   defaults.insert(spec.extra_defaults.begin(), spec.extra_defaults.end());
@@ -240,6 +289,10 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   log::Info("schema migrated", {{"schema", spec.schema},
                                 {"version", report->version},
                                 {"applied", static_cast<int64_t>(report->applied.size())}});
+  if (!report->unknown.empty()) {
+    log::Warn("the schema is newer than this binary (a newer release migrated it)",
+              {{"schema", spec.schema}, {"version", report->version}});
+  }
   if (flags.migrate_only) return 0;
 
   auto metrics = metrics::MetricsServer::Start(settings->metrics_listen);
@@ -270,6 +323,9 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
+  // gRPC sets SO_REUSEPORT by default, which would let a second copy of the service share the
+  // port and take half its calls; a port in use must fail start-up instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(settings->grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(metrics::MakeGrpcServerMetricsInterceptorFactory(registry));
@@ -284,7 +340,9 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   health->SetServingStatus("", true);
   health->SetServingStatus(spec.name, true);
 
-  auto probe_conninfo = pg::WithConnectOptions(settings->db_dsn, 2, spec.name + "-health");
+  auto probe_conninfo = pg::WithConnectOptions(
+      settings->db_dsn, 2, spec.name + "-health",
+      {{"options", "-c statement_timeout=2000"}, {"tcp_user_timeout", "3000"}});
   auto probe = std::make_unique<DatabaseHealthProbe>(
       *probe_conninfo, settings->health_check_interval, health, spec.name, db_up);
   log::Info("serving", {{"grpc_port", grpc_port},
@@ -292,14 +350,13 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
                         {"database", (*db)->description()},
                         {"version", KURA_VERSION}});
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  int signal_number = stop.WaitWhileServing();
   log::Info("shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  probe.reset();
   health->Shutdown();  // every service NOT_SERVING, so load balancers stop sending calls
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMilliseconds(settings->shutdown_grace));
   server->Wait();
+  probe.reset();
   if (module) module->Stop();
   module.reset();
   log::Info("stopped");

@@ -21,6 +21,7 @@ struct Migration {
   int version = 0;   ///< From the file name's leading number; versions run 1, 2, 3, ...
   std::string name;  ///< The rest of the file name, without ".sql".
   std::string sql;
+  std::string filename;  ///< As shipped, e.g. "0001_create_items.sql"; named in errors.
 };
 
 /// Orders `files` by version and validates them: names must be NNNN_name.sql, versions unique
@@ -32,6 +33,9 @@ struct Migration {
 struct MigrationReport {
   std::vector<int> applied;  ///< Versions applied by this call, in order.
   int version = 0;           ///< The schema's version afterwards.
+  /// Versions recorded in the database that this binary does not know: a newer release has
+  /// migrated the schema (normal during a rolling upgrade, worth a warning otherwise).
+  std::vector<int> unknown;
 };
 
 /// Brings `schema` up to the last of `migrations` in one transaction: creates the schema and its

@@ -35,8 +35,10 @@ absl::Status StatusFromCurrentException();
 
 /// Runs `body` in one transaction on `conn` and commits it when the body returns OK; a non-OK
 /// result rolls back and is returned as is. The whole transaction is retried (bounded, with
-/// jittered backoff) on serialization failure or deadlock, so `body` must have no effect outside
-/// the transaction. Errors are mapped by StatusFromCurrentException; nothing throws.
+/// jittered backoff) on serialization failure or deadlock — thrown by the body or the commit, or
+/// returned by the body as ABORTED with reason TRANSACTION_CONFLICT — so `body` must have no
+/// effect outside the transaction. Errors are mapped by StatusFromCurrentException; nothing
+/// throws.
 absl::Status RunInTransaction(pqxx::connection& conn, const TransactionOptions& options,
                               const std::function<absl::Status(pqxx::transaction_base&)>& body);
 

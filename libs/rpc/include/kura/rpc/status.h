@@ -8,6 +8,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "kura/log/log.h"
 
 namespace kura::rpc {
 
@@ -24,6 +25,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 
 /// Returns the trace id of the W3C `traceparent` header in the call's metadata, or empty.
 std::string TraceIdFromMetadata(const grpc::ServerContextBase& context);
+
+/// Makes the call's trace id the one this thread logs until the returned scope ends. Handlers
+/// open one first: `auto trace = kura::rpc::ServerTraceScope(*context);`.
+log::TraceScope ServerTraceScope(const grpc::ServerContextBase& context);
 
 /// Adds a `traceparent` header to an outgoing call: the given trace id (the current one when
 /// empty, a new one when there is none) with a new span id.
