@@ -31,6 +31,11 @@ function(kura_test name)
     set(T_TIMEOUT 300)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT})
+  if(KURA_TSAN)
+    # Inherited by the service processes the e2e tests start.
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT
+      "TSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/cmake/tsan.supp second_deadlock_stack=1")
+  endif()
 endfunction()
 
 function(kura_unit_test name)

@@ -8,17 +8,17 @@ RealClock& RealClock::Instance() {
 }
 
 absl::Time ManualClock::Now() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   return now_;
 }
 
 void ManualClock::Set(absl::Time t) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   now_ = t;
 }
 
 void ManualClock::Advance(absl::Duration d) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   now_ += d;
 }
 

@@ -50,17 +50,19 @@ Database::Database(std::string conninfo, std::string description)
 
 Database::~Database() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  work_or_stop_.notify_all();
   for (std::thread& t : threads_) t.join();
 }
 
 void Database::Enqueue(Task task) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     if (!stopping_) {
       queue_.push_back(std::move(task));
+      work_or_stop_.notify_one();
       return;
     }
   }
@@ -74,12 +76,8 @@ void Database::ThreadMain() {
   while (true) {
     Task task;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Database* db) ABSL_EXCLUSIVE_LOCKS_REQUIRED(db->mu_) {
-            return db->stopping_ || !db->queue_.empty();
-          },
-          this));
+      std::unique_lock lock(mu_);
+      work_or_stop_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and all queued work is done
       task = std::move(queue_.front());
       queue_.pop_front();

@@ -3,8 +3,11 @@
 #include <signal.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
+#include <mutex>
 #include <thread>
 #include <variant>
 
@@ -15,9 +18,8 @@
 #include <prometheus/gauge.h>
 #include <pqxx/nontransaction>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "kura/base/status_macros.h"
 #include "kura/log/log.h"
 #include "kura/metrics/metrics.h"
@@ -125,9 +127,10 @@ class DatabaseHealthProbe {
 
   ~DatabaseHealthProbe() {
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard lock(mu_);
       stop_ = true;
     }
+    stop_requested_.notify_all();
     thread_.join();
   }
 
@@ -155,8 +158,11 @@ class DatabaseHealthProbe {
     bool serving = true;  // the start-up connection just succeeded
     while (true) {
       {
-        absl::MutexLock lock(&mu_);
-        if (mu_.AwaitWithTimeout(absl::Condition(&stop_), interval_)) return;
+        std::unique_lock lock(mu_);
+        if (stop_requested_.wait_for(lock, absl::ToChronoNanoseconds(interval_),
+                                     [this] { return stop_; })) {
+          return;
+        }
       }
       bool up = Check();
       db_up_.Set(up ? 1 : 0);
@@ -183,7 +189,8 @@ class DatabaseHealthProbe {
   prometheus::Gauge& db_up_;
   std::unique_ptr<pqxx::connection> conn_;
   std::string last_error_;
-  absl::Mutex mu_;
+  std::mutex mu_;
+  std::condition_variable stop_requested_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
@@ -197,15 +204,14 @@ class StopSignal {
   ~StopSignal() {
     leaving_.store(true);
     // Start-up failed and no signal came: wake the thread with one of its own.
-    if (!received_.HasBeenNotified()) pthread_kill(thread_.native_handle(), SIGTERM);
+    if (!signalled_.load()) pthread_kill(thread_.native_handle(), SIGTERM);
     thread_.join();
   }
 
   /// Marks start-up as done, waits for SIGTERM or SIGINT and returns its number.
   int WaitWhileServing() {
     serving_.store(true);
-    received_.WaitForNotification();
-    return signal_number_;
+    return received_.get_future().get();
   }
 
  private:
@@ -216,15 +222,15 @@ class StopSignal {
       log::Info("stopped during start-up", {{"signal", number == SIGTERM ? "SIGTERM" : "SIGINT"}});
       std::_Exit(0);
     }
-    signal_number_ = number;
-    received_.Notify();  // publishes signal_number_
+    signalled_.store(true);
+    received_.set_value(number);
   }
 
   sigset_t signals_;
   std::atomic<bool> serving_{false};
   std::atomic<bool> leaving_{false};
-  int signal_number_ = 0;
-  absl::Notification received_;
+  std::atomic<bool> signalled_{false};
+  std::promise<int> received_;
   std::thread thread_;
 };
 

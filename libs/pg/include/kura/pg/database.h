@@ -1,9 +1,11 @@
 #pragma once
 
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,7 +14,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "kura/pg/transaction.h"
 
@@ -92,7 +93,8 @@ class Database {
 
   const std::string conninfo_;
   const std::string description_;
-  absl::Mutex mu_;
+  std::mutex mu_;  // std::mutex, not absl::Mutex: see docs/decisions/001
+  std::condition_variable work_or_stop_;
   std::deque<Task> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
