@@ -7,6 +7,11 @@ function(kura_add_common_options target)
   if(KURA_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+  if(KURA_ASAN)
+    # GCC 12 reports false maybe-uninitialized warnings in libstdc++ (std::regex,
+    # std::function) once the sanitizers' instrumentation is in.
+    target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
+  endif()
 endfunction()
 
 if(KURA_ASAN)
@@ -31,6 +36,10 @@ function(kura_test name)
     set(T_TIMEOUT 300)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT})
+  if(KURA_ASAN)
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT
+      "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/cmake/lsan.supp")
+  endif()
   if(KURA_TSAN)
     # Inherited by the service processes the e2e tests start.
     set_tests_properties(${name} PROPERTIES ENVIRONMENT

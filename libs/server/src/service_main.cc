@@ -317,7 +317,7 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
                                  .Add({});
   db_up.Set(1);
 
-  ServiceContext context{*config, **db, registry, RealClock::Instance()};
+  ServiceContext context{spec.error_domain, *config, **db, registry, RealClock::Instance()};
   std::unique_ptr<ServiceModule> module;
   if (spec.create_module) {
     auto created = spec.create_module(context);

@@ -29,6 +29,7 @@ class ServiceModule {
 
 /// What a module is built from; everything outlives the module.
 struct ServiceContext {
+  const std::string& error_domain;  ///< For kura::rpc::ToGrpcStatus, e.g. "kura.ledger".
   const config::Config& config;
   pg::Database& db;
   prometheus::Registry& metrics;
