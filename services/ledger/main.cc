@@ -1,5 +1,6 @@
 // kura-ledger: wiring only. See README.md beside this file.
 #include "kura/server/service_main.h"
+#include "ledger_module.h"
 
 namespace kura::migrations {
 const std::vector<kura::pg::MigrationFile>& LedgerMigrations();
@@ -12,5 +13,7 @@ int main(int argc, char** argv) {
                                        .error_domain = "kura.ledger",
                                        .migrations = &kura::migrations::LedgerMigrations,
                                        .grpc_port = 7101,
-                                       .metrics_port = 9101});
+                                       .metrics_port = 9101,
+                                       .extra_defaults = kura::ledger::LedgerDefaults(),
+                                       .create_module = kura::ledger::MakeLedgerModule});
 }

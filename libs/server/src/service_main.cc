@@ -359,6 +359,7 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   int signal_number = stop.WaitWhileServing();
   log::Info("shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   health->Shutdown();  // every service NOT_SERVING, so load balancers stop sending calls
+  if (module) module->Draining();
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMilliseconds(settings->shutdown_grace));
   server->Wait();

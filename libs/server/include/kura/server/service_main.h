@@ -23,6 +23,8 @@ class ServiceModule {
   virtual ~ServiceModule() = default;
   /// Adds the module's gRPC services to `builder`; they must live as long as the module.
   virtual void Register(grpc::ServerBuilder& builder) = 0;
+  /// Called when shutdown begins, before in-flight RPCs drain: end long-lived streams here.
+  virtual void Draining() {}
   /// Called once the server has drained its RPCs, before the database closes.
   virtual void Stop() {}
 };

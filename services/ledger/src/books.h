@@ -1,0 +1,44 @@
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "kura/base/clock.h"
+#include "kura/ledger/v1/change_feed.pb.h"
+#include "kura/ledger/v1/ledger.pb.h"
+#include "kura/pg/database.h"
+
+namespace kura::ledger {
+
+/// The books: movements, holds, safety stock, channel caps, availability, invariants and the
+/// change feed, over PostgreSQL. Every mutating call runs in one transaction that takes its
+/// locks in one global order (balances by item, location, bucket; then channel usage rows; then
+/// holds; then the feed head), is idempotent on its request_id and appends its change events in
+/// the same transaction. Thread-safe; each call blocks until its transaction ends.
+class Books {
+ public:
+  Books(pg::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  absl::StatusOr<v1::ApplyMovementsResponse> ApplyMovements(const v1::ApplyMovementsRequest& r);
+  absl::StatusOr<v1::CreateHoldsResponse> CreateHolds(const v1::CreateHoldsRequest& r);
+  absl::StatusOr<v1::PostHoldResponse> PostHold(const v1::PostHoldRequest& r);
+  absl::StatusOr<v1::VoidHoldResponse> VoidHold(const v1::VoidHoldRequest& r);
+  absl::StatusOr<v1::GetHoldResponse> GetHold(const v1::GetHoldRequest& r);
+  absl::StatusOr<v1::ListHoldsResponse> ListHolds(const v1::ListHoldsRequest& r);
+  absl::StatusOr<v1::FulfilCommittedResponse> FulfilCommitted(const v1::FulfilCommittedRequest& r);
+  absl::StatusOr<v1::CancelCommittedResponse> CancelCommitted(const v1::CancelCommittedRequest& r);
+  absl::StatusOr<v1::SetSafetyStockResponse> SetSafetyStock(const v1::SetSafetyStockRequest& r);
+  absl::StatusOr<v1::SetChannelAllocationResponse> SetChannelAllocation(
+      const v1::SetChannelAllocationRequest& r);
+  absl::StatusOr<v1::GetAvailabilityResponse> GetAvailability(const v1::GetAvailabilityRequest& r);
+  absl::StatusOr<v1::VerifyInvariantsResponse> VerifyInvariants();
+  absl::StatusOr<v1::ListChangesResponse> ListChanges(const v1::ListChangesRequest& r);
+
+  /// Expires up to `limit` pending holds whose expires_at has passed; returns how many it
+  /// expired. A hold that another call posted or voided first is left alone.
+  absl::StatusOr<int> ExpireDueHolds(int limit);
+
+ private:
+  pg::Database& db_;
+  const Clock& clock_;
+};
+
+}  // namespace kura::ledger

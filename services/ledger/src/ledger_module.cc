@@ -1,0 +1,384 @@
+#include "ledger_module.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <pqxx/pqxx>
+
+#include "books.h"
+#include "catalog.h"
+#include "change_notifier.h"
+#include "kura/base/error.h"
+#include "kura/base/status_macros.h"
+#include "kura/ledger/v1/catalog.grpc.pb.h"
+#include "kura/ledger/v1/change_feed.grpc.pb.h"
+#include "kura/ledger/v1/ledger.grpc.pb.h"
+#include "kura/log/log.h"
+#include "kura/pg/dsn.h"
+#include "kura/rpc/status.h"
+#include "store_support.h"
+
+namespace kura::ledger {
+namespace {
+
+// Runs one RPC: trace scope, the call, the one status mapping; nothing escapes as an exception.
+template <typename Response, typename Call>
+grpc::Status Serve(grpc::ServerContext* context, const std::string& domain, Response* out,
+                   Call&& call) {
+  auto trace = rpc::ServerTraceScope(*context);
+  try {
+    absl::StatusOr<Response> result = call();
+    if (!result.ok()) return rpc::ToGrpcStatus(result.status(), domain);
+    *out = *std::move(result);
+    return grpc::Status::OK;
+  } catch (const std::exception& e) {
+    log::Error("unexpected exception", {{"error", e.what()}});
+    return rpc::ToGrpcStatus(absl::InternalError("internal error"), domain);
+  }
+}
+
+// Counters of what the books did, for dashboards and alerts.
+struct LedgerMetrics {
+  explicit LedgerMetrics(prometheus::Registry& registry)
+      : holds_created(prometheus::BuildCounter()
+                          .Name("kura_ledger_holds_created_total")
+                          .Help("Holds created.")
+                          .Register(registry)
+                          .Add({})),
+        hold_failures(prometheus::BuildCounter()
+                          .Name("kura_ledger_hold_failures_total")
+                          .Help("CreateHolds calls that failed, by ErrorInfo reason.")
+                          .Register(registry)),
+        movements(prometheus::BuildCounter()
+                      .Name("kura_ledger_movements_applied_total")
+                      .Help("Movements recorded, by kind.")
+                      .Register(registry)),
+        oversold(prometheus::BuildCounter()
+                     .Name("kura_ledger_oversold_total")
+                     .Help("Store sales that drove availability below zero.")
+                     .Register(registry)
+                     .Add({})),
+        holds_expired(prometheus::BuildCounter()
+                          .Name("kura_ledger_holds_expired_total")
+                          .Help("Holds expired by the sweeper.")
+                          .Register(registry)
+                          .Add({})),
+        sweeper_lag(prometheus::BuildGauge()
+                        .Name("kura_ledger_sweeper_lag_seconds")
+                        .Help("How long the oldest due pending hold has been past expiry.")
+                        .Register(registry)
+                        .Add({})),
+        feed_delivery(prometheus::BuildHistogram()
+                          .Name("kura_ledger_change_feed_lag_seconds")
+                          .Help("From an event's commit to its delivery on WatchChanges.")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                       2.5, 5, 10, 60})) {}
+
+  void CountMovements(const google::protobuf::RepeatedPtrField<v1::Movement>& list) {
+    for (const auto& m : list)
+      movements.Add({{"kind", v1::MovementKind_Name(m.kind())}}).Increment();
+  }
+
+  prometheus::Counter& holds_created;
+  prometheus::Family<prometheus::Counter>& hold_failures;
+  prometheus::Family<prometheus::Counter>& movements;
+  prometheus::Counter& oversold;
+  prometheus::Counter& holds_expired;
+  prometheus::Gauge& sweeper_lag;
+  prometheus::Histogram& feed_delivery;
+};
+
+class CatalogGrpc final : public v1::CatalogService::Service {
+ public:
+  CatalogGrpc(Catalog& catalog, std::string domain) : c_(catalog), d_(std::move(domain)) {}
+
+#define KURA_CATALOG_RPC(Name)                                              \
+  grpc::Status Name(grpc::ServerContext* ctx, const v1::Name##Request* req, \
+                    v1::Name##Response* resp) override {                    \
+    return Serve(ctx, d_, resp, [&] { return c_.Name(*req); });             \
+  }
+  KURA_CATALOG_RPC(CreateItem)
+  KURA_CATALOG_RPC(GetItem)
+  KURA_CATALOG_RPC(ListItems)
+  KURA_CATALOG_RPC(UpdateItem)
+  KURA_CATALOG_RPC(LookupBarcode)
+  KURA_CATALOG_RPC(CreateLocation)
+  KURA_CATALOG_RPC(GetLocation)
+  KURA_CATALOG_RPC(ListLocations)
+  KURA_CATALOG_RPC(UpdateLocation)
+  KURA_CATALOG_RPC(CreateChannel)
+  KURA_CATALOG_RPC(GetChannel)
+  KURA_CATALOG_RPC(ListChannels)
+  KURA_CATALOG_RPC(UpdateChannel)
+#undef KURA_CATALOG_RPC
+
+ private:
+  Catalog& c_;
+  std::string d_;
+};
+
+class LedgerGrpc final : public v1::LedgerService::Service {
+ public:
+  LedgerGrpc(Books& books, LedgerMetrics& metrics, std::string domain)
+      : b_(books), m_(metrics), d_(std::move(domain)) {}
+
+  grpc::Status ApplyMovements(grpc::ServerContext* ctx, const v1::ApplyMovementsRequest* req,
+                              v1::ApplyMovementsResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] {
+      auto result = b_.ApplyMovements(*req);
+      if (result.ok()) {
+        m_.CountMovements(result->movements());
+        if (result->oversold()) m_.oversold.Increment();
+      }
+      return result;
+    });
+  }
+  grpc::Status CreateHolds(grpc::ServerContext* ctx, const v1::CreateHoldsRequest* req,
+                           v1::CreateHoldsResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] {
+      auto result = b_.CreateHolds(*req);
+      if (result.ok()) {
+        m_.holds_created.Increment(result->holds_size());
+      } else {
+        std::string reason = ErrorReason(result.status());
+        m_.hold_failures
+            .Add({{"reason",
+                   reason.empty() ? absl::StatusCodeToString(result.status().code()) : reason}})
+            .Increment();
+      }
+      return result;
+    });
+  }
+  grpc::Status PostHold(grpc::ServerContext* ctx, const v1::PostHoldRequest* req,
+                        v1::PostHoldResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] {
+      auto result = b_.PostHold(*req);
+      if (result.ok()) m_.movements.Add({{"kind", "MOVEMENT_KIND_COMMIT"}}).Increment();
+      return result;
+    });
+  }
+  grpc::Status FulfilCommitted(grpc::ServerContext* ctx, const v1::FulfilCommittedRequest* req,
+                               v1::FulfilCommittedResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] {
+      auto result = b_.FulfilCommitted(*req);
+      if (result.ok()) m_.movements.Add({{"kind", "MOVEMENT_KIND_FULFIL"}}).Increment();
+      return result;
+    });
+  }
+  grpc::Status CancelCommitted(grpc::ServerContext* ctx, const v1::CancelCommittedRequest* req,
+                               v1::CancelCommittedResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] {
+      auto result = b_.CancelCommitted(*req);
+      if (result.ok()) m_.movements.Add({{"kind", "MOVEMENT_KIND_CANCEL_COMMITTED"}}).Increment();
+      return result;
+    });
+  }
+  grpc::Status VoidHold(grpc::ServerContext* ctx, const v1::VoidHoldRequest* req,
+                        v1::VoidHoldResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] { return b_.VoidHold(*req); });
+  }
+  grpc::Status GetHold(grpc::ServerContext* ctx, const v1::GetHoldRequest* req,
+                       v1::GetHoldResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] { return b_.GetHold(*req); });
+  }
+  grpc::Status ListHolds(grpc::ServerContext* ctx, const v1::ListHoldsRequest* req,
+                         v1::ListHoldsResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] { return b_.ListHolds(*req); });
+  }
+  grpc::Status SetSafetyStock(grpc::ServerContext* ctx, const v1::SetSafetyStockRequest* req,
+                              v1::SetSafetyStockResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] { return b_.SetSafetyStock(*req); });
+  }
+  grpc::Status SetChannelAllocation(grpc::ServerContext* ctx,
+                                    const v1::SetChannelAllocationRequest* req,
+                                    v1::SetChannelAllocationResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] { return b_.SetChannelAllocation(*req); });
+  }
+  grpc::Status GetAvailability(grpc::ServerContext* ctx, const v1::GetAvailabilityRequest* req,
+                               v1::GetAvailabilityResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] { return b_.GetAvailability(*req); });
+  }
+  grpc::Status VerifyInvariants(grpc::ServerContext* ctx, const v1::VerifyInvariantsRequest*,
+                                v1::VerifyInvariantsResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] { return b_.VerifyInvariants(); });
+  }
+
+ private:
+  Books& b_;
+  LedgerMetrics& m_;
+  std::string d_;
+};
+
+class ChangeFeedGrpc final : public v1::ChangeFeedService::Service {
+ public:
+  ChangeFeedGrpc(Books& books, ChangeNotifier& notifier, LedgerMetrics& metrics, std::string domain)
+      : b_(books), n_(notifier), m_(metrics), d_(std::move(domain)) {}
+
+  grpc::Status ListChanges(grpc::ServerContext* ctx, const v1::ListChangesRequest* req,
+                           v1::ListChangesResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] { return b_.ListChanges(*req); });
+  }
+
+  // Pages through the feed from the cursor, then sleeps until the notifier reports a newer
+  // commit (or a second passes, as a safety net) and pages again. Ends when the client cancels
+  // or the server drains (UNAVAILABLE: reconnect, to this or another replica, from the last
+  // sequence received).
+  grpc::Status WatchChanges(grpc::ServerContext* ctx, const v1::WatchChangesRequest* req,
+                            grpc::ServerWriter<v1::WatchChangesResponse>* writer) override {
+    auto trace = rpc::ServerTraceScope(*ctx);
+    if (req->after_sequence() < 0) {
+      return rpc::ToGrpcStatus(
+          InvalidArgument("after_sequence", "after_sequence must not be negative"), d_);
+    }
+    int64_t cursor = req->after_sequence();
+    constexpr int kPage = 500;
+    while (!ctx->IsCancelled()) {
+      v1::ListChangesRequest list;
+      list.set_after_sequence(cursor);
+      list.set_page_size(kPage);
+      absl::StatusOr<v1::ListChangesResponse> page;
+      try {
+        page = b_.ListChanges(list);
+      } catch (const std::exception& e) {
+        page = absl::InternalError(e.what());
+      }
+      if (!page.ok()) return rpc::ToGrpcStatus(page.status(), d_);
+      absl::Time now = absl::Now();
+      for (auto& event : *page->mutable_events()) {
+        m_.feed_delivery.Observe(absl::ToDoubleSeconds(now - FromProto(event.commit_time())));
+        v1::WatchChangesResponse out;
+        cursor = event.sequence();
+        *out.mutable_event() = std::move(event);
+        if (!writer->Write(out)) return grpc::Status::OK;  // the client went away
+      }
+      if (page->events_size() == kPage) continue;
+      if (!n_.WaitAfter(cursor, absl::Seconds(1))) {
+        return rpc::ToGrpcStatus(
+            MakeError(absl::StatusCode::kUnavailable, "SHUTTING_DOWN",
+                      "the server is shutting down; reconnect from the last sequence"),
+            d_);
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  Books& b_;
+  ChangeNotifier& n_;
+  LedgerMetrics& m_;
+  std::string d_;
+};
+
+// Expires due holds every interval, in batches, until none are due.
+class HoldSweeper {
+ public:
+  HoldSweeper(Books& books, pg::Database& db, LedgerMetrics& metrics, absl::Duration interval)
+      : books_(books), db_(db), metrics_(metrics), interval_(interval), thread_([this] {
+          Loop();
+        }) {}
+  ~HoldSweeper() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      {
+        std::unique_lock lock(mu_);
+        if (wake_.wait_for(lock, absl::ToChronoNanoseconds(interval_), [&] { return stop_; })) {
+          return;
+        }
+      }
+      try {
+        auto lag = db_.Run<double>([](pqxx::connection& conn) -> absl::StatusOr<double> {
+          pqxx::nontransaction tx(conn);
+          return tx
+              .exec(
+                  "SELECT coalesce(extract(epoch FROM now() - min(expires_at)), 0)::float8 "
+                  "FROM holds WHERE state = 1 AND expires_at <= now()")[0][0]
+              .as<double>();
+        });
+        if (lag.ok()) metrics_.sweeper_lag.Set(*lag);
+        for (int round = 0; round < 100; ++round) {
+          auto expired = books_.ExpireDueHolds(200);
+          if (!expired.ok()) {
+            log::Warn("hold sweep failed", {{"error", std::string(expired.status().message())}});
+            break;
+          }
+          metrics_.holds_expired.Increment(*expired);
+          if (*expired < 200) break;
+        }
+      } catch (const std::exception& e) {
+        log::Warn("hold sweep failed", {{"error", e.what()}});
+      }
+    }
+  }
+
+  Books& books_;
+  pg::Database& db_;
+  LedgerMetrics& metrics_;
+  const absl::Duration interval_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+class LedgerModule final : public server::ServiceModule {
+ public:
+  LedgerModule(server::ServiceContext& context, std::string notify_conninfo,
+               absl::Duration sweep_interval)
+      : metrics_(context.metrics),
+        catalog_(context.db, context.clock),
+        books_(context.db, context.clock),
+        notifier_(std::move(notify_conninfo)),
+        catalog_grpc_(catalog_, context.error_domain),
+        ledger_grpc_(books_, metrics_, context.error_domain),
+        feed_grpc_(books_, notifier_, metrics_, context.error_domain),
+        sweeper_(books_, context.db, metrics_, sweep_interval) {}
+
+  void Register(grpc::ServerBuilder& builder) override {
+    builder.RegisterService(&catalog_grpc_);
+    builder.RegisterService(&ledger_grpc_);
+    builder.RegisterService(&feed_grpc_);
+  }
+  void Draining() override { notifier_.Stop(); }
+
+ private:
+  LedgerMetrics metrics_;
+  Catalog catalog_;
+  Books books_;
+  ChangeNotifier notifier_;
+  CatalogGrpc catalog_grpc_;
+  LedgerGrpc ledger_grpc_;
+  ChangeFeedGrpc feed_grpc_;
+  HoldSweeper sweeper_;
+};
+
+}  // namespace
+
+std::map<std::string, std::string> LedgerDefaults() { return {{"hold_sweep_interval", "1s"}}; }
+
+absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeLedgerModule(
+    server::ServiceContext& context) {
+  ASSIGN_OR_RETURN(
+      absl::Duration sweep,
+      context.config.GetDuration("hold_sweep_interval", absl::Milliseconds(50), absl::Minutes(10)));
+  ASSIGN_OR_RETURN(std::string dsn, context.config.GetRequiredString("db_dsn"));
+  ASSIGN_OR_RETURN(std::string conninfo, pg::WithConnectOptions(dsn, 5, "kura-ledger-listen"));
+  return std::make_unique<LedgerModule>(context, std::move(conninfo), sweep);
+}
+
+}  // namespace kura::ledger

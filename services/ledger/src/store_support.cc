@@ -1,0 +1,249 @@
+#include "store_support.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kura/base/error.h"
+#include "kura/base/status_macros.h"
+
+namespace kura::ledger {
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp out;
+  int64_t micros = absl::ToUnixMicros(t);
+  out.set_seconds(micros / 1'000'000 - (micros % 1'000'000 < 0 ? 1 : 0));
+  out.set_nanos(static_cast<int32_t>(((micros % 1'000'000) + 1'000'000) % 1'000'000 * 1000));
+  return out;
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+google::protobuf::Timestamp MicrosToProto(int64_t micros) {
+  return ToProto(absl::FromUnixMicros(micros));
+}
+
+std::string SqlTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
+}
+
+std::string Micros(const std::string& column) {
+  return absl::StrCat("(extract(epoch FROM ", column, ") * 1000000)::bigint");
+}
+
+absl::StatusOr<int64_t> Resolver::Item(const std::string& sku) {
+  if (auto it = items_.find(sku); it != items_.end()) return it->second;
+  auto rows = tx_.exec_params("SELECT item_id FROM items WHERE sku = $1", sku);
+  if (rows.empty()) {
+    return MakeError(absl::StatusCode::kNotFound, "ITEM_NOT_FOUND",
+                     absl::StrCat("no item with sku \"", sku, "\""), {{"sku", sku}});
+  }
+  int64_t id = rows[0][0].as<int64_t>();
+  items_[sku] = id;
+  skus_[id] = sku;
+  return id;
+}
+
+absl::StatusOr<int32_t> Resolver::Location(const std::string& code, bool allow_system) {
+  if (!allow_system && !code.empty() && code.front() == '@') {
+    return MakeError(absl::StatusCode::kNotFound, "LOCATION_NOT_FOUND",
+                     absl::StrCat("\"", code, "\" is one of kura's own accounts, not a location"),
+                     {{"location", code}});
+  }
+  if (auto it = locations_.find(code); it != locations_.end()) return it->second;
+  auto rows = tx_.exec_params("SELECT location_id FROM locations WHERE code = $1", code);
+  if (rows.empty()) {
+    return MakeError(absl::StatusCode::kNotFound, "LOCATION_NOT_FOUND",
+                     absl::StrCat("no location with code \"", code, "\""), {{"location", code}});
+  }
+  int32_t id = rows[0][0].as<int32_t>();
+  locations_[code] = id;
+  codes_[id] = code;
+  return id;
+}
+
+int32_t Resolver::System(const std::string& code) {
+  auto id = Location(code, true);
+  // The system locations are created by the schema migration; their absence is a broken
+  // installation, not bad input.
+  if (!id.ok()) throw std::logic_error("system location " + code + " is missing");
+  return *id;
+}
+
+absl::StatusOr<ChannelInfo> Resolver::Channel(const std::string& code) {
+  if (auto it = channels_.find(code); it != channels_.end()) return it->second;
+  auto rows = tx_.exec_params(
+      "SELECT channel_id, kind, respects_safety_stock FROM channels WHERE code = $1", code);
+  if (rows.empty()) {
+    return MakeError(absl::StatusCode::kNotFound, "CHANNEL_NOT_FOUND",
+                     absl::StrCat("no channel with code \"", code, "\""), {{"channel", code}});
+  }
+  ChannelInfo info{rows[0][0].as<int32_t>(), code,
+                   static_cast<v1::ChannelKind>(rows[0][1].as<int>()), rows[0][2].as<bool>()};
+  channels_[code] = info;
+  return info;
+}
+
+std::string Resolver::SkuOf(int64_t item_id) {
+  if (auto it = skus_.find(item_id); it != skus_.end()) return it->second;
+  auto sku =
+      tx_.exec_params1("SELECT sku FROM items WHERE item_id = $1", item_id)[0].as<std::string>();
+  skus_[item_id] = sku;
+  items_[sku] = item_id;
+  return sku;
+}
+
+std::string Resolver::CodeOf(int32_t location_id) {
+  if (auto it = codes_.find(location_id); it != codes_.end()) return it->second;
+  auto code = tx_.exec_params1("SELECT code FROM locations WHERE location_id = $1", location_id)[0]
+                  .as<std::string>();
+  codes_[location_id] = code;
+  locations_[code] = location_id;
+  return code;
+}
+
+namespace {
+
+// Three parallel array literals ('{1,2}') for unnest().
+struct KeyArrays {
+  std::string items, locations, buckets;
+};
+
+KeyArrays ToArrays(const std::vector<AccountKey>& keys) {
+  std::vector<std::string> items, locations, buckets;
+  for (const auto& [item, location, bucket] : keys) {
+    items.push_back(std::to_string(item));
+    locations.push_back(std::to_string(location));
+    buckets.push_back(std::to_string(bucket));
+  }
+  return {absl::StrCat("{", absl::StrJoin(items, ","), "}"),
+          absl::StrCat("{", absl::StrJoin(locations, ","), "}"),
+          absl::StrCat("{", absl::StrJoin(buckets, ","), "}")};
+}
+
+}  // namespace
+
+void LockedBalances::Lock(Tx& tx, std::vector<AccountKey> keys) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  if (keys.empty()) return;
+  KeyArrays a = ToArrays(keys);
+  // Rows must exist before they can be locked; inserted in key order so that two first writers
+  // of overlapping accounts wait for each other instead of deadlocking.
+  tx.exec_params(
+      "INSERT INTO balances (item_id, location_id, bucket) "
+      "SELECT i, l, b FROM unnest($1::bigint[], $2::integer[], $3::smallint[]) AS k(i, l, b) "
+      "ORDER BY i, l, b ON CONFLICT DO NOTHING",
+      a.items, a.locations, a.buckets);
+  auto rows = tx.exec_params(
+      "SELECT item_id, location_id, bucket, on_hand, held FROM balances "
+      "WHERE (item_id, location_id, bucket) IN "
+      "  (SELECT i, l, b FROM unnest($1::bigint[], $2::integer[], $3::smallint[]) AS k(i, l, b)) "
+      "ORDER BY item_id, location_id, bucket FOR UPDATE",
+      a.items, a.locations, a.buckets);
+  for (const auto& row : rows) {
+    rows_[{row[0].as<int64_t>(), row[1].as<int32_t>(), row[2].as<int>()}] =
+        BalanceRow{row[3].as<int64_t>(), row[4].as<int64_t>(), false};
+  }
+}
+
+BalanceRow& LockedBalances::operator[](const AccountKey& key) {
+  auto it = rows_.find(key);
+  if (it == rows_.end()) throw std::logic_error("balance used without being locked");
+  return it->second;
+}
+
+void LockedBalances::Save(Tx& tx) {
+  for (auto& [key, row] : rows_) {
+    if (!row.dirty) continue;
+    const auto& [item, location, bucket] = key;
+    tx.exec_params(
+        "UPDATE balances SET on_hand = $4, held = $5 "
+        "WHERE item_id = $1 AND location_id = $2 AND bucket = $3",
+        item, location, bucket, row.on_hand, row.held);
+    row.dirty = false;
+  }
+}
+
+void Outbox::AddAvailabilityChanges(Resolver& resolver, const LockedBalances& balances) {
+  for (const auto& [key, row] : balances.rows()) {
+    const auto& [item, location, bucket] = key;
+    if (bucket != v1::BUCKET_SELLABLE || !row.dirty) continue;
+    auto* changed = Add().mutable_availability_changed();
+    changed->set_sku(resolver.SkuOf(item));
+    changed->set_location(resolver.CodeOf(location));
+    changed->set_sellable(row.on_hand);
+    changed->set_held(row.held);
+  }
+}
+
+void Outbox::Flush(Tx& tx, absl::Time now) {
+  if (events_.empty()) return;
+  // The last lock of the transaction: held only for its commit.
+  int64_t last =
+      tx.exec_params1("UPDATE feed_head SET last = last + $1 WHERE id = 1 RETURNING last",
+                      static_cast<int64_t>(events_.size()))[0]
+          .as<int64_t>();
+  int64_t sequence = last - static_cast<int64_t>(events_.size());
+  for (v1::ChangeEvent& event : events_) {
+    event.set_sequence(++sequence);
+    *event.mutable_commit_time() = ToProto(now);
+    tx.exec_params(
+        "INSERT INTO events (sequence, commit_time, payload) "
+        "VALUES ($1, $2, decode($3, 'hex'))",
+        sequence, SqlTime(now), absl::BytesToHexString(event.SerializeAsString()));
+  }
+  tx.exec_params("SELECT pg_notify('kura_ledger_changes', $1)", std::to_string(last));
+  events_.clear();
+}
+
+std::string DeterministicBytes(const google::protobuf::Message& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> RunIdempotent(
+    Tx& tx, const std::string& method, const std::string& request_id,
+    const google::protobuf::Message& request,
+    const std::function<absl::StatusOr<std::string>()>& effect) {
+  std::string bytes = absl::BytesToHexString(DeterministicBytes(request));
+  // A concurrent first request with the same id makes this INSERT wait until it commits or
+  // rolls back; then we either see its row or insert ours.
+  auto inserted = tx.exec_params(
+      "INSERT INTO requests (request_id, method, request) VALUES ($1, $2, decode($3, 'hex')) "
+      "ON CONFLICT DO NOTHING RETURNING 1",
+      request_id, method, bytes);
+  if (inserted.empty()) {
+    auto row = tx.exec_params1(
+        "SELECT method = $2 AND request = decode($3, 'hex'), encode(response, 'hex') "
+        "FROM requests WHERE request_id = $1",
+        request_id, method, bytes);
+    if (!row[0].as<bool>()) {
+      return MakeError(
+          absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
+          absl::StrCat("request_id \"", request_id, "\" was already used for a different request"),
+          {{"request_id", request_id}});
+    }
+    return absl::HexStringToBytes(row[1].as<std::string>(""));
+  }
+  ASSIGN_OR_RETURN(std::string response, effect());
+  tx.exec_params("UPDATE requests SET response = decode($2, 'hex') WHERE request_id = $1",
+                 request_id, absl::BytesToHexString(response));
+  return response;
+}
+
+}  // namespace kura::ledger

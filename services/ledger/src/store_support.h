@@ -1,0 +1,171 @@
+#pragma once
+
+// Building blocks shared by the ledger's storage code: id resolution, idempotent requests,
+// locked balances and the change-feed outbox. Internal to kura-ledger.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <google/protobuf/message.h>
+#include <google/protobuf/timestamp.pb.h>
+#include <pqxx/transaction_base>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kura/base/clock.h"
+#include "kura/base/status_macros.h"
+#include "kura/ledger/v1/catalog.pb.h"
+#include "kura/ledger/v1/change_feed.pb.h"
+#include "kura/ledger/v1/ledger.pb.h"
+#include "kura/pg/database.h"
+#include "kura/pg/transaction.h"
+#include "validation.h"
+
+namespace kura::ledger {
+
+using Tx = pqxx::transaction_base;
+namespace v1 = ::kura::ledger::v1;
+
+/// Bucket number of the single account of a system location (@supplier, @customer, ...).
+inline constexpr int kSystemBucket = 0;
+
+/// Converts between protobuf timestamps, absl::Time and the microseconds SQL returns.
+google::protobuf::Timestamp ToProto(absl::Time t);
+absl::Time FromProto(const google::protobuf::Timestamp& t);
+google::protobuf::Timestamp MicrosToProto(int64_t micros);
+/// Formats a time for a timestamptz parameter.
+std::string SqlTime(absl::Time t);
+/// SQL expression giving a timestamptz column as microseconds since the epoch.
+std::string Micros(const std::string& column);
+
+/// A channel as the books need it.
+struct ChannelInfo {
+  int32_t id = 0;
+  std::string code;
+  v1::ChannelKind kind = v1::CHANNEL_KIND_UNSPECIFIED;
+  bool respects_safety_stock = true;
+};
+
+/// Resolves codes to ids within one transaction, remembering what it found. Errors: NOT_FOUND
+/// with reason ITEM_NOT_FOUND / LOCATION_NOT_FOUND / CHANNEL_NOT_FOUND and the code in metadata.
+class Resolver {
+ public:
+  explicit Resolver(Tx& tx) : tx_(tx) {}
+  absl::StatusOr<int64_t> Item(const std::string& sku);
+  /// A user location; system locations (@...) are refused unless `allow_system`.
+  absl::StatusOr<int32_t> Location(const std::string& code, bool allow_system = false);
+  absl::StatusOr<ChannelInfo> Channel(const std::string& code);
+  /// The id of a system location such as "@customer".
+  int32_t System(const std::string& code);
+  /// Reverse look-ups for building responses.
+  std::string SkuOf(int64_t item_id);
+  std::string CodeOf(int32_t location_id);
+
+ private:
+  Tx& tx_;
+  std::map<std::string, int64_t> items_;
+  std::map<int64_t, std::string> skus_;
+  std::map<std::string, int32_t> locations_;
+  std::map<int32_t, std::string> codes_;
+  std::map<std::string, ChannelInfo> channels_;
+};
+
+/// An account: (item, location, bucket).
+using AccountKey = std::tuple<int64_t, int32_t, int>;
+
+/// A balance row, locked for the transaction.
+struct BalanceRow {
+  int64_t on_hand = 0;
+  int64_t held = 0;
+  bool dirty = false;
+};
+
+/// Locks balance rows in the one global order (item, location, bucket), creating missing rows
+/// first, so that concurrent writers never deadlock on them and the first writer of an account
+/// cannot race another. Holds the rows until commit; Save writes back the changed ones.
+class LockedBalances {
+ public:
+  /// Locks `keys` (any order, duplicates allowed). Call once per transaction, before any other
+  /// lock the transaction takes.
+  void Lock(Tx& tx, std::vector<AccountKey> keys);
+  /// The locked row of `key`, which must have been locked.
+  BalanceRow& operator[](const AccountKey& key);
+  /// Writes the changed rows.
+  void Save(Tx& tx);
+  const std::map<AccountKey, BalanceRow>& rows() const { return rows_; }
+
+ private:
+  std::map<AccountKey, BalanceRow> rows_;
+};
+
+/// Collects the change events of a transaction and appends them to the feed as its last step
+/// (see feed_head in the schema): sequence order is commit order.
+class Outbox {
+ public:
+  /// Adds an event (its sequence and commit time are set by Flush).
+  v1::ChangeEvent& Add() { return events_.emplace_back(); }
+  /// Adds an AvailabilityChanged event for every (item, sellable account) in `balances` that
+  /// changed.
+  void AddAvailabilityChanges(Resolver& resolver, const LockedBalances& balances);
+  /// Appends the events and notifies watchers (delivered at commit).
+  void Flush(Tx& tx, absl::Time now);
+
+ private:
+  std::vector<v1::ChangeEvent> events_;
+};
+
+/// Runs `effect` once per request_id: the first request stores its bytes and response in the
+/// same transaction as its effect; a retry (also a concurrent one, which waits for the first)
+/// gets the stored response; the same id with a different request or method fails
+/// INVALID_ARGUMENT IDEMPOTENCY_KEY_REUSED. An effect that fails stores nothing.
+absl::StatusOr<std::string> RunIdempotent(
+    Tx& tx, const std::string& method, const std::string& request_id,
+    const google::protobuf::Message& request,
+    const std::function<absl::StatusOr<std::string>()>& effect);
+
+/// Serializes `message` deterministically (stable map order), for comparing requests.
+std::string DeterministicBytes(const google::protobuf::Message& message);
+
+/// Runs a mutating request: one transaction, idempotent on request_id, events appended last.
+template <typename Response>
+absl::StatusOr<Response> Mutate(
+    pg::Database& db, const Clock& clock, const char* method, const std::string& request_id,
+    const google::protobuf::Message& request,
+    std::function<absl::StatusOr<Response>(Tx&, Resolver&, Outbox&, absl::Time)> effect) {
+  RETURN_IF_ERROR(ValidateRequestId(request_id));
+  auto bytes = db.Run<std::string>([&](pqxx::connection& conn) {
+    return pg::RunInTransaction<std::string>(conn, {}, [&](Tx& tx) -> absl::StatusOr<std::string> {
+      return RunIdempotent(tx, method, request_id, request, [&]() -> absl::StatusOr<std::string> {
+        Resolver resolver(tx);
+        Outbox outbox;
+        absl::Time now = clock.Now();
+        ASSIGN_OR_RETURN(Response response, effect(tx, resolver, outbox, now));
+        outbox.Flush(tx, now);
+        return response.SerializeAsString();
+      });
+    });
+  });
+  if (!bytes.ok()) return bytes.status();
+  Response response;
+  if (!response.ParseFromString(*bytes)) return absl::InternalError("stored response unreadable");
+  return response;
+}
+
+/// Runs a read-only query in one (repeatable read) transaction.
+template <typename Response>
+absl::StatusOr<Response> Read(pg::Database& db,
+                              std::function<absl::StatusOr<Response>(Tx&, Resolver&)> body) {
+  return db.Run<Response>([&](pqxx::connection& conn) {
+    return pg::RunInTransaction<Response>(conn, {.isolation = pg::Isolation::kRepeatableRead},
+                                          [&](Tx& tx) -> absl::StatusOr<Response> {
+                                            Resolver resolver(tx);
+                                            return body(tx, resolver);
+                                          });
+  });
+}
+
+}  // namespace kura::ledger
