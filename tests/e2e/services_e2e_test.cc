@@ -64,42 +64,10 @@ class Cluster {
 constexpr const char* kServices[] = {"kura-ledger", "kura-reservation", "kura-connector",
                                      "kura-pos-gateway"};
 
-struct Service {
-  std::string name;
-  std::unique_ptr<Subprocess> process;
-  int grpc_port = 0;
-  int metrics_port = 0;
-};
+using Service = kura::testing::ServiceProcess;
 
-std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
-
-// Starts a service binary listening on free ports and waits for its "serving" log line.
 Service StartService(const std::string& binary, const std::string& dsn, const std::string& dir) {
-  Service s;
-  s.name = BaseName(binary);
-  s.process = std::make_unique<Subprocess>(
-      std::vector<std::string>{binary},
-      std::map<std::string, std::string>{{"KURA_DB_DSN", dsn},
-                                         {"KURA_GRPC_LISTEN", "127.0.0.1:0"},
-                                         {"KURA_METRICS_LISTEN", "127.0.0.1:0"},
-                                         {"KURA_HEALTH_CHECK_INTERVAL", "200ms"},
-                                         {"KURA_DB_POOL_SIZE", "2"}},
-      dir + "/" + s.name + ".log");
-  std::smatch m;
-  static const std::regex kServing(
-      "\"msg\":\"serving\".*\"grpc_port\":(\\d+),\"metrics_port\":(\\d+)");
-  bool serving = WaitFor(
-      [&] {
-        std::string log = s.process->Output();
-        if (!std::regex_search(log, m, kServing)) return false;
-        s.grpc_port = std::stoi(m[1]);
-        s.metrics_port = std::stoi(m[2]);
-        return true;
-      },
-      absl::Seconds(30));
-  INFO(s.process->Output());
-  REQUIRE(serving);
-  return s;
+  return Service(binary, dsn, dir);
 }
 
 std::optional<HealthCheckResponse::ServingStatus> Health(int port, const std::string& service) {
@@ -143,7 +111,8 @@ bool AllHave(const std::vector<Service>& services, HealthCheckResponse::ServingS
   return WaitFor(
       [&] {
         for (const Service& s : services) {
-          if (Health(s.grpc_port, s.name) != want || Health(s.grpc_port, "") != want) return false;
+          if (Health(s.grpc_port(), s.name()) != want || Health(s.grpc_port(), "") != want)
+            return false;
         }
         return true;
       },
@@ -161,13 +130,13 @@ TEST_CASE("The four services serve health and metrics, follow the database and s
 
   SECTION("health is SERVING under each service's own name, and unknown names are refused") {
     REQUIRE(AllHave(services, HealthCheckResponse::SERVING, absl::Seconds(5)));
-    REQUIRE_FALSE(Health(services[0].grpc_port, "kura-nonexistent").has_value());
+    REQUIRE_FALSE(Health(services[0].grpc_port(), "kura-nonexistent").has_value());
   }
 
   SECTION("server reflection answers") {
     for (const Service& s : services) {
-      INFO(s.name);
-      std::vector<std::string> names = ReflectedServices(s.grpc_port);
+      INFO(s.name());
+      std::vector<std::string> names = ReflectedServices(s.grpc_port());
       REQUIRE(std::find(names.begin(), names.end(), "grpc.reflection.v1alpha.ServerReflection") !=
               names.end());
     }
@@ -188,13 +157,13 @@ TEST_CASE("The four services serve health and metrics, follow the database and s
 
   SECTION("/metrics passes promtool and counts the health checks") {
     for (const Service& s : services) {
-      INFO(s.name);
-      REQUIRE(Health(s.grpc_port, s.name) == HealthCheckResponse::SERVING);
-      httplib::Client client("127.0.0.1", s.metrics_port);
+      INFO(s.name());
+      REQUIRE(Health(s.grpc_port(), s.name()) == HealthCheckResponse::SERVING);
+      httplib::Client client("127.0.0.1", s.metrics_port());
       auto response = client.Get("/metrics");
       REQUIRE(response);
       REQUIRE(response->status == 200);
-      std::string path = dir + "/" + s.name + ".metrics";
+      std::string path = dir + "/" + s.name() + ".metrics";
       std::ofstream(path) << response->body;
       REQUIRE(Run("promtool check metrics < " + path + " >&2") == 0);
       REQUIRE(
@@ -213,20 +182,20 @@ TEST_CASE("The four services serve health and metrics, follow the database and s
     REQUIRE(AllHave(services, HealthCheckResponse::NOT_SERVING, absl::Seconds(5)));
     pg.Start();
     REQUIRE(AllHave(services, HealthCheckResponse::SERVING, absl::Seconds(10)));
-    for (const Service& s : services) {
-      INFO(s.name);
-      std::string log = s.process->Output();
+    for (Service& s : services) {
+      INFO(s.name());
+      std::string log = s.process().Output();
       REQUIRE(log.find("database unreachable; health NOT_SERVING") != std::string::npos);
       REQUIRE(log.find("database reachable again; health SERVING") != std::string::npos);
     }
   }
 
   SECTION("SIGTERM ends each process with exit code 0 within 5 seconds") {
-    for (Service& s : services) s.process->Signal(SIGTERM);
+    for (Service& s : services) s.process().Signal(SIGTERM);
     for (Service& s : services) {
-      INFO(s.process->Output());
-      REQUIRE(s.process->Wait(absl::Seconds(5)) == 0);
-      REQUIRE(s.process->Output().find("\"msg\":\"stopped\"") != std::string::npos);
+      INFO(s.process().Output());
+      REQUIRE(s.process().Wait(absl::Seconds(5)) == 0);
+      REQUIRE(s.process().Output().find("\"msg\":\"stopped\"") != std::string::npos);
     }
   }
 }
@@ -280,15 +249,15 @@ TEST_CASE("Bad start-up input gives one clear line and exit code 2") {
     kura::testing::TestDatabase db("e2e_port");
     std::string dir = kura::testing::MakeTempDir("e2e_port");
     Service first = StartService(LedgerBinary(), db.dsn(), dir);
-    std::string taken = absl::StrCat("127.0.0.1:", first.grpc_port);
+    std::string taken = absl::StrCat("127.0.0.1:", first.grpc_port());
     auto [code, out] = RunLedger({}, {{"KURA_DB_DSN", db.dsn()},
                                       {"KURA_GRPC_LISTEN", taken},
                                       {"KURA_METRICS_LISTEN", "127.0.0.1:0"}});
     REQUIRE(code == 2);
     REQUIRE(out.find("grpc_listen: cannot listen on " + taken) != std::string::npos);
-    REQUIRE(Health(first.grpc_port, "kura-ledger") == HealthCheckResponse::SERVING);
-    first.process->Signal(SIGTERM);
-    REQUIRE(first.process->Wait(absl::Seconds(5)) == 0);
+    REQUIRE(Health(first.grpc_port(), "kura-ledger") == HealthCheckResponse::SERVING);
+    first.process().Signal(SIGTERM);
+    REQUIRE(first.process().Wait(absl::Seconds(5)) == 0);
   }
   SECTION("an unknown flag is rejected with usage") {
     auto [code, out] = RunLedger({"--frobnicate"}, {});

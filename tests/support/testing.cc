@@ -13,6 +13,7 @@
 #include <fstream>
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -143,5 +144,34 @@ std::optional<int> Subprocess::Wait(absl::Duration timeout) {
       timeout, absl::Milliseconds(10));
   return exit_code_;
 }
+
+ServiceProcess::ServiceProcess(const std::string& binary, const std::string& dsn,
+                               const std::string& dir, std::map<std::string, std::string> env)
+    : name_(binary.substr(binary.rfind('/') + 1)) {
+  std::map<std::string, std::string> settings = {{"KURA_DB_DSN", dsn},
+                                                 {"KURA_GRPC_LISTEN", "127.0.0.1:0"},
+                                                 {"KURA_METRICS_LISTEN", "127.0.0.1:0"},
+                                                 {"KURA_HEALTH_CHECK_INTERVAL", "200ms"},
+                                                 {"KURA_DB_POOL_SIZE", "2"}};
+  for (auto& [key, value] : env) settings[key] = value;
+  process_ = std::make_unique<Subprocess>(std::vector<std::string>{binary}, settings,
+                                          dir + "/" + name_ + ".log");
+  static const std::regex kServing(
+      "\"msg\":\"serving\".*\"grpc_port\":(\\d+),\"metrics_port\":(\\d+)");
+  bool serving = WaitFor(
+      [&] {
+        std::string log = process_->Output();
+        std::smatch m;
+        if (!std::regex_search(log, m, kServing)) return false;
+        grpc_port_ = std::stoi(m[1]);
+        metrics_port_ = std::stoi(m[2]);
+        return true;
+      },
+      absl::Seconds(30));
+  INFO(process_->Output());
+  REQUIRE(serving);
+}
+
+std::string ServiceProcess::grpc_address() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
 
 }  // namespace kura::testing

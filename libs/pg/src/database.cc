@@ -1,5 +1,7 @@
 #include "kura/pg/database.h"
 
+#include <pqxx/nontransaction>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -38,15 +40,18 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(DatabaseOptions options
   } catch (const std::exception& e) {
     return Unreachable(*description, e.what());
   }
-  std::unique_ptr<Database> db(new Database(*std::move(conninfo), *std::move(description)));
+  std::unique_ptr<Database> db(
+      new Database(*std::move(conninfo), *std::move(description), options.search_path));
   for (int i = 0; i < std::max(1, options.threads); ++i) {
     db->threads_.emplace_back([raw = db.get()] { raw->ThreadMain(); });
   }
   return db;
 }
 
-Database::Database(std::string conninfo, std::string description)
-    : conninfo_(std::move(conninfo)), description_(std::move(description)) {}
+Database::Database(std::string conninfo, std::string description, std::string search_path)
+    : conninfo_(std::move(conninfo)),
+      description_(std::move(description)),
+      search_path_(std::move(search_path)) {}
 
 Database::~Database() {
   {
@@ -86,6 +91,10 @@ void Database::ThreadMain() {
       conn.reset();
       try {
         conn = std::make_unique<pqxx::connection>(conninfo_);
+        if (!search_path_.empty()) {
+          pqxx::nontransaction tx(*conn);
+          tx.exec("SET search_path TO " + conn->quote_name(search_path_) + ", public");
+        }
       } catch (const std::exception& e) {
         task(Unreachable(description_, e.what())).IgnoreError();
         continue;

@@ -286,7 +286,8 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   auto db = pg::Database::Open({.dsn = settings->db_dsn,
                                 .threads = settings->db_pool_size,
                                 .connect_timeout = settings->db_connect_timeout,
-                                .application_name = spec.name});
+                                .application_name = spec.name,
+                                .search_path = spec.schema});
   if (!db.ok()) return Fail(db.status());
 
   auto report = (*db)->Run<pg::MigrationReport>(

@@ -468,8 +468,7 @@ absl::StatusOr<v1::ApplyMovementsResponse> Books::ApplyMovements(
           from.dirty = true;
           to.on_hand += r.quantity;
           to.dirty = true;
-          if (r.from_bucket == v1::BUCKET_SELLABLE && from.on_hand - from.held < 0 &&
-              r.kind != v1::MOVEMENT_KIND_ADJUST) {
+          if (r.from_bucket == v1::BUCKET_SELLABLE && from.on_hand - from.held < 0) {
             oversold.insert({r.item, r.from_location});
             auto* event = outbox.Add().mutable_oversold();
             event->set_sku(p.request->sku());
@@ -860,8 +859,8 @@ absl::StatusOr<v1::SetChannelAllocationResponse> Books::SetChannelAllocation(
         bool quota = request.cap_case() == v1::SetChannelAllocationRequest::kQuota;
         bool ratio = request.cap_case() == v1::SetChannelAllocationRequest::kRatioBasisPoints;
         tx.exec_params(
-            "UPDATE channel_usage SET quota = CASE WHEN $4 THEN $5 END, "
-            "ratio_bp = CASE WHEN $6 THEN $7 END "
+            "UPDATE channel_usage SET quota = CASE WHEN $4::boolean THEN $5::bigint END, "
+            "ratio_bp = CASE WHEN $6::boolean THEN $7::integer END "
             "WHERE channel_id = $1 AND item_id = $2 AND location_id = $3",
             channel.id, item, loc, quota, request.quota(), ratio, request.ratio_basis_points());
         balances[{item, loc, v1::BUCKET_SELLABLE}].dirty = true;

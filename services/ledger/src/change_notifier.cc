@@ -69,7 +69,7 @@ void ChangeNotifier::Loop() {
       // them where the feed stands now.
       {
         pqxx::nontransaction tx(conn);
-        publish(tx.exec("SELECT last FROM feed_head WHERE id = 1")[0][0].as<int64_t>());
+        publish(tx.exec("SELECT last FROM ledger.feed_head WHERE id = 1")[0][0].as<int64_t>());
       }
       if (warned) log::Info("change notifications listening again");
       warned = false;

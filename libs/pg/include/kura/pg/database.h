@@ -25,6 +25,9 @@ struct DatabaseOptions {
   int threads = 4;  ///< DB threads, each with its own connection.
   absl::Duration connect_timeout = absl::Seconds(5);
   std::string application_name = "kura";
+  /// When set, every connection starts with `SET search_path TO <search_path>, public`, so
+  /// that a service's SQL names its own schema's tables unqualified.
+  std::string search_path;
 };
 
 /// A pool of DB threads, each owning one PostgreSQL connection. Work submitted from any thread
@@ -77,7 +80,7 @@ class Database {
   // status of the work so the thread can drop a broken connection.
   using Task = std::function<absl::Status(absl::StatusOr<pqxx::connection*>)>;
 
-  Database(std::string conninfo, std::string description);
+  Database(std::string conninfo, std::string description, std::string search_path);
   void Enqueue(Task task) ABSL_LOCKS_EXCLUDED(mu_);
   void ThreadMain() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -93,6 +96,7 @@ class Database {
 
   const std::string conninfo_;
   const std::string description_;
+  const std::string search_path_;
   std::mutex mu_;  // std::mutex, not absl::Mutex: see docs/decisions/001
   std::condition_variable work_or_stop_;
   std::deque<Task> queue_ ABSL_GUARDED_BY(mu_);

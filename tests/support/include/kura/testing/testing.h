@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,27 @@ class Subprocess {
   pid_t pid_ = -1;
   std::optional<int> exit_code_;
   std::string log_path_;
+};
+
+/// A kura service binary started as an operator would, listening on free ports of 127.0.0.1,
+/// with its log in `dir`/<name>.log. The constructor waits for its "serving" line.
+class ServiceProcess {
+ public:
+  /// Starts `binary` with KURA_DB_DSN=`dsn` and the settings in `env` (which win).
+  ServiceProcess(const std::string& binary, const std::string& dsn, const std::string& dir,
+                 std::map<std::string, std::string> env = {});
+  const std::string& name() const { return name_; }
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const { return metrics_port_; }
+  /// "127.0.0.1:PORT" of the gRPC server.
+  std::string grpc_address() const;
+  Subprocess& process() { return *process_; }
+
+ private:
+  std::string name_;
+  std::unique_ptr<Subprocess> process_;
+  int grpc_port_ = 0;
+  int metrics_port_ = 0;
 };
 
 }  // namespace kura::testing

@@ -1,0 +1,303 @@
+// kura-ledger's catalog, input validation and change feed through its gRPC API.
+#include <set>
+#include <thread>
+
+#include "kura/base/error.h"
+#include "ledger_fixture.h"
+
+namespace kura::ledger::testing {
+namespace {
+
+using CatalogStub = v1::CatalogService::Stub;
+using LedgerStub = v1::LedgerService::Stub;
+
+TEST_CASE("Items, locations and channels round-trip; barcodes find their item") {
+  LedgerFixture l("ledger_catalog");
+  l.SeedTopology();
+  // Real-world codes: a JAN (EAN-13), an EAN-8 and a UPC-A with correct check digits.
+  l.CreateItem("SHIRT-NAVY-M", {"4901234567894", "96385074", "036000291452"});
+  for (int i = 0; i < 5; ++i) l.CreateItem(absl::StrCat("SOCK-", i));
+
+  auto found = Call(*l.catalog, &CatalogStub::LookupBarcode, [] {
+    v1::LookupBarcodeRequest r;
+    r.set_barcode("96385074");
+    return r;
+  }());
+  REQUIRE(found.ok());
+  REQUIRE(found->item().sku() == "SHIRT-NAVY-M");
+  REQUIRE(found->item().barcodes_size() == 3);
+
+  v1::UpdateItemRequest update;
+  update.set_request_id(NewId());
+  update.mutable_item()->set_sku("SHIRT-NAVY-M");
+  update.mutable_item()->set_price_yen(2480);
+  (*update.mutable_item()->mutable_attributes())["size"] = "M";
+  update.mutable_update_mask()->add_paths("price_yen");
+  update.mutable_update_mask()->add_paths("attributes");
+  auto updated = Call(*l.catalog, &CatalogStub::UpdateItem, update);
+  REQUIRE(updated.ok());
+  REQUIRE(updated->item().price_yen() == 2480);
+  REQUIRE(updated->item().attributes().at("size") == "M");
+  REQUIRE(updated->item().name() == "Item SHIRT-NAVY-M");  // not in the mask: kept
+
+  // Paging visits every item once, in sku order.
+  std::vector<std::string> skus;
+  v1::ListItemsRequest list;
+  list.set_page_size(2);
+  while (true) {
+    auto page = Call(*l.catalog, &CatalogStub::ListItems, list);
+    REQUIRE(page.ok());
+    for (const auto& item : page->items()) skus.push_back(item.sku());
+    if (page->next_page_token().empty()) break;
+    list.set_page_token(page->next_page_token());
+  }
+  REQUIRE(skus.size() == 6);
+  REQUIRE(std::is_sorted(skus.begin(), skus.end()));
+
+  auto channel = Call(*l.catalog, &CatalogStub::GetChannel, [] {
+    v1::GetChannelRequest r;
+    r.set_code("ec");
+    return r;
+  }());
+  REQUIRE(channel.ok());
+  REQUIRE(channel->channel().location_codes_size() == 2);
+  REQUIRE(channel->channel().location_codes(0) == "store-a");  // priority order kept
+}
+
+// One bad request and what it must answer.
+struct BadCase {
+  std::string what;
+  std::function<absl::Status()> call;
+  absl::StatusCode code;
+  std::string reason;
+};
+
+TEST_CASE("Bad input gets a clear error with a reason and changes nothing") {
+  LedgerFixture l("ledger_bad_input");
+  l.SeedTopology();
+  l.CreateItem("OK-1", {"4901234567894"});
+  l.Receive("OK-1", "store-a", 5);
+  auto before = l.AllEvents().size();
+  auto move = [&](std::function<void(v1::MovementRequest*)> edit) {
+    return [&l, edit] {
+      v1::ApplyMovementsRequest r;
+      r.set_request_id(NewId());
+      auto* m = r.add_movements();
+      m->set_kind(v1::MOVEMENT_KIND_RECEIVE);
+      m->set_sku("OK-1");
+      m->set_location("store-a");
+      m->set_quantity(1);
+      edit(m);
+      return Call(*l.ledger, &LedgerStub::ApplyMovements, r).status();
+    };
+  };
+  auto item = [&](std::function<void(v1::Item*)> edit) {
+    return [&l, edit] {
+      v1::CreateItemRequest r;
+      r.set_request_id(NewId());
+      r.mutable_item()->set_sku("NEW-ITEM");
+      r.mutable_item()->set_name("New");
+      r.mutable_item()->set_price_yen(100);
+      r.mutable_item()->set_tax_class(v1::TAX_CLASS_REDUCED);
+      edit(r.mutable_item());
+      return Call(*l.catalog, &CatalogStub::CreateItem, r).status();
+    };
+  };
+  const auto kInvalid = absl::StatusCode::kInvalidArgument;
+  const auto kNotFound = absl::StatusCode::kNotFound;
+  std::vector<BadCase> cases = {
+      {"unknown sku", move([](auto* m) { m->set_sku("NOPE"); }), kNotFound, "ITEM_NOT_FOUND"},
+      {"unknown location", move([](auto* m) { m->set_location("nowhere"); }), kNotFound,
+       "LOCATION_NOT_FOUND"},
+      {"system location", move([](auto* m) { m->set_location("@customer"); }), kInvalid,
+       "INVALID_ARGUMENT"},
+      {"unknown channel", move([](auto* m) { m->set_channel("no-channel"); }), kNotFound,
+       "CHANNEL_NOT_FOUND"},
+      {"zero quantity", move([](auto* m) { m->set_quantity(0); }), kInvalid, "INVALID_ARGUMENT"},
+      {"negative quantity", move([](auto* m) { m->set_quantity(-3); }), kInvalid,
+       "INVALID_ARGUMENT"},
+      {"overflowing quantity", move([](auto* m) { m->set_quantity(INT64_MAX); }), kInvalid,
+       "INVALID_ARGUMENT"},
+      {"unspecified kind", move([](auto* m) { m->set_kind(v1::MOVEMENT_KIND_UNSPECIFIED); }),
+       kInvalid, "INVALID_ARGUMENT"},
+      {"internal kind", move([](auto* m) { m->set_kind(v1::MOVEMENT_KIND_COMMIT); }), kInvalid,
+       "INVALID_ARGUMENT"},
+      {"malformed sku", move([](auto* m) { m->set_sku("bad sku!"); }), kInvalid,
+       "INVALID_ARGUMENT"},
+      {"empty batch",
+       [&] {
+         v1::ApplyMovementsRequest r;
+         r.set_request_id(NewId());
+         return Call(*l.ledger, &LedgerStub::ApplyMovements, r).status();
+       },
+       kInvalid, "INVALID_ARGUMENT"},
+      {"missing request id",
+       [&] {
+         v1::ApplyMovementsRequest r;
+         *r.add_movements() = v1::MovementRequest();
+         return Call(*l.ledger, &LedgerStub::ApplyMovements, r).status();
+       },
+       kInvalid, "INVALID_ARGUMENT"},
+      {"bad check digit", item([](auto* i) { i->add_barcodes("4901234567890"); }), kInvalid,
+       "INVALID_BARCODE"},
+      {"barcode of wrong length", item([](auto* i) { i->add_barcodes("12345"); }), kInvalid,
+       "INVALID_BARCODE"},
+      {"barcode taken", item([](auto* i) { i->add_barcodes("4901234567894"); }),
+       absl::StatusCode::kAlreadyExists, "BARCODE_TAKEN"},
+      {"unspecified tax class", item([](auto* i) { i->set_tax_class(v1::TAX_CLASS_UNSPECIFIED); }),
+       kInvalid, "INVALID_ARGUMENT"},
+      {"negative price", item([](auto* i) { i->set_price_yen(-1); }), kInvalid, "INVALID_ARGUMENT"},
+      {"hold with malformed id",
+       [&] { return l.Hold("OK-1", "store-a", 1, absl::Minutes(1), "ec", "bad id").status(); },
+       kInvalid, "INVALID_ARGUMENT"},
+      {"hold already expired",
+       [&] { return l.Hold("OK-1", "store-a", 1, -absl::Minutes(1)).status(); }, kInvalid,
+       "INVALID_ARGUMENT"},
+      {"hold beyond stock", [&] { return l.Hold("OK-1", "store-a", 6).status(); },
+       absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK"},
+      {"post unknown hold",
+       [&] {
+         v1::PostHoldRequest r;
+         r.set_request_id(NewId());
+         r.set_hold_id("no-such-hold");
+         return Call(*l.ledger, &LedgerStub::PostHold, r).status();
+       },
+       kNotFound, "HOLD_NOT_FOUND"},
+      {"unspecified location kind",
+       [&] {
+         v1::CreateLocationRequest r;
+         r.set_request_id(NewId());
+         r.mutable_location()->set_code("x");
+         r.mutable_location()->set_name("x");
+         r.mutable_location()->set_time_zone("Asia/Tokyo");
+         return Call(*l.catalog, &CatalogStub::CreateLocation, r).status();
+       },
+       kInvalid, "INVALID_ARGUMENT"},
+      {"unknown time zone",
+       [&] {
+         v1::CreateLocationRequest r;
+         r.set_request_id(NewId());
+         r.mutable_location()->set_code("x");
+         r.mutable_location()->set_name("x");
+         r.mutable_location()->set_kind(v1::LOCATION_KIND_STORE);
+         r.mutable_location()->set_time_zone("Mars/Olympus");
+         return Call(*l.catalog, &CatalogStub::CreateLocation, r).status();
+       },
+       kInvalid, "INVALID_ARGUMENT"},
+  };
+  for (const BadCase& c : cases) {
+    INFO(c.what);
+    absl::Status status = c.call();
+    INFO(status.ToString());
+    REQUIRE(status.code() == c.code);
+    REQUIRE(ErrorReason(status) == c.reason);
+    REQUIRE(ErrorDomain(status) == "kura.ledger");
+  }
+  // Nothing changed: no event, the same stock, no new item, consistent books.
+  REQUIRE(l.AllEvents().size() == before);
+  v1::Availability a = l.Availability("OK-1", "store-a", "ec");
+  REQUIRE(a.sellable() == 5);
+  REQUIRE(a.held() == 0);
+  REQUIRE(Call(*l.catalog, &CatalogStub::GetItem,
+               [] {
+                 v1::GetItemRequest r;
+                 r.set_sku("NEW-ITEM");
+                 return r;
+               }())
+              .status()
+              .code() == kNotFound);
+  l.RequireConsistent();
+}
+
+// Reads WatchChanges into `events`, reconnecting from the last sequence it got whenever the
+// stream ends, until `stop`.
+void Watch(LedgerFixture& l, std::mutex& mu, std::vector<v1::ChangeEvent>& events,
+           std::atomic<bool>& stop, std::atomic<int>& reconnects) {
+  int64_t cursor = 0;
+  while (!stop) {
+    auto stub = v1::ChangeFeedService::NewStub(l.channel());
+    grpc::ClientContext context;
+    context.set_wait_for_ready(true);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    v1::WatchChangesRequest request;
+    request.set_after_sequence(cursor);
+    auto reader = stub->WatchChanges(&context, request);
+    v1::WatchChangesResponse response;
+    while (reader->Read(&response)) {
+      std::lock_guard lock(mu);
+      events.push_back(response.event());
+      cursor = response.event().sequence();
+    }
+    reader->Finish();
+    ++reconnects;
+  }
+}
+
+TEST_CASE("WatchChanges delivers every event once, in commit order, across restarts") {
+  LedgerFixture l("ledger_watch", {{"KURA_DB_POOL_SIZE", "4"}});
+  l.SeedTopology();
+  l.CreateItem("W");
+  std::mutex mu;
+  std::vector<v1::ChangeEvent> seen;
+  std::atomic<bool> stop{false};
+  std::atomic<int> reconnects{0};
+  std::thread watcher([&] { Watch(l, mu, seen, stop, reconnects); });
+
+  auto write = [&](int n) {
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w) {
+      writers.emplace_back([&] {
+        for (int i = 0; i < n; ++i)
+          REQUIRE(l.Move(v1::MOVEMENT_KIND_RECEIVE, "W", "store-a", 1).ok());
+      });
+    }
+    for (auto& t : writers) t.join();
+  };
+  write(10);
+  // Restart the ledger in the middle: the watcher reconnects from its cursor.
+  l.Stop();
+  l.Start();
+  write(10);
+  auto all = l.AllEvents();
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return seen.size() >= all.size();
+      },
+      absl::Seconds(15)));
+  stop = true;
+  watcher.join();
+  REQUIRE(reconnects >= 1);
+  std::lock_guard lock(mu);
+  REQUIRE(seen.size() == all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    REQUIRE(seen[i].sequence() == static_cast<int64_t>(i) + 1);  // no gap, no duplicate
+    REQUIRE(seen[i].SerializeAsString() == all[i].SerializeAsString());
+  }
+  // 80 receipts: one movement event and one availability event each.
+  int movements = 0;
+  for (const auto& e : all) movements += e.has_movement_applied() ? 1 : 0;
+  REQUIRE(movements == 80);
+}
+
+TEST_CASE("A watcher is woken by a commit without waiting for a poll") {
+  LedgerFixture l("ledger_wake");
+  l.SeedTopology();
+  l.CreateItem("V");
+  auto stub = v1::ChangeFeedService::NewStub(l.channel());
+  grpc::ClientContext context;
+  v1::WatchChangesRequest request;
+  auto reader = stub->WatchChanges(&context, request);
+  absl::SleepFor(absl::Milliseconds(300));  // the stream is idle, waiting
+  absl::Time sent = absl::Now();
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_RECEIVE, "V", "store-a", 1).ok());
+  v1::WatchChangesResponse response;
+  REQUIRE(reader->Read(&response));
+  // The safety-net poll is 1 s; a notification arrives far sooner.
+  REQUIRE(absl::Now() - sent < absl::Milliseconds(500));
+  context.TryCancel();
+  reader->Finish();
+}
+
+}  // namespace
+}  // namespace kura::ledger::testing

@@ -1,0 +1,437 @@
+// kura-ledger's books through its gRPC API, as a real process on a real PostgreSQL: movements,
+// holds, availability and the concurrency guarantees (no oversell, no deadlock reaching a
+// caller, exactly one winner, exactly-once requests).
+#include <set>
+#include <thread>
+
+#include "kura/base/error.h"
+#include "ledger_fixture.h"
+
+namespace kura::ledger::testing {
+namespace {
+
+using Stub = v1::LedgerService::Stub;
+
+TEST_CASE("Movements move stock between the documented accounts and keep the books balanced") {
+  LedgerFixture l("ledger_moves");
+  l.SeedTopology();
+  l.CreateItem("TEE-M");
+  l.Receive("TEE-M", "store-a", 10);
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_STORE_SALE, "TEE-M", "store-a", 3).ok());
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_RETURN, "TEE-M", "store-a", 2).ok());
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_INSPECT_PASS, "TEE-M", "store-a", 1).ok());
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_INSPECT_FAIL, "TEE-M", "store-a", 1).ok());
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_WRITE_OFF, "TEE-M", "store-a", 1).ok());
+
+  v1::Availability a = l.Availability("TEE-M", "store-a");
+  REQUIRE(a.sellable() == 8);  // 10 - 3 + 1
+  REQUIRE(a.quality_control() == 0);
+  REQUIRE(a.damaged() == 0);
+
+  // Transfer 5 to the warehouse through in_transit.
+  v1::ApplyMovementsRequest ship;
+  ship.set_request_id(NewId());
+  auto* m = ship.add_movements();
+  m->set_kind(v1::MOVEMENT_KIND_TRANSFER_SHIP);
+  m->set_sku("TEE-M");
+  m->set_location("store-a");
+  m->set_to_location("wh");
+  m->set_quantity(5);
+  REQUIRE(Call(*l.ledger, &Stub::ApplyMovements, ship).ok());
+  REQUIRE(l.Availability("TEE-M", "wh").in_transit() == 5);
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_TRANSFER_RECEIVE, "TEE-M", "wh", 5).ok());
+  REQUIRE(l.Availability("TEE-M", "wh").sellable() == 5);
+  REQUIRE(l.Availability("TEE-M", "store-a").sellable() == 3);
+
+  // A count of 1 at the store books a variance of -2; a count of 4 one of +3.
+  auto count = l.Move(v1::MOVEMENT_KIND_COUNT, "TEE-M", "store-a", 1);
+  REQUIRE(count.ok());
+  REQUIRE(count->movements(0).quantity() == 2);
+  REQUIRE(count->movements(0).to_location() == "@count_variance");
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_COUNT, "TEE-M", "store-a", 4).ok());
+  REQUIRE(l.Availability("TEE-M", "store-a").sellable() == 4);
+  // A count that matches records nothing.
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_COUNT, "TEE-M", "store-a", 4)->movements().empty());
+
+  // Purchase order: incoming, then arrival.
+  v1::ApplyMovementsRequest po;
+  po.set_request_id(NewId());
+  auto* in = po.add_movements();
+  in->set_kind(v1::MOVEMENT_KIND_ORDER_INCOMING);
+  in->set_sku("TEE-M");
+  in->set_location("wh");
+  in->set_quantity(20);
+  in->mutable_expected_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(72)));
+  REQUIRE(Call(*l.ledger, &Stub::ApplyMovements, po).ok());
+  REQUIRE(l.Availability("TEE-M", "wh").incoming() == 20);
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_RECEIVE_INCOMING, "TEE-M", "wh", 20).ok());
+  REQUIRE(l.Availability("TEE-M", "wh").sellable() == 25);
+
+  // Taking more than there is from a bucket is refused and changes nothing.
+  auto too_many = l.Move(v1::MOVEMENT_KIND_WRITE_OFF, "TEE-M", "store-a", 1);
+  REQUIRE(too_many.status().code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(ErrorReason(too_many.status()) == "INSUFFICIENT_STOCK");
+  l.RequireConsistent();
+}
+
+TEST_CASE("A batch is all or nothing") {
+  LedgerFixture l("ledger_batch");
+  l.SeedTopology();
+  l.CreateItem("A");
+  l.Receive("A", "store-a", 5);
+  v1::ApplyMovementsRequest r;
+  r.set_request_id(NewId());
+  auto* ok = r.add_movements();
+  ok->set_kind(v1::MOVEMENT_KIND_RECEIVE);
+  ok->set_sku("A");
+  ok->set_location("store-a");
+  ok->set_quantity(100);
+  auto* bad = r.add_movements();
+  bad->set_kind(v1::MOVEMENT_KIND_TRANSFER_RECEIVE);  // nothing is in transit
+  bad->set_sku("A");
+  bad->set_location("store-a");
+  bad->set_quantity(1);
+  auto result = Call(*l.ledger, &Stub::ApplyMovements, r);
+  REQUIRE(ErrorReason(result.status()) == "INSUFFICIENT_STOCK");
+  REQUIRE(l.Availability("A", "store-a").sellable() == 5);
+}
+
+TEST_CASE("64 concurrent callers racing for the last units: exactly that many holds succeed") {
+  LedgerFixture l("ledger_race", {{"KURA_DB_POOL_SIZE", "8"}});
+  l.SeedTopology();
+  l.CreateItem("DROP-1");
+  constexpr int kUnits = 40;
+  l.Receive("DROP-1", "store-a", kUnits);
+  std::atomic<int> ok{0}, insufficient{0}, other{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 64; ++c) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < 3; ++i) {
+        auto r = l.Hold("DROP-1", "store-a", 1);
+        if (r.ok()) {
+          ++ok;
+        } else if (ErrorReason(r.status()) == "INSUFFICIENT_STOCK" &&
+                   r.status().code() == absl::StatusCode::kFailedPrecondition) {
+          ++insufficient;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  REQUIRE(other == 0);
+  REQUIRE(ok == kUnits);
+  REQUIRE(insufficient == 64 * 3 - kUnits);
+  v1::Availability a = l.Availability("DROP-1", "store-a", "ec");
+  REQUIRE(a.held() == kUnits);
+  REQUIRE(a.available_to_promise() == 0);
+  l.RequireConsistent();
+}
+
+TEST_CASE("Multi-line holds in opposite item order never deadlock") {
+  LedgerFixture l("ledger_deadlock", {{"KURA_DB_POOL_SIZE", "8"}});
+  l.SeedTopology();
+  for (const char* sku : {"X", "Y", "Z"}) {
+    l.CreateItem(sku);
+    l.Receive(sku, "store-a", 100000);
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 16; ++c) {
+    callers.emplace_back([&, c] {
+      std::vector<std::string> order = {"X", "Y", "Z"};
+      if (c % 2 == 1) std::reverse(order.begin(), order.end());
+      for (int round = 0; round < 15; ++round) {
+        v1::CreateHoldsRequest r;
+        r.set_request_id(NewId());
+        r.set_channel("ec");
+        for (const auto& sku : order) {
+          auto* line = r.add_lines();
+          line->set_hold_id(NewId("h"));
+          line->set_sku(sku);
+          line->set_location("store-a");
+          line->set_quantity(1);
+        }
+        r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+        auto result = Call(*l.ledger, &Stub::CreateHolds, r);
+        if (!result.ok()) {
+          UNSCOPED_INFO(result.status().ToString());
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  REQUIRE(failures == 0);
+  REQUIRE(l.Availability("X", "store-a").held() == 16 * 15);
+  l.RequireConsistent();
+}
+
+TEST_CASE("Demand for one item in several lines is summed before the check") {
+  LedgerFixture l("ledger_sum");
+  l.SeedTopology();
+  l.CreateItem("B");
+  l.Receive("B", "store-a", 3);
+  v1::CreateHoldsRequest r;
+  r.set_request_id(NewId());
+  r.set_channel("ec");
+  for (int i = 0; i < 2; ++i) {
+    auto* line = r.add_lines();
+    line->set_hold_id(NewId("h"));
+    line->set_sku("B");
+    line->set_location("store-a");
+    line->set_quantity(2);
+  }
+  r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+  auto result = Call(*l.ledger, &Stub::CreateHolds, r);
+  REQUIRE(ErrorReason(result.status()) == "INSUFFICIENT_STOCK");
+  REQUIRE(ErrorMetadata(result.status()).at("requested") == "4");
+  REQUIRE(l.Availability("B", "store-a").held() == 0);  // nothing of the request stayed
+  r.set_request_id(NewId());
+  r.mutable_lines(1)->set_quantity(1);
+  REQUIRE(Call(*l.ledger, &Stub::CreateHolds, r).ok());
+  REQUIRE(l.Availability("B", "store-a").held() == 3);
+}
+
+TEST_CASE("The first writers of an account with no balance row yet do not race") {
+  LedgerFixture l("ledger_first", {{"KURA_DB_POOL_SIZE", "8"}});
+  l.SeedTopology();
+  l.CreateItem("NEW-1");
+  l.CreateItem("NEW-2");
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      if (t % 2 == 0) {
+        auto r = l.Hold("NEW-1", "store-a", 1);  // no stock, no row: a clean refusal
+        if (ErrorReason(r.status()) != "INSUFFICIENT_STOCK") ++unexpected;
+      } else {
+        auto r = l.Move(v1::MOVEMENT_KIND_RECEIVE, "NEW-2", "store-a", 2);
+        if (!r.ok()) ++unexpected;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(unexpected == 0);
+  REQUIRE(l.Availability("NEW-2", "store-a").sellable() == 16);
+  l.RequireConsistent();
+}
+
+TEST_CASE("A store sale racing an EC hold on the last unit always succeeds") {
+  LedgerFixture l("ledger_sale_race", {{"KURA_DB_POOL_SIZE", "4"}});
+  l.SeedTopology();
+  int oversold_rounds = 0;
+  for (int round = 0; round < 12; ++round) {
+    std::string sku = absl::StrCat("LAST-", round);
+    l.CreateItem(sku);
+    l.Receive(sku, "store-a", 1);
+    absl::StatusOr<v1::ApplyMovementsResponse> sale;
+    absl::StatusOr<v1::CreateHoldsResponse> hold;
+    std::thread a([&] { sale = l.Move(v1::MOVEMENT_KIND_STORE_SALE, sku, "store-a", 1); });
+    std::thread b([&] { hold = l.Hold(sku, "store-a", 1); });
+    a.join();
+    b.join();
+    INFO(sale.status().ToString());
+    REQUIRE(sale.ok());
+    // The hold either came first (and the sale oversold) or found nothing left.
+    if (hold.ok()) {
+      REQUIRE(sale->oversold());
+      ++oversold_rounds;
+    } else {
+      REQUIRE(ErrorReason(hold.status()) == "INSUFFICIENT_STOCK");
+      REQUIRE_FALSE(sale->oversold());
+    }
+    REQUIRE(l.Availability(sku, "store-a", "ec").available_to_promise() == 0);
+  }
+  // The feed holds exactly one oversold event per oversold round.
+  int oversold_events = 0;
+  for (const auto& e : l.AllEvents()) oversold_events += e.has_oversold() ? 1 : 0;
+  REQUIRE(oversold_events == oversold_rounds);
+  l.RequireConsistent();
+}
+
+TEST_CASE("Posting, voiding, fulfilling and cancelling move stock as documented") {
+  LedgerFixture l("ledger_hold_life");
+  l.SeedTopology();
+  l.CreateItem("C");
+  l.Receive("C", "store-a", 10);
+  auto hold = l.Hold("C", "store-a", 4, absl::Minutes(10), "ec", "order-1-line-1");
+  REQUIRE(hold.ok());
+  REQUIRE(l.Availability("C", "store-a", "ec").available_to_promise() == 6);
+
+  v1::PostHoldRequest post;
+  post.set_request_id(NewId());
+  post.set_hold_id("order-1-line-1");
+  post.set_quantity(3);  // partial: one unit goes back
+  auto posted = Call(*l.ledger, &Stub::PostHold, post);
+  REQUIRE(posted.ok());
+  REQUIRE(posted->hold().state() == v1::HOLD_STATE_POSTED);
+  REQUIRE(posted->hold().posted_quantity() == 3);
+  v1::Availability a = l.Availability("C", "store-a", "ec");
+  REQUIRE(a.sellable() == 7);
+  REQUIRE(a.committed() == 3);
+  REQUIRE(a.held() == 0);
+
+  post.set_request_id(NewId());
+  REQUIRE(ErrorReason(Call(*l.ledger, &Stub::PostHold, post).status()) == "HOLD_NOT_PENDING");
+
+  v1::FulfilCommittedRequest fulfil;
+  fulfil.set_request_id(NewId());
+  fulfil.set_sku("C");
+  fulfil.set_location("store-a");
+  fulfil.set_quantity(2);
+  fulfil.set_channel("ec");
+  REQUIRE(Call(*l.ledger, &Stub::FulfilCommitted, fulfil).ok());
+  v1::CancelCommittedRequest cancel;
+  cancel.set_request_id(NewId());
+  cancel.set_sku("C");
+  cancel.set_location("store-a");
+  cancel.set_quantity(1);
+  cancel.set_channel("ec");
+  REQUIRE(Call(*l.ledger, &Stub::CancelCommitted, cancel).ok());
+  a = l.Availability("C", "store-a", "ec");
+  REQUIRE(a.committed() == 0);
+  REQUIRE(a.sellable() == 8);
+  cancel.set_request_id(NewId());
+  REQUIRE(ErrorReason(Call(*l.ledger, &Stub::CancelCommitted, cancel).status()) ==
+          "INSUFFICIENT_COMMITTED");
+
+  REQUIRE(l.Hold("C", "store-a", 2, absl::Minutes(10), "ec", "to-void").ok());
+  v1::VoidHoldRequest void_hold;
+  void_hold.set_request_id(NewId());
+  void_hold.set_hold_id("to-void");
+  REQUIRE(Call(*l.ledger, &Stub::VoidHold, void_hold)->hold().state() == v1::HOLD_STATE_VOIDED);
+  REQUIRE(l.Availability("C", "store-a").held() == 0);
+  l.RequireConsistent();
+}
+
+TEST_CASE("Safety stock and channel caps limit what a channel may hold") {
+  LedgerFixture l("ledger_caps");
+  l.SeedTopology();
+  l.CreateItem("D");
+  l.Receive("D", "store-a", 10);
+  v1::SetSafetyStockRequest safety;
+  safety.set_request_id(NewId());
+  safety.set_sku("D");
+  safety.set_location("store-a");
+  safety.set_quantity(2);
+  REQUIRE(Call(*l.ledger, &Stub::SetSafetyStock, safety).ok());
+  REQUIRE(l.Availability("D", "store-a", "ec").available_to_promise() == 8);
+  // The register channel does not respect safety stock.
+  REQUIRE(l.Availability("D", "store-a", "pos-a").available_to_promise() == 10);
+  // A location that does not serve a channel offers it nothing.
+  l.Receive("D", "wh", 5);
+  REQUIRE(l.Availability("D", "wh", "pos-a").available_to_promise() == 0);
+
+  v1::SetChannelAllocationRequest quota;
+  quota.set_request_id(NewId());
+  quota.set_channel("ec");
+  quota.set_sku("D");
+  quota.set_location("store-a");
+  quota.set_quota(3);
+  REQUIRE(Call(*l.ledger, &Stub::SetChannelAllocation, quota).ok());
+  REQUIRE(l.Availability("D", "store-a", "ec").available_to_promise() == 3);
+  REQUIRE(l.Hold("D", "store-a", 2).ok());
+  REQUIRE(ErrorReason(l.Hold("D", "store-a", 2).status()) == "INSUFFICIENT_STOCK");
+  REQUIRE(l.Availability("D", "store-a", "ec").available_to_promise() == 1);
+
+  v1::SetChannelAllocationRequest ratio;
+  ratio.set_request_id(NewId());
+  ratio.set_channel("ec");
+  ratio.set_sku("D");
+  ratio.set_location("store-a");
+  ratio.set_ratio_basis_points(5000);  // half of the 10 sellable, minus the 2 held
+  REQUIRE(Call(*l.ledger, &Stub::SetChannelAllocation, ratio).ok());
+  REQUIRE(l.Availability("D", "store-a", "ec").available_to_promise() == 3);
+  l.RequireConsistent();
+}
+
+TEST_CASE("Expiry racing PostHold has exactly one winner, and an unswept hold stays held") {
+  LedgerFixture l("ledger_expiry",
+                  {{"KURA_HOLD_SWEEP_INTERVAL", "50ms"}, {"KURA_DB_POOL_SIZE", "4"}});
+  l.SeedTopology();
+  l.CreateItem("E");
+  l.Receive("E", "store-a", 100);
+  constexpr int kHolds = 20;
+  for (int i = 0; i < kHolds; ++i) {
+    REQUIRE(
+        l.Hold("E", "store-a", 1, absl::Milliseconds(400 + 10 * i), "ec", absl::StrCat("race-", i))
+            .ok());
+  }
+  absl::SleepFor(absl::Milliseconds(380));
+  int posted = 0, expired = 0;
+  for (int i = 0; i < kHolds; ++i) {
+    v1::PostHoldRequest post;
+    post.set_request_id(NewId());
+    post.set_hold_id(absl::StrCat("race-", i));
+    auto result = Call(*l.ledger, &Stub::PostHold, post);
+    if (result.ok()) {
+      ++posted;
+    } else {
+      std::string reason = ErrorReason(result.status());
+      REQUIRE((reason == "HOLD_EXPIRED" || reason == "HOLD_NOT_PENDING"));
+    }
+  }
+  // Every hold ends in exactly one terminal state, matching what PostHold answered.
+  REQUIRE(kura::testing::WaitFor([&] { return l.Availability("E", "store-a").held() == 0; },
+                                 absl::Seconds(10)));
+  v1::ListHoldsRequest list;
+  list.set_page_size(100);
+  auto holds = Call(*l.ledger, &Stub::ListHolds, list);
+  REQUIRE(holds.ok());
+  int posted_state = 0;
+  for (const auto& h : holds->holds()) {
+    REQUIRE((h.state() == v1::HOLD_STATE_POSTED || h.state() == v1::HOLD_STATE_EXPIRED));
+    posted_state += h.state() == v1::HOLD_STATE_POSTED ? 1 : 0;
+    expired += h.state() == v1::HOLD_STATE_EXPIRED ? 1 : 0;
+  }
+  REQUIRE(posted_state == posted);
+  REQUIRE(posted + expired == kHolds);
+  REQUIRE(l.Availability("E", "store-a").committed() == posted);
+  l.RequireConsistent();
+}
+
+TEST_CASE("An expired hold that is not yet swept is never offered again") {
+  LedgerFixture l("ledger_unswept", {{"KURA_HOLD_SWEEP_INTERVAL", "10m"}});
+  l.SeedTopology();
+  l.CreateItem("F");
+  l.Receive("F", "store-a", 1);
+  REQUIRE(l.Hold("F", "store-a", 1, absl::Milliseconds(200)).ok());
+  absl::SleepFor(absl::Milliseconds(400));
+  REQUIRE(l.Availability("F", "store-a", "ec").available_to_promise() == 0);
+  REQUIRE(ErrorReason(l.Hold("F", "store-a", 1).status()) == "INSUFFICIENT_STOCK");
+}
+
+TEST_CASE("A request id takes effect once, also when retried concurrently") {
+  LedgerFixture l("ledger_idem", {{"KURA_DB_POOL_SIZE", "8"}});
+  l.SeedTopology();
+  l.CreateItem("G");
+  auto first = l.Move(v1::MOVEMENT_KIND_RECEIVE, "G", "store-a", 5, "receipt-1");
+  REQUIRE(first.ok());
+  auto again = l.Move(v1::MOVEMENT_KIND_RECEIVE, "G", "store-a", 5, "receipt-1");
+  REQUIRE(again.ok());
+  REQUIRE(again->movements(0).movement_id() == first->movements(0).movement_id());
+  REQUIRE(l.Availability("G", "store-a").sellable() == 5);
+
+  std::vector<std::thread> threads;
+  std::vector<int64_t> ids(16, -1);
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = l.Move(v1::MOVEMENT_KIND_RECEIVE, "G", "store-a", 7, "receipt-2");
+      if (r.ok()) ids[t] = r->movements(0).movement_id();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int64_t id : ids) REQUIRE(id == ids[0]);
+  REQUIRE(ids[0] > 0);
+  REQUIRE(l.Availability("G", "store-a").sellable() == 12);
+
+  auto reused = l.Move(v1::MOVEMENT_KIND_RECEIVE, "G", "store-a", 8, "receipt-2");
+  REQUIRE(reused.status().code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(ErrorReason(reused.status()) == "IDEMPOTENCY_KEY_REUSED");
+  l.RequireConsistent();
+}
+
+}  // namespace
+}  // namespace kura::ledger::testing
