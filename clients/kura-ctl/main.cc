@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "health_command.h"
+#include "ledger_commands.h"
 
 namespace {
 
@@ -13,7 +14,8 @@ int Usage(std::FILE* out) {
                "commands:\n"
                "  health [--addr HOST:PORT] [--service NAME] [--wait DURATION]\n"
                "          print a service's gRPC health; exit 0 when SERVING\n"
-               "  version print the version\n");
+               "  version print the version\n\n%s",
+               kura::ctl::LedgerUsage());
   return out == stdout ? 0 : 2;
 }
 
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
     std::printf("kura-ctl %s\n", KURA_VERSION);
     return 0;
   }
+  if (int code = kura::ctl::RunLedgerCommand(command, args); code >= 0) return code;
   if (command == "help" || command == "--help" || command == "-h") return Usage(stdout);
   std::fprintf(stderr, "kura-ctl: unknown command '%s'\n", command.c_str());
   return Usage(stderr);

@@ -275,9 +275,13 @@ TEST_CASE("WatchChanges delivers every event once, in commit order, across resta
     REQUIRE(seen[i].SerializeAsString() == all[i].SerializeAsString());
   }
   // 80 receipts: one movement event and one availability event each.
-  int movements = 0;
-  for (const auto& e : all) movements += e.has_movement_applied() ? 1 : 0;
+  int movements = 0, availability = 0;
+  for (const auto& e : all) {
+    movements += e.has_movement_applied() ? 1 : 0;
+    availability += e.has_availability_changed() ? 1 : 0;
+  }
   REQUIRE(movements == 80);
+  REQUIRE(availability == 80);
 }
 
 TEST_CASE("A watcher is woken by a commit without waiting for a poll") {

@@ -162,14 +162,13 @@ BalanceRow& LockedBalances::operator[](const AccountKey& key) {
 }
 
 void LockedBalances::Save(Tx& tx) {
-  for (auto& [key, row] : rows_) {
+  for (const auto& [key, row] : rows_) {
     if (!row.dirty) continue;
     const auto& [item, location, bucket] = key;
     tx.exec_params(
         "UPDATE balances SET on_hand = $4, held = $5 "
         "WHERE item_id = $1 AND location_id = $2 AND bucket = $3",
         item, location, bucket, row.on_hand, row.held);
-    row.dirty = false;
   }
 }
 

@@ -94,7 +94,7 @@ class LockedBalances {
   void Lock(Tx& tx, std::vector<AccountKey> keys);
   /// The locked row of `key`, which must have been locked.
   BalanceRow& operator[](const AccountKey& key);
-  /// Writes the changed rows.
+  /// Writes the changed rows (which stay marked changed, for the outbox).
   void Save(Tx& tx);
   const std::map<AccountKey, BalanceRow>& rows() const { return rows_; }
 
