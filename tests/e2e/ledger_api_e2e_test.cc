@@ -303,5 +303,57 @@ TEST_CASE("A watcher is woken by a commit without waiting for a poll") {
   reader->Finish();
 }
 
+// Runs kura-ctl against the fixture's ledger; returns its exit code and output.
+std::pair<int, std::string> Ctl(LedgerFixture& l, std::vector<std::string> args) {
+  static int n = 0;
+  std::string dir = kura::testing::MakeTempDir("ctl");
+  args.insert(args.begin(), KURA_CTL);
+  args.push_back("--addr=" + l.address());
+  kura::testing::Subprocess p(args, {}, absl::StrCat(dir, "/ctl-", ++n, ".log"));
+  std::optional<int> code = p.Wait(absl::Seconds(30));
+  REQUIRE(code.has_value());
+  return {*code, p.Output()};
+}
+
+TEST_CASE("kura-ctl manages the catalog and stock and reports errors with their reason") {
+  LedgerFixture l("ledger_ctl");
+  auto ok = [&](std::vector<std::string> args) {
+    auto [code, out] = Ctl(l, args);
+    INFO(out);
+    REQUIRE(code == 0);
+    return out;
+  };
+  ok({"locations", "create", "--code", "shibuya", "--name", "Shibuya", "--kind", "store"});
+  ok({"channels", "create", "--code", "shop", "--name", "Shop", "--kind", "ec", "--locations",
+      "shibuya"});
+  ok({"items", "create", "--sku", "TEE-M", "--name", "Tee M", "--price", "2980", "--attr", "size=M",
+      "--barcode", "4901234567894"});
+  ok({"receive", "TEE-M", "shibuya", "12", "--ref", "PO-1"});
+  REQUIRE(ok({"count", "TEE-M", "shibuya", "10"})
+              .find("2 × TEE-M  shibuya/sellable → "
+                    "@count_variance") != std::string::npos);
+  ok({"adjust", "TEE-M", "shibuya", "1"});
+  std::string stock = ok({"stock", "TEE-M", "--channel", "shop"});
+  REQUIRE(stock.find("SELLABLE") != std::string::npos);
+  REQUIRE(stock.find("TEE-M  shibuya   shop") != std::string::npos);
+  REQUIRE(stock.find(" 11 ") != std::string::npos);
+  REQUIRE(ok({"items", "--json"}).find("\"sku\":\"TEE-M\"") != std::string::npos);
+  REQUIRE(ok({"items", "barcode", "4901234567894"}).find("TEE-M") != std::string::npos);
+  REQUIRE(ok({"changes"}).find("movement receive 12 × TEE-M @supplier → shibuya") !=
+          std::string::npos);
+  REQUIRE(ok({"verify"}).find("ok: ") == 0);
+  REQUIRE(ok({"holds"}).find("HOLD") == 0);
+
+  auto [missing_code, missing] = Ctl(l, {"stock", "NOPE"});
+  REQUIRE(missing_code == 1);
+  REQUIRE(missing.find("NOT_FOUND ITEM_NOT_FOUND") != std::string::npos);
+  auto [usage_code, usage] = Ctl(l, {"receive", "TEE-M"});
+  REQUIRE(usage_code == 2);
+  REQUIRE(usage.find("receive takes SKU LOCATION QUANTITY") != std::string::npos);
+  auto [option_code, option] = Ctl(l, {"stock", "TEE-M", "--colour", "red"});
+  REQUIRE(option_code == 2);
+  REQUIRE(option.find("unknown option --colour") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace kura::ledger::testing

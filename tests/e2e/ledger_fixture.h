@@ -73,6 +73,7 @@ class LedgerFixture {
   }
 
   const std::string& dsn() const { return db_.dsn(); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   std::string Log() { return process_->process().Output(); }
 
