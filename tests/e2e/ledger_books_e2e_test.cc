@@ -275,6 +275,16 @@ TEST_CASE("Posting, voiding, fulfilling and cancelling move stock as documented"
 
   post.set_request_id(NewId());
   REQUIRE(ErrorReason(Call(*l.ledger, &Stub::PostHold, post).status()) == "HOLD_NOT_PENDING");
+  REQUIRE(l.Hold("C", "store-a", 1, absl::Minutes(10), "ec", "small").ok());
+  v1::PostHoldRequest over;
+  over.set_request_id(NewId());
+  over.set_hold_id("small");
+  over.set_quantity(2);
+  REQUIRE(ErrorReason(Call(*l.ledger, &Stub::PostHold, over).status()) == "QUANTITY_EXCEEDS_HOLD");
+  v1::VoidHoldRequest release_small;
+  release_small.set_request_id(NewId());
+  release_small.set_hold_id("small");
+  REQUIRE(Call(*l.ledger, &Stub::VoidHold, release_small).ok());
 
   v1::FulfilCommittedRequest fulfil;
   fulfil.set_request_id(NewId());
@@ -426,6 +436,39 @@ TEST_CASE("A request id takes effect once, also when retried concurrently") {
   for (int64_t id : ids) REQUIRE(id == ids[0]);
   REQUIRE(ids[0] > 0);
   REQUIRE(l.Availability("G", "store-a").sellable() == 12);
+
+  // Concurrent duplicates of a CreateHolds: one hold, the same answer for all.
+  v1::CreateHoldsRequest hold;
+  hold.set_request_id("order-77");
+  hold.set_channel("ec");
+  auto* line = hold.add_lines();
+  line->set_hold_id("order-77-1");
+  line->set_sku("G");
+  line->set_location("store-a");
+  line->set_quantity(2);
+  hold.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+  std::vector<std::string> answers(8);
+  threads.clear();
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = Call(*l.ledger, &Stub::CreateHolds, hold);
+      answers[t] = r.ok() ? r->SerializeAsString() : r.status().ToString();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& a : answers) REQUIRE(a == answers[0]);
+  REQUIRE(l.Availability("G", "store-a").held() == 2);
+
+  // A post retried after its response was lost posts once.
+  v1::PostHoldRequest post;
+  post.set_request_id("post-77");
+  post.set_hold_id("order-77-1");
+  auto posted = Call(*l.ledger, &Stub::PostHold, post);
+  REQUIRE(posted.ok());
+  auto posted_again = Call(*l.ledger, &Stub::PostHold, post);
+  REQUIRE(posted_again.ok());
+  REQUIRE(posted_again->SerializeAsString() == posted->SerializeAsString());
+  REQUIRE(l.Availability("G", "store-a").committed() == 2);
 
   auto reused = l.Move(v1::MOVEMENT_KIND_RECEIVE, "G", "store-a", 8, "receipt-2");
   REQUIRE(reused.status().code() == absl::StatusCode::kInvalidArgument);

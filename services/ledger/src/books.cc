@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,10 @@ namespace {
 constexpr int kMaxBatch = 1000;
 constexpr int kMaxHoldLines = 200;
 constexpr int kPending = v1::HOLD_STATE_PENDING;
+constexpr absl::Duration kMaxHoldLifetime = absl::Hours(24 * 90);
+// A balance may not grow beyond this (in either direction): far beyond any real stock, far from
+// int64 overflow.
+constexpr int64_t kMaxBalance = 4'000'000'000'000'000'000;
 
 absl::Status Insufficient(absl::string_view what, const std::string& sku,
                           const std::string& location, int64_t requested, int64_t available) {
@@ -86,7 +91,8 @@ v1::Movement Record(Tx& tx, Resolver& resolver, const std::string& batch_id,
 
 absl::Status ValidateMovement(int index, const v1::MovementRequest& m) {
   std::string at = absl::StrCat("movements[", index, "]");
-  if (m.kind() == v1::MOVEMENT_KIND_UNSPECIFIED || m.kind() > v1::MOVEMENT_KIND_ADJUST) {
+  if (!v1::MovementKind_IsValid(m.kind()) || m.kind() == v1::MOVEMENT_KIND_UNSPECIFIED ||
+      m.kind() > v1::MOVEMENT_KIND_ADJUST) {
     return InvalidArgument(at + ".kind",
                            at + ".kind must be one of the kinds ApplyMovements takes");
   }
@@ -118,6 +124,8 @@ absl::Status ValidateMovement(int index, const v1::MovementRequest& m) {
   if (m.kind() == v1::MOVEMENT_KIND_ORDER_INCOMING && !m.has_expected_at()) {
     return InvalidArgument(at + ".expected_at", "ORDER_INCOMING needs expected_at");
   }
+  if (m.has_expected_at()) RETURN_IF_ERROR(ValidateTimestamp(at + ".expected_at", m.expected_at()));
+  if (m.has_occurred_at()) RETURN_IF_ERROR(ValidateTimestamp(at + ".occurred_at", m.occurred_at()));
   if (!m.channel().empty()) RETURN_IF_ERROR(ValidateCode(at + ".channel", m.channel()));
   return CheckRef(at + ".source_ref", m.source_ref());
 }
@@ -226,7 +234,10 @@ void SaveUsage(Tx& tx, std::map<UsageKey, Usage>& usage) {
 // What a channel's cap still allows, or nullopt when it has none.
 std::optional<int64_t> CapRemaining(const Usage& u, int64_t sellable_on_hand) {
   if (u.quota) return *u.quota - u.held - u.committed;
-  if (u.ratio_bp) return std::max<int64_t>(sellable_on_hand, 0) * *u.ratio_bp / 10000 - u.held;
+  if (u.ratio_bp) {
+    absl::int128 share = absl::int128(std::max<int64_t>(sellable_on_hand, 0)) * *u.ratio_bp;
+    return static_cast<int64_t>(share / 10000) - u.held;
+  }
   return std::nullopt;
 }
 
@@ -261,7 +272,7 @@ absl::StatusOr<v1::Hold> ReleaseHold(Tx& tx, Resolver& resolver, Outbox& outbox,
   sellable.held -= h.quantity;
   sellable.dirty = true;
   Usage& u = usage[{h.channel, h.item, h.location}];
-  u.held = std::max<int64_t>(0, u.held - h.quantity);
+  u.held -= h.quantity;
   u.dirty = true;
   tx.exec_params("UPDATE holds SET state = $2, end_time = $3 WHERE hold_id = $1", hold_id,
                  static_cast<int>(end_state), SqlTime(now));
@@ -295,22 +306,26 @@ absl::StatusOr<v1::Movement> MoveCommitted(Tx& tx, Resolver& resolver, Outbox& o
   balances.Lock(tx, {committed_key, to_key});
   auto usage = LockUsage(tx, {{channel.id, item, loc}});
   BalanceRow& committed = balances[committed_key];
-  if (committed.on_hand < quantity) {
-    return MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_COMMITTED",
-                     absl::StrCat("only ", committed.on_hand, " committed units of ", sku, " at ",
-                                  location, ", ", quantity, " requested"),
-                     {{"sku", sku},
-                      {"location", location},
-                      {"requested", std::to_string(quantity)},
-                      {"available", std::to_string(committed.on_hand)}});
+  Usage& u = usage[{channel.id, item, loc}];
+  // Each channel hands over or cancels only what it committed itself, so that its quota
+  // counts stay exact.
+  if (committed.on_hand < quantity || u.committed < quantity) {
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_COMMITTED",
+        absl::StrCat("only ", std::min(committed.on_hand, u.committed), " units of ", sku, " at ",
+                     location, " are committed to ", channel.code, ", ", quantity, " requested"),
+        {{"sku", sku},
+         {"location", location},
+         {"channel", channel.code},
+         {"requested", std::to_string(quantity)},
+         {"available", std::to_string(std::min(committed.on_hand, u.committed))}});
   }
   committed.on_hand -= quantity;
   committed.dirty = true;
   BalanceRow& to = balances[to_key];
   to.on_hand += quantity;
   to.dirty = true;
-  Usage& u = usage[{channel.id, item, loc}];
-  u.committed = std::max<int64_t>(0, u.committed - quantity);
+  u.committed -= quantity;
   u.dirty = true;
   balances.Save(tx);
   SaveUsage(tx, usage);
@@ -464,11 +479,20 @@ absl::StatusOr<v1::ApplyMovementsResponse> Books::ApplyMovements(
                   p.request->sku(), resolver.CodeOf(r.from_location), r.quantity, free);
             }
           }
+          if (from.on_hand - r.quantity < -kMaxBalance || to.on_hand > kMaxBalance - r.quantity) {
+            return MakeError(absl::StatusCode::kFailedPrecondition, "BALANCE_LIMIT",
+                             absl::StrCat("movement ", i, " would take a balance of ",
+                                          p.request->sku(), " beyond ", kMaxBalance),
+                             {{"sku", p.request->sku()}});
+          }
+          int64_t available_before = from.on_hand - from.held;
           from.on_hand -= r.quantity;
           from.dirty = true;
           to.on_hand += r.quantity;
           to.dirty = true;
-          if (r.from_bucket == v1::BUCKET_SELLABLE && from.on_hand - from.held < 0) {
+          // An oversold event when availability crosses below zero, once per account and batch.
+          if (r.from_bucket == v1::BUCKET_SELLABLE && available_before >= 0 &&
+              from.on_hand - from.held < 0 && !oversold.count({r.item, r.from_location})) {
             oversold.insert({r.item, r.from_location});
             auto* event = outbox.Add().mutable_oversold();
             event->set_sku(p.request->sku());
@@ -497,6 +521,7 @@ absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHolds
     return InvalidArgument("lines", absl::StrCat("at most ", kMaxHoldLines, " lines"));
   }
   if (!request.has_expires_at()) return InvalidArgument("expires_at", "expires_at is required");
+  RETURN_IF_ERROR(ValidateTimestamp("expires_at", request.expires_at()));
   RETURN_IF_ERROR(CheckRef("order_ref", request.order_ref()));
   RETURN_IF_ERROR(CheckRef("customer_ref", request.customer_ref()));
   std::set<std::string> ids;
@@ -519,7 +544,19 @@ absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHolds
         if (expires_at <= now) {
           return InvalidArgument("expires_at", "expires_at must be in the future");
         }
+        if (expires_at > now + kMaxHoldLifetime) {
+          return InvalidArgument("expires_at", "a hold may last at most 90 days");
+        }
         ASSIGN_OR_RETURN(ChannelInfo channel, resolver.Channel(request.channel()));
+        // The channel's settings (safety stock, serving locations) must not change under the
+        // check: UpdateChannel takes this row FOR UPDATE. Locked before the balances, and
+        // UpdateChannel locks no balance, so the order stays acyclic.
+        channel.respects_safety_stock =
+            tx.exec_params1(
+                  "SELECT respects_safety_stock FROM channels WHERE channel_id = $1 "
+                  "FOR SHARE",
+                  channel.id)[0]
+                .as<bool>();
         // Demand summed per (item, location) before any check: two lines of one item must not
         // each pass against the same stock.
         std::map<std::pair<int64_t, int32_t>, int64_t> demand;
@@ -565,8 +602,16 @@ absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHolds
           u.held += quantity;
           u.dirty = true;
         }
+        // Hold rows are inserted in hold id order (their unique index is locked in that order),
+        // the response keeps the request's line order.
+        std::vector<int> order(request.lines_size());
+        for (int i = 0; i < request.lines_size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](int a, int b) {
+          return request.lines(a).hold_id() < request.lines(b).hold_id();
+        });
         v1::CreateHoldsResponse response;
-        for (int i = 0; i < request.lines_size(); ++i) {
+        for (int i = 0; i < request.lines_size(); ++i) *response.add_holds() = v1::Hold();
+        for (int i : order) {
           const v1::HoldLine& line = request.lines(i);
           auto inserted = tx.exec_params(
               "INSERT INTO holds (hold_id, item_id, location_id, channel_id, quantity, state, "
@@ -579,7 +624,7 @@ absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHolds
                              absl::StrCat("a hold with id \"", line.hold_id(), "\" exists"),
                              {{"hold_id", line.hold_id()}});
           }
-          v1::Hold* hold = response.add_holds();
+          v1::Hold* hold = response.mutable_holds(i);
           hold->set_hold_id(line.hold_id());
           hold->set_channel(channel.code);
           hold->set_sku(line.sku());
@@ -644,7 +689,7 @@ absl::StatusOr<v1::PostHoldResponse> Books::PostHold(const v1::PostHoldRequest& 
         committed.on_hand += quantity;
         committed.dirty = true;
         Usage& u = usage[{h.channel, h.item, h.location}];
-        u.held = std::max<int64_t>(0, u.held - h.quantity);
+        u.held -= h.quantity;
         u.committed += quantity;
         u.dirty = true;
         tx.exec_params(
@@ -711,7 +756,7 @@ absl::StatusOr<int> Books::ExpireDueHolds(int limit) {
         Outbox outbox;
         auto hold = ReleaseHold(tx, resolver, outbox, hold_id, v1::HOLD_STATE_EXPIRED, now);
         if (!hold.ok()) return false;  // posted or voided meanwhile: that call won
-        outbox.Flush(tx, now);
+        outbox.Flush(tx, clock_);
         return true;
       });
     });
@@ -1012,6 +1057,35 @@ absl::StatusOr<v1::VerifyInvariantsResponse> Books::VerifyInvariants() {
                      "WHERE coalesce(b.held, 0) <> coalesce(p.q, 0)")) {
           add("HELD_NE_PENDING_HOLDS", r[0].as<int64_t>(), r[1].as<int32_t>(), v1::BUCKET_SELLABLE,
               r[2].as<int64_t>(), r[3].as<int64_t>());
+        }
+        for (const auto& r :
+             tx.exec("WITH pending AS (SELECT channel_id, item_id, location_id, "
+                     "  sum(quantity)::bigint AS q FROM holds WHERE state = 1 GROUP BY 1, 2, 3) "
+                     "SELECT item_id, location_id, coalesce(u.held, 0), coalesce(p.q, 0) "
+                     "FROM channel_usage u FULL JOIN pending p "
+                     "  USING (channel_id, item_id, location_id) "
+                     "WHERE coalesce(u.held, 0) <> coalesce(p.q, 0)")) {
+          add("CHANNEL_HELD_NE_PENDING_HOLDS", r[0].as<int64_t>(), r[1].as<int32_t>(),
+              v1::BUCKET_SELLABLE, r[2].as<int64_t>(), r[3].as<int64_t>());
+        }
+        for (const auto& r : tx.exec(
+                 "WITH flows AS (SELECT channel_id, item_id, "
+                 "  CASE kind WHEN 13 THEN to_location_id ELSE from_location_id END AS "
+                 "location_id, "
+                 "  CASE kind WHEN 13 THEN quantity ELSE -quantity END AS q "
+                 "  FROM movements WHERE kind IN (13, 14, 15)), "
+                 "sums AS (SELECT channel_id, item_id, location_id, sum(q)::bigint AS s "
+                 "  FROM flows GROUP BY 1, 2, 3) "
+                 "SELECT item_id, location_id, coalesce(u.committed, 0), coalesce(s.s, 0) "
+                 "FROM channel_usage u FULL JOIN sums s USING (channel_id, item_id, location_id) "
+                 "WHERE coalesce(u.committed, 0) <> coalesce(s.s, 0)")) {
+          add("CHANNEL_COMMITTED_NE_MOVEMENTS", r[0].as<int64_t>(), r[1].as<int32_t>(),
+              v1::BUCKET_COMMITTED, r[2].as<int64_t>(), r[3].as<int64_t>());
+        }
+        for (const auto& r : tx.exec("SELECT item_id, location_id, bucket, held FROM balances "
+                                     "WHERE bucket <> 1 AND held <> 0")) {
+          add("HELD_OUTSIDE_SELLABLE", r[0].as<int64_t>(), r[1].as<int32_t>(), r[2].as<int>(),
+              r[3].as<int64_t>(), 0);
         }
         response.set_accounts_checked(tx.exec("SELECT count(*) FROM balances")[0][0].as<int64_t>());
         return response;

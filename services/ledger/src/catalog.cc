@@ -116,7 +116,7 @@ std::vector<v1::Item> LoadItems(Tx& tx, const pqxx::result& rows) {
 
 absl::StatusOr<v1::Item> LoadItem(Tx& tx, const std::string& sku, bool for_update = false) {
   auto rows = tx.exec_params(absl::StrCat("SELECT ", kItemColumns, " FROM items WHERE sku = $1",
-                                          for_update ? " FOR UPDATE" : ""),
+                                          for_update ? " FOR NO KEY UPDATE" : ""),
                              sku);
   if (rows.empty()) {
     return MakeError(absl::StatusCode::kNotFound, "ITEM_NOT_FOUND",
@@ -213,7 +213,7 @@ absl::StatusOr<v1::Channel> LoadChannel(Tx& tx, const std::string& code, bool fo
   auto rows =
       tx.exec_params(absl::StrCat("SELECT channel_id, code, name, kind, respects_safety_stock, ",
                                   Micros("create_time"), " FROM channels WHERE code = $1",
-                                  for_update ? " FOR UPDATE" : ""),
+                                  for_update ? " FOR NO KEY UPDATE" : ""),
                      code);
   if (rows.empty()) {
     return MakeError(absl::StatusCode::kNotFound, "CHANNEL_NOT_FOUND",

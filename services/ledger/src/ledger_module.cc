@@ -218,8 +218,9 @@ class LedgerGrpc final : public v1::LedgerService::Service {
 
 class ChangeFeedGrpc final : public v1::ChangeFeedService::Service {
  public:
-  ChangeFeedGrpc(Books& books, ChangeNotifier& notifier, LedgerMetrics& metrics, std::string domain)
-      : b_(books), n_(notifier), m_(metrics), d_(std::move(domain)) {}
+  ChangeFeedGrpc(Books& books, ChangeNotifier& notifier, LedgerMetrics& metrics, std::string domain,
+                 absl::Duration poll_interval)
+      : b_(books), n_(notifier), m_(metrics), d_(std::move(domain)), poll_(poll_interval) {}
 
   grpc::Status ListChanges(grpc::ServerContext* ctx, const v1::ListChangesRequest* req,
                            v1::ListChangesResponse* resp) override {
@@ -227,9 +228,9 @@ class ChangeFeedGrpc final : public v1::ChangeFeedService::Service {
   }
 
   // Pages through the feed from the cursor, then sleeps until the notifier reports a newer
-  // commit (or a second passes, as a safety net) and pages again. Ends when the client cancels
-  // or the server drains (UNAVAILABLE: reconnect, to this or another replica, from the last
-  // sequence received).
+  // commit (or change_feed_poll_interval passes, as a safety net) and pages again. Ends when the
+  // client cancels or the server drains (UNAVAILABLE: reconnect, to this or another replica, from
+  // the last sequence received).
   grpc::Status WatchChanges(grpc::ServerContext* ctx, const v1::WatchChangesRequest* req,
                             grpc::ServerWriter<v1::WatchChangesResponse>* writer) override {
     auto trace = rpc::ServerTraceScope(*ctx);
@@ -259,7 +260,7 @@ class ChangeFeedGrpc final : public v1::ChangeFeedService::Service {
         if (!writer->Write(out)) return grpc::Status::OK;  // the client went away
       }
       if (page->events_size() == kPage) continue;
-      if (!n_.WaitAfter(cursor, absl::Seconds(1))) {
+      if (!n_.WaitAfter(cursor, poll_)) {
         return rpc::ToGrpcStatus(
             MakeError(absl::StatusCode::kUnavailable, "SHUTTING_DOWN",
                       "the server is shutting down; reconnect from the last sequence"),
@@ -274,6 +275,7 @@ class ChangeFeedGrpc final : public v1::ChangeFeedService::Service {
   ChangeNotifier& n_;
   LedgerMetrics& m_;
   std::string d_;
+  absl::Duration poll_;
 };
 
 // Expires due holds every interval, in batches, until none are due.
@@ -339,14 +341,14 @@ class HoldSweeper {
 class LedgerModule final : public server::ServiceModule {
  public:
   LedgerModule(server::ServiceContext& context, std::string notify_conninfo,
-               absl::Duration sweep_interval)
+               absl::Duration sweep_interval, absl::Duration poll_interval)
       : metrics_(context.metrics),
         catalog_(context.db, context.clock),
         books_(context.db, context.clock),
         notifier_(std::move(notify_conninfo)),
         catalog_grpc_(catalog_, context.error_domain),
         ledger_grpc_(books_, metrics_, context.error_domain),
-        feed_grpc_(books_, notifier_, metrics_, context.error_domain),
+        feed_grpc_(books_, notifier_, metrics_, context.error_domain, poll_interval),
         sweeper_(books_, context.db, metrics_, sweep_interval) {}
 
   void Register(grpc::ServerBuilder& builder) override {
@@ -369,16 +371,21 @@ class LedgerModule final : public server::ServiceModule {
 
 }  // namespace
 
-std::map<std::string, std::string> LedgerDefaults() { return {{"hold_sweep_interval", "1s"}}; }
+std::map<std::string, std::string> LedgerDefaults() {
+  return {{"hold_sweep_interval", "1s"}, {"change_feed_poll_interval", "1s"}};
+}
 
 absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeLedgerModule(
     server::ServiceContext& context) {
   ASSIGN_OR_RETURN(
       absl::Duration sweep,
       context.config.GetDuration("hold_sweep_interval", absl::Milliseconds(50), absl::Minutes(10)));
+  ASSIGN_OR_RETURN(absl::Duration poll,
+                   context.config.GetDuration("change_feed_poll_interval", absl::Milliseconds(100),
+                                              absl::Minutes(10)));
   ASSIGN_OR_RETURN(std::string dsn, context.config.GetRequiredString("db_dsn"));
   ASSIGN_OR_RETURN(std::string conninfo, pg::WithConnectOptions(dsn, 5, "kura-ledger-listen"));
-  return std::make_unique<LedgerModule>(context, std::move(conninfo), sweep);
+  return std::make_unique<LedgerModule>(context, std::move(conninfo), sweep, poll);
 }
 
 }  // namespace kura::ledger

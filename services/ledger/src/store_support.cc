@@ -184,22 +184,29 @@ void Outbox::AddAvailabilityChanges(Resolver& resolver, const LockedBalances& ba
   }
 }
 
-void Outbox::Flush(Tx& tx, absl::Time now) {
+void Outbox::Flush(Tx& tx, const Clock& clock) {
   if (events_.empty()) return;
-  // The last lock of the transaction: held only for its commit.
+  // The last lock of the transaction, held only until its commit: sequence order is commit
+  // order. The commit time is read under the lock, so it never goes backwards along the feed.
   int64_t last =
       tx.exec_params1("UPDATE feed_head SET last = last + $1 WHERE id = 1 RETURNING last",
                       static_cast<int64_t>(events_.size()))[0]
           .as<int64_t>();
+  absl::Time now = clock.Now();
   int64_t sequence = last - static_cast<int64_t>(events_.size());
+  std::vector<std::string> payloads;
   for (v1::ChangeEvent& event : events_) {
     event.set_sequence(++sequence);
     *event.mutable_commit_time() = ToProto(now);
-    tx.exec_params(
-        "INSERT INTO events (sequence, commit_time, payload) "
-        "VALUES ($1, $2, decode($3, 'hex'))",
-        sequence, SqlTime(now), absl::BytesToHexString(event.SerializeAsString()));
+    payloads.push_back(absl::BytesToHexString(event.SerializeAsString()));
   }
+  // One statement for the whole batch; hex strings need no quoting inside an array literal.
+  tx.exec_params(
+      "INSERT INTO events (sequence, commit_time, payload) "
+      "SELECT $1::bigint + n, $2, decode(p, 'hex') "
+      "FROM unnest($3::text[]) WITH ORDINALITY AS e(p, n)",
+      last - static_cast<int64_t>(events_.size()), SqlTime(now),
+      absl::StrCat("{", absl::StrJoin(payloads, ","), "}"));
   tx.exec_params("SELECT pg_notify('kura_ledger_changes', $1)", std::to_string(last));
   events_.clear();
 }

@@ -112,7 +112,7 @@ class Outbox {
   /// changed.
   void AddAvailabilityChanges(Resolver& resolver, const LockedBalances& balances);
   /// Appends the events and notifies watchers (delivered at commit).
-  void Flush(Tx& tx, absl::Time now);
+  void Flush(Tx& tx, const Clock& clock);
 
  private:
   std::vector<v1::ChangeEvent> events_;
@@ -144,7 +144,7 @@ absl::StatusOr<Response> Mutate(
         Outbox outbox;
         absl::Time now = clock.Now();
         ASSIGN_OR_RETURN(Response response, effect(tx, resolver, outbox, now));
-        outbox.Flush(tx, now);
+        outbox.Flush(tx, clock);
         return response.SerializeAsString();
       });
     });

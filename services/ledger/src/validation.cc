@@ -59,6 +59,16 @@ absl::Status ValidateQuantity(absl::string_view field, int64_t quantity) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateTimestamp(absl::string_view field, const google::protobuf::Timestamp& t) {
+  constexpr int64_t kMinSeconds = -62'135'596'800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kMaxSeconds = 253'402'300'799;  // 9999-12-31T23:59:59Z
+  if (t.seconds() < kMinSeconds || t.seconds() > kMaxSeconds || t.nanos() < 0 ||
+      t.nanos() > 999'999'999) {
+    return InvalidArgument(field, absl::StrCat(field, " is not a valid time"));
+  }
+  return absl::OkStatus();
+}
+
 int Gs1CheckDigit(absl::string_view digits) {
   int sum = 0;
   int weight = 3;

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include <google/protobuf/timestamp.pb.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -24,6 +26,9 @@ inline constexpr int64_t kMaxQuantity = 1'000'000'000'000;
 [[nodiscard]] absl::Status ValidateQuantity(absl::string_view field, int64_t quantity);
 /// Checks a JAN/EAN-13, EAN-8 or UPC-A barcode: digits only, right length, right check digit.
 [[nodiscard]] absl::Status ValidateBarcode(absl::string_view field, absl::string_view barcode);
+/// Checks that a timestamp lies in years 0001-9999 and has valid nanos.
+[[nodiscard]] absl::Status ValidateTimestamp(absl::string_view field,
+                                             const google::protobuf::Timestamp& t);
 /// Returns the GS1 check digit (mod 10, weights 3 and 1 from the right) of `digits`, which hold
 /// every digit but the check digit.
 int Gs1CheckDigit(absl::string_view digits);

@@ -1,0 +1,267 @@
+// kura-load: a load generator for kura-ledger's gRPC API.
+//
+//   kura-load seed  --addr A --items N --stock Q        catalog + stock for a benchmark
+//   kura-load holds --addr A --items N --callers C [--requests R | --duration D] [--quantity Q]
+//
+// `holds` runs C closed-loop callers on gRPC's callback API, each keeping one CreateHolds in
+// flight, each hold on an item picked uniformly from the first N benchmark items, and prints one
+// line: RESULT callers=.. items=.. ok=.. failed=.. seconds=.. per_second=.. p50_ms=.. p99_ms=..
+// plus the failures by reason.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "kura/base/error.h"
+#include "kura/ledger/v1/catalog.grpc.pb.h"
+#include "kura/ledger/v1/ledger.grpc.pb.h"
+#include "kura/rpc/status.h"
+
+namespace {
+
+namespace v1 = ::kura::ledger::v1;
+
+struct Options {
+  std::string command;
+  std::string addr = "127.0.0.1:7101";
+  int items = 1;
+  int callers = 1;
+  int64_t requests = 0;
+  absl::Duration duration = absl::Seconds(5);
+  int64_t quantity = 1;
+  int64_t stock = 1'000'000;
+  std::string run = "run";
+};
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: kura-load seed --addr A --items N [--stock Q]\n"
+               "       kura-load holds --addr A --items N --callers C [--requests R | "
+               "--duration 5s] [--quantity Q] [--run NAME]\n");
+  return 2;
+}
+
+std::string Sku(int i) { return absl::StrCat("BENCH-", i); }
+
+template <typename Stub, typename Req, typename Resp>
+bool Call(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+          const Req& request) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  Resp response;
+  grpc::Status status = (stub.*method)(&context, request, &response);
+  if (!status.ok() && status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+    std::fprintf(stderr, "seed: %s\n", status.error_message().c_str());
+    return false;
+  }
+  return true;
+}
+
+int Seed(const Options& o, std::shared_ptr<grpc::Channel> channel) {
+  auto catalog = v1::CatalogService::NewStub(channel);
+  auto ledger = v1::LedgerService::NewStub(channel);
+  v1::CreateLocationRequest loc;
+  loc.set_request_id("bench-location");
+  loc.mutable_location()->set_code("bench-store");
+  loc.mutable_location()->set_name("Benchmark store");
+  loc.mutable_location()->set_kind(v1::LOCATION_KIND_STORE);
+  loc.mutable_location()->set_time_zone("Asia/Tokyo");
+  if (!Call(*catalog, &v1::CatalogService::Stub::CreateLocation, loc)) return 1;
+  v1::CreateChannelRequest ch;
+  ch.set_request_id("bench-channel");
+  ch.mutable_channel()->set_code("bench-ec");
+  ch.mutable_channel()->set_name("Benchmark EC");
+  ch.mutable_channel()->set_kind(v1::CHANNEL_KIND_EC_SITE);
+  ch.mutable_channel()->add_location_codes("bench-store");
+  if (!Call(*catalog, &v1::CatalogService::Stub::CreateChannel, ch)) return 1;
+  for (int i = 0; i < o.items; ++i) {
+    v1::CreateItemRequest item;
+    item.set_request_id(absl::StrCat("bench-item-", i));
+    item.mutable_item()->set_sku(Sku(i));
+    item.mutable_item()->set_name(Sku(i));
+    item.mutable_item()->set_price_yen(1000);
+    item.mutable_item()->set_tax_class(v1::TAX_CLASS_STANDARD);
+    if (!Call(*catalog, &v1::CatalogService::Stub::CreateItem, item)) return 1;
+  }
+  for (int start = 0; start < o.items; start += 1000) {
+    v1::ApplyMovementsRequest batch;
+    batch.set_request_id(absl::StrCat("bench-receive-", start));
+    for (int i = start; i < std::min(o.items, start + 1000); ++i) {
+      auto* m = batch.add_movements();
+      m->set_kind(v1::MOVEMENT_KIND_RECEIVE);
+      m->set_sku(Sku(i));
+      m->set_location("bench-store");
+      m->set_quantity(o.stock);
+    }
+    if (!Call(*ledger, &v1::LedgerService::Stub::ApplyMovements, batch)) return 1;
+  }
+  std::printf("seeded %d items with %lld units each\n", o.items, static_cast<long long>(o.stock));
+  return 0;
+}
+
+// Closed-loop callers on the callback API.
+class HoldLoad {
+ public:
+  HoldLoad(const Options& o, std::shared_ptr<grpc::Channel> channel)
+      : o_(o), stub_(v1::LedgerService::NewStub(channel)) {}
+
+  int Run() {
+    start_ = absl::Now();
+    deadline_ = o_.requests > 0 ? absl::InfiniteFuture() : start_ + o_.duration;
+    for (int c = 0; c < o_.callers; ++c) Next(c);
+    {
+      std::unique_lock lock(mu_);
+      done_cv_.wait(lock, [&] { return active_ == 0 && started_callers_ == o_.callers; });
+    }
+    double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
+    std::sort(latencies_ms_.begin(), latencies_ms_.end());
+    auto pct = [&](double p) {
+      if (latencies_ms_.empty()) return 0.0;
+      size_t i = std::min(latencies_ms_.size() - 1,
+                          static_cast<size_t>(p * static_cast<double>(latencies_ms_.size())));
+      return latencies_ms_[i];
+    };
+    std::printf(
+        "RESULT run=%s callers=%d items=%d ok=%lld failed=%lld seconds=%.2f per_second=%.0f "
+        "p50_ms=%.2f p99_ms=%.2f\n",
+        o_.run.c_str(), o_.callers, o_.items, static_cast<long long>(ok_),
+        static_cast<long long>(failed_), seconds, static_cast<double>(ok_ + failed_) / seconds,
+        pct(0.50), pct(0.99));
+    for (const auto& [reason, count] : failures_) {
+      std::printf("FAILURES reason=%s count=%lld\n", reason.c_str(), static_cast<long long>(count));
+    }
+    return 0;
+  }
+
+ private:
+  struct InFlight {
+    grpc::ClientContext context;
+    v1::CreateHoldsRequest request;
+    v1::CreateHoldsResponse response;
+    absl::Time sent;
+  };
+
+  // Starts caller `c`'s next request, or retires the caller when the run is over.
+  void Next(int c) {
+    {
+      std::lock_guard lock(mu_);
+      if (c >= 0 && started_callers_ < o_.callers && !caller_started_[c]) {
+        caller_started_[c] = true;
+        ++started_callers_;
+      }
+      bool more = o_.requests > 0 ? issued_ < o_.requests : absl::Now() < deadline_;
+      if (!more) {
+        done_cv_.notify_all();
+        return;
+      }
+      ++issued_;
+      ++active_;
+    }
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    auto* call = new InFlight();
+    int64_t n = next_id_.fetch_add(1);
+    call->request.set_request_id(absl::StrCat("load-", start_id_, "-", n));
+    call->request.set_channel("bench-ec");
+    auto* line = call->request.add_lines();
+    line->set_hold_id(absl::StrCat("load-hold-", start_id_, "-", n));
+    line->set_sku(Sku(static_cast<int>(random() % static_cast<uint64_t>(o_.items))));
+    line->set_location("bench-store");
+    line->set_quantity(o_.quantity);
+    call->request.mutable_expires_at()->set_seconds(
+        absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    call->sent = absl::Now();
+    stub_->async()->CreateHolds(&call->context, &call->request, &call->response,
+                                [this, call, c](grpc::Status status) {
+                                  Finish(call, status);
+                                  Next(c);
+                                });
+  }
+
+  void Finish(InFlight* call, const grpc::Status& status) {
+    double ms = absl::ToDoubleMilliseconds(absl::Now() - call->sent);
+    std::string reason;
+    if (!status.ok()) {
+      reason = kura::ErrorReason(kura::rpc::FromGrpcStatus(status));
+      if (reason.empty()) reason = std::to_string(status.error_code());
+    }
+    delete call;
+    std::lock_guard lock(mu_);
+    --active_;
+    latencies_ms_.push_back(ms);
+    if (reason.empty()) {
+      ++ok_;
+    } else {
+      ++failed_;
+      ++failures_[reason];
+    }
+  }
+
+  const Options o_;
+  std::unique_ptr<v1::LedgerService::Stub> stub_;
+  const int64_t start_id_ = absl::ToUnixMicros(absl::Now());
+  std::atomic<int64_t> next_id_{0};
+  absl::Time start_, deadline_;
+  std::mutex mu_;
+  std::condition_variable done_cv_;
+  std::map<int, bool> caller_started_;
+  int started_callers_ = 0;
+  int64_t issued_ = 0, active_ = 0, ok_ = 0, failed_ = 0;
+  std::vector<double> latencies_ms_;
+  std::map<std::string, int64_t> failures_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage();
+  Options o;
+  o.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i + 1 >= argc) return Usage();
+    std::string v = argv[++i];
+    bool ok = true;
+    if (a == "--addr") {
+      o.addr = v;
+    } else if (a == "--items") {
+      ok = absl::SimpleAtoi(v, &o.items) && o.items > 0;
+    } else if (a == "--callers") {
+      ok = absl::SimpleAtoi(v, &o.callers) && o.callers > 0;
+    } else if (a == "--requests") {
+      ok = absl::SimpleAtoi(v, &o.requests) && o.requests > 0;
+    } else if (a == "--duration") {
+      ok = absl::ParseDuration(v, &o.duration) && o.duration > absl::ZeroDuration();
+    } else if (a == "--quantity") {
+      ok = absl::SimpleAtoi(v, &o.quantity) && o.quantity > 0;
+    } else if (a == "--stock") {
+      ok = absl::SimpleAtoi(v, &o.stock) && o.stock > 0;
+    } else if (a == "--run") {
+      o.run = v;
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      std::fprintf(stderr, "kura-load: bad option %s %s\n", a.c_str(), v.c_str());
+      return Usage();
+    }
+  }
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_MAX_CONCURRENT_STREAMS, 1000);
+  auto channel = grpc::CreateCustomChannel(o.addr, grpc::InsecureChannelCredentials(), args);
+  if (o.command == "seed") return Seed(o, channel);
+  if (o.command == "holds") return HoldLoad(o, channel).Run();
+  return Usage();
+}
