@@ -18,6 +18,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -86,15 +87,25 @@ int Seed(const Options& o, std::shared_ptr<grpc::Channel> channel) {
   ch.mutable_channel()->set_kind(v1::CHANNEL_KIND_EC_SITE);
   ch.mutable_channel()->add_location_codes("bench-store");
   if (!Call(*catalog, &v1::CatalogService::Stub::CreateChannel, ch)) return 1;
-  for (int i = 0; i < o.items; ++i) {
-    v1::CreateItemRequest item;
-    item.set_request_id(absl::StrCat("bench-item-", i));
-    item.mutable_item()->set_sku(Sku(i));
-    item.mutable_item()->set_name(Sku(i));
-    item.mutable_item()->set_price_yen(1000);
-    item.mutable_item()->set_tax_class(v1::TAX_CLASS_STANDARD);
-    if (!Call(*catalog, &v1::CatalogService::Stub::CreateItem, item)) return 1;
+  // Items in parallel: one CreateItem each.
+  std::atomic<int> next{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 8; ++w) {
+    workers.emplace_back([&] {
+      for (int i = next++; i < o.items && !failed; i = next++) {
+        v1::CreateItemRequest item;
+        item.set_request_id(absl::StrCat("bench-item-", i));
+        item.mutable_item()->set_sku(Sku(i));
+        item.mutable_item()->set_name(Sku(i));
+        item.mutable_item()->set_price_yen(1000);
+        item.mutable_item()->set_tax_class(v1::TAX_CLASS_STANDARD);
+        if (!Call(*catalog, &v1::CatalogService::Stub::CreateItem, item)) failed = true;
+      }
+    });
   }
+  for (auto& t : workers) t.join();
+  if (failed) return 1;
   for (int start = 0; start < o.items; start += 1000) {
     v1::ApplyMovementsRequest batch;
     batch.set_request_id(absl::StrCat("bench-receive-", start));
