@@ -31,6 +31,11 @@ template <typename Response, typename Call>
 grpc::Status Serve(grpc::ServerContext* context, const std::string& domain, Response* out,
                    Call&& call) {
   auto trace = rpc::ServerTraceScope(*context);
+  std::optional<absl::Time> deadline;
+  if (context->deadline() != std::chrono::system_clock::time_point::max()) {
+    deadline = absl::FromChrono(context->deadline());
+  }
+  DeadlineScope deadline_scope(deadline);
   try {
     absl::StatusOr<Response> result = call();
     if (!result.ok()) return rpc::ToGrpcStatus(result.status(), domain);

@@ -211,6 +211,18 @@ void Outbox::Flush(Tx& tx, const Clock& clock) {
   events_.clear();
 }
 
+namespace {
+thread_local std::optional<absl::Time> current_deadline;
+}  // namespace
+
+DeadlineScope::DeadlineScope(std::optional<absl::Time> deadline) : previous_(current_deadline) {
+  current_deadline = deadline;
+}
+
+DeadlineScope::~DeadlineScope() { current_deadline = previous_; }
+
+std::optional<absl::Time> DeadlineScope::Current() { return current_deadline; }
+
 std::string DeterministicBytes(const google::protobuf::Message& message) {
   std::string out;
   {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -129,6 +130,21 @@ absl::StatusOr<std::string> RunIdempotent(
 
 /// Serializes `message` deterministically (stable map order), for comparing requests.
 std::string DeterministicBytes(const google::protobuf::Message& message);
+
+/// Makes `deadline` (the calling RPC's) the one Mutate and Read give their transactions on this
+/// thread until the scope ends: statements time out when the caller has given up.
+class DeadlineScope {
+ public:
+  explicit DeadlineScope(std::optional<absl::Time> deadline);
+  ~DeadlineScope();
+  DeadlineScope(const DeadlineScope&) = delete;
+  DeadlineScope& operator=(const DeadlineScope&) = delete;
+  /// The deadline of the innermost scope on this thread, if any.
+  static std::optional<absl::Time> Current();
+
+ private:
+  std::optional<absl::Time> previous_;
+};
 
 /// Runs a mutating request: one transaction, idempotent on request_id, events appended last.
 template <typename Response>
