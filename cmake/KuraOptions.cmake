@@ -31,18 +31,28 @@ function(kura_test name)
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE kura_catch_main ${T_LIBS})
   kura_add_common_options(${name})
-  add_test(NAME ${name} COMMAND ${name} --reporter compact)
+  kura_register_test(${name} ${name} LABEL ${T_LABEL} TIMEOUT ${T_TIMEOUT})
+endfunction()
+
+# kura_register_test(test_name binary LABEL l [TIMEOUT s] [ENV VAR=VALUE ...])
+# One ctest entry running `binary`; a binary may be registered again with other settings.
+function(kura_register_test name binary)
+  cmake_parse_arguments(T "" "LABEL;TIMEOUT" "ENV" ${ARGN})
+  add_test(NAME ${name} COMMAND ${binary} --reporter compact)
+  if(T_ENV)
+    set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT ${T_ENV})
+  endif()
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT})
   if(KURA_ASAN)
-    set_tests_properties(${name} PROPERTIES ENVIRONMENT
+    set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
       "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/cmake/lsan.supp")
   endif()
   if(KURA_TSAN)
     # Inherited by the service processes the e2e tests start.
-    set_tests_properties(${name} PROPERTIES ENVIRONMENT
+    set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
       "TSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/cmake/tsan.supp second_deadlock_stack=1")
   endif()
 endfunction()

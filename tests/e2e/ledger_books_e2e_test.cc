@@ -476,5 +476,103 @@ TEST_CASE("A request id takes effect once, also when retried concurrently") {
   l.RequireConsistent();
 }
 
+TEST_CASE("Requests that fail in a batch fail alone; the others commit") {
+  // A long window gathers the burst into one batch when group commit is on.
+  LedgerFixture l("ledger_mixed", {{"KURA_HOLD_BATCH_WINDOW", "50ms"}, {"KURA_DB_POOL_SIZE", "4"}});
+  l.SeedTopology();
+  l.CreateItem("M");
+  l.Receive("M", "store-a", 10);
+  REQUIRE(l.Hold("M", "store-a", 1, absl::Minutes(5), "ec", "reused-1").ok());
+
+  auto request = [](const std::string& id, const std::string& sku, int64_t quantity,
+                    const std::string& hold_id) {
+    v1::CreateHoldsRequest r;
+    r.set_request_id(id);
+    r.set_channel("ec");
+    auto* line = r.add_lines();
+    line->set_hold_id(hold_id);
+    line->set_sku(sku);
+    line->set_location("store-a");
+    line->set_quantity(quantity);
+    r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    return r;
+  };
+  std::vector<v1::CreateHoldsRequest> burst = {
+      request("ok-1", "M", 1, "ok-1"),     request("unknown", "NOPE", 1, "unknown"),
+      request("ok-2", "M", 2, "ok-2"),     request("too-many", "M", 20, "too-many"),
+      request("dup", "M", 1, "dup"),       request("dup", "M", 1, "dup"),
+      request("dup", "M", 3, "dup-other"), request("taken", "M", 1, "reused-1"),
+  };
+  std::vector<absl::StatusOr<v1::CreateHoldsResponse>> results(burst.size());
+  std::vector<std::thread> callers;
+  for (size_t i = 0; i < burst.size(); ++i) {
+    callers.emplace_back(
+        [&, i] { results[i] = Call(*l.ledger, &v1::LedgerService::Stub::CreateHolds, burst[i]); });
+  }
+  for (auto& t : callers) t.join();
+  REQUIRE(results[0].ok());
+  REQUIRE(ErrorReason(results[1].status()) == "ITEM_NOT_FOUND");
+  REQUIRE(results[2].ok());
+  REQUIRE(ErrorReason(results[3].status()) == "INSUFFICIENT_STOCK");
+  REQUIRE(results[4].ok());
+  REQUIRE(results[5].ok());
+  REQUIRE(results[5]->SerializeAsString() == results[4]->SerializeAsString());
+  REQUIRE(ErrorReason(results[6].status()) == "IDEMPOTENCY_KEY_REUSED");
+  REQUIRE(ErrorReason(results[7].status()) == "HOLD_ID_EXISTS");
+  // 1 (before) + 1 + 2 + 1 held; the failures changed nothing.
+  REQUIRE(l.Availability("M", "store-a").held() == 5);
+  REQUIRE(l.Availability("M", "store-a").sellable() == 10);
+  // A failed request stored nothing: its id may be used again, here for a smaller hold.
+  auto retry = Call(*l.ledger, &v1::LedgerService::Stub::CreateHolds,
+                    request("too-many", "M", 2, "too-many"));
+  REQUIRE(retry.ok());
+  REQUIRE(l.Availability("M", "store-a").held() == 7);
+  l.RequireConsistent();
+}
+
+TEST_CASE("A crash with holds in flight loses no acknowledged hold and leaves no partial batch") {
+  LedgerFixture l("ledger_crash", {{"KURA_DB_POOL_SIZE", "4"}});
+  l.SeedTopology();
+  l.CreateItem("K");
+  l.Receive("K", "store-a", 1000000);
+  std::mutex mu;
+  std::vector<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 32; ++c) {
+    callers.emplace_back([&] {
+      while (!stop) {
+        std::string hold_id = NewId("crash");
+        auto r = l.Hold("K", "store-a", 1, absl::Hours(1), "ec", hold_id);
+        if (r.ok()) {
+          std::lock_guard lock(mu);
+          acknowledged.push_back(hold_id);
+        }
+      }
+    });
+  }
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return acknowledged.size() >= 200;
+      },
+      absl::Seconds(30)));
+  l.Kill();  // kill -9 with requests in flight
+  stop = true;
+  for (auto& t : callers) t.join();
+  l.Start();
+  for (const std::string& hold_id : acknowledged) {
+    v1::GetHoldRequest get;
+    get.set_hold_id(hold_id);
+    auto hold = Call(*l.ledger, &v1::LedgerService::Stub::GetHold, get);
+    INFO(hold_id);
+    REQUIRE(hold.ok());
+    REQUIRE(hold->hold().state() == v1::HOLD_STATE_PENDING);
+  }
+  // Whatever committed is whole: held equals the pending holds, balances their movements.
+  l.RequireConsistent();
+  REQUIRE(l.Availability("K", "store-a").held() >= static_cast<int64_t>(acknowledged.size()));
+}
+
 }  // namespace
 }  // namespace kura::ledger::testing

@@ -72,6 +72,12 @@ class LedgerFixture {
     REQUIRE(process_->process().Wait(absl::Seconds(10)) == 0);
   }
 
+  /// Kills the process with SIGKILL, as a crash would.
+  void Kill() {
+    process_->process().Signal(SIGKILL);
+    process_->process().Wait(absl::Seconds(10));
+  }
+
   const std::string& dsn() const { return db_.dsn(); }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }

@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "kura/base/error.h"
 #include "kura/base/status_macros.h"
 #include "kura/pg/transaction.h"
@@ -536,6 +537,10 @@ absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHolds
     RETURN_IF_ERROR(ValidateCode(at + ".location", line.location()));
     RETURN_IF_ERROR(ValidateQuantity(at + ".quantity", line.quantity()));
   }
+  if (batcher_ != nullptr) {
+    RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+    return batcher_->Submit(request);
+  }
   return Mutate<v1::CreateHoldsResponse>(
       db_, clock_, "CreateHolds", request.request_id(), request,
       [&](Tx& tx, Resolver& resolver, Outbox& outbox,
@@ -566,6 +571,16 @@ absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHolds
           ASSIGN_OR_RETURN(int32_t loc, resolver.Location(line.location()));
           demand[{item, loc}] += line.quantity();
           line_keys.push_back({item, loc});
+        }
+        // Taken hold ids are refused before any stock check, as the batch writer does.
+        std::vector<std::string> hold_ids;
+        for (const v1::HoldLine& line : request.lines()) hold_ids.push_back(line.hold_id());
+        auto taken = tx.exec_params("SELECT hold_id FROM holds WHERE hold_id = ANY($1::text[])",
+                                    absl::StrCat("{", absl::StrJoin(hold_ids, ","), "}"));
+        if (!taken.empty()) {
+          std::string id = taken[0][0].as<std::string>();
+          return MakeError(absl::StatusCode::kAlreadyExists, "HOLD_ID_EXISTS",
+                           absl::StrCat("a hold with id \"", id, "\" exists"), {{"hold_id", id}});
         }
         std::vector<AccountKey> keys;
         std::set<UsageKey> usage_keys;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "absl/status/statusor.h"
+#include "hold_batcher.h"
 #include "kura/base/clock.h"
 #include "kura/ledger/v1/change_feed.pb.h"
 #include "kura/ledger/v1/ledger.pb.h"
@@ -16,6 +17,10 @@ namespace kura::ledger {
 class Books {
  public:
   Books(pg::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  /// Sends CreateHolds through `batcher` (group commit) from now on; nullptr: one transaction
+  /// per request. The batcher must outlive its use.
+  void SetHoldBatcher(HoldBatcher* batcher) { batcher_ = batcher; }
 
   absl::StatusOr<v1::ApplyMovementsResponse> ApplyMovements(const v1::ApplyMovementsRequest& r);
   absl::StatusOr<v1::CreateHoldsResponse> CreateHolds(const v1::CreateHoldsRequest& r);
@@ -39,6 +44,7 @@ class Books {
  private:
   pg::Database& db_;
   const Clock& clock_;
+  HoldBatcher* batcher_ = nullptr;
 };
 
 }  // namespace kura::ledger

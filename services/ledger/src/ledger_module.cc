@@ -346,7 +346,8 @@ class HoldSweeper {
 class LedgerModule final : public server::ServiceModule {
  public:
   LedgerModule(server::ServiceContext& context, std::string notify_conninfo,
-               absl::Duration sweep_interval, absl::Duration poll_interval)
+               absl::Duration sweep_interval, absl::Duration poll_interval,
+               std::optional<HoldBatcher::Options> batching)
       : metrics_(context.metrics),
         catalog_(context.db, context.clock),
         books_(context.db, context.clock),
@@ -354,7 +355,13 @@ class LedgerModule final : public server::ServiceModule {
         catalog_grpc_(catalog_, context.error_domain),
         ledger_grpc_(books_, metrics_, context.error_domain),
         feed_grpc_(books_, notifier_, metrics_, context.error_domain, poll_interval),
-        sweeper_(books_, context.db, metrics_, sweep_interval) {}
+        sweeper_(books_, context.db, metrics_, sweep_interval) {
+    if (batching) {
+      batcher_ =
+          std::make_unique<HoldBatcher>(context.db, context.clock, context.metrics, *batching);
+      books_.SetHoldBatcher(batcher_.get());
+    }
+  }
 
   void Register(grpc::ServerBuilder& builder) override {
     builder.RegisterService(&catalog_grpc_);
@@ -362,6 +369,10 @@ class LedgerModule final : public server::ServiceModule {
     builder.RegisterService(&feed_grpc_);
   }
   void Draining() override { notifier_.Stop(); }
+  void Stop() override {
+    books_.SetHoldBatcher(nullptr);
+    batcher_.reset();  // after the drain: every queued request has been answered
+  }
 
  private:
   LedgerMetrics metrics_;
@@ -372,12 +383,17 @@ class LedgerModule final : public server::ServiceModule {
   LedgerGrpc ledger_grpc_;
   ChangeFeedGrpc feed_grpc_;
   HoldSweeper sweeper_;
+  std::unique_ptr<HoldBatcher> batcher_;
 };
 
 }  // namespace
 
 std::map<std::string, std::string> LedgerDefaults() {
-  return {{"hold_sweep_interval", "1s"}, {"change_feed_poll_interval", "1s"}};
+  return {{"hold_sweep_interval", "1s"},
+          {"change_feed_poll_interval", "1s"},
+          {"hold_coalescing", "on"},
+          {"hold_batch_max", "256"},
+          {"hold_batch_window", "500us"}};
 }
 
 absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeLedgerModule(
@@ -390,7 +406,19 @@ absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeLedgerModule(
                                               absl::Minutes(10)));
   ASSIGN_OR_RETURN(std::string dsn, context.config.GetRequiredString("db_dsn"));
   ASSIGN_OR_RETURN(std::string conninfo, pg::WithConnectOptions(dsn, 5, "kura-ledger-listen"));
-  return std::make_unique<LedgerModule>(context, std::move(conninfo), sweep, poll);
+  ASSIGN_OR_RETURN(std::string coalescing,
+                   context.config.GetEnum("hold_coalescing", {"on", "off"}));
+  std::optional<HoldBatcher::Options> batching;
+  if (coalescing == "on") {
+    HoldBatcher::Options options;
+    ASSIGN_OR_RETURN(int64_t max_batch, context.config.GetInt("hold_batch_max", 1, 10000));
+    options.max_batch = static_cast<int>(max_batch);
+    ASSIGN_OR_RETURN(options.window,
+                     context.config.GetDuration("hold_batch_window", absl::ZeroDuration(),
+                                                absl::Milliseconds(100)));
+    batching = options;
+  }
+  return std::make_unique<LedgerModule>(context, std::move(conninfo), sweep, poll, batching);
 }
 
 }  // namespace kura::ledger

@@ -162,14 +162,26 @@ BalanceRow& LockedBalances::operator[](const AccountKey& key) {
 }
 
 void LockedBalances::Save(Tx& tx) {
+  std::vector<std::string> items, locations, buckets, on_hands, helds;
   for (const auto& [key, row] : rows_) {
     if (!row.dirty) continue;
     const auto& [item, location, bucket] = key;
-    tx.exec_params(
-        "UPDATE balances SET on_hand = $4, held = $5 "
-        "WHERE item_id = $1 AND location_id = $2 AND bucket = $3",
-        item, location, bucket, row.on_hand, row.held);
+    items.push_back(std::to_string(item));
+    locations.push_back(std::to_string(location));
+    buckets.push_back(std::to_string(bucket));
+    on_hands.push_back(std::to_string(row.on_hand));
+    helds.push_back(std::to_string(row.held));
   }
+  if (items.empty()) return;
+  auto array = [](const std::vector<std::string>& v) {
+    return absl::StrCat("{", absl::StrJoin(v, ","), "}");
+  };
+  // One statement for every changed row.
+  tx.exec_params(
+      "UPDATE balances b SET on_hand = v.o, held = v.h "
+      "FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::bigint[], $5::bigint[]) "
+      "AS v(i, l, k, o, h) WHERE b.item_id = v.i AND b.location_id = v.l AND b.bucket = v.k",
+      array(items), array(locations), array(buckets), array(on_hands), array(helds));
 }
 
 void Outbox::AddAvailabilityChanges(Resolver& resolver, const LockedBalances& balances) {

@@ -1,0 +1,491 @@
+#include "hold_batcher.h"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/numeric/int128.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kura/base/error.h"
+#include "kura/log/log.h"
+#include "kura/pg/transaction.h"
+#include "store_support.h"
+
+namespace kura::ledger {
+namespace {
+
+using Result = absl::StatusOr<v1::CreateHoldsResponse>;
+
+// A PostgreSQL array literal of quoted text elements.
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+template <typename T>
+std::string NumberArray(const std::vector<T>& values) {
+  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
+}
+
+// One request of the batch while it is being decided.
+struct Slot {
+  const v1::CreateHoldsRequest* request = nullptr;
+  std::string bytes_hex;
+  std::optional<Result> result;  // set once decided
+  bool fresh = false;            // this request inserted its requests row
+  int same_as = -1;              // an earlier slot with the same request id and bytes
+  int32_t channel_id = 0;
+  bool respects_safety = true;
+  std::vector<std::pair<int64_t, int32_t>> line_keys;  // (item, location) per line
+};
+
+void Fail(Slot& slot, absl::Status status) {
+  if (!slot.result) slot.result = Result(std::move(status));
+}
+
+// Decides and writes a whole batch in the caller's transaction; returns one result per request.
+absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
+    Tx& tx, const Clock& clock, const std::vector<const v1::CreateHoldsRequest*>& requests) {
+  const absl::Time now = clock.Now();
+  std::vector<Slot> slots(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Slot& s = slots[i];
+    s.request = requests[i];
+    s.bytes_hex = absl::BytesToHexString(DeterministicBytes(*s.request));
+    absl::Time expires_at = FromProto(s.request->expires_at());
+    if (expires_at <= now) {
+      Fail(s, InvalidArgument("expires_at", "expires_at must be in the future"));
+    } else if (expires_at > now + absl::Hours(24 * 90)) {
+      Fail(s, InvalidArgument("expires_at", "a hold may last at most 90 days"));
+    }
+  }
+
+  // 1. Idempotency. Duplicates inside the batch follow their first occurrence.
+  std::map<std::string, int> first_by_id;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    Slot& s = slots[i];
+    auto [it, inserted] = first_by_id.emplace(s.request->request_id(), static_cast<int>(i));
+    if (inserted) continue;
+    if (slots[it->second].bytes_hex == s.bytes_hex) {
+      s.same_as = it->second;
+    } else {
+      Fail(s, MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
+                        absl::StrCat("request_id \"", s.request->request_id(),
+                                     "\" was already used for a different request"),
+                        {{"request_id", s.request->request_id()}}));
+    }
+  }
+  std::vector<std::string> ids, hexes;
+  for (auto& [id, index] : first_by_id) {  // sorted by request id: a stable insert order
+    ids.push_back(id);
+    hexes.push_back(slots[index].bytes_hex);
+  }
+  std::set<std::string> fresh;
+  for (const auto& row : tx.exec_params(
+           "INSERT INTO requests (request_id, method, request) "
+           "SELECT id, 'CreateHolds', decode(h, 'hex') FROM unnest($1::text[], $2::text[]) "
+           "AS r(id, h) ORDER BY id ON CONFLICT DO NOTHING RETURNING request_id",
+           TextArray(ids), TextArray(hexes))) {
+    fresh.insert(row[0].as<std::string>());
+  }
+  std::vector<std::string> stored_ids, stored_hexes;
+  for (auto& [id, index] : first_by_id) {
+    if (fresh.count(id)) {
+      slots[index].fresh = true;
+    } else {
+      stored_ids.push_back(id);
+      stored_hexes.push_back(slots[index].bytes_hex);
+    }
+  }
+  if (!stored_ids.empty()) {
+    for (const auto& row : tx.exec_params(
+             "SELECT q.request_id, q.method = 'CreateHolds' AND q.request = decode(r.h, 'hex'), "
+             "encode(q.response, 'hex') FROM requests q "
+             "JOIN unnest($1::text[], $2::text[]) AS r(id, h) ON q.request_id = r.id",
+             TextArray(stored_ids), TextArray(stored_hexes))) {
+      Slot& s = slots[first_by_id[row[0].as<std::string>()]];
+      if (!row[1].as<bool>()) {
+        Fail(s, MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
+                          absl::StrCat("request_id \"", s.request->request_id(),
+                                       "\" was already used for a different request"),
+                          {{"request_id", s.request->request_id()}}));
+      } else {
+        v1::CreateHoldsResponse stored;
+        stored.ParseFromString(absl::HexStringToBytes(row[2].as<std::string>("")));
+        s.result = Result(std::move(stored));
+      }
+    }
+  }
+
+  // 2. Resolve codes for the undecided requests, in three queries.
+  std::set<std::string> channel_codes, skus, location_codes;
+  for (Slot& s : slots) {
+    if (s.result || s.same_as >= 0) continue;
+    channel_codes.insert(s.request->channel());
+    for (const auto& line : s.request->lines()) {
+      skus.insert(line.sku());
+      location_codes.insert(line.location());
+    }
+  }
+  std::map<std::string, std::pair<int32_t, bool>> channels;
+  std::map<std::string, int64_t> items;
+  std::map<std::string, int32_t> locations;
+  std::set<std::pair<int32_t, int32_t>> serving;
+  Resolver resolver(tx);
+  if (!channel_codes.empty()) {
+    // FOR SHARE: the channel's settings hold until commit (UpdateChannel locks FOR UPDATE).
+    for (const auto& row :
+         tx.exec_params("SELECT code, channel_id, respects_safety_stock FROM channels "
+                        "WHERE code = ANY($1::text[]) ORDER BY channel_id FOR SHARE",
+                        TextArray({channel_codes.begin(), channel_codes.end()}))) {
+      channels[row[0].as<std::string>()] = {row[1].as<int32_t>(), row[2].as<bool>()};
+    }
+    for (const auto& row :
+         tx.exec_params("SELECT sku, item_id FROM items WHERE sku = ANY($1::text[])",
+                        TextArray({skus.begin(), skus.end()}))) {
+      items[row[0].as<std::string>()] = row[1].as<int64_t>();
+    }
+    for (const auto& row :
+         tx.exec_params("SELECT code, location_id FROM locations WHERE code = ANY($1::text[]) AND "
+                        "NOT is_system",
+                        TextArray({location_codes.begin(), location_codes.end()}))) {
+      locations[row[0].as<std::string>()] = row[1].as<int32_t>();
+    }
+    std::vector<int32_t> channel_ids;
+    for (auto& [code, c] : channels) channel_ids.push_back(c.first);
+    for (const auto& row : tx.exec_params("SELECT channel_id, location_id FROM channel_locations "
+                                          "WHERE channel_id = ANY($1::integer[])",
+                                          NumberArray(channel_ids))) {
+      serving.insert({row[0].as<int32_t>(), row[1].as<int32_t>()});
+    }
+  }
+  std::vector<std::string> hold_ids;
+  for (Slot& s : slots) {
+    if (s.result || s.same_as >= 0) continue;
+    auto c = channels.find(s.request->channel());
+    if (c == channels.end()) {
+      Fail(s, MakeError(absl::StatusCode::kNotFound, "CHANNEL_NOT_FOUND",
+                        absl::StrCat("no channel with code \"", s.request->channel(), "\""),
+                        {{"channel", s.request->channel()}}));
+      continue;
+    }
+    s.channel_id = c->second.first;
+    s.respects_safety = c->second.second;
+    for (const auto& line : s.request->lines()) {
+      auto item = items.find(line.sku());
+      auto loc = locations.find(line.location());
+      if (item == items.end()) {
+        Fail(s, MakeError(absl::StatusCode::kNotFound, "ITEM_NOT_FOUND",
+                          absl::StrCat("no item with sku \"", line.sku(), "\""),
+                          {{"sku", line.sku()}}));
+      } else if (loc == locations.end()) {
+        Fail(s, MakeError(absl::StatusCode::kNotFound, "LOCATION_NOT_FOUND",
+                          absl::StrCat("no location with code \"", line.location(), "\""),
+                          {{"location", line.location()}}));
+      } else if (!serving.count({s.channel_id, loc->second})) {
+        Fail(s, MakeError(absl::StatusCode::kFailedPrecondition, "LOCATION_NOT_IN_CHANNEL",
+                          absl::StrCat("location ", line.location(), " does not serve channel ",
+                                       s.request->channel()),
+                          {{"location", line.location()}, {"channel", s.request->channel()}}));
+      }
+      if (s.result) break;
+      s.line_keys.push_back({item->second, loc->second});
+      hold_ids.push_back(line.hold_id());
+    }
+  }
+
+  // 3. Lock what the undecided requests touch, each kind of row once and in the global order.
+  std::vector<AccountKey> keys;
+  std::set<std::tuple<int32_t, int64_t, int32_t>> usage_keys;
+  for (Slot& s : slots) {
+    if (s.result || s.same_as >= 0) continue;
+    for (const auto& [item, loc] : s.line_keys) {
+      keys.push_back({item, loc, v1::BUCKET_SELLABLE});
+      usage_keys.insert({s.channel_id, item, loc});
+    }
+  }
+  LockedBalances balances;
+  balances.Lock(tx, keys);
+  struct UsageRow {
+    int64_t held = 0, committed = 0;
+    std::optional<int64_t> quota;
+    std::optional<int> ratio_bp;
+    bool dirty = false;
+  };
+  std::map<std::tuple<int32_t, int64_t, int32_t>, UsageRow> usage;
+  std::map<std::pair<int64_t, int32_t>, int64_t> safety;
+  std::set<std::string> taken_hold_ids;
+  if (!usage_keys.empty()) {
+    std::vector<int32_t> uc, ul;
+    std::vector<int64_t> ui;
+    for (const auto& [c, i, l] : usage_keys) uc.push_back(c), ui.push_back(i), ul.push_back(l);
+    tx.exec_params(
+        "INSERT INTO channel_usage (channel_id, item_id, location_id) "
+        "SELECT c, i, l FROM unnest($1::integer[], $2::bigint[], $3::integer[]) AS k(c, i, l) "
+        "ORDER BY c, i, l ON CONFLICT DO NOTHING",
+        NumberArray(uc), NumberArray(ui), NumberArray(ul));
+    for (const auto& row :
+         tx.exec_params("SELECT channel_id, item_id, location_id, held, committed, quota, ratio_bp "
+                        "FROM channel_usage WHERE (channel_id, item_id, location_id) IN "
+                        "(SELECT * FROM unnest($1::integer[], $2::bigint[], $3::integer[])) "
+                        "ORDER BY channel_id, item_id, location_id FOR UPDATE",
+                        NumberArray(uc), NumberArray(ui), NumberArray(ul))) {
+      UsageRow u{row[3].as<int64_t>(), row[4].as<int64_t>()};
+      if (!row[5].is_null()) u.quota = row[5].as<int64_t>();
+      if (!row[6].is_null()) u.ratio_bp = row[6].as<int>();
+      usage[{row[0].as<int32_t>(), row[1].as<int64_t>(), row[2].as<int32_t>()}] = u;
+    }
+    for (const auto& row : tx.exec_params(
+             "SELECT item_id, location_id, quantity FROM safety_stock "
+             "WHERE (item_id, location_id) IN (SELECT * FROM unnest($1::bigint[], $2::integer[]))",
+             NumberArray(ui), NumberArray(ul))) {
+      safety[{row[0].as<int64_t>(), row[1].as<int32_t>()}] = row[2].as<int64_t>();
+    }
+    for (const auto& row : tx.exec_params(
+             "SELECT hold_id FROM holds WHERE hold_id = ANY($1::text[])", TextArray(hold_ids))) {
+      taken_hold_ids.insert(row[0].as<std::string>());
+    }
+  }
+
+  // 4. Decide in arrival order on the locked rows; a refused request leaves them untouched.
+  Outbox outbox;
+  std::vector<std::string> h_ids, h_orders, h_customers;
+  std::vector<int64_t> h_items, h_quantities;
+  std::vector<int32_t> h_locations, h_channels;
+  std::vector<std::string> h_expires;
+  for (Slot& s : slots) {
+    if (s.result || s.same_as >= 0) continue;
+    std::map<std::pair<int64_t, int32_t>, int64_t> demand;
+    for (int i = 0; i < s.request->lines_size(); ++i) {
+      demand[s.line_keys[i]] += s.request->lines(i).quantity();
+      if (taken_hold_ids.count(s.request->lines(i).hold_id())) {
+        Fail(s, MakeError(
+                    absl::StatusCode::kAlreadyExists, "HOLD_ID_EXISTS",
+                    absl::StrCat("a hold with id \"", s.request->lines(i).hold_id(), "\" exists"),
+                    {{"hold_id", s.request->lines(i).hold_id()}}));
+      }
+    }
+    if (s.result) continue;
+    for (const auto& [key, quantity] : demand) {
+      BalanceRow& sellable = balances[{key.first, key.second, v1::BUCKET_SELLABLE}];
+      UsageRow& u = usage[{s.channel_id, key.first, key.second}];
+      int64_t available = sellable.on_hand - sellable.held -
+                          (s.respects_safety ? safety[{key.first, key.second}] : 0);
+      if (u.quota) available = std::min(available, *u.quota - u.held - u.committed);
+      if (u.ratio_bp) {
+        absl::int128 share = absl::int128(std::max<int64_t>(sellable.on_hand, 0)) * *u.ratio_bp;
+        available = std::min(available, static_cast<int64_t>(share / 10000) - u.held);
+      }
+      if (quantity > available) {
+        int64_t shown = std::max<int64_t>(available, 0);
+        std::string sku = resolver.SkuOf(key.first), location = resolver.CodeOf(key.second);
+        Fail(s, MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
+                          absl::StrCat("only ", shown, " units available of ", sku, " at ",
+                                       location, ", ", quantity, " requested"),
+                          {{"sku", sku},
+                           {"location", location},
+                           {"requested", std::to_string(quantity)},
+                           {"available", std::to_string(shown)}}));
+        break;
+      }
+    }
+    if (s.result) continue;
+    for (const auto& [key, quantity] : demand) {
+      BalanceRow& sellable = balances[{key.first, key.second, v1::BUCKET_SELLABLE}];
+      sellable.held += quantity;
+      sellable.dirty = true;
+      UsageRow& u = usage[{s.channel_id, key.first, key.second}];
+      u.held += quantity;
+      u.dirty = true;
+    }
+    v1::CreateHoldsResponse response;
+    for (int i = 0; i < s.request->lines_size(); ++i) {
+      const v1::HoldLine& line = s.request->lines(i);
+      taken_hold_ids.insert(line.hold_id());
+      v1::Hold* hold = response.add_holds();
+      hold->set_hold_id(line.hold_id());
+      hold->set_channel(s.request->channel());
+      hold->set_sku(line.sku());
+      hold->set_location(line.location());
+      hold->set_quantity(line.quantity());
+      hold->set_state(v1::HOLD_STATE_PENDING);
+      *hold->mutable_expires_at() = s.request->expires_at();
+      hold->set_order_ref(s.request->order_ref());
+      hold->set_customer_ref(s.request->customer_ref());
+      *hold->mutable_create_time() = ToProto(now);
+      *outbox.Add().mutable_hold_created()->mutable_hold() = *hold;
+      h_ids.push_back(line.hold_id());
+      h_items.push_back(s.line_keys[i].first);
+      h_locations.push_back(s.line_keys[i].second);
+      h_channels.push_back(s.channel_id);
+      h_quantities.push_back(line.quantity());
+      h_expires.push_back(SqlTime(FromProto(s.request->expires_at())));
+      h_orders.push_back(s.request->order_ref());
+      h_customers.push_back(s.request->customer_ref());
+    }
+    s.result = Result(std::move(response));
+  }
+
+  // 5. Write the batch: holds, balances, channel usage, events, stored responses.
+  if (!h_ids.empty()) {
+    tx.exec_params(
+        "INSERT INTO holds (hold_id, item_id, location_id, channel_id, quantity, state, "
+        "expires_at, order_ref, customer_ref, create_time) "
+        "SELECT h, i, l, c, q, 1, e, o, cu, $9 FROM unnest($1::text[], $2::bigint[], "
+        "$3::integer[], $4::integer[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[]) "
+        "AS x(h, i, l, c, q, e, o, cu) ORDER BY h",
+        TextArray(h_ids), NumberArray(h_items), NumberArray(h_locations), NumberArray(h_channels),
+        NumberArray(h_quantities), TextArray(h_expires), TextArray(h_orders),
+        TextArray(h_customers), SqlTime(now));
+  }
+  balances.Save(tx);
+  std::vector<int32_t> uc, ul;
+  std::vector<int64_t> ui, uh;
+  for (auto& [key, u] : usage) {
+    if (!u.dirty) continue;
+    uc.push_back(std::get<0>(key));
+    ui.push_back(std::get<1>(key));
+    ul.push_back(std::get<2>(key));
+    uh.push_back(u.held);
+  }
+  if (!uc.empty()) {
+    tx.exec_params(
+        "UPDATE channel_usage u SET held = v.h FROM unnest($1::integer[], $2::bigint[], "
+        "$3::integer[], $4::bigint[]) AS v(c, i, l, h) "
+        "WHERE u.channel_id = v.c AND u.item_id = v.i AND u.location_id = v.l",
+        NumberArray(uc), NumberArray(ui), NumberArray(ul), NumberArray(uh));
+  }
+  outbox.AddAvailabilityChanges(resolver, balances);
+  outbox.Flush(tx, clock);
+
+  std::vector<std::string> ok_ids, ok_responses, failed_ids;
+  for (Slot& s : slots) {
+    if (!s.fresh) continue;
+    if (s.result->ok()) {
+      ok_ids.push_back(s.request->request_id());
+      ok_responses.push_back(absl::BytesToHexString((*s.result)->SerializeAsString()));
+    } else {
+      failed_ids.push_back(s.request->request_id());  // a failure stores nothing: retry allowed
+    }
+  }
+  if (!ok_ids.empty()) {
+    tx.exec_params(
+        "UPDATE requests q SET response = decode(v.r, 'hex') "
+        "FROM unnest($1::text[], $2::text[]) AS v(id, r) WHERE q.request_id = v.id",
+        TextArray(ok_ids), TextArray(ok_responses));
+  }
+  if (!failed_ids.empty()) {
+    tx.exec_params("DELETE FROM requests WHERE request_id = ANY($1::text[])",
+                   TextArray(failed_ids));
+  }
+
+  std::vector<Result> results;
+  for (Slot& s : slots) {
+    results.push_back(s.same_as >= 0 ? *slots[s.same_as].result : *s.result);
+  }
+  return results;
+}
+
+}  // namespace
+
+HoldBatcher::HoldBatcher(pg::Database& db, const Clock& clock, prometheus::Registry& metrics,
+                         Options options)
+    : db_(db),
+      clock_(clock),
+      options_(options),
+      batch_size_(prometheus::BuildHistogram()
+                      .Name("kura_ledger_hold_batch_size")
+                      .Help("CreateHolds requests applied per transaction by the batch writer.")
+                      .Register(metrics)
+                      .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128,
+                                                                       256, 512, 1024})),
+      queue_wait_(prometheus::BuildHistogram()
+                      .Name("kura_ledger_hold_queue_wait_seconds")
+                      .Help("How long a CreateHolds request waited for its batch to start.")
+                      .Register(metrics)
+                      .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001,
+                                                                       0.0025, 0.005, 0.01, 0.025,
+                                                                       0.05, 0.1, 0.25, 0.5, 1})),
+      commit_seconds_(
+          prometheus::BuildHistogram()
+              .Name("kura_ledger_hold_batch_seconds")
+              .Help("How long one batch's transaction took, commit included.")
+              .Register(metrics)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                               0.025, 0.05, 0.1, 0.25, 0.5, 1})),
+      writer_([this] { Loop(); }) {}
+
+HoldBatcher::~HoldBatcher() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();
+}
+
+absl::StatusOr<v1::CreateHoldsResponse> HoldBatcher::Submit(const v1::CreateHoldsRequest& request) {
+  Pending pending{&request, {}, absl::Now()};
+  auto future = pending.result.get_future();
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return absl::UnavailableError("the ledger is shutting down");
+    queue_.push_back(&pending);
+  }
+  wake_.notify_one();
+  return future.get();
+}
+
+void HoldBatcher::Loop() {
+  while (true) {
+    std::vector<Pending*> batch;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      // A short window lets a burst gather; a full batch starts at once.
+      if (static_cast<int>(queue_.size()) < options_.max_batch &&
+          options_.window > absl::ZeroDuration()) {
+        wake_.wait_for(lock, absl::ToChronoNanoseconds(options_.window), [&] {
+          return stop_ || static_cast<int>(queue_.size()) >= options_.max_batch;
+        });
+      }
+      while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    RunBatch(batch);
+  }
+}
+
+void HoldBatcher::RunBatch(std::vector<Pending*>& batch) {
+  absl::Time start = absl::Now();
+  for (Pending* p : batch) queue_wait_.Observe(absl::ToDoubleSeconds(start - p->enqueued));
+  batch_size_.Observe(static_cast<double>(batch.size()));
+  std::vector<const v1::CreateHoldsRequest*> requests;
+  for (Pending* p : batch) requests.push_back(p->request);
+  auto results = db_.Run<std::vector<Result>>([&](pqxx::connection& conn) {
+    return pg::RunInTransaction<std::vector<Result>>(
+        conn, {}, [&](Tx& tx) { return ApplyHoldBatch(tx, clock_, requests); });
+  });
+  commit_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->result.set_value(results.ok() ? (*results)[i] : Result(results.status()));
+  }
+}
+
+}  // namespace kura::ledger
