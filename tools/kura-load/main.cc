@@ -1,10 +1,12 @@
 // kura-load: a load generator for kura-ledger's gRPC API.
 //
-//   kura-load seed  --addr A --items N --stock Q        catalog + stock for a benchmark
-//   kura-load holds --addr A --items N --callers C [--requests R | --duration D] [--quantity Q]
+//   kura-load seed  --addr A --items N [--first F] --stock Q    catalog + stock for a benchmark
+//   kura-load holds --addr A --items N [--first F] --callers C [--requests R | --duration D]
+//                   [--quantity Q]
 //
-// `holds` runs C closed-loop callers on gRPC's callback API, each keeping one CreateHolds in
-// flight, each hold on an item picked uniformly from the first N benchmark items, and prints one
+// Benchmark items are BENCH-F .. BENCH-(F+N-1). `holds` runs C closed-loop callers on gRPC's
+// callback API, each keeping one CreateHolds in flight, each hold on one of those items picked
+// uniformly, and prints one
 // line: RESULT callers=.. items=.. ok=.. failed=.. seconds=.. per_second=.. p50_ms=.. p99_ms=..
 // plus the failures by reason.
 #include <grpcpp/create_channel.h>
@@ -38,6 +40,7 @@ struct Options {
   std::string command;
   std::string addr = "127.0.0.1:7101";
   int items = 1;
+  int first = 0;
   int callers = 1;
   int64_t requests = 0;
   absl::Duration duration = absl::Seconds(5);
@@ -48,9 +51,9 @@ struct Options {
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: kura-load seed --addr A --items N [--stock Q]\n"
-               "       kura-load holds --addr A --items N --callers C [--requests R | "
-               "--duration 5s] [--quantity Q] [--run NAME]\n");
+               "usage: kura-load seed --addr A --items N [--first F] [--stock Q]\n"
+               "       kura-load holds --addr A --items N [--first F] --callers C "
+               "[--requests R | --duration 5s] [--quantity Q] [--run NAME]\n");
   return 2;
 }
 
@@ -93,7 +96,7 @@ int Seed(const Options& o, std::shared_ptr<grpc::Channel> channel) {
   std::vector<std::thread> workers;
   for (int w = 0; w < 8; ++w) {
     workers.emplace_back([&] {
-      for (int i = next++; i < o.items && !failed; i = next++) {
+      for (int i = o.first + next++; i < o.first + o.items && !failed; i = o.first + next++) {
         v1::CreateItemRequest item;
         item.set_request_id(absl::StrCat("bench-item-", i));
         item.mutable_item()->set_sku(Sku(i));
@@ -106,10 +109,10 @@ int Seed(const Options& o, std::shared_ptr<grpc::Channel> channel) {
   }
   for (auto& t : workers) t.join();
   if (failed) return 1;
-  for (int start = 0; start < o.items; start += 1000) {
+  for (int start = o.first; start < o.first + o.items; start += 1000) {
     v1::ApplyMovementsRequest batch;
-    batch.set_request_id(absl::StrCat("bench-receive-", start));
-    for (int i = start; i < std::min(o.items, start + 1000); ++i) {
+    batch.set_request_id(absl::StrCat("bench-receive-", start, "-", o.stock));
+    for (int i = start; i < std::min(o.first + o.items, start + 1000); ++i) {
       auto* m = batch.add_movements();
       m->set_kind(v1::MOVEMENT_KIND_RECEIVE);
       m->set_sku(Sku(i));
@@ -187,7 +190,7 @@ class HoldLoad {
     call->request.set_channel("bench-ec");
     auto* line = call->request.add_lines();
     line->set_hold_id(absl::StrCat("load-hold-", start_id_, "-", n));
-    line->set_sku(Sku(static_cast<int>(random() % static_cast<uint64_t>(o_.items))));
+    line->set_sku(Sku(o_.first + static_cast<int>(random() % static_cast<uint64_t>(o_.items))));
     line->set_location("bench-store");
     line->set_quantity(o_.quantity);
     call->request.mutable_expires_at()->set_seconds(
@@ -249,6 +252,8 @@ int main(int argc, char** argv) {
       o.addr = v;
     } else if (a == "--items") {
       ok = absl::SimpleAtoi(v, &o.items) && o.items > 0;
+    } else if (a == "--first") {
+      ok = absl::SimpleAtoi(v, &o.first) && o.first >= 0;
     } else if (a == "--callers") {
       ok = absl::SimpleAtoi(v, &o.callers) && o.callers > 0;
     } else if (a == "--requests") {
