@@ -456,9 +456,10 @@ void HoldBatcher::Loop() {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      // A short window lets a burst gather; a full batch starts at once.
+      // A short window lets a burst gather; a full batch starts at once, and so does a lone
+      // request after a lone request (there is no burst to wait for).
       if (static_cast<int>(queue_.size()) < options_.max_batch &&
-          options_.window > absl::ZeroDuration()) {
+          options_.window > absl::ZeroDuration() && (last_batch_size_ > 1 || queue_.size() > 1)) {
         wake_.wait_for(lock, absl::ToChronoNanoseconds(options_.window), [&] {
           return stop_ || static_cast<int>(queue_.size()) >= options_.max_batch;
         });
@@ -467,6 +468,7 @@ void HoldBatcher::Loop() {
         batch.push_back(queue_.front());
         queue_.pop_front();
       }
+      last_batch_size_ = batch.size();
     }
     RunBatch(batch);
   }

@@ -58,6 +58,7 @@ class HoldBatcher {
   std::condition_variable wake_;
   std::deque<Pending*> queue_;
   bool stop_ = false;
+  size_t last_batch_size_ = 0;  // guarded by mu_
   std::thread writer_;
 };
 
