@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <set>
 
-#include "absl/numeric/int128.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -232,14 +231,8 @@ void SaveUsage(Tx& tx, std::map<UsageKey, Usage>& usage) {
   }
 }
 
-// What a channel's cap still allows, or nullopt when it has none.
 std::optional<int64_t> CapRemaining(const Usage& u, int64_t sellable_on_hand) {
-  if (u.quota) return *u.quota - u.held - u.committed;
-  if (u.ratio_bp) {
-    absl::int128 share = absl::int128(std::max<int64_t>(sellable_on_hand, 0)) * *u.ratio_bp;
-    return static_cast<int64_t>(share / 10000) - u.held;
-  }
-  return std::nullopt;
+  return ChannelCapRemaining(u.held, u.committed, u.quota, u.ratio_bp, sellable_on_hand);
 }
 
 int64_t SafetyStock(Tx& tx, int64_t item, int32_t location) {

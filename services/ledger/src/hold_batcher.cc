@@ -6,7 +6,6 @@
 #include <map>
 #include <set>
 
-#include "absl/numeric/int128.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -284,10 +283,9 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
       UsageRow& u = usage[{s.channel_id, key.first, key.second}];
       int64_t available = sellable.on_hand - sellable.held -
                           (s.respects_safety ? safety[{key.first, key.second}] : 0);
-      if (u.quota) available = std::min(available, *u.quota - u.held - u.committed);
-      if (u.ratio_bp) {
-        absl::int128 share = absl::int128(std::max<int64_t>(sellable.on_hand, 0)) * *u.ratio_bp;
-        available = std::min(available, static_cast<int64_t>(share / 10000) - u.held);
+      if (auto cap =
+              ChannelCapRemaining(u.held, u.committed, u.quota, u.ratio_bp, sellable.on_hand)) {
+        available = std::min(available, *cap);
       }
       if (quantity > available) {
         int64_t shown = std::max<int64_t>(available, 0);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -182,6 +183,17 @@ void LockedBalances::Save(Tx& tx) {
       "FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::bigint[], $5::bigint[]) "
       "AS v(i, l, k, o, h) WHERE b.item_id = v.i AND b.location_id = v.l AND b.bucket = v.k",
       array(items), array(locations), array(buckets), array(on_hands), array(helds));
+}
+
+std::optional<int64_t> ChannelCapRemaining(int64_t held, int64_t committed,
+                                           std::optional<int64_t> quota,
+                                           std::optional<int> ratio_bp, int64_t sellable_on_hand) {
+  if (quota) return *quota - held - committed;
+  if (ratio_bp) {
+    absl::int128 share = absl::int128(std::max<int64_t>(sellable_on_hand, 0)) * *ratio_bp;
+    return static_cast<int64_t>(share / 10000) - held;
+  }
+  return std::nullopt;
 }
 
 void Outbox::AddAvailabilityChanges(Resolver& resolver, const LockedBalances& balances) {

@@ -103,6 +103,13 @@ class LockedBalances {
   std::map<AccountKey, BalanceRow> rows_;
 };
 
+/// What a channel's cap at a location still allows, or nullopt when it has none: a quota bounds
+/// the channel's held + committed units, a ratio (basis points of the sellable units) its held
+/// units.
+std::optional<int64_t> ChannelCapRemaining(int64_t held, int64_t committed,
+                                           std::optional<int64_t> quota,
+                                           std::optional<int> ratio_bp, int64_t sellable_on_hand);
+
 /// Collects the change events of a transaction and appends them to the feed as its last step
 /// (see feed_head in the schema): sequence order is commit order.
 class Outbox {
