@@ -171,6 +171,21 @@ TEST_CASE("Bad input gets a clear error with a reason and changes nothing") {
          return Call(*l.ledger, &LedgerStub::ListHolds, r).status();
        },
        kInvalid, "INVALID_ARGUMENT"},
+      {"control character in order_ref",
+       [&] {
+         v1::CreateHoldsRequest r;
+         r.set_request_id(NewId());
+         r.set_channel("ec");
+         r.set_order_ref(std::string("order\0-1", 8));
+         auto* line = r.add_lines();
+         line->set_hold_id(NewId("h"));
+         line->set_sku("OK-1");
+         line->set_location("store-a");
+         line->set_quantity(1);
+         r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+         return Call(*l.ledger, &LedgerStub::CreateHolds, r).status();
+       },
+       kInvalid, "INVALID_ARGUMENT"},
       {"hold beyond stock", [&] { return l.Hold("OK-1", "store-a", 6).status(); },
        absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK"},
       {"post unknown hold",

@@ -39,6 +39,11 @@ absl::Status Insufficient(absl::string_view what, const std::string& sku,
 
 absl::Status CheckRef(absl::string_view field, const std::string& value) {
   if (value.size() > 128) return InvalidArgument(field, absl::StrCat(field, " exceeds 128 bytes"));
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument(field, absl::StrCat(field, " may not contain control characters"));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -19,7 +19,8 @@ class Books {
   Books(pg::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
 
   /// Sends CreateHolds through `batcher` (group commit) from now on; nullptr: one transaction
-  /// per request. The batcher must outlive its use.
+  /// per request. Not synchronised: call before the server starts or after it has drained. The
+  /// batcher must outlive its use.
   void SetHoldBatcher(HoldBatcher* batcher) { batcher_ = batcher; }
 
   absl::StatusOr<v1::ApplyMovementsResponse> ApplyMovements(const v1::ApplyMovementsRequest& r);

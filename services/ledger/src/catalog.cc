@@ -23,6 +23,11 @@ absl::Status CheckText(absl::string_view field, const std::string& value, size_t
   if (value.size() > max) {
     return InvalidArgument(field, absl::StrCat(field, " exceeds ", max, " bytes"));
   }
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument(field, absl::StrCat(field, " may not contain control characters"));
+    }
+  }
   return absl::OkStatus();
 }
 

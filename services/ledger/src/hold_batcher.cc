@@ -64,12 +64,6 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     Slot& s = slots[i];
     s.request = requests[i];
     s.bytes_hex = absl::BytesToHexString(DeterministicBytes(*s.request));
-    absl::Time expires_at = FromProto(s.request->expires_at());
-    if (expires_at <= now) {
-      Fail(s, InvalidArgument("expires_at", "expires_at must be in the future"));
-    } else if (expires_at > now + absl::Hours(24 * 90)) {
-      Fail(s, InvalidArgument("expires_at", "a hold may last at most 90 days"));
-    }
   }
 
   // 1. Idempotency. Duplicates inside the batch follow their first occurrence.
@@ -126,6 +120,25 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
         stored.ParseFromString(absl::HexStringToBytes(row[2].as<std::string>("")));
         s.result = Result(std::move(stored));
       }
+    }
+  }
+
+  for (auto& [id, index] : first_by_id) {
+    Slot& s = slots[index];
+    // A known id whose row vanished meanwhile: refuse rather than apply without a stored answer.
+    if (!s.fresh && !s.result) {
+      Fail(s, MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
+                        "the request id changed state concurrently; retry"));
+    }
+  }
+  // Time checks after idempotency, as the per-request path does them.
+  for (Slot& s : slots) {
+    if (s.result || s.same_as >= 0) continue;
+    absl::Time expires_at = FromProto(s.request->expires_at());
+    if (expires_at <= now) {
+      Fail(s, InvalidArgument("expires_at", "expires_at must be in the future"));
+    } else if (expires_at > now + absl::Hours(24 * 90)) {
+      Fail(s, InvalidArgument("expires_at", "a hold may last at most 90 days"));
     }
   }
 
@@ -320,7 +333,7 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
       hold->set_location(line.location());
       hold->set_quantity(line.quantity());
       hold->set_state(v1::HOLD_STATE_PENDING);
-      *hold->mutable_expires_at() = s.request->expires_at();
+      *hold->mutable_expires_at() = ToProto(FromProto(s.request->expires_at()));  // as stored
       hold->set_order_ref(s.request->order_ref());
       hold->set_customer_ref(s.request->customer_ref());
       *hold->mutable_create_time() = ToProto(now);
@@ -339,15 +352,21 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
 
   // 5. Write the batch: holds, balances, channel usage, events, stored responses.
   if (!h_ids.empty()) {
-    tx.exec_params(
+    auto inserted = tx.exec_params(
         "INSERT INTO holds (hold_id, item_id, location_id, channel_id, quantity, state, "
         "expires_at, order_ref, customer_ref, create_time) "
         "SELECT h, i, l, c, q, 1, e, o, cu, $9 FROM unnest($1::text[], $2::bigint[], "
         "$3::integer[], $4::integer[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[]) "
-        "AS x(h, i, l, c, q, e, o, cu) ORDER BY h",
+        "AS x(h, i, l, c, q, e, o, cu) ORDER BY h ON CONFLICT DO NOTHING RETURNING 1",
         TextArray(h_ids), NumberArray(h_items), NumberArray(h_locations), NumberArray(h_channels),
         NumberArray(h_quantities), TextArray(h_expires), TextArray(h_orders),
         TextArray(h_customers), SqlTime(now));
+    if (inserted.size() != h_ids.size()) {
+      // Another writer took one of these hold ids after our look-up: retry the batch, whose
+      // next attempt refuses just that request.
+      return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
+                       "a hold id was taken concurrently");
+    }
   }
   balances.Save(tx);
   std::vector<int32_t> uc, ul;
@@ -484,7 +503,10 @@ void HoldBatcher::RunBatch(std::vector<Pending*>& batch) {
   });
   commit_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
   for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i]->result.set_value(results.ok() ? (*results)[i] : Result(results.status()));
+    // The Pending lives on the caller's stack and may be gone as soon as its future is ready:
+    // move the promise out first so that set_value never touches freed memory.
+    std::promise<Result> promise = std::move(batch[i]->result);
+    promise.set_value(results.ok() ? (*results)[i] : Result(results.status()));
   }
 }
 
