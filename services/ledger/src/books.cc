@@ -513,7 +513,8 @@ absl::StatusOr<v1::ApplyMovementsResponse> Books::ApplyMovements(
 
 // --------------------------------------------------------------------------- CreateHolds
 
-absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHoldsRequest& request) {
+absl::Status Books::ValidateCreateHolds(const v1::CreateHoldsRequest& request) {
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   RETURN_IF_ERROR(ValidateCode("channel", request.channel()));
   if (request.lines().empty()) return InvalidArgument("lines", "lines is empty");
   if (request.lines_size() > kMaxHoldLines) {
@@ -535,10 +536,22 @@ absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHolds
     RETURN_IF_ERROR(ValidateCode(at + ".location", line.location()));
     RETURN_IF_ERROR(ValidateQuantity(at + ".quantity", line.quantity()));
   }
-  if (batcher_ != nullptr) {
-    RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-    return batcher_->Submit(request);
+  return absl::OkStatus();
+}
+
+void Books::CreateHoldsAsync(const v1::CreateHoldsRequest& request, HoldBatcher::Done done) {
+  if (absl::Status invalid = ValidateCreateHolds(request); !invalid.ok()) {
+    done(invalid);
+  } else if (batcher_ != nullptr) {
+    batcher_->SubmitAsync(request, std::move(done));
+  } else {
+    done(CreateHolds(request));  // the one-transaction-per-request baseline blocks this thread
   }
+}
+
+absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHoldsRequest& request) {
+  RETURN_IF_ERROR(ValidateCreateHolds(request));
+  if (batcher_ != nullptr) return batcher_->Submit(request);
   return Mutate<v1::CreateHoldsResponse>(
       db_, clock_, "CreateHolds", request.request_id(), request,
       [&](Tx& tx, Resolver& resolver, Outbox& outbox,

@@ -25,6 +25,12 @@ class Books {
 
   absl::StatusOr<v1::ApplyMovementsResponse> ApplyMovements(const v1::ApplyMovementsRequest& r);
   absl::StatusOr<v1::CreateHoldsResponse> CreateHolds(const v1::CreateHoldsRequest& r);
+  /// CreateHolds for gRPC's callback API: `done` gets the result, on the batch writer's thread
+  /// when group commit is on (without blocking the caller), else before this returns. `r` must
+  /// stay valid until `done` runs.
+  void CreateHoldsAsync(const v1::CreateHoldsRequest& r, HoldBatcher::Done done);
+  /// Checks a CreateHolds request's own fields (no database).
+  static absl::Status ValidateCreateHolds(const v1::CreateHoldsRequest& r);
   absl::StatusOr<v1::PostHoldResponse> PostHold(const v1::PostHoldRequest& r);
   absl::StatusOr<v1::VoidHoldResponse> VoidHold(const v1::VoidHoldRequest& r);
   absl::StatusOr<v1::GetHoldResponse> GetHold(const v1::GetHoldRequest& r);

@@ -454,21 +454,32 @@ HoldBatcher::~HoldBatcher() {
   writer_.join();
 }
 
-absl::StatusOr<v1::CreateHoldsResponse> HoldBatcher::Submit(const v1::CreateHoldsRequest& request) {
-  Pending pending{&request, {}, absl::Now()};
-  auto future = pending.result.get_future();
+void HoldBatcher::SubmitAsync(const v1::CreateHoldsRequest& request, Done done) {
+  auto pending = std::make_unique<Pending>(Pending{&request, std::move(done), absl::Now()});
   {
     std::lock_guard lock(mu_);
-    if (stop_) return absl::UnavailableError("the ledger is shutting down");
-    queue_.push_back(&pending);
+    if (!stop_) {
+      queue_.push_back(std::move(pending));
+      pending = nullptr;
+    }
+  }
+  if (pending != nullptr) {
+    pending->done(absl::UnavailableError("the ledger is shutting down"));
+    return;
   }
   wake_.notify_one();
+}
+
+absl::StatusOr<v1::CreateHoldsResponse> HoldBatcher::Submit(const v1::CreateHoldsRequest& request) {
+  auto promise = std::make_shared<std::promise<Result>>();
+  auto future = promise->get_future();
+  SubmitAsync(request, [promise](Result result) { promise->set_value(std::move(result)); });
   return future.get();
 }
 
 void HoldBatcher::Loop() {
   while (true) {
-    std::vector<Pending*> batch;
+    std::vector<std::unique_ptr<Pending>> batch;
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
@@ -482,7 +493,7 @@ void HoldBatcher::Loop() {
         });
       }
       while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
-        batch.push_back(queue_.front());
+        batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       last_batch_size_ = batch.size();
@@ -491,22 +502,19 @@ void HoldBatcher::Loop() {
   }
 }
 
-void HoldBatcher::RunBatch(std::vector<Pending*>& batch) {
+void HoldBatcher::RunBatch(std::vector<std::unique_ptr<Pending>>& batch) {
   absl::Time start = absl::Now();
-  for (Pending* p : batch) queue_wait_.Observe(absl::ToDoubleSeconds(start - p->enqueued));
+  for (const auto& p : batch) queue_wait_.Observe(absl::ToDoubleSeconds(start - p->enqueued));
   batch_size_.Observe(static_cast<double>(batch.size()));
   std::vector<const v1::CreateHoldsRequest*> requests;
-  for (Pending* p : batch) requests.push_back(p->request);
+  for (const auto& p : batch) requests.push_back(p->request);
   auto results = db_.Run<std::vector<Result>>([&](pqxx::connection& conn) {
     return pg::RunInTransaction<std::vector<Result>>(
         conn, {}, [&](Tx& tx) { return ApplyHoldBatch(tx, clock_, requests); });
   });
   commit_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
   for (size_t i = 0; i < batch.size(); ++i) {
-    // The Pending lives on the caller's stack and may be gone as soon as its future is ready:
-    // move the promise out first so that set_value never touches freed memory.
-    std::promise<Result> promise = std::move(batch[i]->result);
-    promise.set_value(results.ok() ? (*results)[i] : Result(results.status()));
+    batch[i]->done(results.ok() ? (*results)[i] : Result(results.status()));
   }
 }
 

@@ -2,7 +2,9 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -35,18 +37,23 @@ class HoldBatcher {
   /// Drains the queue, then stops the writer.
   ~HoldBatcher();
 
+  using Done = std::function<void(absl::StatusOr<v1::CreateHoldsResponse>)>;
+
+  /// Queues a validated request; `done` runs on the writer thread once the request's batch has
+  /// committed (or failed). `request` must stay valid until then. `done` must not block.
+  void SubmitAsync(const v1::CreateHoldsRequest& request, Done done);
   /// Queues a validated request and waits for its result.
   absl::StatusOr<v1::CreateHoldsResponse> Submit(const v1::CreateHoldsRequest& request);
 
  private:
   struct Pending {
     const v1::CreateHoldsRequest* request;
-    std::promise<absl::StatusOr<v1::CreateHoldsResponse>> result;
+    Done done;
     absl::Time enqueued;
   };
 
   void Loop();
-  void RunBatch(std::vector<Pending*>& batch);
+  void RunBatch(std::vector<std::unique_ptr<Pending>>& batch);
 
   pg::Database& db_;
   const Clock& clock_;
@@ -56,7 +63,7 @@ class HoldBatcher {
   prometheus::Histogram& commit_seconds_;
   std::mutex mu_;
   std::condition_variable wake_;
-  std::deque<Pending*> queue_;
+  std::deque<std::unique_ptr<Pending>> queue_;
   bool stop_ = false;
   size_t last_batch_size_ = 0;  // guarded by mu_
   std::thread writer_;

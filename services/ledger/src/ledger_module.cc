@@ -129,7 +129,10 @@ class CatalogGrpc final : public v1::CatalogService::Service {
   std::string d_;
 };
 
-class LedgerGrpc final : public v1::LedgerService::Service {
+// CreateHolds is served on gRPC's callback API: with group commit the batch writer completes the
+// call directly, and no thread waits per call in flight. The other RPCs are synchronous.
+class LedgerGrpc final
+    : public v1::LedgerService::WithCallbackMethod_CreateHolds<v1::LedgerService::Service> {
  public:
   LedgerGrpc(Books& books, LedgerMetrics& metrics, std::string domain)
       : b_(books), m_(metrics), d_(std::move(domain)) {}
@@ -145,21 +148,32 @@ class LedgerGrpc final : public v1::LedgerService::Service {
       return result;
     });
   }
-  grpc::Status CreateHolds(grpc::ServerContext* ctx, const v1::CreateHoldsRequest* req,
-                           v1::CreateHoldsResponse* resp) override {
-    return Serve(ctx, d_, resp, [&] {
-      auto result = b_.CreateHolds(*req);
+  grpc::ServerUnaryReactor* CreateHolds(grpc::CallbackServerContext* ctx,
+                                        const v1::CreateHoldsRequest* req,
+                                        v1::CreateHoldsResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    auto trace = rpc::ServerTraceScope(*ctx);
+    auto finish = [this, reactor, resp](absl::StatusOr<v1::CreateHoldsResponse> result) {
       if (result.ok()) {
         m_.holds_created.Increment(result->holds_size());
-      } else {
-        std::string reason = ErrorReason(result.status());
-        m_.hold_failures
-            .Add({{"reason",
-                   reason.empty() ? absl::StatusCodeToString(result.status().code()) : reason}})
-            .Increment();
+        *resp = *std::move(result);
+        reactor->Finish(grpc::Status::OK);
+        return;
       }
-      return result;
-    });
+      std::string reason = ErrorReason(result.status());
+      m_.hold_failures
+          .Add({{"reason",
+                 reason.empty() ? absl::StatusCodeToString(result.status().code()) : reason}})
+          .Increment();
+      reactor->Finish(rpc::ToGrpcStatus(result.status(), d_));
+    };
+    try {
+      b_.CreateHoldsAsync(*req, finish);
+    } catch (const std::exception& e) {
+      log::Error("unexpected exception", {{"error", e.what()}});
+      finish(absl::InternalError("internal error"));
+    }
+    return reactor;
   }
   grpc::Status PostHold(grpc::ServerContext* ctx, const v1::PostHoldRequest* req,
                         v1::PostHoldResponse* resp) override {
