@@ -473,7 +473,7 @@ void PrintEvent(Context& ctx, const v1::ChangeEvent& e) {
   std::fflush(stdout);
 }
 
-int Changes(Context& ctx, std::shared_ptr<grpc::Channel> channel) {
+int Changes(Context& ctx) {
   int64_t after = 0;
   if (ctx.args.Has("after") && !absl::SimpleAtoi(ctx.args.Get("after"), &after)) {
     return UsageError("--after must be a sequence number");
@@ -510,7 +510,6 @@ int Changes(Context& ctx, std::shared_ptr<grpc::Channel> channel) {
     std::fprintf(stderr, "(stream ended: %s; reconnecting from %lld)\n",
                  status.error_message().c_str(), static_cast<long long>(after));
   }
-  (void)channel;
 }
 
 int Verify(Context& ctx) {
@@ -566,7 +565,7 @@ int RunLedgerCommand(const std::string& command, const std::vector<std::string>&
   if (command == "count") return Move(ctx, v1::MOVEMENT_KIND_COUNT, "count");
   if (command == "adjust") return Move(ctx, v1::MOVEMENT_KIND_ADJUST, "adjust");
   if (command == "holds") return Holds(ctx);
-  if (command == "changes") return Changes(ctx, channel);
+  if (command == "changes") return Changes(ctx);
   return Verify(ctx);
 }
 

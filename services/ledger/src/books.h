@@ -10,10 +10,11 @@
 namespace kura::ledger {
 
 /// The books: movements, holds, safety stock, channel caps, availability, invariants and the
-/// change feed, over PostgreSQL. Every mutating call runs in one transaction that takes its
-/// locks in one global order (balances by item, location, bucket; then channel usage rows; then
-/// holds; then the feed head), is idempotent on its request_id and appends its change events in
-/// the same transaction. Thread-safe; each call blocks until its transaction ends.
+/// change feed, over PostgreSQL. Every mutating call runs in one transaction (CreateHolds, with a
+/// HoldBatcher set, in its batch's transaction) that takes its locks in one global order (the
+/// channel row; balances by item, location, bucket; channel usage rows; holds; the feed head),
+/// is idempotent on its request_id and appends its change events in the same transaction.
+/// Thread-safe; each call blocks until its transaction ends (CreateHoldsAsync excepted).
 class Books {
  public:
   Books(pg::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
