@@ -62,6 +62,18 @@ TEST_CASE("Items, locations and channels round-trip; barcodes find their item") 
   REQUIRE(channel.ok());
   REQUIRE(channel->channel().location_codes_size() == 2);
   REQUIRE(channel->channel().location_codes(0) == "store-a");  // priority order kept
+
+  // Changing a channel tells the feed's consumers to recompute its availability.
+  v1::UpdateChannelRequest change;
+  change.set_request_id(NewId());
+  change.mutable_channel()->set_code("ec");
+  change.mutable_channel()->add_location_codes("wh");
+  change.mutable_update_mask()->add_paths("location_codes");
+  auto changed = Call(*l.catalog, &CatalogStub::UpdateChannel, change);
+  REQUIRE(changed.ok());
+  REQUIRE(changed->channel().location_codes_size() == 1);
+  auto events = l.AllEvents();
+  REQUIRE(events.back().channel_changed().channel() == "ec");
 }
 
 // One bad request and what it must answer.

@@ -453,7 +453,7 @@ absl::StatusOr<v1::CreateChannelResponse> Catalog::CreateChannel(
   RETURN_IF_ERROR(ValidateChannel(request.channel()));
   return Mutate<v1::CreateChannelResponse>(
       db_, clock_, "CreateChannel", request.request_id(), request,
-      [&](Tx& tx, Resolver& resolver, Outbox&,
+      [&](Tx& tx, Resolver& resolver, Outbox& outbox,
           absl::Time now) -> absl::StatusOr<v1::CreateChannelResponse> {
         const v1::Channel& c = request.channel();
         auto inserted = tx.exec_params(
@@ -467,6 +467,7 @@ absl::StatusOr<v1::CreateChannelResponse> Catalog::CreateChannel(
                            {{"channel", c.code()}});
         }
         RETURN_IF_ERROR(WriteChannelLocations(tx, resolver, inserted[0][0].as<int32_t>(), c));
+        outbox.Add().mutable_channel_changed()->set_channel(c.code());
         v1::CreateChannelResponse response;
         ASSIGN_OR_RETURN(*response.mutable_channel(), LoadChannel(tx, c.code()));
         return response;
@@ -510,7 +511,7 @@ absl::StatusOr<v1::UpdateChannelResponse> Catalog::UpdateChannel(
       CheckMask(request.update_mask(), {"name", "location_codes", "respects_safety_stock"}));
   return Mutate<v1::UpdateChannelResponse>(
       db_, clock_, "UpdateChannel", request.request_id(), request,
-      [&](Tx& tx, Resolver& resolver, Outbox&,
+      [&](Tx& tx, Resolver& resolver, Outbox& outbox,
           absl::Time) -> absl::StatusOr<v1::UpdateChannelResponse> {
         ASSIGN_OR_RETURN(v1::Channel c, LoadChannel(tx, request.channel().code(), true));
         const v1::Channel& in = request.channel();
@@ -527,6 +528,7 @@ absl::StatusOr<v1::UpdateChannelResponse> Catalog::UpdateChannel(
                            c.code(), c.name(), c.respects_safety_stock())[0]
                          .as<int32_t>();
         RETURN_IF_ERROR(WriteChannelLocations(tx, resolver, id, c));
+        outbox.Add().mutable_channel_changed()->set_channel(c.code());
         v1::UpdateChannelResponse response;
         ASSIGN_OR_RETURN(*response.mutable_channel(), LoadChannel(tx, c.code()));
         return response;
