@@ -169,12 +169,14 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
          tx.exec_params("SELECT sku, item_id FROM items WHERE sku = ANY($1::text[])",
                         TextArray({skus.begin(), skus.end()}))) {
       items[row[0].as<std::string>()] = row[1].as<int64_t>();
+      resolver.RememberItem(row[0].as<std::string>(), row[1].as<int64_t>());
     }
     for (const auto& row :
          tx.exec_params("SELECT code, location_id FROM locations WHERE code = ANY($1::text[]) AND "
                         "NOT is_system",
                         TextArray({location_codes.begin(), location_codes.end()}))) {
       locations[row[0].as<std::string>()] = row[1].as<int32_t>();
+      resolver.RememberLocation(row[0].as<std::string>(), row[1].as<int32_t>());
     }
     std::vector<int32_t> channel_ids;
     for (auto& [code, c] : channels) channel_ids.push_back(c.first);

@@ -93,6 +93,16 @@ absl::StatusOr<ChannelInfo> Resolver::Channel(const std::string& code) {
   return info;
 }
 
+void Resolver::RememberItem(const std::string& sku, int64_t item_id) {
+  items_[sku] = item_id;
+  skus_[item_id] = sku;
+}
+
+void Resolver::RememberLocation(const std::string& code, int32_t location_id) {
+  locations_[code] = location_id;
+  codes_[location_id] = code;
+}
+
 std::string Resolver::SkuOf(int64_t item_id) {
   if (auto it = skus_.find(item_id); it != skus_.end()) return it->second;
   auto sku =

@@ -65,6 +65,9 @@ class Resolver {
   /// Reverse look-ups for building responses.
   std::string SkuOf(int64_t item_id);
   std::string CodeOf(int32_t location_id);
+  /// Records ids found by a bulk look-up, so that later look-ups need no query.
+  void RememberItem(const std::string& sku, int64_t item_id);
+  void RememberLocation(const std::string& code, int32_t location_id);
 
  private:
   Tx& tx_;
