@@ -1,6 +1,7 @@
 // kura-ledger's books through its gRPC API, as a real process on a real PostgreSQL: movements,
 // holds, availability and the concurrency guarantees (no oversell, no deadlock reaching a
 // caller, exactly one winner, exactly-once requests).
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
@@ -572,6 +573,37 @@ TEST_CASE("A crash with holds in flight loses no acknowledged hold and leaves no
   // Whatever committed is whole: held equals the pending holds, balances their movements.
   l.RequireConsistent();
   REQUIRE(l.Availability("K", "store-a").held() >= static_cast<int64_t>(acknowledged.size()));
+}
+
+TEST_CASE("A call whose deadline passed while it waited for a lock does not commit later") {
+  LedgerFixture l("ledger_deadline");
+  l.SeedTopology();
+  l.CreateItem("L");
+  l.Receive("L", "store-a", 5);
+  // Another session holds the item's sellable balance row.
+  pqxx::connection blocker(l.dsn());
+  pqxx::work lock(blocker);
+  lock.exec(
+      "SELECT * FROM ledger.balances b JOIN ledger.items i USING (item_id) "
+      "WHERE i.sku = 'L' AND b.bucket = 1 FOR UPDATE OF b");
+  v1::ApplyMovementsRequest r;
+  r.set_request_id(NewId());
+  auto* m = r.add_movements();
+  m->set_kind(v1::MOVEMENT_KIND_STORE_SALE);
+  m->set_sku("L");
+  m->set_location("store-a");
+  m->set_quantity(1);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(800));
+  v1::ApplyMovementsResponse response;
+  grpc::Status status = l.ledger->ApplyMovements(&context, r, &response);
+  REQUIRE(status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  absl::SleepFor(absl::Milliseconds(500));  // past the server-side statement timeout
+  lock.commit();
+  // Had the ledger's transaction kept waiting, it would now commit a sale nobody was told of.
+  absl::SleepFor(absl::Milliseconds(500));
+  REQUIRE(l.Availability("L", "store-a").sellable() == 5);
+  l.RequireConsistent();
 }
 
 }  // namespace

@@ -163,17 +163,21 @@ absl::StatusOr<Response> Mutate(
     const google::protobuf::Message& request,
     std::function<absl::StatusOr<Response>(Tx&, Resolver&, Outbox&, absl::Time)> effect) {
   RETURN_IF_ERROR(ValidateRequestId(request_id));
+  // Read on the calling (gRPC) thread: the transaction runs on a DB thread.
+  const pg::TransactionOptions options{.deadline = DeadlineScope::Current()};
   auto bytes = db.Run<std::string>([&](pqxx::connection& conn) {
-    return pg::RunInTransaction<std::string>(conn, {}, [&](Tx& tx) -> absl::StatusOr<std::string> {
-      return RunIdempotent(tx, method, request_id, request, [&]() -> absl::StatusOr<std::string> {
-        Resolver resolver(tx);
-        Outbox outbox;
-        absl::Time now = clock.Now();
-        ASSIGN_OR_RETURN(Response response, effect(tx, resolver, outbox, now));
-        outbox.Flush(tx, clock);
-        return response.SerializeAsString();
-      });
-    });
+    return pg::RunInTransaction<std::string>(
+        conn, options, [&](Tx& tx) -> absl::StatusOr<std::string> {
+          return RunIdempotent(
+              tx, method, request_id, request, [&]() -> absl::StatusOr<std::string> {
+                Resolver resolver(tx);
+                Outbox outbox;
+                absl::Time now = clock.Now();
+                ASSIGN_OR_RETURN(Response response, effect(tx, resolver, outbox, now));
+                outbox.Flush(tx, clock);
+                return response.SerializeAsString();
+              });
+        });
   });
   if (!bytes.ok()) return bytes.status();
   Response response;
@@ -185,12 +189,13 @@ absl::StatusOr<Response> Mutate(
 template <typename Response>
 absl::StatusOr<Response> Read(pg::Database& db,
                               std::function<absl::StatusOr<Response>(Tx&, Resolver&)> body) {
+  const pg::TransactionOptions options{.isolation = pg::Isolation::kRepeatableRead,
+                                       .deadline = DeadlineScope::Current()};
   return db.Run<Response>([&](pqxx::connection& conn) {
-    return pg::RunInTransaction<Response>(conn, {.isolation = pg::Isolation::kRepeatableRead},
-                                          [&](Tx& tx) -> absl::StatusOr<Response> {
-                                            Resolver resolver(tx);
-                                            return body(tx, resolver);
-                                          });
+    return pg::RunInTransaction<Response>(conn, options, [&](Tx& tx) -> absl::StatusOr<Response> {
+      Resolver resolver(tx);
+      return body(tx, resolver);
+    });
   });
 }
 
