@@ -516,7 +516,11 @@ void HoldBatcher::RunBatch(std::vector<std::unique_ptr<Pending>>& batch) {
   });
   commit_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
   for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i]->done(results.ok() ? (*results)[i] : Result(results.status()));
+    try {
+      batch[i]->done(results.ok() ? (*results)[i] : Result(results.status()));
+    } catch (const std::exception& e) {
+      log::Error("a CreateHolds completion failed", {{"error", e.what()}});
+    }
   }
 }
 

@@ -1,6 +1,8 @@
 #include "ledger_module.h"
 
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -26,16 +28,18 @@
 namespace kura::ledger {
 namespace {
 
+// The call's deadline, if the client set one.
+std::optional<absl::Time> DeadlineOf(const grpc::ServerContextBase& context) {
+  if (context.deadline() == std::chrono::system_clock::time_point::max()) return std::nullopt;
+  return absl::FromChrono(context.deadline());
+}
+
 // Runs one RPC: trace scope, the call, the one status mapping; nothing escapes as an exception.
 template <typename Response, typename Call>
 grpc::Status Serve(grpc::ServerContext* context, const std::string& domain, Response* out,
                    Call&& call) {
   auto trace = rpc::ServerTraceScope(*context);
-  std::optional<absl::Time> deadline;
-  if (context->deadline() != std::chrono::system_clock::time_point::max()) {
-    deadline = absl::FromChrono(context->deadline());
-  }
-  DeadlineScope deadline_scope(deadline);
+  DeadlineScope deadline_scope(DeadlineOf(*context));
   try {
     absl::StatusOr<Response> result = call();
     if (!result.ok()) return rpc::ToGrpcStatus(result.status(), domain);
@@ -129,13 +133,59 @@ class CatalogGrpc final : public v1::CatalogService::Service {
   std::string d_;
 };
 
+// A few threads that run blocking work handed over by callback-API handlers, so that gRPC's
+// small callback thread pool is never blocked (it also serves health checks).
+class BlockingWorkers {
+ public:
+  explicit BlockingWorkers(int threads) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  /// Finishes the queued work, then joins.
+  ~BlockingWorkers() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void Run(std::function<void()> work) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(work));
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::function<void()> work;
+      {
+        std::unique_lock lock(mu_);
+        wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        work = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      work();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
 // CreateHolds is served on gRPC's callback API: with group commit the batch writer completes the
 // call directly, and no thread waits per call in flight. The other RPCs are synchronous.
 class LedgerGrpc final
     : public v1::LedgerService::WithCallbackMethod_CreateHolds<v1::LedgerService::Service> {
  public:
-  LedgerGrpc(Books& books, LedgerMetrics& metrics, std::string domain)
-      : b_(books), m_(metrics), d_(std::move(domain)) {}
+  LedgerGrpc(Books& books, LedgerMetrics& metrics, std::string domain, BlockingWorkers& workers,
+             bool batching)
+      : b_(books), m_(metrics), d_(std::move(domain)), workers_(workers), batching_(batching) {}
 
   grpc::Status ApplyMovements(grpc::ServerContext* ctx, const v1::ApplyMovementsRequest* req,
                               v1::ApplyMovementsResponse* resp) override {
@@ -153,25 +203,39 @@ class LedgerGrpc final
                                         v1::CreateHoldsResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     auto trace = rpc::ServerTraceScope(*ctx);
+    // Runs once, on the batch writer's or a worker's thread; nothing may escape it.
     auto finish = [this, reactor, resp](absl::StatusOr<v1::CreateHoldsResponse> result) {
-      if (result.ok()) {
-        m_.holds_created.Increment(result->holds_size());
-        *resp = *std::move(result);
-        reactor->Finish(grpc::Status::OK);
-        return;
+      try {
+        if (result.ok()) {
+          m_.holds_created.Increment(result->holds_size());
+          *resp = *std::move(result);
+          reactor->Finish(grpc::Status::OK);
+          return;
+        }
+        std::string reason = ErrorReason(result.status());
+        m_.hold_failures
+            .Add({{"reason",
+                   reason.empty() ? absl::StatusCodeToString(result.status().code()) : reason}})
+            .Increment();
+        reactor->Finish(rpc::ToGrpcStatus(result.status(), d_));
+      } catch (const std::exception& e) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
       }
-      std::string reason = ErrorReason(result.status());
-      m_.hold_failures
-          .Add({{"reason",
-                 reason.empty() ? absl::StatusCodeToString(result.status().code()) : reason}})
-          .Increment();
-      reactor->Finish(rpc::ToGrpcStatus(result.status(), d_));
     };
-    try {
-      b_.CreateHoldsAsync(*req, finish);
-    } catch (const std::exception& e) {
-      log::Error("unexpected exception", {{"error", e.what()}});
-      finish(absl::InternalError("internal error"));
+    if (batching_) {
+      b_.CreateHoldsAsync(*req, finish);  // completed by the batch writer after its commit
+    } else {
+      // One transaction per request blocks: on a worker, never on gRPC's callback threads.
+      workers_.Run([this, req, finish, deadline = DeadlineOf(*ctx)] {
+        DeadlineScope deadline_scope(deadline);
+        absl::StatusOr<v1::CreateHoldsResponse> result;
+        try {
+          result = b_.CreateHolds(*req);
+        } catch (const std::exception& e) {
+          result = absl::InternalError("internal error");
+        }
+        finish(std::move(result));
+      });
     }
     return reactor;
   }
@@ -233,6 +297,8 @@ class LedgerGrpc final
   Books& b_;
   LedgerMetrics& m_;
   std::string d_;
+  BlockingWorkers& workers_;
+  const bool batching_;
 };
 
 class ChangeFeedGrpc final : public v1::ChangeFeedService::Service {
@@ -367,7 +433,8 @@ class LedgerModule final : public server::ServiceModule {
         books_(context.db, context.clock),
         notifier_(std::move(notify_conninfo)),
         catalog_grpc_(catalog_, context.error_domain),
-        ledger_grpc_(books_, metrics_, context.error_domain),
+        workers_(batching ? 0 : 8),
+        ledger_grpc_(books_, metrics_, context.error_domain, workers_, batching.has_value()),
         feed_grpc_(books_, notifier_, metrics_, context.error_domain, poll_interval),
         sweeper_(books_, context.db, metrics_, sweep_interval) {
     if (batching) {
@@ -394,6 +461,7 @@ class LedgerModule final : public server::ServiceModule {
   Books books_;
   ChangeNotifier notifier_;
   CatalogGrpc catalog_grpc_;
+  BlockingWorkers workers_;  // before ledger_grpc_: outlives it
   LedgerGrpc ledger_grpc_;
   ChangeFeedGrpc feed_grpc_;
   HoldSweeper sweeper_;
