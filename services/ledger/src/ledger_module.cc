@@ -433,7 +433,7 @@ class LedgerModule final : public server::ServiceModule {
         books_(context.db, context.clock),
         notifier_(std::move(notify_conninfo)),
         catalog_grpc_(catalog_, context.error_domain),
-        workers_(batching ? 0 : 8),
+        workers_(batching ? 0 : context.db.size()),  // as many as there are connections
         ledger_grpc_(books_, metrics_, context.error_domain, workers_, batching.has_value()),
         feed_grpc_(books_, notifier_, metrics_, context.error_domain, poll_interval),
         sweeper_(books_, context.db, metrics_, sweep_interval) {
