@@ -26,17 +26,6 @@ constexpr absl::Duration kMaxHoldLifetime = absl::Hours(24 * 90);
 // int64 overflow.
 constexpr int64_t kMaxBalance = 4'000'000'000'000'000'000;
 
-absl::Status Insufficient(absl::string_view what, const std::string& sku,
-                          const std::string& location, int64_t requested, int64_t available) {
-  return MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
-                   absl::StrCat("only ", std::max<int64_t>(available, 0), " ", what, " of ", sku,
-                                " at ", location, ", ", requested, " requested"),
-                   {{"sku", sku},
-                    {"location", location},
-                    {"requested", std::to_string(requested)},
-                    {"available", std::to_string(std::max<int64_t>(available, 0))}});
-}
-
 absl::Status CheckRef(absl::string_view field, const std::string& value) {
   if (value.size() > 128) return InvalidArgument(field, absl::StrCat(field, " exceeds 128 bytes"));
   for (unsigned char c : value) {
@@ -471,7 +460,7 @@ absl::StatusOr<v1::ApplyMovementsResponse> Books::ApplyMovements(
           if (source_is_real && !may_go_negative) {
             int64_t free = from.on_hand - (r.from_bucket == v1::BUCKET_SELLABLE ? from.held : 0);
             if (free < r.quantity) {
-              return Insufficient(
+              return InsufficientStock(
                   absl::AsciiStrToLower(
                       v1::Bucket_Name(static_cast<v1::Bucket>(r.from_bucket)).substr(7)) +
                       " units",
@@ -587,7 +576,7 @@ absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHolds
         std::vector<std::string> hold_ids;
         for (const v1::HoldLine& line : request.lines()) hold_ids.push_back(line.hold_id());
         auto taken = tx.exec_params("SELECT hold_id FROM holds WHERE hold_id = ANY($1::text[])",
-                                    absl::StrCat("{", absl::StrJoin(hold_ids, ","), "}"));
+                                    SqlTextArray(hold_ids));
         if (!taken.empty()) {
           std::string id = taken[0][0].as<std::string>();
           return MakeError(absl::StatusCode::kAlreadyExists, "HOLD_ID_EXISTS",
@@ -620,8 +609,8 @@ absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHolds
           Usage& u = usage[{channel.id, key.first, key.second}];
           if (auto cap = CapRemaining(u, sellable.on_hand)) available = std::min(available, *cap);
           if (quantity > available) {
-            return Insufficient("units available", resolver.SkuOf(key.first),
-                                resolver.CodeOf(key.second), quantity, available);
+            return InsufficientStock("units available", resolver.SkuOf(key.first),
+                                     resolver.CodeOf(key.second), quantity, available);
           }
           sellable.held += quantity;
           sellable.dirty = true;
@@ -651,16 +640,7 @@ absl::StatusOr<v1::CreateHoldsResponse> Books::CreateHolds(const v1::CreateHolds
                              {{"hold_id", line.hold_id()}});
           }
           v1::Hold* hold = response.mutable_holds(i);
-          hold->set_hold_id(line.hold_id());
-          hold->set_channel(channel.code);
-          hold->set_sku(line.sku());
-          hold->set_location(line.location());
-          hold->set_quantity(line.quantity());
-          hold->set_state(v1::HOLD_STATE_PENDING);
-          *hold->mutable_expires_at() = ToProto(expires_at);
-          hold->set_order_ref(request.order_ref());
-          hold->set_customer_ref(request.customer_ref());
-          *hold->mutable_create_time() = ToProto(now);
+          *hold = NewPendingHold(request, line, now);
           *outbox.Add().mutable_hold_created()->mutable_hold() = *hold;
         }
         balances.Save(tx);
@@ -975,7 +955,7 @@ absl::StatusOr<v1::GetAvailabilityResponse> Books::GetAvailability(
                      "channel_locations cl JOIN channels c USING (channel_id) WHERE "
                      "cl.location_id = l.location_id AND c.code = ANY($2::text[]))) "
                      "ORDER BY l.code",
-                     item, absl::StrCat("{", absl::StrJoin(request.channels(), ","), "}"))) {
+                     item, SqlTextArray({request.channels().begin(), request.channels().end()}))) {
               locations.push_back(row[0].as<int32_t>());
             }
           }

@@ -89,11 +89,11 @@ const std::string kItemColumns =
 std::vector<v1::Item> LoadItems(Tx& tx, const pqxx::result& rows) {
   std::vector<v1::Item> items;
   std::map<int64_t, size_t> index;
-  std::vector<std::string> ids;
+  std::vector<int64_t> ids;
   for (const auto& r : rows) {
     v1::Item& item = items.emplace_back();
     index[r[0].as<int64_t>()] = items.size() - 1;
-    ids.push_back(r[0].c_str());
+    ids.push_back(r[0].as<int64_t>());
     item.set_sku(r[1].as<std::string>());
     item.set_name(r[2].as<std::string>());
     item.set_product_group(r[3].as<std::string>());
@@ -104,7 +104,7 @@ std::vector<v1::Item> LoadItems(Tx& tx, const pqxx::result& rows) {
     *item.mutable_update_time() = MicrosToProto(r[8].as<int64_t>());
   }
   if (items.empty()) return items;
-  std::string id_array = absl::StrCat("{", absl::StrJoin(ids, ","), "}");
+  std::string id_array = SqlNumberArray(ids);
   for (const auto& r : tx.exec_params(
            "SELECT item_id, name, value FROM item_attributes WHERE item_id = ANY($1::bigint[])",
            id_array)) {

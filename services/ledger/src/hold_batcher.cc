@@ -19,26 +19,6 @@ namespace {
 
 using Result = absl::StatusOr<v1::CreateHoldsResponse>;
 
-// A PostgreSQL array literal of quoted text elements.
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
-template <typename T>
-std::string NumberArray(const std::vector<T>& values) {
-  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
-}
-
 // One request of the batch while it is being decided.
 struct Slot {
   const v1::CreateHoldsRequest* request = nullptr;
@@ -91,7 +71,7 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
            "INSERT INTO requests (request_id, method, request) "
            "SELECT id, 'CreateHolds', decode(h, 'hex') FROM unnest($1::text[], $2::text[]) "
            "AS r(id, h) ORDER BY id ON CONFLICT DO NOTHING RETURNING request_id",
-           TextArray(ids), TextArray(hexes))) {
+           SqlTextArray(ids), SqlTextArray(hexes))) {
     fresh.insert(row[0].as<std::string>());
   }
   std::vector<std::string> stored_ids, stored_hexes;
@@ -108,7 +88,7 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
              "SELECT q.request_id, q.method = 'CreateHolds' AND q.request = decode(r.h, 'hex'), "
              "encode(q.response, 'hex') FROM requests q "
              "JOIN unnest($1::text[], $2::text[]) AS r(id, h) ON q.request_id = r.id",
-             TextArray(stored_ids), TextArray(stored_hexes))) {
+             SqlTextArray(stored_ids), SqlTextArray(stored_hexes))) {
       Slot& s = slots[first_by_id[row[0].as<std::string>()]];
       if (!row[1].as<bool>()) {
         Fail(s, MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
@@ -162,19 +142,19 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     for (const auto& row :
          tx.exec_params("SELECT code, channel_id, respects_safety_stock FROM channels "
                         "WHERE code = ANY($1::text[]) ORDER BY channel_id FOR SHARE",
-                        TextArray({channel_codes.begin(), channel_codes.end()}))) {
+                        SqlTextArray({channel_codes.begin(), channel_codes.end()}))) {
       channels[row[0].as<std::string>()] = {row[1].as<int32_t>(), row[2].as<bool>()};
     }
     for (const auto& row :
          tx.exec_params("SELECT sku, item_id FROM items WHERE sku = ANY($1::text[])",
-                        TextArray({skus.begin(), skus.end()}))) {
+                        SqlTextArray({skus.begin(), skus.end()}))) {
       items[row[0].as<std::string>()] = row[1].as<int64_t>();
       resolver.RememberItem(row[0].as<std::string>(), row[1].as<int64_t>());
     }
     for (const auto& row :
          tx.exec_params("SELECT code, location_id FROM locations WHERE code = ANY($1::text[]) AND "
                         "NOT is_system",
-                        TextArray({location_codes.begin(), location_codes.end()}))) {
+                        SqlTextArray({location_codes.begin(), location_codes.end()}))) {
       locations[row[0].as<std::string>()] = row[1].as<int32_t>();
       resolver.RememberLocation(row[0].as<std::string>(), row[1].as<int32_t>());
     }
@@ -182,7 +162,7 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     for (auto& [code, c] : channels) channel_ids.push_back(c.first);
     for (const auto& row : tx.exec_params("SELECT channel_id, location_id FROM channel_locations "
                                           "WHERE channel_id = ANY($1::integer[])",
-                                          NumberArray(channel_ids))) {
+                                          SqlNumberArray(channel_ids))) {
       serving.insert({row[0].as<int32_t>(), row[1].as<int32_t>()});
     }
   }
@@ -250,13 +230,13 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
         "INSERT INTO channel_usage (channel_id, item_id, location_id) "
         "SELECT c, i, l FROM unnest($1::integer[], $2::bigint[], $3::integer[]) AS k(c, i, l) "
         "ORDER BY c, i, l ON CONFLICT DO NOTHING",
-        NumberArray(uc), NumberArray(ui), NumberArray(ul));
+        SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul));
     for (const auto& row :
          tx.exec_params("SELECT channel_id, item_id, location_id, held, committed, quota, ratio_bp "
                         "FROM channel_usage WHERE (channel_id, item_id, location_id) IN "
                         "(SELECT * FROM unnest($1::integer[], $2::bigint[], $3::integer[])) "
                         "ORDER BY channel_id, item_id, location_id FOR UPDATE",
-                        NumberArray(uc), NumberArray(ui), NumberArray(ul))) {
+                        SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul))) {
       UsageRow u{row[3].as<int64_t>(), row[4].as<int64_t>()};
       if (!row[5].is_null()) u.quota = row[5].as<int64_t>();
       if (!row[6].is_null()) u.ratio_bp = row[6].as<int>();
@@ -265,11 +245,11 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     for (const auto& row : tx.exec_params(
              "SELECT item_id, location_id, quantity FROM safety_stock "
              "WHERE (item_id, location_id) IN (SELECT * FROM unnest($1::bigint[], $2::integer[]))",
-             NumberArray(ui), NumberArray(ul))) {
+             SqlNumberArray(ui), SqlNumberArray(ul))) {
       safety[{row[0].as<int64_t>(), row[1].as<int32_t>()}] = row[2].as<int64_t>();
     }
     for (const auto& row : tx.exec_params(
-             "SELECT hold_id FROM holds WHERE hold_id = ANY($1::text[])", TextArray(hold_ids))) {
+             "SELECT hold_id FROM holds WHERE hold_id = ANY($1::text[])", SqlTextArray(hold_ids))) {
       taken_hold_ids.insert(row[0].as<std::string>());
     }
   }
@@ -303,15 +283,8 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
         available = std::min(available, *cap);
       }
       if (quantity > available) {
-        int64_t shown = std::max<int64_t>(available, 0);
-        std::string sku = resolver.SkuOf(key.first), location = resolver.CodeOf(key.second);
-        Fail(s, MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
-                          absl::StrCat("only ", shown, " units available of ", sku, " at ",
-                                       location, ", ", quantity, " requested"),
-                          {{"sku", sku},
-                           {"location", location},
-                           {"requested", std::to_string(quantity)},
-                           {"available", std::to_string(shown)}}));
+        Fail(s, InsufficientStock("units available", resolver.SkuOf(key.first),
+                                  resolver.CodeOf(key.second), quantity, available));
         break;
       }
     }
@@ -329,16 +302,7 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
       const v1::HoldLine& line = s.request->lines(i);
       taken_hold_ids.insert(line.hold_id());
       v1::Hold* hold = response.add_holds();
-      hold->set_hold_id(line.hold_id());
-      hold->set_channel(s.request->channel());
-      hold->set_sku(line.sku());
-      hold->set_location(line.location());
-      hold->set_quantity(line.quantity());
-      hold->set_state(v1::HOLD_STATE_PENDING);
-      *hold->mutable_expires_at() = ToProto(FromProto(s.request->expires_at()));  // as stored
-      hold->set_order_ref(s.request->order_ref());
-      hold->set_customer_ref(s.request->customer_ref());
-      *hold->mutable_create_time() = ToProto(now);
+      *hold = NewPendingHold(*s.request, line, now);
       *outbox.Add().mutable_hold_created()->mutable_hold() = *hold;
       h_ids.push_back(line.hold_id());
       h_items.push_back(s.line_keys[i].first);
@@ -360,9 +324,9 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
         "SELECT h, i, l, c, q, 1, e, o, cu, $9 FROM unnest($1::text[], $2::bigint[], "
         "$3::integer[], $4::integer[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[]) "
         "AS x(h, i, l, c, q, e, o, cu) ORDER BY h ON CONFLICT DO NOTHING RETURNING 1",
-        TextArray(h_ids), NumberArray(h_items), NumberArray(h_locations), NumberArray(h_channels),
-        NumberArray(h_quantities), TextArray(h_expires), TextArray(h_orders),
-        TextArray(h_customers), SqlTime(now));
+        SqlTextArray(h_ids), SqlNumberArray(h_items), SqlNumberArray(h_locations),
+        SqlNumberArray(h_channels), SqlNumberArray(h_quantities), SqlTextArray(h_expires),
+        SqlTextArray(h_orders), SqlTextArray(h_customers), SqlTime(now));
     if (inserted.size() != h_ids.size()) {
       // Another writer took one of these hold ids after our look-up: retry the batch, whose
       // next attempt refuses just that request.
@@ -385,7 +349,7 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
         "UPDATE channel_usage u SET held = v.h FROM unnest($1::integer[], $2::bigint[], "
         "$3::integer[], $4::bigint[]) AS v(c, i, l, h) "
         "WHERE u.channel_id = v.c AND u.item_id = v.i AND u.location_id = v.l",
-        NumberArray(uc), NumberArray(ui), NumberArray(ul), NumberArray(uh));
+        SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul), SqlNumberArray(uh));
   }
   outbox.AddAvailabilityChanges(resolver, balances);
   outbox.Flush(tx, clock);
@@ -404,11 +368,11 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     tx.exec_params(
         "UPDATE requests q SET response = decode(v.r, 'hex') "
         "FROM unnest($1::text[], $2::text[]) AS v(id, r) WHERE q.request_id = v.id",
-        TextArray(ok_ids), TextArray(ok_responses));
+        SqlTextArray(ok_ids), SqlTextArray(ok_responses));
   }
   if (!failed_ids.empty()) {
     tx.exec_params("DELETE FROM requests WHERE request_id = ANY($1::text[])",
-                   TextArray(failed_ids));
+                   SqlTextArray(failed_ids));
   }
 
   std::vector<Result> results;

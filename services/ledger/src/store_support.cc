@@ -121,45 +121,33 @@ std::string Resolver::CodeOf(int32_t location_id) {
   return code;
 }
 
-namespace {
-
-// Three parallel array literals ('{1,2}') for unnest().
-struct KeyArrays {
-  std::string items, locations, buckets;
-};
-
-KeyArrays ToArrays(const std::vector<AccountKey>& keys) {
-  std::vector<std::string> items, locations, buckets;
-  for (const auto& [item, location, bucket] : keys) {
-    items.push_back(std::to_string(item));
-    locations.push_back(std::to_string(location));
-    buckets.push_back(std::to_string(bucket));
-  }
-  return {absl::StrCat("{", absl::StrJoin(items, ","), "}"),
-          absl::StrCat("{", absl::StrJoin(locations, ","), "}"),
-          absl::StrCat("{", absl::StrJoin(buckets, ","), "}")};
-}
-
-}  // namespace
-
 void LockedBalances::Lock(Tx& tx, std::vector<AccountKey> keys) {
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   if (keys.empty()) return;
-  KeyArrays a = ToArrays(keys);
+  std::vector<int64_t> item_ids;
+  std::vector<int32_t> location_ids;
+  std::vector<int> bucket_ids;
+  for (const auto& [item, location, bucket] : keys) {
+    item_ids.push_back(item);
+    location_ids.push_back(location);
+    bucket_ids.push_back(bucket);
+  }
+  std::string items = SqlNumberArray(item_ids), locations = SqlNumberArray(location_ids),
+              buckets = SqlNumberArray(bucket_ids);
   // Rows must exist before they can be locked; inserted in key order so that two first writers
   // of overlapping accounts wait for each other instead of deadlocking.
   tx.exec_params(
       "INSERT INTO balances (item_id, location_id, bucket) "
       "SELECT i, l, b FROM unnest($1::bigint[], $2::integer[], $3::smallint[]) AS k(i, l, b) "
       "ORDER BY i, l, b ON CONFLICT DO NOTHING",
-      a.items, a.locations, a.buckets);
+      items, locations, buckets);
   auto rows = tx.exec_params(
       "SELECT item_id, location_id, bucket, on_hand, held FROM balances "
       "WHERE (item_id, location_id, bucket) IN "
       "  (SELECT i, l, b FROM unnest($1::bigint[], $2::integer[], $3::smallint[]) AS k(i, l, b)) "
       "ORDER BY item_id, location_id, bucket FOR UPDATE",
-      a.items, a.locations, a.buckets);
+      items, locations, buckets);
   for (const auto& row : rows) {
     rows_[{row[0].as<int64_t>(), row[1].as<int32_t>(), row[2].as<int>()}] =
         BalanceRow{row[3].as<int64_t>(), row[4].as<int64_t>(), false};
@@ -173,26 +161,68 @@ BalanceRow& LockedBalances::operator[](const AccountKey& key) {
 }
 
 void LockedBalances::Save(Tx& tx) {
-  std::vector<std::string> items, locations, buckets, on_hands, helds;
+  std::vector<int64_t> items, on_hands, helds;
+  std::vector<int32_t> locations;
+  std::vector<int> buckets;
   for (const auto& [key, row] : rows_) {
     if (!row.dirty) continue;
     const auto& [item, location, bucket] = key;
-    items.push_back(std::to_string(item));
-    locations.push_back(std::to_string(location));
-    buckets.push_back(std::to_string(bucket));
-    on_hands.push_back(std::to_string(row.on_hand));
-    helds.push_back(std::to_string(row.held));
+    items.push_back(item);
+    locations.push_back(location);
+    buckets.push_back(bucket);
+    on_hands.push_back(row.on_hand);
+    helds.push_back(row.held);
   }
   if (items.empty()) return;
-  auto array = [](const std::vector<std::string>& v) {
-    return absl::StrCat("{", absl::StrJoin(v, ","), "}");
-  };
   // One statement for every changed row.
   tx.exec_params(
       "UPDATE balances b SET on_hand = v.o, held = v.h "
       "FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::bigint[], $5::bigint[]) "
       "AS v(i, l, k, o, h) WHERE b.item_id = v.i AND b.location_id = v.l AND b.bucket = v.k",
-      array(items), array(locations), array(buckets), array(on_hands), array(helds));
+      SqlNumberArray(items), SqlNumberArray(locations), SqlNumberArray(buckets),
+      SqlNumberArray(on_hands), SqlNumberArray(helds));
+}
+
+std::string SqlTextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+absl::Status InsufficientStock(absl::string_view what, const std::string& sku,
+                               const std::string& location, int64_t requested, int64_t available) {
+  std::string shown = std::to_string(std::max<int64_t>(available, 0));
+  return MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
+                   absl::StrCat("only ", shown, " ", what, " of ", sku, " at ", location, ", ",
+                                requested, " requested"),
+                   {{"sku", sku},
+                    {"location", location},
+                    {"requested", std::to_string(requested)},
+                    {"available", shown}});
+}
+
+v1::Hold NewPendingHold(const v1::CreateHoldsRequest& request, const v1::HoldLine& line,
+                        absl::Time now) {
+  v1::Hold hold;
+  hold.set_hold_id(line.hold_id());
+  hold.set_channel(request.channel());
+  hold.set_sku(line.sku());
+  hold.set_location(line.location());
+  hold.set_quantity(line.quantity());
+  hold.set_state(v1::HOLD_STATE_PENDING);
+  *hold.mutable_expires_at() = ToProto(FromProto(request.expires_at()));
+  hold.set_order_ref(request.order_ref());
+  hold.set_customer_ref(request.customer_ref());
+  *hold.mutable_create_time() = ToProto(now);
+  return hold;
 }
 
 std::optional<int64_t> ChannelCapRemaining(int64_t held, int64_t committed,
@@ -239,8 +269,7 @@ void Outbox::Flush(Tx& tx, const Clock& clock) {
       "INSERT INTO events (sequence, commit_time, payload) "
       "SELECT $1::bigint + n, $2, decode(p, 'hex') "
       "FROM unnest($3::text[]) WITH ORDINALITY AS e(p, n)",
-      last - static_cast<int64_t>(events_.size()), SqlTime(now),
-      absl::StrCat("{", absl::StrJoin(payloads, ","), "}"));
+      last - static_cast<int64_t>(events_.size()), SqlTime(now), SqlTextArray(payloads));
   tx.exec_params("SELECT pg_notify('kura_ledger_changes', $1)", std::to_string(last));
   events_.clear();
 }

@@ -16,6 +16,8 @@
 #include <pqxx/transaction_base>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "kura/base/clock.h"
 #include "kura/base/status_macros.h"
@@ -105,6 +107,24 @@ class LockedBalances {
  private:
   std::map<AccountKey, BalanceRow> rows_;
 };
+
+/// A PostgreSQL array literal of `values`, each quoted and escaped, for a `$n::text[]` parameter.
+std::string SqlTextArray(const std::vector<std::string>& values);
+/// A PostgreSQL array literal of numbers, for a `$n::bigint[]` (or integer, smallint) parameter.
+template <typename T>
+std::string SqlNumberArray(const std::vector<T>& values) {
+  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
+}
+
+/// FAILED_PRECONDITION INSUFFICIENT_STOCK for `requested` units of `sku` at `location` where only
+/// `available` (`what`, e.g. "units available") are; metadata sku, location, requested, available.
+absl::Status InsufficientStock(absl::string_view what, const std::string& sku,
+                               const std::string& location, int64_t requested, int64_t available);
+
+/// The pending hold that `line` of `request` becomes when it is created at `now`, as the API
+/// and the change feed show it (expires_at at the microsecond precision it is stored with).
+v1::Hold NewPendingHold(const v1::CreateHoldsRequest& request, const v1::HoldLine& line,
+                        absl::Time now);
 
 /// What a channel's cap at a location still allows, or nullopt when it has none: a quota bounds
 /// the channel's held + committed units, a ratio (basis points of the sellable units) its held
