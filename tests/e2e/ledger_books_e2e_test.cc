@@ -2,6 +2,9 @@
 // holds, availability and the concurrency guarantees (no oversell, no deadlock reaching a
 // caller, exactly one winner, exactly-once requests).
 #include <pqxx/pqxx>
+
+#include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -479,7 +482,7 @@ TEST_CASE("A request id takes effect once, also when retried concurrently") {
 
 TEST_CASE("Requests that fail in a batch fail alone; the others commit") {
   // A long window gathers the burst into one batch when group commit is on.
-  LedgerFixture l("ledger_mixed", {{"KURA_HOLD_BATCH_WINDOW", "50ms"}, {"KURA_DB_POOL_SIZE", "4"}});
+  LedgerFixture l("ledger_mixed", {{"KURA_BATCH_WINDOW", "50ms"}, {"KURA_DB_POOL_SIZE", "4"}});
   l.SeedTopology();
   l.CreateItem("M");
   l.Receive("M", "store-a", 10);
@@ -529,6 +532,225 @@ TEST_CASE("Requests that fail in a batch fail alone; the others commit") {
   REQUIRE(retry.ok());
   REQUIRE(l.Availability("M", "store-a").held() == 7);
   l.RequireConsistent();
+}
+
+TEST_CASE("Movements that fail in a batch fail alone; the others commit") {
+  // A long window gathers the burst into one batch when group commit is on.
+  LedgerFixture l("ledger_mixed_moves",
+                  {{"KURA_BATCH_WINDOW", "50ms"}, {"KURA_DB_POOL_SIZE", "4"}});
+  l.SeedTopology();
+  l.CreateItem("N");
+  l.Receive("N", "store-a", 10);
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_STORE_SALE, "N", "store-a", 1, "sold-before").ok());
+
+  auto request = [](const std::string& id, v1::MovementKind kind, const std::string& sku,
+                    int64_t quantity) {
+    v1::ApplyMovementsRequest r;
+    r.set_request_id(id);
+    auto* m = r.add_movements();
+    m->set_kind(kind);
+    m->set_sku(sku);
+    m->set_location("store-a");
+    m->set_quantity(quantity);
+    if (kind == v1::MOVEMENT_KIND_TRANSFER_SHIP) m->set_to_location("wh");
+    return r;
+  };
+  std::vector<v1::ApplyMovementsRequest> burst = {
+      request("sale-1", v1::MOVEMENT_KIND_STORE_SALE, "N", 1),
+      request("unknown", v1::MOVEMENT_KIND_STORE_SALE, "NOPE", 1),
+      request("sale-2", v1::MOVEMENT_KIND_STORE_SALE, "N", 2),
+      request("ship-too-many", v1::MOVEMENT_KIND_TRANSFER_SHIP, "N", 50),
+      request("dup", v1::MOVEMENT_KIND_STORE_SALE, "N", 1),
+      request("dup", v1::MOVEMENT_KIND_STORE_SALE, "N", 1),
+      request("dup", v1::MOVEMENT_KIND_STORE_SALE, "N", 3),
+      request("sold-before", v1::MOVEMENT_KIND_STORE_SALE, "N", 2),  // the id, other contents
+      request("ship", v1::MOVEMENT_KIND_TRANSFER_SHIP, "N", 2),
+  };
+  std::vector<absl::StatusOr<v1::ApplyMovementsResponse>> results(burst.size());
+  std::vector<std::thread> callers;
+  for (size_t i = 0; i < burst.size(); ++i) {
+    callers.emplace_back([&, i] {
+      results[i] = Call(*l.ledger, &v1::LedgerService::Stub::ApplyMovements, burst[i]);
+    });
+  }
+  for (auto& t : callers) t.join();
+  REQUIRE(results[0].ok());
+  REQUIRE(ErrorReason(results[1].status()) == "ITEM_NOT_FOUND");
+  REQUIRE(results[2].ok());
+  REQUIRE(ErrorReason(results[3].status()) == "INSUFFICIENT_STOCK");
+  // Two identical requests with one id: one effect, the same answer; a third with other contents
+  // is refused (whichever of the three ran first decides which is "other").
+  int dup_ok = 0, dup_reused = 0;
+  for (int i : {4, 5, 6}) {
+    if (results[i].ok()) ++dup_ok;
+    if (ErrorReason(results[i].status()) == "IDEMPOTENCY_KEY_REUSED") ++dup_reused;
+  }
+  REQUIRE(dup_ok + dup_reused == 3);
+  if (results[4].ok() && results[5].ok()) {
+    REQUIRE(results[4]->SerializeAsString() == results[5]->SerializeAsString());
+  }
+  int64_t dup_units = results[4].ok() || results[5].ok() ? 1 : 3;
+  REQUIRE(ErrorReason(results[7].status()) == "IDEMPOTENCY_KEY_REUSED");
+  REQUIRE(results[8].ok());
+  // 10 - 1 (before) - 1 - 2 - the duplicate's units - 2 shipped; the failures changed nothing.
+  REQUIRE(l.Availability("N", "store-a").sellable() == 10 - 1 - 1 - 2 - dup_units - 2);
+  // A failed request stored nothing: its id may be used again, here for a smaller transfer.
+  auto retry = Call(*l.ledger, &v1::LedgerService::Stub::ApplyMovements,
+                    request("ship-too-many", v1::MOVEMENT_KIND_TRANSFER_SHIP, "N", 1));
+  REQUIRE(retry.ok());
+  REQUIRE(l.Availability("N", "store-a").sellable() == 10 - 1 - 1 - 2 - dup_units - 2 - 1);
+  // The feed shows each committed movement once, and in the order of its sequence numbers.
+  int applied = 0;
+  int64_t last = 0;
+  for (const auto& e : l.AllEvents()) {
+    REQUIRE(e.sequence() > last);
+    last = e.sequence();
+    if (e.has_movement_applied()) ++applied;
+  }
+  REQUIRE(applied == 1 + 1 + 1 + 1 + 1 + 1 + 1);  // receive, before, 1, 2, dup, ship, retry
+  l.RequireConsistent();
+}
+
+TEST_CASE("A batch of movements takes its balance locks in the global order") {
+  LedgerFixture l("ledger_lock_order");
+  l.SeedTopology();
+  for (const char* sku : {"S1", "S2", "S3"}) {  // created in order: S1 first in the lock order
+    l.CreateItem(sku);
+    l.Receive(sku, "store-a", 10);
+  }
+  auto lock_row = [](pqxx::work& tx, const std::string& sku) {
+    tx.exec(
+        "SELECT 1 FROM ledger.balances b JOIN ledger.items i USING (item_id) "
+        "WHERE i.sku = " +
+        tx.quote(sku) + " AND b.bucket = 1 FOR UPDATE OF b");
+  };
+  std::atomic<int> failed_sales{0};
+  auto sell = [&](const std::string& sku) {
+    return std::thread([&l, &failed_sales, sku] {
+      if (!l.Move(v1::MOVEMENT_KIND_STORE_SALE, sku, "store-a", 1).ok()) ++failed_sales;
+    });
+  };
+  // With group commit, a first sale blocked on S3 keeps the writer busy while the sales of S2
+  // and then S1 queue up behind it, to run as one batch in that order.
+  pqxx::connection blocker_conn(l.dsn()), writer_conn(l.dsn());
+  pqxx::work blocker(blocker_conn);
+  lock_row(blocker, "S3");
+  std::thread s3 = sell("S3");
+  absl::SleepFor(absl::Milliseconds(100));
+  std::thread s2 = sell("S2");
+  absl::SleepFor(absl::Milliseconds(20));
+  std::thread s1 = sell("S1");
+  absl::SleepFor(absl::Milliseconds(100));
+  // Another writer, locking in the global order, takes S1 and will want S2.
+  pqxx::work writer(writer_conn);
+  writer.exec("SET lock_timeout = '10s'");
+  // This session checks for a deadlock first, so that it, not the ledger (which would retry
+  // and hide it), is the one PostgreSQL aborts.
+  writer.exec("SET deadlock_timeout = '10ms'");
+  lock_row(writer, "S1");
+  blocker.commit();  // the S2-then-S1 batch starts and waits for S1
+  absl::SleepFor(absl::Milliseconds(300));
+  // Had that batch locked S2 for its first sale before waiting for S1, this would deadlock.
+  std::string deadlock;
+  try {
+    lock_row(writer, "S2");
+    writer.commit();
+  } catch (const std::exception& e) {
+    deadlock = e.what();
+  }
+  for (std::thread* t : {&s1, &s2, &s3}) t->join();
+  INFO(deadlock);
+  REQUIRE(deadlock.empty());
+  REQUIRE(failed_sales == 0);
+  for (const char* sku : {"S1", "S2", "S3"}) {
+    REQUIRE(l.Availability(sku, "store-a").sellable() == 9);
+  }
+  l.RequireConsistent();
+}
+
+TEST_CASE("Store sales, counts and holds on the same items in every order keep the books") {
+  LedgerFixture l("ledger_no_deadlock", {{"KURA_DB_POOL_SIZE", "8"}});
+  l.SeedTopology();
+  for (const char* sku : {"P", "Q", "R"}) {
+    l.CreateItem(sku);
+    l.Receive(sku, "store-a", 100000);
+  }
+  const std::vector<std::string> skus = {"P", "Q", "R"};
+  constexpr int kCallers = 24, kRequests = 25;
+  std::atomic<int> failures{0};
+  std::atomic<int64_t> held{0};
+  std::map<std::string, std::atomic<int64_t>> sold, adjusted;  // by sku
+  for (const auto& sku : skus) sold[sku] = 0, adjusted[sku] = 0;
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      for (int n = 0; n < kRequests; ++n) {
+        // Holds take all three items, movements one or two, in orders that differ from caller
+        // to caller and from request to request: a batch of movements meets the items in any
+        // order, the holds batch in key order.
+        std::vector<std::string> order = skus;
+        std::rotate(order.begin(), order.begin() + (c + n) % 3, order.end());
+        if ((c + n) % 2 == 1) std::reverse(order.begin(), order.end());
+        if (c % 3 != 0) order.resize(1 + n % 2);
+        bool ok = false;
+        if (c % 3 == 0) {
+          v1::CreateHoldsRequest r;
+          r.set_request_id(NewId());
+          r.set_channel("ec");
+          for (const auto& sku : order) {
+            auto* line = r.add_lines();
+            line->set_hold_id(NewId("hold"));
+            line->set_sku(sku);
+            line->set_location("store-a");
+            line->set_quantity(1);
+          }
+          r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+          ok = Call(*l.ledger, &Stub::CreateHolds, r).ok();
+          if (ok) held += 1;
+        } else {
+          v1::ApplyMovementsRequest r;
+          r.set_request_id(NewId());
+          bool adjust = c % 3 == 2;
+          for (const auto& sku : order) {
+            auto* m = r.add_movements();
+            m->set_kind(adjust ? v1::MOVEMENT_KIND_ADJUST : v1::MOVEMENT_KIND_STORE_SALE);
+            m->set_sku(sku);
+            m->set_location("store-a");
+            m->set_quantity(adjust ? 2 : 1);
+          }
+          ok = Call(*l.ledger, &Stub::ApplyMovements, r).ok();
+          if (ok) {
+            for (const auto& sku : order) (adjust ? adjusted : sold).at(sku) += adjust ? 2 : 1;
+          }
+        }
+        if (!ok) ++failures;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  REQUIRE(failures == 0);
+  for (const auto& sku : skus) {
+    v1::Availability a = l.Availability(sku, "store-a");
+    REQUIRE(a.sellable() == 100000 - sold[sku] + adjusted[sku]);
+    REQUIRE(a.held() == held);
+  }
+  l.RequireConsistent();
+  // PostgreSQL counts every deadlock it broke, also those our retries hid from the callers.
+  // The count is final once the ledger's sessions have ended.
+  l.Stop();
+  pqxx::connection conn(l.dsn());
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        pqxx::work tx(conn);
+        return tx.exec1(
+                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                     "AND pid <> pg_backend_pid()")[0]
+                   .as<int>() == 0;
+      },
+      absl::Seconds(10)));
+  pqxx::work tx(conn);
+  REQUIRE(tx.exec1("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")[0]
+              .as<int64_t>() == 0);
 }
 
 TEST_CASE("A crash with holds in flight loses no acknowledged hold and leaves no partial batch") {

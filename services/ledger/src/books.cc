@@ -347,6 +347,92 @@ absl::Status ValidateCommittedRequest(const std::string& sku, const std::string&
 
 // ------------------------------------------------------------------------ ApplyMovements
 
+namespace {
+
+struct PlannedMovement {
+  const v1::MovementRequest* request;
+  MovementRecord record;
+};
+
+// Resolves every reference of `request` and the accounts each movement moves between (COUNT
+// and ADJUST: as if stock went out; their direction is decided on the locked balance).
+absl::StatusOr<std::vector<PlannedMovement>> PlanMovements(const v1::ApplyMovementsRequest& request,
+                                                           Resolver& resolver, absl::Time now) {
+  std::vector<PlannedMovement> plan;
+  for (const v1::MovementRequest& m : request.movements()) {
+    ASSIGN_OR_RETURN(int64_t item, resolver.Item(m.sku()));
+    ASSIGN_OR_RETURN(int32_t loc, resolver.Location(m.location()));
+    int32_t channel_id = 0;
+    if (!m.channel().empty()) {
+      ASSIGN_OR_RETURN(ChannelInfo channel, resolver.Channel(m.channel()));
+      channel_id = channel.id;
+    }
+    MovementRecord r{m.kind(),
+                     item,
+                     m.quantity(),
+                     0,
+                     0,
+                     0,
+                     0,
+                     channel_id,
+                     m.source_ref(),
+                     m.has_occurred_at() ? FromProto(m.occurred_at()) : now};
+    auto from = [&](int32_t l, int b) { r.from_location = l, r.from_bucket = b; };
+    auto to = [&](int32_t l, int b) { r.to_location = l, r.to_bucket = b; };
+    switch (m.kind()) {
+      case v1::MOVEMENT_KIND_RECEIVE:
+        from(resolver.System("@supplier"), kSystemBucket), to(loc, v1::BUCKET_SELLABLE);
+        break;
+      case v1::MOVEMENT_KIND_ORDER_INCOMING:
+        from(resolver.System("@supplier"), kSystemBucket), to(loc, v1::BUCKET_INCOMING);
+        r.expected_at = FromProto(m.expected_at());
+        break;
+      case v1::MOVEMENT_KIND_RECEIVE_INCOMING:
+        from(loc, v1::BUCKET_INCOMING), to(loc, v1::BUCKET_SELLABLE);
+        break;
+      case v1::MOVEMENT_KIND_STORE_SALE:
+        from(loc, v1::BUCKET_SELLABLE), to(resolver.System("@customer"), kSystemBucket);
+        break;
+      case v1::MOVEMENT_KIND_RETURN:
+        from(resolver.System("@customer"), kSystemBucket), to(loc, v1::BUCKET_QUALITY_CONTROL);
+        break;
+      case v1::MOVEMENT_KIND_INSPECT_PASS:
+        from(loc, v1::BUCKET_QUALITY_CONTROL), to(loc, v1::BUCKET_SELLABLE);
+        break;
+      case v1::MOVEMENT_KIND_INSPECT_FAIL:
+        from(loc, v1::BUCKET_QUALITY_CONTROL), to(loc, v1::BUCKET_DAMAGED);
+        break;
+      case v1::MOVEMENT_KIND_WRITE_OFF:
+        from(loc, v1::BUCKET_DAMAGED), to(resolver.System("@shrink"), kSystemBucket);
+        break;
+      case v1::MOVEMENT_KIND_TRANSFER_SHIP: {
+        ASSIGN_OR_RETURN(int32_t dest, resolver.Location(m.to_location()));
+        from(loc, v1::BUCKET_SELLABLE), to(dest, v1::BUCKET_IN_TRANSIT);
+        break;
+      }
+      case v1::MOVEMENT_KIND_TRANSFER_RECEIVE:
+        from(loc, v1::BUCKET_IN_TRANSIT), to(loc, v1::BUCKET_SELLABLE);
+        break;
+      default:  // COUNT and ADJUST: direction decided on the locked balance
+        from(loc, v1::BUCKET_SELLABLE), to(resolver.System("@count_variance"), kSystemBucket);
+        break;
+    }
+    plan.push_back({&m, r});
+  }
+  return plan;
+}
+
+std::vector<AccountKey> AccountsOf(const std::vector<PlannedMovement>& plan) {
+  std::vector<AccountKey> keys;
+  for (const PlannedMovement& p : plan) {
+    keys.push_back({p.record.item, p.record.from_location, p.record.from_bucket});
+    keys.push_back({p.record.item, p.record.to_location, p.record.to_bucket});
+  }
+  return keys;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::ApplyMovementsResponse> Books::ApplyMovements(
     const v1::ApplyMovementsRequest& request) {
   if (request.movements().empty()) return InvalidArgument("movements", "movements is empty");
@@ -356,148 +442,82 @@ absl::StatusOr<v1::ApplyMovementsResponse> Books::ApplyMovements(
   for (int i = 0; i < request.movements_size(); ++i) {
     RETURN_IF_ERROR(ValidateMovement(i, request.movements(i)));
   }
-  return Mutate<v1::ApplyMovementsResponse>(
-      db_, clock_, "ApplyMovements", request.request_id(), request,
+  MutationEffect<v1::ApplyMovementsResponse> effect =
       [&](Tx& tx, Resolver& resolver, Outbox& outbox,
           absl::Time now) -> absl::StatusOr<v1::ApplyMovementsResponse> {
-        // Resolve every reference and the accounts each movement touches.
-        struct Planned {
-          const v1::MovementRequest* request;
-          MovementRecord record;
-          std::string channel_code;
-        };
-        std::vector<Planned> plan;
-        std::vector<AccountKey> keys;
-        for (const v1::MovementRequest& m : request.movements()) {
-          ASSIGN_OR_RETURN(int64_t item, resolver.Item(m.sku()));
-          ASSIGN_OR_RETURN(int32_t loc, resolver.Location(m.location()));
-          int32_t channel_id = 0;
-          if (!m.channel().empty()) {
-            ASSIGN_OR_RETURN(ChannelInfo channel, resolver.Channel(m.channel()));
-            channel_id = channel.id;
-          }
-          MovementRecord r{m.kind(),
-                           item,
-                           m.quantity(),
-                           0,
-                           0,
-                           0,
-                           0,
-                           channel_id,
-                           m.source_ref(),
-                           m.has_occurred_at() ? FromProto(m.occurred_at()) : now};
-          auto from = [&](int32_t l, int b) { r.from_location = l, r.from_bucket = b; };
-          auto to = [&](int32_t l, int b) { r.to_location = l, r.to_bucket = b; };
-          switch (m.kind()) {
-            case v1::MOVEMENT_KIND_RECEIVE:
-              from(resolver.System("@supplier"), kSystemBucket), to(loc, v1::BUCKET_SELLABLE);
-              break;
-            case v1::MOVEMENT_KIND_ORDER_INCOMING:
-              from(resolver.System("@supplier"), kSystemBucket), to(loc, v1::BUCKET_INCOMING);
-              r.expected_at = FromProto(m.expected_at());
-              break;
-            case v1::MOVEMENT_KIND_RECEIVE_INCOMING:
-              from(loc, v1::BUCKET_INCOMING), to(loc, v1::BUCKET_SELLABLE);
-              break;
-            case v1::MOVEMENT_KIND_STORE_SALE:
-              from(loc, v1::BUCKET_SELLABLE), to(resolver.System("@customer"), kSystemBucket);
-              break;
-            case v1::MOVEMENT_KIND_RETURN:
-              from(resolver.System("@customer"), kSystemBucket),
-                  to(loc, v1::BUCKET_QUALITY_CONTROL);
-              break;
-            case v1::MOVEMENT_KIND_INSPECT_PASS:
-              from(loc, v1::BUCKET_QUALITY_CONTROL), to(loc, v1::BUCKET_SELLABLE);
-              break;
-            case v1::MOVEMENT_KIND_INSPECT_FAIL:
-              from(loc, v1::BUCKET_QUALITY_CONTROL), to(loc, v1::BUCKET_DAMAGED);
-              break;
-            case v1::MOVEMENT_KIND_WRITE_OFF:
-              from(loc, v1::BUCKET_DAMAGED), to(resolver.System("@shrink"), kSystemBucket);
-              break;
-            case v1::MOVEMENT_KIND_TRANSFER_SHIP: {
-              ASSIGN_OR_RETURN(int32_t dest, resolver.Location(m.to_location()));
-              from(loc, v1::BUCKET_SELLABLE), to(dest, v1::BUCKET_IN_TRANSIT);
-              break;
-            }
-            case v1::MOVEMENT_KIND_TRANSFER_RECEIVE:
-              from(loc, v1::BUCKET_IN_TRANSIT), to(loc, v1::BUCKET_SELLABLE);
-              break;
-            default:  // COUNT and ADJUST: direction decided on the locked balance
-              from(loc, v1::BUCKET_SELLABLE), to(resolver.System("@count_variance"), kSystemBucket);
-              break;
-          }
-          keys.push_back({item, r.from_location, r.from_bucket});
-          keys.push_back({item, r.to_location, r.to_bucket});
-          plan.push_back({&m, r, m.channel()});
+    ASSIGN_OR_RETURN(std::vector<PlannedMovement> plan, PlanMovements(request, resolver, now));
+    LockedBalances balances;
+    balances.Lock(tx, AccountsOf(plan));
+    v1::ApplyMovementsResponse response;
+    std::set<std::pair<int64_t, int32_t>> oversold;
+    for (size_t i = 0; i < plan.size(); ++i) {
+      PlannedMovement& p = plan[i];
+      MovementRecord& r = p.record;
+      if (r.kind == v1::MOVEMENT_KIND_COUNT || r.kind == v1::MOVEMENT_KIND_ADJUST) {
+        int64_t delta = r.kind == v1::MOVEMENT_KIND_COUNT
+                            ? p.request->counted_quantity() -
+                                  balances[{r.item, r.from_location, r.from_bucket}].on_hand
+                            : p.request->quantity();
+        if (delta == 0) continue;  // the count matches the books
+        if (delta > 0) {
+          std::swap(r.from_location, r.to_location);
+          std::swap(r.from_bucket, r.to_bucket);
         }
-
-        LockedBalances balances;
-        balances.Lock(tx, keys);
-        v1::ApplyMovementsResponse response;
-        std::set<std::pair<int64_t, int32_t>> oversold;
-        for (size_t i = 0; i < plan.size(); ++i) {
-          Planned& p = plan[i];
-          MovementRecord& r = p.record;
-          if (r.kind == v1::MOVEMENT_KIND_COUNT || r.kind == v1::MOVEMENT_KIND_ADJUST) {
-            int64_t delta = r.kind == v1::MOVEMENT_KIND_COUNT
-                                ? p.request->counted_quantity() -
-                                      balances[{r.item, r.from_location, r.from_bucket}].on_hand
-                                : p.request->quantity();
-            if (delta == 0) continue;  // the count matches the books
-            if (delta > 0) {
-              std::swap(r.from_location, r.to_location);
-              std::swap(r.from_bucket, r.to_bucket);
-            }
-            r.quantity = delta > 0 ? delta : -delta;
-          }
-          BalanceRow& from = balances[{r.item, r.from_location, r.from_bucket}];
-          BalanceRow& to = balances[{r.item, r.to_location, r.to_bucket}];
-          bool source_is_real = r.from_bucket != kSystemBucket;
-          bool may_go_negative = r.kind == v1::MOVEMENT_KIND_STORE_SALE ||
-                                 r.kind == v1::MOVEMENT_KIND_COUNT ||
-                                 r.kind == v1::MOVEMENT_KIND_ADJUST;
-          if (source_is_real && !may_go_negative) {
-            int64_t free = from.on_hand - (r.from_bucket == v1::BUCKET_SELLABLE ? from.held : 0);
-            if (free < r.quantity) {
-              return InsufficientStock(
-                  absl::AsciiStrToLower(
-                      v1::Bucket_Name(static_cast<v1::Bucket>(r.from_bucket)).substr(7)) +
-                      " units",
-                  p.request->sku(), resolver.CodeOf(r.from_location), r.quantity, free);
-            }
-          }
-          if (from.on_hand - r.quantity < -kMaxBalance || to.on_hand > kMaxBalance - r.quantity) {
-            return MakeError(absl::StatusCode::kFailedPrecondition, "BALANCE_LIMIT",
-                             absl::StrCat("movement ", i, " would take a balance of ",
-                                          p.request->sku(), " beyond ", kMaxBalance),
-                             {{"sku", p.request->sku()}});
-          }
-          int64_t available_before = from.on_hand - from.held;
-          from.on_hand -= r.quantity;
-          from.dirty = true;
-          to.on_hand += r.quantity;
-          to.dirty = true;
-          // An oversold event when availability crosses below zero, once per account and batch.
-          if (r.from_bucket == v1::BUCKET_SELLABLE && available_before >= 0 &&
-              from.on_hand - from.held < 0 && !oversold.count({r.item, r.from_location})) {
-            oversold.insert({r.item, r.from_location});
-            auto* event = outbox.Add().mutable_oversold();
-            event->set_sku(p.request->sku());
-            event->set_location(resolver.CodeOf(r.from_location));
-            event->set_shortfall(from.on_hand - from.held);
-            event->set_source_ref(r.source_ref);
-          }
-          v1::Movement movement =
-              Record(tx, resolver, request.request_id(), r, now, p.channel_code);
-          *outbox.Add().mutable_movement_applied()->mutable_movement() = movement;
-          *response.add_movements() = std::move(movement);
+        r.quantity = delta > 0 ? delta : -delta;
+      }
+      BalanceRow& from = balances[{r.item, r.from_location, r.from_bucket}];
+      BalanceRow& to = balances[{r.item, r.to_location, r.to_bucket}];
+      bool source_is_real = r.from_bucket != kSystemBucket;
+      bool may_go_negative = r.kind == v1::MOVEMENT_KIND_STORE_SALE ||
+                             r.kind == v1::MOVEMENT_KIND_COUNT ||
+                             r.kind == v1::MOVEMENT_KIND_ADJUST;
+      if (source_is_real && !may_go_negative) {
+        int64_t free = from.on_hand - (r.from_bucket == v1::BUCKET_SELLABLE ? from.held : 0);
+        if (free < r.quantity) {
+          return InsufficientStock(
+              absl::AsciiStrToLower(
+                  v1::Bucket_Name(static_cast<v1::Bucket>(r.from_bucket)).substr(7)) +
+                  " units",
+              p.request->sku(), resolver.CodeOf(r.from_location), r.quantity, free);
         }
-        balances.Save(tx);
-        outbox.AddAvailabilityChanges(resolver, balances);
-        response.set_oversold(!oversold.empty());
-        return response;
-      });
+      }
+      if (from.on_hand - r.quantity < -kMaxBalance || to.on_hand > kMaxBalance - r.quantity) {
+        return MakeError(absl::StatusCode::kFailedPrecondition, "BALANCE_LIMIT",
+                         absl::StrCat("movement ", i, " would take a balance of ", p.request->sku(),
+                                      " beyond ", kMaxBalance),
+                         {{"sku", p.request->sku()}});
+      }
+      int64_t available_before = from.on_hand - from.held;
+      from.on_hand -= r.quantity;
+      from.dirty = true;
+      to.on_hand += r.quantity;
+      to.dirty = true;
+      // An oversold event when availability crosses below zero, once per account and batch.
+      if (r.from_bucket == v1::BUCKET_SELLABLE && available_before >= 0 &&
+          from.on_hand - from.held < 0 && !oversold.count({r.item, r.from_location})) {
+        oversold.insert({r.item, r.from_location});
+        auto* event = outbox.Add().mutable_oversold();
+        event->set_sku(p.request->sku());
+        event->set_location(resolver.CodeOf(r.from_location));
+        event->set_shortfall(from.on_hand - from.held);
+        event->set_source_ref(r.source_ref);
+      }
+      v1::Movement movement =
+          Record(tx, resolver, request.request_id(), r, now, p.request->channel());
+      *outbox.Add().mutable_movement_applied()->mutable_movement() = movement;
+      *response.add_movements() = std::move(movement);
+    }
+    balances.Save(tx);
+    outbox.AddAvailabilityChanges(resolver, balances);
+    response.set_oversold(!oversold.empty());
+    return response;
+  };
+  auto accounts = [&](Tx&, Resolver& resolver) {
+    auto plan = PlanMovements(request, resolver, clock_.Now());
+    return plan.ok() ? AccountsOf(*plan) : std::vector<AccountKey>();
+  };
+  return Mutate<v1::ApplyMovementsResponse>(db_, clock_, mutations_, "ApplyMovements",
+                                            request.request_id(), request, accounts, effect);
 }
 
 // --------------------------------------------------------------------------- CreateHolds

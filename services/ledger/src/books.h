@@ -6,15 +6,17 @@
 #include "kura/ledger/v1/change_feed.pb.h"
 #include "kura/ledger/v1/ledger.pb.h"
 #include "kura/pg/database.h"
+#include "mutation_batcher.h"
 
 namespace kura::ledger {
 
 /// The books: movements, holds, safety stock, channel caps, availability, invariants and the
-/// change feed, over PostgreSQL. Every mutating call runs in one transaction (CreateHolds, with a
-/// HoldBatcher set, in its batch's transaction) that takes its locks in one global order (the
-/// channel row; balances by item, location, bucket; channel usage rows; holds; the feed head),
-/// is idempotent on its request_id and appends its change events in the same transaction.
-/// Thread-safe; each call blocks until its transaction ends (CreateHoldsAsync excepted).
+/// change feed, over PostgreSQL. Every mutating call runs in one transaction that takes its locks
+/// in one global order (the channel row; balances by item, location, bucket; channel usage rows;
+/// holds; the feed head), is idempotent on its request_id and appends its change events in the
+/// same transaction. With group commit, CreateHolds runs in its HoldBatcher batch's transaction
+/// and ApplyMovements in a savepoint of its MutationBatcher batch's transaction. Thread-safe;
+/// each call blocks until its transaction ends (CreateHoldsAsync excepted).
 class Books {
  public:
   Books(pg::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
@@ -23,6 +25,9 @@ class Books {
   /// per request. Not synchronised: call before the server starts or after it has drained. The
   /// batcher must outlive its use.
   void SetHoldBatcher(HoldBatcher* batcher) { batcher_ = batcher; }
+  /// Sends ApplyMovements through `batcher` (group commit) from now on; nullptr: one transaction
+  /// per request. Same rules as SetHoldBatcher.
+  void SetMutationBatcher(MutationBatcher* batcher) { mutations_ = batcher; }
 
   absl::StatusOr<v1::ApplyMovementsResponse> ApplyMovements(const v1::ApplyMovementsRequest& r);
   absl::StatusOr<v1::CreateHoldsResponse> CreateHolds(const v1::CreateHoldsRequest& r);
@@ -53,6 +58,7 @@ class Books {
   pg::Database& db_;
   const Clock& clock_;
   HoldBatcher* batcher_ = nullptr;
+  MutationBatcher* mutations_ = nullptr;
 };
 
 }  // namespace kura::ledger

@@ -384,56 +384,17 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
 
 }  // namespace
 
-HoldBatcher::HoldBatcher(pg::Database& db, const Clock& clock, prometheus::Registry& metrics,
-                         Options options)
+HoldBatcher::HoldBatcher(pg::Database& db, const Clock& clock, GroupCommitMetrics& metrics,
+                         GroupCommitOptions options)
     : db_(db),
       clock_(clock),
-      options_(options),
-      batch_size_(prometheus::BuildHistogram()
-                      .Name("kura_ledger_hold_batch_size")
-                      .Help("CreateHolds requests applied per transaction by the batch writer.")
-                      .Register(metrics)
-                      .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128,
-                                                                       256, 512, 1024})),
-      queue_wait_(prometheus::BuildHistogram()
-                      .Name("kura_ledger_hold_queue_wait_seconds")
-                      .Help("How long a CreateHolds request waited for its batch to start.")
-                      .Register(metrics)
-                      .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001,
-                                                                       0.0025, 0.005, 0.01, 0.025,
-                                                                       0.05, 0.1, 0.25, 0.5, 1})),
-      commit_seconds_(
-          prometheus::BuildHistogram()
-              .Name("kura_ledger_hold_batch_seconds")
-              .Help("How long one batch's transaction took, commit included.")
-              .Register(metrics)
-              .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                               0.025, 0.05, 0.1, 0.25, 0.5, 1})),
-      writer_([this] { Loop(); }) {}
-
-HoldBatcher::~HoldBatcher() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  writer_.join();
-}
+      queue_(options, metrics, [this](std::vector<Pending>& batch) { RunBatch(batch); }) {}
 
 void HoldBatcher::SubmitAsync(const v1::CreateHoldsRequest& request, Done done) {
-  auto pending = std::make_unique<Pending>(Pending{&request, std::move(done), absl::Now()});
-  {
-    std::lock_guard lock(mu_);
-    if (!stop_) {
-      queue_.push_back(std::move(pending));
-      pending = nullptr;
-    }
+  Pending pending{&request, std::move(done)};
+  if (!queue_.Push(std::move(pending))) {
+    pending.done(absl::UnavailableError("the ledger is shutting down"));
   }
-  if (pending != nullptr) {
-    pending->done(absl::UnavailableError("the ledger is shutting down"));
-    return;
-  }
-  wake_.notify_one();
 }
 
 absl::StatusOr<v1::CreateHoldsResponse> HoldBatcher::Submit(const v1::CreateHoldsRequest& request) {
@@ -443,45 +404,16 @@ absl::StatusOr<v1::CreateHoldsResponse> HoldBatcher::Submit(const v1::CreateHold
   return future.get();
 }
 
-void HoldBatcher::Loop() {
-  while (true) {
-    std::vector<std::unique_ptr<Pending>> batch;
-    {
-      std::unique_lock lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      // A short window lets a burst gather; a full batch starts at once, and so does a lone
-      // request after a lone request (there is no burst to wait for).
-      if (static_cast<int>(queue_.size()) < options_.max_batch &&
-          options_.window > absl::ZeroDuration() && (last_batch_size_ > 1 || queue_.size() > 1)) {
-        wake_.wait_for(lock, absl::ToChronoNanoseconds(options_.window), [&] {
-          return stop_ || static_cast<int>(queue_.size()) >= options_.max_batch;
-        });
-      }
-      while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      last_batch_size_ = batch.size();
-    }
-    RunBatch(batch);
-  }
-}
-
-void HoldBatcher::RunBatch(std::vector<std::unique_ptr<Pending>>& batch) {
-  absl::Time start = absl::Now();
-  for (const auto& p : batch) queue_wait_.Observe(absl::ToDoubleSeconds(start - p->enqueued));
-  batch_size_.Observe(static_cast<double>(batch.size()));
+void HoldBatcher::RunBatch(std::vector<Pending>& batch) {
   std::vector<const v1::CreateHoldsRequest*> requests;
-  for (const auto& p : batch) requests.push_back(p->request);
+  for (const Pending& p : batch) requests.push_back(p.request);
   auto results = db_.Run<std::vector<Result>>([&](pqxx::connection& conn) {
     return pg::RunInTransaction<std::vector<Result>>(
         conn, {}, [&](Tx& tx) { return ApplyHoldBatch(tx, clock_, requests); });
   });
-  commit_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
   for (size_t i = 0; i < batch.size(); ++i) {
     try {
-      batch[i]->done(results.ok() ? (*results)[i] : Result(results.status()));
+      batch[i].done(results.ok() ? (*results)[i] : Result(results.status()));
     } catch (const std::exception& e) {
       log::Error("a CreateHolds completion failed", {{"error", e.what()}});
     }

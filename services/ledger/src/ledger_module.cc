@@ -427,7 +427,7 @@ class LedgerModule final : public server::ServiceModule {
  public:
   LedgerModule(server::ServiceContext& context, std::string notify_conninfo,
                absl::Duration sweep_interval, absl::Duration poll_interval,
-               std::optional<HoldBatcher::Options> batching)
+               std::optional<GroupCommitOptions> batching)
       : metrics_(context.metrics),
         catalog_(context.db, context.clock),
         books_(context.db, context.clock),
@@ -438,9 +438,14 @@ class LedgerModule final : public server::ServiceModule {
         feed_grpc_(books_, notifier_, metrics_, context.error_domain, poll_interval),
         sweeper_(books_, context.db, metrics_, sweep_interval) {
     if (batching) {
+      hold_metrics_.emplace(context.metrics, "holds");
+      movement_metrics_.emplace(context.metrics, "movements");
       batcher_ =
-          std::make_unique<HoldBatcher>(context.db, context.clock, context.metrics, *batching);
+          std::make_unique<HoldBatcher>(context.db, context.clock, *hold_metrics_, *batching);
+      mutations_ = std::make_unique<MutationBatcher>(context.db, context.clock, *movement_metrics_,
+                                                     *batching);
       books_.SetHoldBatcher(batcher_.get());
+      books_.SetMutationBatcher(mutations_.get());
     }
   }
 
@@ -452,7 +457,9 @@ class LedgerModule final : public server::ServiceModule {
   void Draining() override { notifier_.Stop(); }
   void Stop() override {
     books_.SetHoldBatcher(nullptr);
+    books_.SetMutationBatcher(nullptr);
     batcher_.reset();  // after the drain: every queued request has been answered
+    mutations_.reset();
   }
 
  private:
@@ -465,7 +472,9 @@ class LedgerModule final : public server::ServiceModule {
   LedgerGrpc ledger_grpc_;
   ChangeFeedGrpc feed_grpc_;
   HoldSweeper sweeper_;
+  std::optional<GroupCommitMetrics> hold_metrics_, movement_metrics_;
   std::unique_ptr<HoldBatcher> batcher_;
+  std::unique_ptr<MutationBatcher> mutations_;
 };
 
 }  // namespace
@@ -473,9 +482,9 @@ class LedgerModule final : public server::ServiceModule {
 std::map<std::string, std::string> LedgerDefaults() {
   return {{"hold_sweep_interval", "1s"},
           {"change_feed_poll_interval", "1s"},
-          {"hold_coalescing", "on"},
-          {"hold_batch_max", "256"},
-          {"hold_batch_window", "500us"}};
+          {"coalescing", "on"},
+          {"batch_max", "256"},
+          {"batch_window", "500us"}};
 }
 
 absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeLedgerModule(
@@ -488,16 +497,15 @@ absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeLedgerModule(
                                               absl::Minutes(10)));
   ASSIGN_OR_RETURN(std::string dsn, context.config.GetRequiredString("db_dsn"));
   ASSIGN_OR_RETURN(std::string conninfo, pg::WithConnectOptions(dsn, 5, "kura-ledger-listen"));
-  ASSIGN_OR_RETURN(std::string coalescing,
-                   context.config.GetEnum("hold_coalescing", {"on", "off"}));
-  std::optional<HoldBatcher::Options> batching;
+  ASSIGN_OR_RETURN(std::string coalescing, context.config.GetEnum("coalescing", {"on", "off"}));
+  std::optional<GroupCommitOptions> batching;
   if (coalescing == "on") {
-    HoldBatcher::Options options;
-    ASSIGN_OR_RETURN(int64_t max_batch, context.config.GetInt("hold_batch_max", 1, 10000));
+    GroupCommitOptions options;
+    ASSIGN_OR_RETURN(int64_t max_batch, context.config.GetInt("batch_max", 1, 10000));
     options.max_batch = static_cast<int>(max_batch);
-    ASSIGN_OR_RETURN(options.window,
-                     context.config.GetDuration("hold_batch_window", absl::ZeroDuration(),
-                                                absl::Milliseconds(100)));
+    ASSIGN_OR_RETURN(
+        options.window,
+        context.config.GetDuration("batch_window", absl::ZeroDuration(), absl::Milliseconds(100)));
     batching = options;
   }
   return std::make_unique<LedgerModule>(context, std::move(conninfo), sweep, poll, batching);

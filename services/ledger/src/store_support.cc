@@ -248,6 +248,11 @@ void Outbox::AddAvailabilityChanges(Resolver& resolver, const LockedBalances& ba
   }
 }
 
+void Outbox::Append(Outbox&& other) {
+  for (v1::ChangeEvent& event : other.events_) events_.push_back(std::move(event));
+  other.events_.clear();
+}
+
 void Outbox::Flush(Tx& tx, const Clock& clock) {
   if (events_.empty()) return;
   // The last lock of the transaction, held only until its commit: sequence order is commit

@@ -142,6 +142,8 @@ class Outbox {
   /// Adds an AvailabilityChanged event for every (item, sellable account) in `balances` that
   /// changed.
   void AddAvailabilityChanges(Resolver& resolver, const LockedBalances& balances);
+  /// Moves `other`'s events after this one's.
+  void Append(Outbox&& other);
   /// Appends the events and notifies watchers (delivered at commit).
   void Flush(Tx& tx, const Clock& clock);
 
@@ -176,12 +178,24 @@ class DeadlineScope {
   std::optional<absl::Time> previous_;
 };
 
+/// What a mutating request does inside its transaction, at `now`: its events go to the outbox.
+template <typename Response>
+using MutationEffect = std::function<absl::StatusOr<Response>(Tx&, Resolver&, Outbox&, absl::Time)>;
+
+/// Parses a response that Mutate stored or produced.
+template <typename Response>
+absl::StatusOr<Response> ParseResponse(const std::string& bytes) {
+  Response response;
+  if (!response.ParseFromString(bytes)) return absl::InternalError("stored response unreadable");
+  return response;
+}
+
 /// Runs a mutating request: one transaction, idempotent on request_id, events appended last.
 template <typename Response>
-absl::StatusOr<Response> Mutate(
-    pg::Database& db, const Clock& clock, const char* method, const std::string& request_id,
-    const google::protobuf::Message& request,
-    std::function<absl::StatusOr<Response>(Tx&, Resolver&, Outbox&, absl::Time)> effect) {
+absl::StatusOr<Response> Mutate(pg::Database& db, const Clock& clock, const char* method,
+                                const std::string& request_id,
+                                const google::protobuf::Message& request,
+                                MutationEffect<Response> effect) {
   RETURN_IF_ERROR(ValidateRequestId(request_id));
   // Read on the calling (gRPC) thread: the transaction runs on a DB thread.
   const pg::TransactionOptions options{.deadline = DeadlineScope::Current()};
@@ -200,9 +214,7 @@ absl::StatusOr<Response> Mutate(
         });
   });
   if (!bytes.ok()) return bytes.status();
-  Response response;
-  if (!response.ParseFromString(*bytes)) return absl::InternalError("stored response unreadable");
-  return response;
+  return ParseResponse<Response>(*bytes);
 }
 
 /// Runs a read-only query in one (repeatable read) transaction.
