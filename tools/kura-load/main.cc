@@ -3,12 +3,13 @@
 //   kura-load seed  --addr A --items N [--first F] --stock Q    catalog + stock for a benchmark
 //   kura-load holds --addr A --items N [--first F] --callers C [--requests R | --duration D]
 //                   [--quantity Q]
+//   kura-load sales ... (the same options)
 //
 // Benchmark items are BENCH-F .. BENCH-(F+N-1). `holds` runs C closed-loop callers on gRPC's
-// callback API, each keeping one CreateHolds in flight, each hold on one of those items picked
-// uniformly, and prints one
-// line: RESULT callers=.. items=.. ok=.. failed=.. seconds=.. per_second=.. p50_ms=.. p99_ms=..
-// plus the failures by reason.
+// callback API, each keeping one CreateHolds in flight (EC channel bench-ec), each hold on one of
+// those items picked uniformly; `sales` does the same with store sales (ApplyMovements with one
+// STORE_SALE at bench-store). Both print one line: RESULT callers=.. items=.. ok=.. failed=..
+// seconds=.. per_second=.. p50_ms=.. p99_ms=.. plus the failures by reason.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
@@ -52,7 +53,7 @@ struct Options {
 int Usage() {
   std::fprintf(stderr,
                "usage: kura-load seed --addr A --items N [--first F] [--stock Q]\n"
-               "       kura-load holds --addr A --items N [--first F] --callers C "
+               "       kura-load holds|sales --addr A --items N [--first F] --callers C "
                "[--requests R | --duration 5s] [--quantity Q] [--run NAME]\n");
   return 2;
 }
@@ -126,9 +127,9 @@ int Seed(const Options& o, std::shared_ptr<grpc::Channel> channel) {
 }
 
 // Closed-loop callers on the callback API.
-class HoldLoad {
+class Load {
  public:
-  HoldLoad(const Options& o, std::shared_ptr<grpc::Channel> channel)
+  Load(const Options& o, std::shared_ptr<grpc::Channel> channel)
       : o_(o), stub_(v1::LedgerService::NewStub(channel)) {}
 
   int Run() {
@@ -162,8 +163,10 @@ class HoldLoad {
  private:
   struct InFlight {
     grpc::ClientContext context;
-    v1::CreateHoldsRequest request;
-    v1::CreateHoldsResponse response;
+    v1::CreateHoldsRequest hold;
+    v1::CreateHoldsResponse hold_response;
+    v1::ApplyMovementsRequest sale;
+    v1::ApplyMovementsResponse sale_response;
     absl::Time sent;
   };
 
@@ -186,22 +189,34 @@ class HoldLoad {
     thread_local std::mt19937_64 random{std::random_device{}()};
     auto* call = new InFlight();
     int64_t n = next_id_.fetch_add(1);
-    call->request.set_request_id(absl::StrCat("load-", start_id_, "-", n));
-    call->request.set_channel("bench-ec");
-    auto* line = call->request.add_lines();
+    std::string request_id = absl::StrCat("load-", start_id_, "-", n);
+    std::string sku = Sku(o_.first + static_cast<int>(random() % static_cast<uint64_t>(o_.items)));
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    auto done = [this, call, c](grpc::Status status) {
+      Finish(call, status);
+      Next(c);
+    };
+    if (o_.command == "sales") {
+      call->sale.set_request_id(request_id);
+      auto* m = call->sale.add_movements();
+      m->set_kind(v1::MOVEMENT_KIND_STORE_SALE);
+      m->set_sku(sku);
+      m->set_location("bench-store");
+      m->set_quantity(o_.quantity);
+      call->sent = absl::Now();
+      stub_->async()->ApplyMovements(&call->context, &call->sale, &call->sale_response, done);
+      return;
+    }
+    call->hold.set_request_id(request_id);
+    call->hold.set_channel("bench-ec");
+    auto* line = call->hold.add_lines();
     line->set_hold_id(absl::StrCat("load-hold-", start_id_, "-", n));
-    line->set_sku(Sku(o_.first + static_cast<int>(random() % static_cast<uint64_t>(o_.items))));
+    line->set_sku(sku);
     line->set_location("bench-store");
     line->set_quantity(o_.quantity);
-    call->request.mutable_expires_at()->set_seconds(
-        absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    call->hold.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
     call->sent = absl::Now();
-    stub_->async()->CreateHolds(&call->context, &call->request, &call->response,
-                                [this, call, c](grpc::Status status) {
-                                  Finish(call, status);
-                                  Next(c);
-                                });
+    stub_->async()->CreateHolds(&call->context, &call->hold, &call->hold_response, done);
   }
 
   void Finish(InFlight* call, const grpc::Status& status) {
@@ -278,6 +293,6 @@ int main(int argc, char** argv) {
   args.SetInt(GRPC_ARG_MAX_CONCURRENT_STREAMS, 1000);
   auto channel = grpc::CreateCustomChannel(o.addr, grpc::InsecureChannelCredentials(), args);
   if (o.command == "seed") return Seed(o, channel);
-  if (o.command == "holds") return HoldLoad(o, channel).Run();
+  if (o.command == "holds" || o.command == "sales") return Load(o, channel).Run();
   return Usage();
 }

@@ -31,17 +31,24 @@ struct GroupCommitMetrics {
   prometheus::Histogram& batch_seconds;
 };
 
-/// The queue and the writer thread of a group-commit writer. Callers Push items; the one writer
-/// thread takes what is waiting — up to max_batch, waiting at most `window` for a burst to
-/// gather — and hands the batch, in arrival order, to `run`. Thread-safe.
+/// The queue and the threads of a group-commit writer. Callers Push items; the writer thread
+/// takes what is waiting — up to max_batch, waiting at most `window` for a burst to gather (less
+/// once as many requests wait as the last batch had) — and hands the batch, in arrival order, to
+/// `run`, which applies and commits it and returns the work of answering its callers. That work
+/// runs on a second thread, so that the next batch's transaction starts at once. Thread-safe.
 template <typename Item>
 class GroupCommitQueue {
  public:
-  using Run = std::function<void(std::vector<Item>&)>;
+  using Answer = std::function<void()>;
+  using Run = std::function<Answer(std::vector<Item>&&)>;
 
   GroupCommitQueue(GroupCommitOptions options, GroupCommitMetrics& metrics, Run run)
-      : options_(options), metrics_(metrics), run_(std::move(run)), writer_([this] { Loop(); }) {}
-  /// Runs what is queued, then stops the writer.
+      : options_(options),
+        metrics_(metrics),
+        run_(std::move(run)),
+        answerer_([this] { AnswerLoop(); }),
+        writer_([this] { Loop(); }) {}
+  /// Runs and answers what is queued, then stops the threads.
   ~GroupCommitQueue() {
     {
       std::lock_guard lock(mu_);
@@ -49,6 +56,12 @@ class GroupCommitQueue {
     }
     wake_.notify_all();
     writer_.join();
+    {
+      std::lock_guard lock(answers_mu_);
+      answers_stop_ = true;
+    }
+    answers_wake_.notify_all();
+    answerer_.join();
   }
   GroupCommitQueue(const GroupCommitQueue&) = delete;
   GroupCommitQueue& operator=(const GroupCommitQueue&) = delete;
@@ -78,7 +91,8 @@ class GroupCommitQueue {
         if (static_cast<int>(queue_.size()) < options_.max_batch &&
             options_.window > absl::ZeroDuration() && (last_batch_size_ > 1 || queue_.size() > 1)) {
           wake_.wait_for(lock, absl::ToChronoNanoseconds(options_.window), [&] {
-            return stop_ || static_cast<int>(queue_.size()) >= options_.max_batch;
+            return stop_ || static_cast<int>(queue_.size()) >= options_.max_batch ||
+                   queue_.size() >= last_batch_size_;
           });
         }
         start = absl::Now();
@@ -90,8 +104,27 @@ class GroupCommitQueue {
         last_batch_size_ = batch.size();
       }
       metrics_.batch_size.Observe(static_cast<double>(batch.size()));
-      run_(batch);
+      Answer answer = run_(std::move(batch));
       metrics_.batch_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+      {
+        std::lock_guard lock(answers_mu_);
+        answers_.push_back(std::move(answer));
+      }
+      answers_wake_.notify_one();
+    }
+  }
+
+  void AnswerLoop() {
+    while (true) {
+      Answer answer;
+      {
+        std::unique_lock lock(answers_mu_);
+        answers_wake_.wait(lock, [&] { return answers_stop_ || !answers_.empty(); });
+        if (answers_.empty()) return;  // stopping and drained
+        answer = std::move(answers_.front());
+        answers_.pop_front();
+      }
+      answer();
     }
   }
 
@@ -103,7 +136,12 @@ class GroupCommitQueue {
   std::deque<std::pair<Item, absl::Time>> queue_;
   bool stop_ = false;
   size_t last_batch_size_ = 0;  // guarded by mu_
-  std::thread writer_;          // last: starts once the rest is built
+  std::mutex answers_mu_;
+  std::condition_variable answers_wake_;
+  std::deque<Answer> answers_;
+  bool answers_stop_ = false;
+  std::thread answerer_;
+  std::thread writer_;  // last: starts once the rest is built
 };
 
 }  // namespace kura::ledger

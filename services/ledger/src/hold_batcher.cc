@@ -24,7 +24,7 @@ struct Slot {
   const v1::CreateHoldsRequest* request = nullptr;
   std::string bytes_hex;
   std::optional<Result> result;  // set once decided
-  bool fresh = false;            // this request inserted its requests row
+  bool fresh = false;            // a new request id: stored with its response at commit
   int same_as = -1;              // an earlier slot with the same request id and bytes
   int32_t channel_id = 0;
   bool respects_safety = true;
@@ -61,56 +61,31 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
                         {{"request_id", s.request->request_id()}}));
     }
   }
+  // Known ids get their stored response, or IDEMPOTENCY_KEY_REUSED for other contents. The
+  // others are stored, with their responses, just before the commit.
   std::vector<std::string> ids, hexes;
-  for (auto& [id, index] : first_by_id) {  // sorted by request id: a stable insert order
+  for (auto& [id, index] : first_by_id) {
     ids.push_back(id);
     hexes.push_back(slots[index].bytes_hex);
   }
-  std::set<std::string> fresh;
   for (const auto& row : tx.exec_params(
-           "INSERT INTO requests (request_id, method, request) "
-           "SELECT id, 'CreateHolds', decode(h, 'hex') FROM unnest($1::text[], $2::text[]) "
-           "AS r(id, h) ORDER BY id ON CONFLICT DO NOTHING RETURNING request_id",
+           "SELECT q.request_id, q.method = 'CreateHolds' AND q.request = decode(r.h, 'hex'), "
+           "encode(q.response, 'hex') FROM requests q "
+           "JOIN unnest($1::text[], $2::text[]) AS r(id, h) ON q.request_id = r.id",
            SqlTextArray(ids), SqlTextArray(hexes))) {
-    fresh.insert(row[0].as<std::string>());
-  }
-  std::vector<std::string> stored_ids, stored_hexes;
-  for (auto& [id, index] : first_by_id) {
-    if (fresh.count(id)) {
-      slots[index].fresh = true;
+    Slot& s = slots[first_by_id[row[0].as<std::string>()]];
+    if (!row[1].as<bool>()) {
+      Fail(s, MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
+                        absl::StrCat("request_id \"", s.request->request_id(),
+                                     "\" was already used for a different request"),
+                        {{"request_id", s.request->request_id()}}));
     } else {
-      stored_ids.push_back(id);
-      stored_hexes.push_back(slots[index].bytes_hex);
+      v1::CreateHoldsResponse stored;
+      stored.ParseFromString(absl::HexStringToBytes(row[2].as<std::string>("")));
+      s.result = Result(std::move(stored));
     }
   }
-  if (!stored_ids.empty()) {
-    for (const auto& row : tx.exec_params(
-             "SELECT q.request_id, q.method = 'CreateHolds' AND q.request = decode(r.h, 'hex'), "
-             "encode(q.response, 'hex') FROM requests q "
-             "JOIN unnest($1::text[], $2::text[]) AS r(id, h) ON q.request_id = r.id",
-             SqlTextArray(stored_ids), SqlTextArray(stored_hexes))) {
-      Slot& s = slots[first_by_id[row[0].as<std::string>()]];
-      if (!row[1].as<bool>()) {
-        Fail(s, MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
-                          absl::StrCat("request_id \"", s.request->request_id(),
-                                       "\" was already used for a different request"),
-                          {{"request_id", s.request->request_id()}}));
-      } else {
-        v1::CreateHoldsResponse stored;
-        stored.ParseFromString(absl::HexStringToBytes(row[2].as<std::string>("")));
-        s.result = Result(std::move(stored));
-      }
-    }
-  }
-
-  for (auto& [id, index] : first_by_id) {
-    Slot& s = slots[index];
-    // A known id whose row vanished meanwhile: refuse rather than apply without a stored answer.
-    if (!s.fresh && !s.result) {
-      Fail(s, MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
-                        "the request id changed state concurrently; retry"));
-    }
-  }
+  for (auto& [id, index] : first_by_id) slots[index].fresh = !slots[index].result.has_value();
   // Time checks after idempotency, as the per-request path does them.
   for (Slot& s : slots) {
     if (s.result || s.same_as >= 0) continue;
@@ -122,7 +97,7 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     }
   }
 
-  // 2. Resolve codes for the undecided requests, in three queries.
+  // 2. Resolve codes for the undecided requests.
   std::set<std::string> channel_codes, skus, location_codes;
   for (Slot& s : slots) {
     if (s.result || s.same_as >= 0) continue;
@@ -138,32 +113,32 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
   std::set<std::pair<int32_t, int32_t>> serving;
   Resolver resolver(tx);
   if (!channel_codes.empty()) {
-    // FOR SHARE: the channel's settings hold until commit (UpdateChannel locks FOR UPDATE).
-    for (const auto& row :
-         tx.exec_params("SELECT code, channel_id, respects_safety_stock FROM channels "
-                        "WHERE code = ANY($1::text[]) ORDER BY channel_id FOR SHARE",
-                        SqlTextArray({channel_codes.begin(), channel_codes.end()}))) {
-      channels[row[0].as<std::string>()] = {row[1].as<int32_t>(), row[2].as<bool>()};
-    }
-    for (const auto& row :
-         tx.exec_params("SELECT sku, item_id FROM items WHERE sku = ANY($1::text[])",
-                        SqlTextArray({skus.begin(), skus.end()}))) {
-      items[row[0].as<std::string>()] = row[1].as<int64_t>();
-      resolver.RememberItem(row[0].as<std::string>(), row[1].as<int64_t>());
-    }
-    for (const auto& row :
-         tx.exec_params("SELECT code, location_id FROM locations WHERE code = ANY($1::text[]) AND "
-                        "NOT is_system",
-                        SqlTextArray({location_codes.begin(), location_codes.end()}))) {
-      locations[row[0].as<std::string>()] = row[1].as<int32_t>();
-      resolver.RememberLocation(row[0].as<std::string>(), row[1].as<int32_t>());
-    }
-    std::vector<int32_t> channel_ids;
-    for (auto& [code, c] : channels) channel_ids.push_back(c.first);
-    for (const auto& row : tx.exec_params("SELECT channel_id, location_id FROM channel_locations "
-                                          "WHERE channel_id = ANY($1::integer[])",
-                                          SqlNumberArray(channel_ids))) {
-      serving.insert({row[0].as<int32_t>(), row[1].as<int32_t>()});
+    // One round trip. FOR SHARE: the channels' settings hold until commit (UpdateChannel locks
+    // them FOR UPDATE).
+    for (const auto& row : tx.exec_params(
+             "WITH c AS (SELECT code, channel_id, respects_safety_stock FROM channels "
+             "  WHERE code = ANY($1::text[]) ORDER BY channel_id FOR SHARE) "
+             "SELECT 'c', code, channel_id, respects_safety_stock FROM c "
+             "UNION ALL SELECT 'i', sku, item_id, false FROM items WHERE sku = ANY($2::text[]) "
+             "UNION ALL SELECT 'l', code, location_id, false FROM locations "
+             "  WHERE code = ANY($3::text[]) AND NOT is_system "
+             "UNION ALL SELECT 's', cl.location_id::text, cl.channel_id, false "
+             "  FROM channel_locations cl JOIN c USING (channel_id)",
+             SqlTextArray({channel_codes.begin(), channel_codes.end()}),
+             SqlTextArray({skus.begin(), skus.end()}),
+             SqlTextArray({location_codes.begin(), location_codes.end()}))) {
+      const std::string kind = row[0].as<std::string>(), code = row[1].as<std::string>();
+      if (kind == "c") {
+        channels[code] = {row[2].as<int32_t>(), row[3].as<bool>()};
+      } else if (kind == "i") {
+        items[code] = row[2].as<int64_t>();
+        resolver.RememberItem(code, row[2].as<int64_t>());
+      } else if (kind == "l") {
+        locations[code] = row[2].as<int32_t>();
+        resolver.RememberLocation(code, row[2].as<int32_t>());
+      } else {
+        serving.insert({row[2].as<int32_t>(), std::stoi(code)});
+      }
     }
   }
   std::vector<std::string> hold_ids;
@@ -352,28 +327,29 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
         SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul), SqlNumberArray(uh));
   }
   outbox.AddAvailabilityChanges(resolver, balances);
-  outbox.Flush(tx, clock);
 
-  std::vector<std::string> ok_ids, ok_responses, failed_ids;
+  std::vector<std::string> ok_ids, ok_requests, ok_responses;
   for (Slot& s : slots) {
-    if (!s.fresh) continue;
-    if (s.result->ok()) {
-      ok_ids.push_back(s.request->request_id());
-      ok_responses.push_back(absl::BytesToHexString((*s.result)->SerializeAsString()));
-    } else {
-      failed_ids.push_back(s.request->request_id());  // a failure stores nothing: retry allowed
-    }
+    if (!s.fresh || !s.result->ok()) continue;  // a failure stores nothing: retry allowed
+    ok_ids.push_back(s.request->request_id());
+    ok_requests.push_back(s.bytes_hex);
+    ok_responses.push_back(absl::BytesToHexString((*s.result)->SerializeAsString()));
   }
   if (!ok_ids.empty()) {
-    tx.exec_params(
-        "UPDATE requests q SET response = decode(v.r, 'hex') "
-        "FROM unnest($1::text[], $2::text[]) AS v(id, r) WHERE q.request_id = v.id",
-        SqlTextArray(ok_ids), SqlTextArray(ok_responses));
+    auto stored = tx.exec_params(
+        "INSERT INTO requests (request_id, method, request, response) "
+        "SELECT id, 'CreateHolds', decode(q, 'hex'), decode(r, 'hex') "
+        "FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, q, r) "
+        "ORDER BY id ON CONFLICT DO NOTHING RETURNING 1",
+        SqlTextArray(ok_ids), SqlTextArray(ok_requests), SqlTextArray(ok_responses));
+    if (stored.size() != ok_ids.size()) {
+      // Another transaction stored one of these ids since our look-up: retry the batch, whose
+      // next attempt answers that request with the stored response.
+      return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
+                       "a request id was stored concurrently");
+    }
   }
-  if (!failed_ids.empty()) {
-    tx.exec_params("DELETE FROM requests WHERE request_id = ANY($1::text[])",
-                   SqlTextArray(failed_ids));
-  }
+  outbox.Flush(tx, clock);
 
   std::vector<Result> results;
   for (Slot& s : slots) {
@@ -386,9 +362,9 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
 
 HoldBatcher::HoldBatcher(pg::Database& db, const Clock& clock, GroupCommitMetrics& metrics,
                          GroupCommitOptions options)
-    : db_(db),
-      clock_(clock),
-      queue_(options, metrics, [this](std::vector<Pending>& batch) { RunBatch(batch); }) {}
+    : db_(db), clock_(clock), queue_(options, metrics, [this](std::vector<Pending>&& batch) {
+        return RunBatch(std::move(batch));
+      }) {}
 
 void HoldBatcher::SubmitAsync(const v1::CreateHoldsRequest& request, Done done) {
   Pending pending{&request, std::move(done)};
@@ -404,20 +380,22 @@ absl::StatusOr<v1::CreateHoldsResponse> HoldBatcher::Submit(const v1::CreateHold
   return future.get();
 }
 
-void HoldBatcher::RunBatch(std::vector<Pending>& batch) {
+std::function<void()> HoldBatcher::RunBatch(std::vector<Pending>&& batch) {
   std::vector<const v1::CreateHoldsRequest*> requests;
   for (const Pending& p : batch) requests.push_back(p.request);
   auto results = db_.Run<std::vector<Result>>([&](pqxx::connection& conn) {
     return pg::RunInTransaction<std::vector<Result>>(
         conn, {}, [&](Tx& tx) { return ApplyHoldBatch(tx, clock_, requests); });
   });
-  for (size_t i = 0; i < batch.size(); ++i) {
-    try {
-      batch[i].done(results.ok() ? (*results)[i] : Result(results.status()));
-    } catch (const std::exception& e) {
-      log::Error("a CreateHolds completion failed", {{"error", e.what()}});
+  return [batch = std::move(batch), results = std::move(results)]() mutable {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      try {
+        batch[i].done(results.ok() ? std::move((*results)[i]) : Result(results.status()));
+      } catch (const std::exception& e) {
+        log::Error("a CreateHolds completion failed", {{"error", e.what()}});
+      }
     }
-  }
+  };
 }
 
 }  // namespace kura::ledger

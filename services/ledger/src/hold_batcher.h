@@ -37,7 +37,8 @@ class HoldBatcher {
     const v1::CreateHoldsRequest* request;
     Done done;
   };
-  void RunBatch(std::vector<Pending>& batch);
+  // Applies and commits a batch; returns the work of answering its callers.
+  std::function<void()> RunBatch(std::vector<Pending>&& batch);
 
   pg::Database& db_;
   const Clock& clock_;

@@ -22,9 +22,9 @@ bool IsConflict(const absl::Status& status) {
 
 MutationBatcher::MutationBatcher(pg::Database& db, const Clock& clock, GroupCommitMetrics& metrics,
                                  GroupCommitOptions options)
-    : db_(db),
-      clock_(clock),
-      queue_(options, metrics, [this](std::vector<Pending>& batch) { RunBatch(batch); }) {}
+    : db_(db), clock_(clock), queue_(options, metrics, [this](std::vector<Pending>&& batch) {
+        return RunBatch(std::move(batch));
+      }) {}
 
 absl::StatusOr<std::string> MutationBatcher::Apply(Mutation mutation) {
   auto promise = std::make_shared<std::promise<Result>>();
@@ -85,7 +85,7 @@ absl::Status MutationBatcher::ApplyBatch(Tx& tx, const std::vector<Pending>& bat
   return absl::OkStatus();
 }
 
-void MutationBatcher::RunBatch(std::vector<Pending>& batch) {
+std::function<void()> MutationBatcher::RunBatch(std::vector<Pending>&& batch) {
   // The batch's statements time out once every caller has given up.
   pg::TransactionOptions options;
   for (const Pending& p : batch) {
@@ -102,13 +102,16 @@ void MutationBatcher::RunBatch(std::vector<Pending>& batch) {
                                          [&](Tx& tx) { return ApplyBatch(tx, batch, results); }));
     return true;
   });
-  for (size_t i = 0; i < batch.size(); ++i) {
-    try {
-      batch[i].done(committed.ok() ? std::move(results[i]) : Result(committed.status()));
-    } catch (const std::exception& e) {
-      log::Error("a batched request's completion failed", {{"error", e.what()}});
+  return [batch = std::move(batch), results = std::move(results),
+          status = committed.status()]() mutable {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      try {
+        batch[i].done(status.ok() ? std::move(results[i]) : Result(status));
+      } catch (const std::exception& e) {
+        log::Error("a batched request's completion failed", {{"error", e.what()}});
+      }
     }
-  }
+  };
 }
 
 }  // namespace kura::ledger

@@ -57,7 +57,8 @@ class MutationBatcher {
     std::function<void(absl::StatusOr<std::string>)> done;
   };
   using Result = absl::StatusOr<std::string>;
-  void RunBatch(std::vector<Pending>& batch);
+  // Applies and commits a batch; returns the work of answering its callers.
+  std::function<void()> RunBatch(std::vector<Pending>&& batch);
   absl::Status ApplyBatch(Tx& tx, const std::vector<Pending>& batch, std::vector<Result>& results);
 
   pg::Database& db_;

@@ -269,13 +269,15 @@ void Outbox::Flush(Tx& tx, const Clock& clock) {
     *event.mutable_commit_time() = ToProto(now);
     payloads.push_back(absl::BytesToHexString(event.SerializeAsString()));
   }
-  // One statement for the whole batch; hex strings need no quoting inside an array literal.
+  // One statement for the whole batch, and the notification; hex strings need no quoting inside
+  // an array literal.
   tx.exec_params(
-      "INSERT INTO events (sequence, commit_time, payload) "
-      "SELECT $1::bigint + n, $2, decode(p, 'hex') "
-      "FROM unnest($3::text[]) WITH ORDINALITY AS e(p, n)",
-      last - static_cast<int64_t>(events_.size()), SqlTime(now), SqlTextArray(payloads));
-  tx.exec_params("SELECT pg_notify('kura_ledger_changes', $1)", std::to_string(last));
+      "WITH e AS (INSERT INTO events (sequence, commit_time, payload) "
+      "  SELECT $1::bigint + n, $2, decode(p, 'hex') "
+      "  FROM unnest($3::text[]) WITH ORDINALITY AS e(p, n)) "
+      "SELECT pg_notify('kura_ledger_changes', $4)",
+      last - static_cast<int64_t>(events_.size()), SqlTime(now), SqlTextArray(payloads),
+      std::to_string(last));
   events_.clear();
 }
 
