@@ -56,15 +56,16 @@ struct MovementRecord {
 v1::Movement Record(Tx& tx, Resolver& resolver, const std::string& batch_id,
                     const MovementRecord& m, absl::Time now, const std::string& channel_code) {
   int64_t id =
-      tx.exec_params1(
-            "INSERT INTO movements (batch_id, kind, item_id, quantity, "
-            "from_location_id, from_bucket, to_location_id, to_bucket, channel_id, "
-            "source_ref, occurred_at, recorded_at, expected_at) VALUES ($1, $2, $3, $4, "
-            "$5, $6, $7, $8, NULLIF($9, 0), $10, $11, $12, "
-            "NULLIF($13, '')::timestamptz) RETURNING movement_id",
-            batch_id, static_cast<int>(m.kind), m.item, m.quantity, m.from_location, m.from_bucket,
-            m.to_location, m.to_bucket, m.channel, m.source_ref, SqlTime(m.occurred_at),
-            SqlTime(now), m.expected_at ? SqlTime(*m.expected_at) : std::string())[0]
+      Prepared1(tx, "record_movement",
+                "INSERT INTO movements (batch_id, kind, item_id, quantity, "
+                "from_location_id, from_bucket, to_location_id, to_bucket, channel_id, "
+                "source_ref, occurred_at, recorded_at, expected_at) VALUES ($1, $2, $3, $4, "
+                "$5, $6, $7, $8, NULLIF($9, 0), $10, $11, $12, "
+                "NULLIF($13, '')::timestamptz) RETURNING movement_id",
+                batch_id, static_cast<int>(m.kind), m.item, m.quantity, m.from_location,
+                m.from_bucket, m.to_location, m.to_bucket, m.channel, m.source_ref,
+                SqlTime(m.occurred_at), SqlTime(now),
+                m.expected_at ? SqlTime(*m.expected_at) : std::string())[0]
           .as<int64_t>();
   v1::Movement out;
   out.set_movement_id(id);

@@ -68,11 +68,12 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     ids.push_back(id);
     hexes.push_back(slots[index].bytes_hex);
   }
-  for (const auto& row : tx.exec_params(
-           "SELECT q.request_id, q.method = 'CreateHolds' AND q.request = decode(r.h, 'hex'), "
-           "encode(q.response, 'hex') FROM requests q "
-           "JOIN unnest($1::text[], $2::text[]) AS r(id, h) ON q.request_id = r.id",
-           SqlTextArray(ids), SqlTextArray(hexes))) {
+  for (const auto& row :
+       Prepared(tx, "hb_1",
+                "SELECT q.request_id, q.method = 'CreateHolds' AND q.request = decode(r.h, 'hex'), "
+                "encode(q.response, 'hex') FROM requests q "
+                "JOIN unnest($1::text[], $2::text[]) AS r(id, h) ON q.request_id = r.id",
+                SqlTextArray(ids), SqlTextArray(hexes))) {
     Slot& s = slots[first_by_id[row[0].as<std::string>()]];
     if (!row[1].as<bool>()) {
       Fail(s, MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
@@ -115,7 +116,8 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
   if (!channel_codes.empty()) {
     // One round trip. FOR SHARE: the channels' settings hold until commit (UpdateChannel locks
     // them FOR UPDATE).
-    for (const auto& row : tx.exec_params(
+    for (const auto& row : Prepared(
+             tx, "hb_2",
              "WITH c AS (SELECT code, channel_id, respects_safety_stock FROM channels "
              "  WHERE code = ANY($1::text[]) ORDER BY channel_id FOR SHARE) "
              "SELECT 'c', code, channel_id, respects_safety_stock FROM c "
@@ -201,30 +203,33 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     std::vector<int32_t> uc, ul;
     std::vector<int64_t> ui;
     for (const auto& [c, i, l] : usage_keys) uc.push_back(c), ui.push_back(i), ul.push_back(l);
-    tx.exec_params(
-        "INSERT INTO channel_usage (channel_id, item_id, location_id) "
-        "SELECT c, i, l FROM unnest($1::integer[], $2::bigint[], $3::integer[]) AS k(c, i, l) "
-        "ORDER BY c, i, l ON CONFLICT DO NOTHING",
-        SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul));
+    Prepared(tx, "hb_3",
+             "INSERT INTO channel_usage (channel_id, item_id, location_id) "
+             "SELECT c, i, l FROM unnest($1::integer[], $2::bigint[], $3::integer[]) AS k(c, i, l) "
+             "ORDER BY c, i, l ON CONFLICT DO NOTHING",
+             SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul));
     for (const auto& row :
-         tx.exec_params("SELECT channel_id, item_id, location_id, held, committed, quota, ratio_bp "
-                        "FROM channel_usage WHERE (channel_id, item_id, location_id) IN "
-                        "(SELECT * FROM unnest($1::integer[], $2::bigint[], $3::integer[])) "
-                        "ORDER BY channel_id, item_id, location_id FOR UPDATE",
-                        SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul))) {
+         Prepared(tx, "hb_4",
+                  "SELECT channel_id, item_id, location_id, held, committed, quota, ratio_bp "
+                  "FROM channel_usage WHERE (channel_id, item_id, location_id) IN "
+                  "(SELECT * FROM unnest($1::integer[], $2::bigint[], $3::integer[])) "
+                  "ORDER BY channel_id, item_id, location_id FOR UPDATE",
+                  SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul))) {
       UsageRow u{row[3].as<int64_t>(), row[4].as<int64_t>()};
       if (!row[5].is_null()) u.quota = row[5].as<int64_t>();
       if (!row[6].is_null()) u.ratio_bp = row[6].as<int>();
       usage[{row[0].as<int32_t>(), row[1].as<int64_t>(), row[2].as<int32_t>()}] = u;
     }
-    for (const auto& row : tx.exec_params(
+    for (const auto& row : Prepared(
+             tx, "hb_5",
              "SELECT item_id, location_id, quantity FROM safety_stock "
              "WHERE (item_id, location_id) IN (SELECT * FROM unnest($1::bigint[], $2::integer[]))",
              SqlNumberArray(ui), SqlNumberArray(ul))) {
       safety[{row[0].as<int64_t>(), row[1].as<int32_t>()}] = row[2].as<int64_t>();
     }
-    for (const auto& row : tx.exec_params(
-             "SELECT hold_id FROM holds WHERE hold_id = ANY($1::text[])", SqlTextArray(hold_ids))) {
+    for (const auto& row :
+         Prepared(tx, "hb_6", "SELECT hold_id FROM holds WHERE hold_id = ANY($1::text[])",
+                  SqlTextArray(hold_ids))) {
       taken_hold_ids.insert(row[0].as<std::string>());
     }
   }
@@ -293,7 +298,8 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
 
   // 5. Write the batch: holds, balances, channel usage, events, stored responses.
   if (!h_ids.empty()) {
-    auto inserted = tx.exec_params(
+    auto inserted = Prepared(
+        tx, "hb_7",
         "INSERT INTO holds (hold_id, item_id, location_id, channel_id, quantity, state, "
         "expires_at, order_ref, customer_ref, create_time) "
         "SELECT h, i, l, c, q, 1, e, o, cu, $9 FROM unnest($1::text[], $2::bigint[], "
@@ -320,11 +326,11 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     uh.push_back(u.held);
   }
   if (!uc.empty()) {
-    tx.exec_params(
-        "UPDATE channel_usage u SET held = v.h FROM unnest($1::integer[], $2::bigint[], "
-        "$3::integer[], $4::bigint[]) AS v(c, i, l, h) "
-        "WHERE u.channel_id = v.c AND u.item_id = v.i AND u.location_id = v.l",
-        SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul), SqlNumberArray(uh));
+    Prepared(tx, "hb_8",
+             "UPDATE channel_usage u SET held = v.h FROM unnest($1::integer[], $2::bigint[], "
+             "$3::integer[], $4::bigint[]) AS v(c, i, l, h) "
+             "WHERE u.channel_id = v.c AND u.item_id = v.i AND u.location_id = v.l",
+             SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul), SqlNumberArray(uh));
   }
   outbox.AddAvailabilityChanges(resolver, balances);
 
@@ -336,12 +342,13 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     ok_responses.push_back(absl::BytesToHexString((*s.result)->SerializeAsString()));
   }
   if (!ok_ids.empty()) {
-    auto stored = tx.exec_params(
-        "INSERT INTO requests (request_id, method, request, response) "
-        "SELECT id, 'CreateHolds', decode(q, 'hex'), decode(r, 'hex') "
-        "FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, q, r) "
-        "ORDER BY id ON CONFLICT DO NOTHING RETURNING 1",
-        SqlTextArray(ok_ids), SqlTextArray(ok_requests), SqlTextArray(ok_responses));
+    auto stored =
+        Prepared(tx, "hb_9",
+                 "INSERT INTO requests (request_id, method, request, response) "
+                 "SELECT id, 'CreateHolds', decode(q, 'hex'), decode(r, 'hex') "
+                 "FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, q, r) "
+                 "ORDER BY id ON CONFLICT DO NOTHING RETURNING 1",
+                 SqlTextArray(ok_ids), SqlTextArray(ok_requests), SqlTextArray(ok_responses));
     if (stored.size() != ok_ids.size()) {
       // Another transaction stored one of these ids since our look-up: retry the batch, whose
       // next attempt answers that request with the stored response.

@@ -42,7 +42,7 @@ std::string Micros(const std::string& column) {
 
 absl::StatusOr<int64_t> Resolver::Item(const std::string& sku) {
   if (auto it = items_.find(sku); it != items_.end()) return it->second;
-  auto rows = tx_.exec_params("SELECT item_id FROM items WHERE sku = $1", sku);
+  auto rows = Prepared(tx_, "ss_1", "SELECT item_id FROM items WHERE sku = $1", sku);
   if (rows.empty()) {
     return MakeError(absl::StatusCode::kNotFound, "ITEM_NOT_FOUND",
                      absl::StrCat("no item with sku \"", sku, "\""), {{"sku", sku}});
@@ -60,7 +60,7 @@ absl::StatusOr<int32_t> Resolver::Location(const std::string& code, bool allow_s
                      {{"location", code}});
   }
   if (auto it = locations_.find(code); it != locations_.end()) return it->second;
-  auto rows = tx_.exec_params("SELECT location_id FROM locations WHERE code = $1", code);
+  auto rows = Prepared(tx_, "ss_2", "SELECT location_id FROM locations WHERE code = $1", code);
   if (rows.empty()) {
     return MakeError(absl::StatusCode::kNotFound, "LOCATION_NOT_FOUND",
                      absl::StrCat("no location with code \"", code, "\""), {{"location", code}});
@@ -81,8 +81,9 @@ int32_t Resolver::System(const std::string& code) {
 
 absl::StatusOr<ChannelInfo> Resolver::Channel(const std::string& code) {
   if (auto it = channels_.find(code); it != channels_.end()) return it->second;
-  auto rows = tx_.exec_params(
-      "SELECT channel_id, kind, respects_safety_stock FROM channels WHERE code = $1", code);
+  auto rows = Prepared(
+      tx_, "ss_3", "SELECT channel_id, kind, respects_safety_stock FROM channels WHERE code = $1",
+      code);
   if (rows.empty()) {
     return MakeError(absl::StatusCode::kNotFound, "CHANNEL_NOT_FOUND",
                      absl::StrCat("no channel with code \"", code, "\""), {{"channel", code}});
@@ -105,8 +106,8 @@ void Resolver::RememberLocation(const std::string& code, int32_t location_id) {
 
 std::string Resolver::SkuOf(int64_t item_id) {
   if (auto it = skus_.find(item_id); it != skus_.end()) return it->second;
-  auto sku =
-      tx_.exec_params1("SELECT sku FROM items WHERE item_id = $1", item_id)[0].as<std::string>();
+  auto sku = Prepared1(tx_, "ss_4", "SELECT sku FROM items WHERE item_id = $1", item_id)[0]
+                 .as<std::string>();
   skus_[item_id] = sku;
   items_[sku] = item_id;
   return sku;
@@ -114,8 +115,9 @@ std::string Resolver::SkuOf(int64_t item_id) {
 
 std::string Resolver::CodeOf(int32_t location_id) {
   if (auto it = codes_.find(location_id); it != codes_.end()) return it->second;
-  auto code = tx_.exec_params1("SELECT code FROM locations WHERE location_id = $1", location_id)[0]
-                  .as<std::string>();
+  auto code =
+      Prepared1(tx_, "ss_5", "SELECT code FROM locations WHERE location_id = $1", location_id)[0]
+          .as<std::string>();
   codes_[location_id] = code;
   locations_[code] = location_id;
   return code;
@@ -137,12 +139,13 @@ void LockedBalances::Lock(Tx& tx, std::vector<AccountKey> keys) {
               buckets = SqlNumberArray(bucket_ids);
   // Rows must exist before they can be locked; inserted in key order so that two first writers
   // of overlapping accounts wait for each other instead of deadlocking.
-  tx.exec_params(
-      "INSERT INTO balances (item_id, location_id, bucket) "
-      "SELECT i, l, b FROM unnest($1::bigint[], $2::integer[], $3::smallint[]) AS k(i, l, b) "
-      "ORDER BY i, l, b ON CONFLICT DO NOTHING",
-      items, locations, buckets);
-  auto rows = tx.exec_params(
+  Prepared(tx, "ss_6",
+           "INSERT INTO balances (item_id, location_id, bucket) "
+           "SELECT i, l, b FROM unnest($1::bigint[], $2::integer[], $3::smallint[]) AS k(i, l, b) "
+           "ORDER BY i, l, b ON CONFLICT DO NOTHING",
+           items, locations, buckets);
+  auto rows = Prepared(
+      tx, "ss_7",
       "SELECT item_id, location_id, bucket, on_hand, held FROM balances "
       "WHERE (item_id, location_id, bucket) IN "
       "  (SELECT i, l, b FROM unnest($1::bigint[], $2::integer[], $3::smallint[]) AS k(i, l, b)) "
@@ -175,12 +178,12 @@ void LockedBalances::Save(Tx& tx) {
   }
   if (items.empty()) return;
   // One statement for every changed row.
-  tx.exec_params(
-      "UPDATE balances b SET on_hand = v.o, held = v.h "
-      "FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::bigint[], $5::bigint[]) "
-      "AS v(i, l, k, o, h) WHERE b.item_id = v.i AND b.location_id = v.l AND b.bucket = v.k",
-      SqlNumberArray(items), SqlNumberArray(locations), SqlNumberArray(buckets),
-      SqlNumberArray(on_hands), SqlNumberArray(helds));
+  Prepared(tx, "ss_8",
+           "UPDATE balances b SET on_hand = v.o, held = v.h "
+           "FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::bigint[], $5::bigint[]) "
+           "AS v(i, l, k, o, h) WHERE b.item_id = v.i AND b.location_id = v.l AND b.bucket = v.k",
+           SqlNumberArray(items), SqlNumberArray(locations), SqlNumberArray(buckets),
+           SqlNumberArray(on_hands), SqlNumberArray(helds));
 }
 
 std::string SqlTextArray(const std::vector<std::string>& values) {
@@ -258,8 +261,8 @@ void Outbox::Flush(Tx& tx, const Clock& clock) {
   // The last lock of the transaction, held only until its commit: sequence order is commit
   // order. The commit time is read under the lock, so it never goes backwards along the feed.
   int64_t last =
-      tx.exec_params1("UPDATE feed_head SET last = last + $1 WHERE id = 1 RETURNING last",
-                      static_cast<int64_t>(events_.size()))[0]
+      Prepared1(tx, "ss_9", "UPDATE feed_head SET last = last + $1 WHERE id = 1 RETURNING last",
+                static_cast<int64_t>(events_.size()))[0]
           .as<int64_t>();
   absl::Time now = clock.Now();
   int64_t sequence = last - static_cast<int64_t>(events_.size());
@@ -271,13 +274,13 @@ void Outbox::Flush(Tx& tx, const Clock& clock) {
   }
   // One statement for the whole batch, and the notification; hex strings need no quoting inside
   // an array literal.
-  tx.exec_params(
-      "WITH e AS (INSERT INTO events (sequence, commit_time, payload) "
-      "  SELECT $1::bigint + n, $2, decode(p, 'hex') "
-      "  FROM unnest($3::text[]) WITH ORDINALITY AS e(p, n)) "
-      "SELECT pg_notify('kura_ledger_changes', $4)",
-      last - static_cast<int64_t>(events_.size()), SqlTime(now), SqlTextArray(payloads),
-      std::to_string(last));
+  Prepared(tx, "ss_10",
+           "WITH e AS (INSERT INTO events (sequence, commit_time, payload) "
+           "  SELECT $1::bigint + n, $2, decode(p, 'hex') "
+           "  FROM unnest($3::text[]) WITH ORDINALITY AS e(p, n)) "
+           "SELECT pg_notify('kura_ledger_changes', $4)",
+           last - static_cast<int64_t>(events_.size()), SqlTime(now), SqlTextArray(payloads),
+           std::to_string(last));
   events_.clear();
 }
 
@@ -311,15 +314,17 @@ absl::StatusOr<std::string> RunIdempotent(
   std::string bytes = absl::BytesToHexString(DeterministicBytes(request));
   // A concurrent first request with the same id makes this INSERT wait until it commits or
   // rolls back; then we either see its row or insert ours.
-  auto inserted = tx.exec_params(
+  auto inserted = Prepared(
+      tx, "ss_11",
       "INSERT INTO requests (request_id, method, request) VALUES ($1, $2, decode($3, 'hex')) "
       "ON CONFLICT DO NOTHING RETURNING 1",
       request_id, method, bytes);
   if (inserted.empty()) {
-    auto row = tx.exec_params1(
-        "SELECT method = $2 AND request = decode($3, 'hex'), encode(response, 'hex') "
-        "FROM requests WHERE request_id = $1",
-        request_id, method, bytes);
+    auto row =
+        Prepared1(tx, "ss_12",
+                  "SELECT method = $2 AND request = decode($3, 'hex'), encode(response, 'hex') "
+                  "FROM requests WHERE request_id = $1",
+                  request_id, method, bytes);
     if (!row[0].as<bool>()) {
       return MakeError(
           absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
@@ -329,8 +334,8 @@ absl::StatusOr<std::string> RunIdempotent(
     return absl::HexStringToBytes(row[1].as<std::string>(""));
   }
   ASSIGN_OR_RETURN(std::string response, effect());
-  tx.exec_params("UPDATE requests SET response = decode($2, 'hex') WHERE request_id = $1",
-                 request_id, absl::BytesToHexString(response));
+  Prepared(tx, "ss_13", "UPDATE requests SET response = decode($2, 'hex') WHERE request_id = $1",
+           request_id, absl::BytesToHexString(response));
   return response;
 }
 

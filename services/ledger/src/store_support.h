@@ -13,6 +13,7 @@
 
 #include <google/protobuf/message.h>
 #include <google/protobuf/timestamp.pb.h>
+#include <pqxx/connection_base>
 #include <pqxx/transaction_base>
 
 #include "absl/status/statusor.h"
@@ -107,6 +108,21 @@ class LockedBalances {
  private:
   std::map<AccountKey, BalanceRow> rows_;
 };
+
+/// Runs `sql` with `args` as a statement prepared under `name` on the transaction's connection
+/// (declared there on first use): PostgreSQL parses it once per connection and, once it settles
+/// on a generic plan, plans it once too. A name always goes with the same text.
+template <typename... Args>
+pqxx::result Prepared(Tx& tx, const std::string& name, const std::string& sql, Args&&... args) {
+  tx.conn().prepare(name, sql);  // a no-op once declared
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+/// Prepared, for a statement that returns exactly one row.
+template <typename... Args>
+pqxx::row Prepared1(Tx& tx, const std::string& name, const std::string& sql, Args&&... args) {
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared1(name, std::forward<Args>(args)...);
+}
 
 /// A PostgreSQL array literal of `values`, each quoted and escaped, for a `$n::text[]` parameter.
 std::string SqlTextArray(const std::vector<std::string>& values);
