@@ -25,7 +25,7 @@ GroupCommitMetrics::GroupCommitMetrics(prometheus::Registry& registry, const std
                     {0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1})),
       batch_seconds(
           Histogram(registry, "kura_ledger_batch_seconds",
-                    "How long one batch took: its transaction, commit and answers.", writer,
+                    "How long one batch took: its transaction and commit.", writer,
                     {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1})) {}
 
 }  // namespace kura::ledger
