@@ -1,5 +1,6 @@
 // kura-reservation: wiring only. See README.md beside this file.
 #include "kura/server/service_main.h"
+#include "reservation_module.h"
 
 namespace kura::migrations {
 const std::vector<kura::pg::MigrationFile>& ReservationMigrations();
@@ -12,5 +13,7 @@ int main(int argc, char** argv) {
                                        .error_domain = "kura.reservation",
                                        .migrations = &kura::migrations::ReservationMigrations,
                                        .grpc_port = 7102,
-                                       .metrics_port = 9102});
+                                       .metrics_port = 9102,
+                                       .extra_defaults = kura::reservation::ReservationDefaults(),
+                                       .create_module = kura::reservation::MakeReservationModule});
 }

@@ -11,9 +11,9 @@
 #include "absl/strings/str_join.h"
 #include "kura/base/error.h"
 #include "kura/base/status_macros.h"
+#include "kura/base/validation.h"
 #include "kura/pg/transaction.h"
 #include "store_support.h"
-#include "validation.h"
 
 namespace kura::ledger {
 namespace {

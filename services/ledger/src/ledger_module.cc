@@ -22,33 +22,24 @@
 #include "kura/ledger/v1/ledger.grpc.pb.h"
 #include "kura/log/log.h"
 #include "kura/pg/dsn.h"
+#include "kura/rpc/serve.h"
 #include "kura/rpc/status.h"
+#include "kura/server/periodic.h"
 #include "store_support.h"
 
 namespace kura::ledger {
 namespace {
 
-// The call's deadline, if the client set one.
-std::optional<absl::Time> DeadlineOf(const grpc::ServerContextBase& context) {
-  if (context.deadline() == std::chrono::system_clock::time_point::max()) return std::nullopt;
-  return absl::FromChrono(context.deadline());
-}
+using rpc::DeadlineOf;
 
-// Runs one RPC: trace scope, the call, the one status mapping; nothing escapes as an exception.
+// Runs one RPC with the call's deadline given to the books' transactions (rpc::Serve).
 template <typename Response, typename Call>
 grpc::Status Serve(grpc::ServerContext* context, const std::string& domain, Response* out,
                    Call&& call) {
-  auto trace = rpc::ServerTraceScope(*context);
-  DeadlineScope deadline_scope(DeadlineOf(*context));
-  try {
-    absl::StatusOr<Response> result = call();
-    if (!result.ok()) return rpc::ToGrpcStatus(result.status(), domain);
-    *out = *std::move(result);
-    return grpc::Status::OK;
-  } catch (const std::exception& e) {
-    log::Error("unexpected exception", {{"error", e.what()}});
-    return rpc::ToGrpcStatus(absl::InternalError("internal error"), domain);
-  }
+  return rpc::Serve(context, domain, out, [&] {
+    DeadlineScope deadline_scope(DeadlineOf(*context));
+    return call();
+  });
 }
 
 // Counters of what the books did, for dashboards and alerts.
@@ -364,63 +355,42 @@ class ChangeFeedGrpc final : public v1::ChangeFeedService::Service {
 };
 
 // Expires due holds every interval, in batches, until none are due.
+// Expires due holds every `interval` and reports how far behind it is.
 class HoldSweeper {
  public:
   HoldSweeper(Books& books, pg::Database& db, LedgerMetrics& metrics, absl::Duration interval)
-      : books_(books), db_(db), metrics_(metrics), interval_(interval), thread_([this] {
-          Loop();
-        }) {}
-  ~HoldSweeper() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
+      : books_(books), db_(db), metrics_(metrics), periodic_(interval, [this] { Sweep(); }) {}
 
  private:
-  void Loop() {
-    while (true) {
-      {
-        std::unique_lock lock(mu_);
-        if (wake_.wait_for(lock, absl::ToChronoNanoseconds(interval_), [&] { return stop_; })) {
-          return;
+  void Sweep() {
+    try {
+      auto lag = db_.Run<double>([](pqxx::connection& conn) -> absl::StatusOr<double> {
+        pqxx::nontransaction tx(conn);
+        return tx
+            .exec(
+                "SELECT coalesce(extract(epoch FROM now() - min(expires_at)), 0)::float8 "
+                "FROM holds WHERE state = 1 AND expires_at <= now()")[0][0]
+            .as<double>();
+      });
+      if (lag.ok()) metrics_.sweeper_lag.Set(*lag);
+      for (int round = 0; round < 100; ++round) {
+        auto expired = books_.ExpireDueHolds(200);
+        if (!expired.ok()) {
+          log::Warn("hold sweep failed", {{"error", std::string(expired.status().message())}});
+          break;
         }
+        metrics_.holds_expired.Increment(*expired);
+        if (*expired < 200) break;
       }
-      try {
-        auto lag = db_.Run<double>([](pqxx::connection& conn) -> absl::StatusOr<double> {
-          pqxx::nontransaction tx(conn);
-          return tx
-              .exec(
-                  "SELECT coalesce(extract(epoch FROM now() - min(expires_at)), 0)::float8 "
-                  "FROM holds WHERE state = 1 AND expires_at <= now()")[0][0]
-              .as<double>();
-        });
-        if (lag.ok()) metrics_.sweeper_lag.Set(*lag);
-        for (int round = 0; round < 100; ++round) {
-          auto expired = books_.ExpireDueHolds(200);
-          if (!expired.ok()) {
-            log::Warn("hold sweep failed", {{"error", std::string(expired.status().message())}});
-            break;
-          }
-          metrics_.holds_expired.Increment(*expired);
-          if (*expired < 200) break;
-        }
-      } catch (const std::exception& e) {
-        log::Warn("hold sweep failed", {{"error", e.what()}});
-      }
+    } catch (const std::exception& e) {
+      log::Warn("hold sweep failed", {{"error", e.what()}});
     }
   }
 
   Books& books_;
   pg::Database& db_;
   LedgerMetrics& metrics_;
-  const absl::Duration interval_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::thread thread_;
+  server::Periodic periodic_;  // last: its thread uses the members above
 };
 
 class LedgerModule final : public server::ServiceModule {

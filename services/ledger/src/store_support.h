@@ -22,12 +22,12 @@
 #include "absl/time/time.h"
 #include "kura/base/clock.h"
 #include "kura/base/status_macros.h"
+#include "kura/base/validation.h"
 #include "kura/ledger/v1/catalog.pb.h"
 #include "kura/ledger/v1/change_feed.pb.h"
 #include "kura/ledger/v1/ledger.pb.h"
 #include "kura/pg/database.h"
 #include "kura/pg/transaction.h"
-#include "validation.h"
 
 namespace kura::ledger {
 

@@ -1,10 +1,10 @@
-#include "validation.h"
+#include "kura/base/validation.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "kura/base/error.h"
 
-namespace kura::ledger {
+namespace kura {
 namespace {
 
 template <typename Allowed>
@@ -103,4 +103,4 @@ absl::Status ValidateBarcode(absl::string_view field, absl::string_view barcode)
   return absl::OkStatus();
 }
 
-}  // namespace kura::ledger
+}  // namespace kura

@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace kura::ledger {
+namespace kura {
 
 /// Largest quantity a single request may name: far beyond any real stock, small enough that
 /// sums of many never overflow int64.
@@ -33,4 +33,4 @@ inline constexpr int64_t kMaxQuantity = 1'000'000'000'000;
 /// every digit but the check digit.
 int Gs1CheckDigit(absl::string_view digits);
 
-}  // namespace kura::ledger
+}  // namespace kura

@@ -1,10 +1,10 @@
-#include "validation.h"
+#include "kura/base/validation.h"
 
 #include <catch2/catch.hpp>
 
 #include "kura/base/error.h"
 
-namespace kura::ledger {
+namespace kura {
 namespace {
 
 TEST_CASE("Barcodes with correct GS1 check digits are accepted") {
@@ -47,4 +47,4 @@ TEST_CASE("Identifiers and quantities are checked") {
 }
 
 }  // namespace
-}  // namespace kura::ledger
+}  // namespace kura

@@ -1,0 +1,57 @@
+#pragma once
+
+// kura-reservation's calls to kura-ledger: each with a deadline (the caller's, at most
+// `timeout`), the trace id passed on and the ledger's status mapped back to absl.
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "kura/ledger/v1/catalog.grpc.pb.h"
+#include "kura/ledger/v1/ledger.grpc.pb.h"
+#include "kura/rpc/status.h"
+
+namespace kura::reservation {
+
+namespace ledger_v1 = ::kura::ledger::v1;
+
+class LedgerClient {
+ public:
+  LedgerClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
+      : catalog_(ledger_v1::CatalogService::NewStub(channel)),
+        ledger_(ledger_v1::LedgerService::NewStub(channel)),
+        timeout_(timeout) {}
+
+  /// Calls `method` of the catalog or ledger stub.
+  template <typename Stub, typename Req, typename Resp>
+  absl::StatusOr<Resp> Call(Stub& stub,
+                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                            const Req& request, std::optional<absl::Time> deadline) const {
+    grpc::ClientContext context;
+    absl::Time until = absl::Now() + timeout_;
+    if (deadline && *deadline < until) until = *deadline;
+    context.set_deadline(absl::ToChronoTime(until));
+    rpc::PropagateTrace(context);
+    Resp response;
+    grpc::Status status = (stub.*method)(&context, request, &response);
+    if (!status.ok()) return rpc::FromGrpcStatus(status);
+    return response;
+  }
+
+  ledger_v1::CatalogService::Stub& catalog() const { return *catalog_; }
+  ledger_v1::LedgerService::Stub& ledger() const { return *ledger_; }
+
+ private:
+  std::unique_ptr<ledger_v1::CatalogService::Stub> catalog_;
+  std::unique_ptr<ledger_v1::LedgerService::Stub> ledger_;
+  absl::Duration timeout_;
+};
+
+}  // namespace kura::reservation

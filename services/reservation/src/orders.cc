@@ -1,0 +1,658 @@
+#include "orders.h"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "kura/base/error.h"
+#include "kura/base/status_macros.h"
+#include "kura/base/validation.h"
+#include "kura/pg/transaction.h"
+
+namespace kura::reservation {
+namespace {
+
+using Tx = pqxx::transaction_base;
+
+constexpr int kPlacing = 0;
+constexpr int kMaxLines = 100;
+constexpr int kMaxAllocations = 200;  // the ledger's limit of lines per CreateHolds
+constexpr int64_t kMaxLineQuantity = 1'000'000;
+
+std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
+
+std::string Deterministic(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+google::protobuf::Timestamp MicrosToProto(int64_t micros) {
+  google::protobuf::Timestamp t;
+  t.set_seconds(micros / 1'000'000);
+  t.set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
+  return t;
+}
+
+std::string SqlTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
+}
+
+absl::Status CheckText(absl::string_view field, const std::string& value, bool required) {
+  if (required && value.empty()) return InvalidArgument(field, absl::StrCat(field, " is required"));
+  if (value.size() > 128) return InvalidArgument(field, absl::StrCat(field, " exceeds 128 bytes"));
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument(field, absl::StrCat(field, " may not contain control characters"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckKey(const std::string& channel, const std::string& external_id) {
+  RETURN_IF_ERROR(ValidateCode("channel", channel));
+  return CheckText("external_order_id", external_id, true);
+}
+
+absl::Status CheckLines(const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
+                        bool required) {
+  if (required && lines.empty()) return InvalidArgument("lines", "lines is empty");
+  if (lines.size() > kMaxLines) {
+    return InvalidArgument("lines", absl::StrCat("at most ", kMaxLines, " lines"));
+  }
+  std::set<std::string> skus;
+  for (int i = 0; i < lines.size(); ++i) {
+    std::string at = absl::StrCat("lines[", i, "]");
+    RETURN_IF_ERROR(ValidateSku(at + ".sku", lines[i].sku()));
+    if (lines[i].quantity() <= 0 || lines[i].quantity() > kMaxLineQuantity) {
+      return InvalidArgument(
+          at + ".quantity", absl::StrCat(at, ".quantity must be between 1 and ", kMaxLineQuantity));
+    }
+    if (!skus.insert(lines[i].sku()).second) {
+      return InvalidArgument(at + ".sku", "each sku may appear once");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OrderNotFound(const std::string& channel, const std::string& external_id) {
+  return MakeError(absl::StatusCode::kNotFound, "ORDER_NOT_FOUND",
+                   absl::StrCat("no order \"", external_id, "\" on channel ", channel),
+                   {{"channel", channel}, {"external_order_id", external_id}});
+}
+
+absl::Status WrongState(const char* reason, const std::string& what) {
+  return MakeError(absl::StatusCode::kFailedPrecondition, reason, what);
+}
+
+bool HasReason(const absl::Status& s, absl::string_view reason) { return ErrorReason(s) == reason; }
+
+// FNV-1a: a stable 64-bit digest, to derive short ledger request ids from a caller's request id.
+std::string Digest(absl::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return absl::StrCat(absl::Hex(h, absl::kZeroPad16));
+}
+
+// The order row, locked or not, with its allocations.
+struct OrderRow {
+  int64_t id = 0;
+  int state = 0;
+  std::string channel, external_id, customer;
+  absl::Time expires_at;
+  struct Alloc {
+    int position;
+    std::string sku, location, hold_id;
+    int64_t quantity, fulfilled;
+  };
+  std::vector<Alloc> allocations;
+};
+
+std::optional<OrderRow> ReadOrder(Tx& tx, const std::string& channel,
+                                  const std::string& external_id, bool lock) {
+  auto rows =
+      tx.exec_params(std::string("SELECT order_id, state, customer, "
+                                 "(extract(epoch FROM expires_at) * 1000000)::bigint FROM orders "
+                                 "WHERE channel = $1 AND external_order_id = $2") +
+                         (lock ? " FOR UPDATE" : ""),
+                     channel, external_id);
+  if (rows.empty()) return std::nullopt;
+  OrderRow o;
+  o.id = rows[0][0].as<int64_t>();
+  o.state = rows[0][1].as<int>();
+  o.channel = channel;
+  o.external_id = external_id;
+  o.customer = rows[0][2].as<std::string>();
+  o.expires_at = absl::FromUnixMicros(rows[0][3].as<int64_t>());
+  for (const auto& a : tx.exec_params(
+           "SELECT position, sku, location, hold_id, quantity, fulfilled FROM allocations "
+           "WHERE order_id = $1 ORDER BY position",
+           o.id)) {
+    o.allocations.push_back({a[0].as<int>(), a[1].as<std::string>(), a[2].as<std::string>(),
+                             a[3].as<std::string>(), a[4].as<int64_t>(), a[5].as<int64_t>()});
+  }
+  return o;
+}
+
+v1::Order LoadOrder(Tx& tx, int64_t order_id) {
+  auto r = tx.exec_params1(
+      "SELECT channel, external_order_id, customer, pickup_store, state, "
+      "(extract(epoch FROM expires_at) * 1000000)::bigint, "
+      "(extract(epoch FROM create_time) * 1000000)::bigint, "
+      "(extract(epoch FROM update_time) * 1000000)::bigint FROM orders WHERE order_id = $1",
+      order_id);
+  v1::Order o;
+  o.set_channel(r[0].as<std::string>());
+  o.set_external_order_id(r[1].as<std::string>());
+  o.set_customer(r[2].as<std::string>());
+  o.set_pickup_store(r[3].as<std::string>());
+  int state = r[4].as<int>();
+  o.set_state(state == kPlacing ? v1::ORDER_STATE_PENDING : static_cast<v1::OrderState>(state));
+  *o.mutable_expires_at() = MicrosToProto(r[5].as<int64_t>());
+  *o.mutable_create_time() = MicrosToProto(r[6].as<int64_t>());
+  *o.mutable_update_time() = MicrosToProto(r[7].as<int64_t>());
+  for (const auto& l :
+       tx.exec_params("SELECT sku, quantity FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+                      order_id)) {
+    auto* line = o.add_lines();
+    line->set_sku(l[0].as<std::string>());
+    line->set_quantity(l[1].as<int64_t>());
+  }
+  for (const auto& a :
+       tx.exec_params("SELECT sku, location, quantity, fulfilled, hold_id FROM allocations "
+                      "WHERE order_id = $1 ORDER BY position",
+                      order_id)) {
+    auto* alloc = o.add_allocations();
+    alloc->set_sku(a[0].as<std::string>());
+    alloc->set_location(a[1].as<std::string>());
+    alloc->set_quantity(a[2].as<int64_t>());
+    alloc->set_fulfilled_quantity(a[3].as<int64_t>());
+    alloc->set_hold_id(a[4].as<std::string>());
+  }
+  return o;
+}
+
+void SetState(Tx& tx, int64_t order_id, int state, absl::Time now) {
+  tx.exec_params("UPDATE orders SET state = $2, update_time = $3 WHERE order_id = $1", order_id,
+                 state, SqlTime(now));
+}
+
+}  // namespace
+
+absl::StatusOr<std::map<std::string, absl::Duration>> ParseTtlByChannel(const std::string& text) {
+  std::map<std::string, absl::Duration> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    absl::Duration d;
+    if (!ValidateCode("channel", kv.first).ok() || !absl::ParseDuration(kv.second, &d) ||
+        d < absl::Seconds(1) || d > absl::Hours(24 * 90)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", part, "\" is not channel=duration with a duration between 1s and 90 days"));
+    }
+    out[kv.first] = d;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------ PlaceOrder
+
+absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
+                                        std::optional<absl::Time> deadline) {
+  RETURN_IF_ERROR(CheckKey(request.channel(), request.external_order_id()));
+  RETURN_IF_ERROR(CheckText("customer", request.customer(), false));
+  RETURN_IF_ERROR(CheckLines(request.lines(), true));
+  if (!request.pickup_store().empty()) {
+    RETURN_IF_ERROR(ValidateCode("pickup_store", request.pickup_store()));
+  }
+  const std::string bytes = Hex(Deterministic(request));
+  const pg::TransactionOptions tx_options{.deadline = deadline};
+
+  for (int attempt = 1;; ++attempt) {
+    // A repeat of a placed order gets it back; other contents under the same id are refused.
+    auto existing = db_.Run<std::optional<std::pair<int64_t, bool>>>([&](pqxx::connection& c) {
+      return pg::RunInTransaction<std::optional<std::pair<int64_t, bool>>>(
+          c, tx_options, [&](Tx& tx) -> absl::StatusOr<std::optional<std::pair<int64_t, bool>>> {
+            auto rows = tx.exec_params(
+                "SELECT order_id, request = decode($3, 'hex') FROM orders "
+                "WHERE channel = $1 AND external_order_id = $2",
+                request.channel(), request.external_order_id(), bytes);
+            if (rows.empty()) return std::nullopt;
+            return std::make_pair(rows[0][0].as<int64_t>(), rows[0][1].as<bool>());
+          });
+    });
+    if (!existing.ok()) return existing.status();
+    if (*existing && !(*existing)->second) {
+      return MakeError(
+          absl::StatusCode::kAlreadyExists, "ORDER_EXISTS",
+          absl::StrCat("order \"", request.external_order_id(), "\" on channel ", request.channel(),
+                       " was placed with other contents"),
+          {{"channel", request.channel()}, {"external_order_id", request.external_order_id()}});
+    }
+
+    if (!*existing) {
+      // Source every line from the channel's locations in priority order, the pickup store
+      // first, splitting a line where one location cannot cover it.
+      ledger_v1::GetChannelRequest get_channel;
+      get_channel.set_code(request.channel());
+      ASSIGN_OR_RETURN(auto channel,
+                       ledger_.Call(ledger_.catalog(), &ledger_v1::CatalogService::Stub::GetChannel,
+                                    get_channel, deadline));
+      std::vector<std::string> locations(channel.channel().location_codes().begin(),
+                                         channel.channel().location_codes().end());
+      if (!request.pickup_store().empty()) {
+        auto it = std::find(locations.begin(), locations.end(), request.pickup_store());
+        if (it == locations.end()) {
+          return MakeError(absl::StatusCode::kFailedPrecondition, "PICKUP_STORE_NOT_IN_CHANNEL",
+                           absl::StrCat("store ", request.pickup_store(),
+                                        " does not serve channel ", request.channel()),
+                           {{"pickup_store", request.pickup_store()}});
+        }
+        std::rotate(locations.begin(), it, it + 1);
+      }
+      ledger_v1::GetAvailabilityRequest get_availability;
+      for (const auto& line : request.lines()) get_availability.add_skus(line.sku());
+      for (const auto& location : locations) get_availability.add_locations(location);
+      get_availability.add_channels(request.channel());
+      ASSIGN_OR_RETURN(
+          auto availability,
+          ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
+                       get_availability, deadline));
+      std::map<std::pair<std::string, std::string>, int64_t> atp;
+      for (const auto& row : availability.rows()) {
+        atp[{row.sku(), row.location()}] = std::max<int64_t>(0, row.available_to_promise());
+      }
+      struct Planned {
+        std::string sku, location;
+        int64_t quantity;
+      };
+      std::vector<Planned> plan;
+      for (const auto& line : request.lines()) {
+        int64_t remaining = line.quantity();
+        for (const auto& location : locations) {
+          int64_t take = std::min(remaining, atp[{line.sku(), location}]);
+          if (take > 0) plan.push_back({line.sku(), location, take});
+          remaining -= take;
+        }
+        if (remaining > 0) {
+          int64_t available = line.quantity() - remaining;
+          return MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
+                           absl::StrCat("only ", available, " of ", line.sku(), " available on ",
+                                        request.channel(), ", ", line.quantity(), " ordered"),
+                           {{"sku", line.sku()},
+                            {"requested", std::to_string(line.quantity())},
+                            {"available", std::to_string(available)}});
+        }
+      }
+      if (plan.size() > kMaxAllocations) {
+        return InvalidArgument("lines", "the order would need more than 200 allocations");
+      }
+      const absl::Time now = clock_.Now();
+      auto inserted = db_.Run<bool>([&](pqxx::connection& c) {
+        return pg::RunInTransaction<bool>(c, tx_options, [&](Tx& tx) -> absl::StatusOr<bool> {
+          auto row = tx.exec_params(
+              "INSERT INTO orders (channel, external_order_id, customer, pickup_store, state, "
+              "request, expires_at, create_time, update_time) "
+              "VALUES ($1, $2, $3, $4, 0, decode($5, 'hex'), $6, $7, $7) "
+              "ON CONFLICT DO NOTHING RETURNING order_id",
+              request.channel(), request.external_order_id(), request.customer(),
+              request.pickup_store(), bytes, SqlTime(now + ttl_.For(request.channel())),
+              SqlTime(now));
+          if (row.empty()) return false;  // placed concurrently: read it on the next turn
+          int64_t id = row[0][0].as<int64_t>();
+          for (int i = 0; i < request.lines_size(); ++i) {
+            tx.exec_params("INSERT INTO order_lines VALUES ($1, $2, $3, $4)", id, i,
+                           request.lines(i).sku(), request.lines(i).quantity());
+          }
+          for (size_t i = 0; i < plan.size(); ++i) {
+            tx.exec_params(
+                "INSERT INTO allocations (order_id, position, sku, location, quantity, hold_id) "
+                "VALUES ($1, $2, $3, $4, $5, $6)",
+                id, static_cast<int>(i), plan[i].sku, plan[i].location, plan[i].quantity,
+                absl::StrCat("rsv-", id, "-", i));
+          }
+          return true;
+        });
+      });
+      if (!inserted.ok()) return inserted.status();
+      if (!*inserted) continue;
+    }
+
+    // Hold the allocations in the ledger, all or nothing, under the order's row lock.
+    bool stale = false;  // the allocation no longer fits (stock moved, or the order lapsed)
+    absl::Status stale_reason;
+    auto placed = db_.Run<v1::Order>([&](pqxx::connection& c) {
+      return pg::RunInTransaction<v1::Order>(
+          c, tx_options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+            stale = false;
+            auto o = ReadOrder(tx, request.channel(), request.external_order_id(), true);
+            if (!o) return absl::AbortedError("the placing order vanished");  // not expected
+            if (o->state != kPlacing) return LoadOrder(tx, o->id);
+            if (o->expires_at <= clock_.Now()) {
+              stale = true;
+              stale_reason = WrongState("ORDER_EXPIRED", "the order lapsed while being placed");
+            } else {
+              ledger_v1::CreateHoldsRequest holds;
+              holds.set_request_id(absl::StrCat("rsv-place-", o->id));
+              holds.set_channel(request.channel());
+              holds.set_order_ref(request.external_order_id());
+              holds.set_customer_ref(request.customer());
+              *holds.mutable_expires_at() = MicrosToProto(absl::ToUnixMicros(o->expires_at));
+              for (const auto& a : o->allocations) {
+                auto* line = holds.add_lines();
+                line->set_hold_id(a.hold_id);
+                line->set_sku(a.sku);
+                line->set_location(a.location);
+                line->set_quantity(a.quantity);
+              }
+              auto held = ledger_.Call(
+                  ledger_.ledger(), &ledger_v1::LedgerService::Stub::CreateHolds, holds, deadline);
+              if (!held.ok()) {
+                if (!HasReason(held.status(), "INSUFFICIENT_STOCK")) return held.status();
+                stale = true;
+                stale_reason = held.status();
+              }
+            }
+            if (stale) {
+              // Nothing was held: drop the attempt so that the next one allocates afresh.
+              tx.exec_params("DELETE FROM orders WHERE order_id = $1", o->id);
+              return v1::Order();
+            }
+            SetState(tx, o->id, v1::ORDER_STATE_PENDING, clock_.Now());
+            return LoadOrder(tx, o->id);
+          });
+    });
+    if (!placed.ok()) return placed.status();
+    if (!stale) return placed;
+    if (attempt >= 3) return stale_reason;  // stock keeps moving under us: report the shortage
+  }
+}
+
+// ------------------------------------------------------------------ Confirm, Fulfil, Cancel
+
+absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
+                                          const std::string& external_id,
+                                          std::optional<absl::Time> deadline) {
+  RETURN_IF_ERROR(CheckKey(channel, external_id));
+  absl::Status outcome;  // an answer that follows a committed state change
+  auto order = db_.Run<v1::Order>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<v1::Order>(
+        c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+          outcome = absl::OkStatus();
+          auto o = ReadOrder(tx, channel, external_id, true);
+          if (!o) return OrderNotFound(channel, external_id);
+          switch (o->state) {
+            case kPlacing:
+              return WrongState("ORDER_PLACING", "the order is still being placed");
+            case v1::ORDER_STATE_CANCELLED:
+              return WrongState("ORDER_CANCELLED", "the order was cancelled");
+            case v1::ORDER_STATE_EXPIRED:
+              return WrongState("ORDER_EXPIRED", "the order expired before it was confirmed");
+            case v1::ORDER_STATE_CONFIRMED:
+            case v1::ORDER_STATE_FULFILLED:
+              return LoadOrder(tx, o->id);  // already confirmed: the same answer again
+            default:
+              break;
+          }
+          bool expired = o->expires_at <= clock_.Now();
+          std::vector<const OrderRow::Alloc*> posted;
+          for (const auto& a : o->allocations) {
+            if (expired) break;
+            ledger_v1::PostHoldRequest post;
+            post.set_request_id(absl::StrCat("rsv-post-", a.hold_id));
+            post.set_hold_id(a.hold_id);
+            post.set_quantity(a.quantity);
+            auto result = ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::PostHold,
+                                       post, deadline);
+            if (result.ok()) {
+              posted.push_back(&a);
+            } else if (HasReason(result.status(), "HOLD_EXPIRED") ||
+                       HasReason(result.status(), "HOLD_NOT_PENDING")) {
+              expired = true;
+            } else {
+              return result.status();  // nothing changed here; a retry resumes
+            }
+          }
+          if (expired) {
+            // Return what an earlier hold of this order already committed, then report.
+            for (const auto* a : posted) {
+              ledger_v1::CancelCommittedRequest undo;
+              undo.set_request_id(absl::StrCat("rsv-unpost-", a->hold_id));
+              undo.set_sku(a->sku);
+              undo.set_location(a->location);
+              undo.set_quantity(a->quantity);
+              undo.set_channel(channel);
+              undo.set_order_ref(external_id);
+              RETURN_IF_ERROR(ledger_
+                                  .Call(ledger_.ledger(),
+                                        &ledger_v1::LedgerService::Stub::CancelCommitted, undo,
+                                        deadline)
+                                  .status());
+            }
+            SetState(tx, o->id, v1::ORDER_STATE_EXPIRED, clock_.Now());
+            outcome = MakeError(absl::StatusCode::kFailedPrecondition, "ORDER_EXPIRED",
+                                "the order expired before it was confirmed",
+                                {{"channel", channel}, {"external_order_id", external_id}});
+          } else {
+            SetState(tx, o->id, v1::ORDER_STATE_CONFIRMED, clock_.Now());
+          }
+          return LoadOrder(tx, o->id);
+        });
+  });
+  if (!order.ok()) return order.status();
+  if (!outcome.ok()) return outcome;
+  return order;
+}
+
+absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::string& external_id,
+                                         std::optional<absl::Time> deadline) {
+  RETURN_IF_ERROR(CheckKey(channel, external_id));
+  return db_.Run<v1::Order>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<v1::Order>(
+        c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+          auto o = ReadOrder(tx, channel, external_id, true);
+          if (!o) return OrderNotFound(channel, external_id);
+          switch (o->state) {
+            case v1::ORDER_STATE_CANCELLED:
+              return LoadOrder(tx, o->id);
+            case v1::ORDER_STATE_EXPIRED:
+              return WrongState("ORDER_EXPIRED", "the order expired; nothing is held for it");
+            case v1::ORDER_STATE_FULFILLED:
+              return WrongState("ORDER_FULFILLED", "every unit of the order was handed over");
+            case v1::ORDER_STATE_CONFIRMED:
+              for (const auto& a : o->allocations) {
+                if (a.quantity == a.fulfilled) continue;
+                ledger_v1::CancelCommittedRequest cancel;
+                cancel.set_request_id(absl::StrCat("rsv-cancel-", a.hold_id));
+                cancel.set_sku(a.sku);
+                cancel.set_location(a.location);
+                cancel.set_quantity(a.quantity - a.fulfilled);
+                cancel.set_channel(channel);
+                cancel.set_order_ref(external_id);
+                RETURN_IF_ERROR(ledger_
+                                    .Call(ledger_.ledger(),
+                                          &ledger_v1::LedgerService::Stub::CancelCommitted, cancel,
+                                          deadline)
+                                    .status());
+              }
+              break;
+            default:  // placing or pending: release the holds that exist
+              for (const auto& a : o->allocations) {
+                ledger_v1::VoidHoldRequest release;
+                release.set_request_id(absl::StrCat("rsv-void-", a.hold_id));
+                release.set_hold_id(a.hold_id);
+                auto result = ledger_.Call(
+                    ledger_.ledger(), &ledger_v1::LedgerService::Stub::VoidHold, release, deadline);
+                if (!result.ok() && !HasReason(result.status(), "HOLD_NOT_FOUND") &&
+                    !HasReason(result.status(), "HOLD_NOT_PENDING") &&
+                    !HasReason(result.status(), "HOLD_EXPIRED")) {
+                  return result.status();
+                }
+              }
+          }
+          SetState(tx, o->id, v1::ORDER_STATE_CANCELLED, clock_.Now());
+          return LoadOrder(tx, o->id);
+        });
+  });
+}
+
+absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
+                                         std::optional<absl::Time> deadline) {
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  RETURN_IF_ERROR(CheckKey(request.channel(), request.external_order_id()));
+  RETURN_IF_ERROR(CheckLines(request.lines(), false));
+  const std::string bytes = Hex(Deterministic(request));
+  return db_.Run<v1::Order>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<v1::Order>(
+        c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+          auto o = ReadOrder(tx, request.channel(), request.external_order_id(), true);
+          if (!o) return OrderNotFound(request.channel(), request.external_order_id());
+          auto done = tx.exec_params(
+              "SELECT request = decode($2, 'hex'), encode(response, 'hex') FROM fulfilments "
+              "WHERE request_id = $1",
+              request.request_id(), bytes);
+          if (!done.empty()) {
+            if (!done[0][0].as<bool>()) {
+              return MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
+                               absl::StrCat("request_id \"", request.request_id(),
+                                            "\" was already used for a different request"),
+                               {{"request_id", request.request_id()}});
+            }
+            v1::Order stored;
+            stored.ParseFromString(absl::HexStringToBytes(done[0][1].as<std::string>()));
+            return stored;
+          }
+          if (o->state != v1::ORDER_STATE_CONFIRMED) {
+            return WrongState("ORDER_NOT_CONFIRMED", "only a confirmed order can be fulfilled");
+          }
+          // What to hand over, per allocation: the lines asked for, or all that is left.
+          std::map<std::string, int64_t> wanted;
+          for (const auto& line : request.lines()) wanted[line.sku()] = line.quantity();
+          if (request.lines().empty()) {
+            for (const auto& a : o->allocations) wanted[a.sku] += a.quantity - a.fulfilled;
+          }
+          for (const auto& [sku, quantity] : wanted) {
+            int64_t left = 0;
+            for (const auto& a : o->allocations) {
+              if (a.sku == sku) left += a.quantity - a.fulfilled;
+            }
+            if (quantity > left) {
+              return MakeError(
+                  absl::StatusCode::kFailedPrecondition, "EXCEEDS_ORDER",
+                  absl::StrCat(quantity, " of ", sku, " asked for, ", left, " left to hand over"),
+                  {{"sku", sku}});
+            }
+          }
+          for (auto& a : o->allocations) {
+            int64_t take = std::min(wanted[a.sku], a.quantity - a.fulfilled);
+            if (take == 0) continue;
+            wanted[a.sku] -= take;
+            ledger_v1::FulfilCommittedRequest fulfil;
+            fulfil.set_request_id(
+                absl::StrCat("rsv-ful-", a.hold_id, "-", Digest(request.request_id())));
+            fulfil.set_sku(a.sku);
+            fulfil.set_location(a.location);
+            fulfil.set_quantity(take);
+            fulfil.set_channel(request.channel());
+            fulfil.set_order_ref(request.external_order_id());
+            RETURN_IF_ERROR(ledger_
+                                .Call(ledger_.ledger(),
+                                      &ledger_v1::LedgerService::Stub::FulfilCommitted, fulfil,
+                                      deadline)
+                                .status());
+            tx.exec_params(
+                "UPDATE allocations SET fulfilled = fulfilled + $3 "
+                "WHERE order_id = $1 AND position = $2",
+                o->id, a.position, take);
+            a.fulfilled += take;
+          }
+          bool all = std::all_of(o->allocations.begin(), o->allocations.end(),
+                                 [](const auto& a) { return a.fulfilled == a.quantity; });
+          SetState(tx, o->id, all ? v1::ORDER_STATE_FULFILLED : v1::ORDER_STATE_CONFIRMED,
+                   clock_.Now());
+          v1::Order result = LoadOrder(tx, o->id);
+          tx.exec_params(
+              "INSERT INTO fulfilments VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'))",
+              request.request_id(), o->id, bytes, Hex(result.SerializeAsString()));
+          return result;
+        });
+  });
+}
+
+// ---------------------------------------------------------------------------- Get, List
+
+absl::StatusOr<v1::Order> Orders::Get(const std::string& channel, const std::string& external_id) {
+  RETURN_IF_ERROR(CheckKey(channel, external_id));
+  return db_.Run<v1::Order>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<v1::Order>(
+        c, {.isolation = pg::Isolation::kRepeatableRead}, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+          auto row = tx.exec_params(
+              "SELECT order_id FROM orders WHERE channel = $1 AND external_order_id = $2", channel,
+              external_id);
+          if (row.empty()) return OrderNotFound(channel, external_id);
+          return LoadOrder(tx, row[0][0].as<int64_t>());
+        });
+  });
+}
+
+absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest& request) {
+  if (request.page_size() < 0 || request.page_size() > 500) {
+    return InvalidArgument("page_size", "page_size must be between 0 and 500");
+  }
+  int64_t before = INT64_MAX;
+  if (!request.page_token().empty() && (!absl::SimpleAtoi(request.page_token(), &before))) {
+    return InvalidArgument("page_token", "page_token is not one this service gave out");
+  }
+  if (!request.channel().empty()) RETURN_IF_ERROR(ValidateCode("channel", request.channel()));
+  RETURN_IF_ERROR(CheckText("customer", request.customer(), false));
+  if (!v1::OrderState_IsValid(request.state())) {
+    return InvalidArgument("state", "state is not an OrderState");
+  }
+  const int limit = request.page_size() == 0 ? 100 : request.page_size();
+  return db_.Run<v1::ListOrdersResponse>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<v1::ListOrdersResponse>(
+        c, {.isolation = pg::Isolation::kRepeatableRead},
+        [&](Tx& tx) -> absl::StatusOr<v1::ListOrdersResponse> {
+          // A placing order shows as pending.
+          auto rows = tx.exec_params(
+              "SELECT order_id FROM orders WHERE order_id < $1 "
+              "AND ($2 = '' OR channel = $2) AND ($3 = '' OR customer = $3) "
+              "AND ($4 = 0 OR state = $4 OR ($4 = 1 AND state = 0)) "
+              "ORDER BY order_id DESC LIMIT $5",
+              before, request.channel(), request.customer(), static_cast<int>(request.state()),
+              limit + 1);
+          v1::ListOrdersResponse out;
+          for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+            *out.add_orders() = LoadOrder(tx, rows[i][0].as<int64_t>());
+          }
+          if (static_cast<int>(rows.size()) > limit) {
+            out.set_next_page_token(std::to_string(rows[limit - 1][0].as<int64_t>()));
+          }
+          return out;
+        });
+  });
+}
+
+absl::StatusOr<int> Orders::ExpireDue(int limit) {
+  return db_.Run<int>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<int>(c, {}, [&](Tx& tx) -> absl::StatusOr<int> {
+      const std::string now = SqlTime(clock_.Now());
+      auto rows = tx.exec_params(
+          "UPDATE orders SET state = 5, update_time = $1 WHERE order_id IN ("
+          "  SELECT order_id FROM orders WHERE state IN (0, 1) AND expires_at <= $1 "
+          "  ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING order_id",
+          now, limit);
+      return static_cast<int>(rows.size());
+    });
+  });
+}
+
+}  // namespace kura::reservation

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kura/base/clock.h"
+#include "kura/pg/database.h"
+#include "kura/reservation/v1/orders.pb.h"
+#include "ledger_client.h"
+
+namespace kura::reservation {
+
+namespace v1 = ::kura::reservation::v1;
+
+/// How long a pending order holds its units: per channel, else the default.
+struct OrderTtl {
+  absl::Duration fallback = absl::Minutes(15);
+  std::map<std::string, absl::Duration> by_channel;
+  absl::Duration For(const std::string& channel) const {
+    auto it = by_channel.find(channel);
+    return it == by_channel.end() ? fallback : it->second;
+  }
+};
+
+/// Parses "channel=duration,channel=duration" (e.g. "ec-shop=10m,pos-a=2m").
+absl::StatusOr<std::map<std::string, absl::Duration>> ParseTtlByChannel(const std::string& text);
+
+/// Orders with expiring holds. The order rows live in the reservation schema; the stock
+/// arithmetic is the ledger's: each allocation is one ledger hold, posted on confirmation,
+/// fulfilled or cancelled from committed stock afterwards. Every ledger call carries an
+/// idempotency key derived from the order, so a call repeated after a crash or a timeout takes
+/// effect once. Per order, calls are serialised by a row lock held across the ledger calls.
+/// Thread-safe.
+class Orders {
+ public:
+  Orders(pg::Database& db, const Clock& clock, const LedgerClient& ledger, OrderTtl ttl)
+      : db_(db), clock_(clock), ledger_(ledger), ttl_(std::move(ttl)) {}
+
+  /// The calls take the caller's deadline for their ledger calls.
+  absl::StatusOr<v1::Order> Place(const v1::PlaceOrderRequest& r, std::optional<absl::Time> d);
+  absl::StatusOr<v1::Order> Confirm(const std::string& channel, const std::string& external_id,
+                                    std::optional<absl::Time> deadline);
+  absl::StatusOr<v1::Order> Fulfil(const v1::FulfilOrderRequest& r, std::optional<absl::Time> d);
+  absl::StatusOr<v1::Order> Cancel(const std::string& channel, const std::string& external_id,
+                                   std::optional<absl::Time> deadline);
+  absl::StatusOr<v1::Order> Get(const std::string& channel, const std::string& external_id);
+  absl::StatusOr<v1::ListOrdersResponse> List(const v1::ListOrdersRequest& r);
+
+  /// Marks up to `limit` pending orders whose time is up as expired (the ledger releases their
+  /// holds at the same instant); several replicas share the work (SKIP LOCKED). Returns how
+  /// many it expired.
+  absl::StatusOr<int> ExpireDue(int limit);
+
+ private:
+  pg::Database& db_;
+  const Clock& clock_;
+  const LedgerClient& ledger_;
+  const OrderTtl ttl_;
+};
+
+}  // namespace kura::reservation

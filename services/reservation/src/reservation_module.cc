@@ -1,0 +1,179 @@
+#include "reservation_module.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <pqxx/pqxx>
+
+#include "absl/strings/ascii.h"
+#include "kura/base/error.h"
+#include "kura/base/status_macros.h"
+#include "kura/log/log.h"
+#include "kura/reservation/v1/orders.grpc.pb.h"
+#include "kura/rpc/serve.h"
+#include "kura/server/periodic.h"
+#include "orders.h"
+
+namespace kura::reservation {
+namespace {
+
+struct ReservationMetrics {
+  explicit ReservationMetrics(prometheus::Registry& registry)
+      : orders(prometheus::BuildGauge()
+                   .Name("kura_reservation_orders")
+                   .Help("Orders by state (placing orders count as pending).")
+                   .Register(registry)),
+        expired(prometheus::BuildCounter()
+                    .Name("kura_reservation_orders_expired_total")
+                    .Help("Pending orders that expired before confirmation.")
+                    .Register(registry)
+                    .Add({})),
+        rejections(prometheus::BuildCounter()
+                       .Name("kura_reservation_order_rejections_total")
+                       .Help("PlaceOrder calls refused, by reason.")
+                       .Register(registry)) {}
+
+  prometheus::Family<prometheus::Gauge>& orders;
+  prometheus::Counter& expired;
+  prometheus::Family<prometheus::Counter>& rejections;
+};
+
+class OrderGrpc final : public v1::OrderService::Service {
+ public:
+  OrderGrpc(Orders& orders, ReservationMetrics& metrics, std::string domain)
+      : o_(orders), m_(metrics), d_(std::move(domain)) {}
+
+  grpc::Status PlaceOrder(grpc::ServerContext* ctx, const v1::PlaceOrderRequest* req,
+                          v1::PlaceOrderResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::PlaceOrderResponse> {
+      auto order = o_.Place(*req, rpc::DeadlineOf(*ctx));
+      if (!order.ok()) {
+        std::string reason = ErrorReason(order.status());
+        m_.rejections
+            .Add({{"reason",
+                   reason.empty() ? absl::StatusCodeToString(order.status().code()) : reason}})
+            .Increment();
+        return order.status();
+      }
+      v1::PlaceOrderResponse out;
+      *out.mutable_order() = *std::move(order);
+      return out;
+    });
+  }
+
+#define KURA_ORDER_RPC(Name, expr)                                                      \
+  grpc::Status Name##Order(grpc::ServerContext* ctx, const v1::Name##OrderRequest* req, \
+                           v1::Name##OrderResponse* resp) override {                    \
+    return rpc::Serve(                                                                  \
+        ctx, d_, resp, [&]() -> absl::StatusOr<v1::Name##OrderResponse> {               \
+          auto deadline = rpc::DeadlineOf(*ctx);                                        \
+          (void)deadline;                                                               \
+          ASSIGN_OR_RETURN(v1::Order order, expr);                                      \
+          v1::Name##OrderResponse out;                                                  \
+          *out.mutable_order() = std::move(order);                                      \
+          return out;                                                                   \
+        });                                                                             \
+  }
+  KURA_ORDER_RPC(Confirm, o_.Confirm(req->channel(), req->external_order_id(), deadline))
+  KURA_ORDER_RPC(Fulfil, o_.Fulfil(*req, deadline))
+  KURA_ORDER_RPC(Cancel, o_.Cancel(req->channel(), req->external_order_id(), deadline))
+  KURA_ORDER_RPC(Get, o_.Get(req->channel(), req->external_order_id()))
+#undef KURA_ORDER_RPC
+
+  grpc::Status ListOrders(grpc::ServerContext* ctx, const v1::ListOrdersRequest* req,
+                          v1::ListOrdersResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return o_.List(*req); });
+  }
+
+ private:
+  Orders& o_;
+  ReservationMetrics& m_;
+  std::string d_;
+};
+
+class ReservationModule final : public server::ServiceModule {
+ public:
+  ReservationModule(server::ServiceContext& context, std::string ledger_addr,
+                    absl::Duration ledger_timeout, OrderTtl ttl, absl::Duration sweep_interval)
+      : metrics_(context.metrics),
+        ledger_(grpc::CreateChannel(ledger_addr, grpc::InsecureChannelCredentials()),
+                ledger_timeout),
+        orders_(context.db, context.clock, ledger_, std::move(ttl)),
+        order_grpc_(orders_, metrics_, context.error_domain),
+        db_(context.db),
+        sweeper_(sweep_interval, [this] { Sweep(); }) {}
+
+  void Register(grpc::ServerBuilder& builder) override { builder.RegisterService(&order_grpc_); }
+
+ private:
+  void Sweep() {
+    for (int round = 0; round < 100; ++round) {
+      auto expired = orders_.ExpireDue(200);
+      if (!expired.ok()) {
+        log::Warn("order sweep failed", {{"error", std::string(expired.status().message())}});
+        break;
+      }
+      metrics_.expired.Increment(*expired);
+      if (*expired < 200) break;
+    }
+    auto counts = db_.Run<std::map<int, double>>(
+        [](pqxx::connection& conn) -> absl::StatusOr<std::map<int, double>> {
+          pqxx::nontransaction tx(conn);
+          std::map<int, double> out;
+          for (const auto& row :
+               tx.exec("SELECT greatest(state, 1), count(*) FROM orders GROUP BY 1")) {
+            out[row[0].as<int>()] = row[1].as<double>();
+          }
+          return out;
+        });
+    if (!counts.ok()) return;
+    for (int state = v1::ORDER_STATE_PENDING; state <= v1::ORDER_STATE_EXPIRED; ++state) {
+      std::string name =
+          absl::AsciiStrToLower(v1::OrderState_Name(static_cast<v1::OrderState>(state)).substr(12));
+      metrics_.orders.Add({{"state", name}}).Set((*counts)[state]);
+    }
+  }
+
+  ReservationMetrics metrics_;
+  LedgerClient ledger_;
+  Orders orders_;
+  OrderGrpc order_grpc_;
+  pg::Database& db_;
+  server::Periodic sweeper_;  // last: its thread uses the members above
+};
+
+}  // namespace
+
+std::map<std::string, std::string> ReservationDefaults() {
+  return {{"ledger_addr", "127.0.0.1:7101"},
+          {"ledger_timeout", "5s"},
+          {"order_ttl", "15m"},
+          {"order_ttl_by_channel", ""},
+          {"order_sweep_interval", "1s"}};
+}
+
+absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeReservationModule(
+    server::ServiceContext& context) {
+  ASSIGN_OR_RETURN(std::string ledger_addr, context.config.GetRequiredString("ledger_addr"));
+  ASSIGN_OR_RETURN(
+      absl::Duration ledger_timeout,
+      context.config.GetDuration("ledger_timeout", absl::Milliseconds(100), absl::Minutes(1)));
+  OrderTtl ttl;
+  ASSIGN_OR_RETURN(ttl.fallback,
+                   context.config.GetDuration("order_ttl", absl::Seconds(1), absl::Hours(24 * 90)));
+  auto parsed = ParseTtlByChannel(context.config.Raw("order_ttl_by_channel"));
+  if (!parsed.ok()) {
+    return MakeError(absl::StatusCode::kInvalidArgument, "CONFIG_INVALID",
+                     absl::StrCat("config: order_ttl_by_channel: ", parsed.status().message(),
+                                  " (from ", context.config.Source("order_ttl_by_channel"), ")"));
+  }
+  ttl.by_channel = *std::move(parsed);
+  ASSIGN_OR_RETURN(absl::Duration sweep,
+                   context.config.GetDuration("order_sweep_interval", absl::Milliseconds(50),
+                                              absl::Minutes(10)));
+  return std::make_unique<ReservationModule>(context, ledger_addr, ledger_timeout, std::move(ttl),
+                                             sweep);
+}
+
+}  // namespace kura::reservation

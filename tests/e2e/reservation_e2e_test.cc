@@ -1,0 +1,262 @@
+// kura-reservation's OrderService as a real process in front of a real kura-ledger process, on
+// a real PostgreSQL: sourcing, TTL expiry, confirmation, hand-over, cancellation, idempotency,
+// bad input and the last units under concurrency.
+#include <atomic>
+#include <thread>
+
+#include "kura/base/error.h"
+#include "kura/reservation/v1/orders.grpc.pb.h"
+#include "ledger_fixture.h"
+
+namespace kura::reservation::testing {
+namespace {
+
+using ledger::testing::Call;
+using ledger::testing::LedgerFixture;
+using ledger::testing::NewId;
+namespace rv1 = ::kura::reservation::v1;
+using Stub = rv1::OrderService::Stub;
+
+// A ledger with stores "store-a" and "store-b" and warehouse "wh" serving channel "ec" in the
+// order wh, store-a, store-b; a channel "flash" (1 s TTL) served by store-a; and a
+// kura-reservation process in front of it.
+struct Fixture {
+  explicit Fixture(const std::string& name)
+      : l(name), dir(kura::testing::MakeTempDir(name + "_rsv")) {
+    l.CreateLocation("store-a");
+    l.CreateLocation("store-b");
+    l.CreateLocation("wh", ledger::v1::LOCATION_KIND_WAREHOUSE);
+    l.CreateChannel("ec", {"wh", "store-a", "store-b"});
+    l.CreateChannel("flash", {"store-a"});
+    reservation = std::make_unique<kura::testing::ServiceProcess>(
+        absl::StrCat(KURA_SERVICES_DIR, "/kura-reservation"), l.dsn(), dir,
+        std::map<std::string, std::string>{{"KURA_LEDGER_ADDR", l.address()},
+                                           {"KURA_ORDER_TTL_BY_CHANNEL", "flash=1s"},
+                                           {"KURA_ORDER_SWEEP_INTERVAL", "100ms"}});
+    orders = rv1::OrderService::NewStub(
+        grpc::CreateChannel(reservation->grpc_address(), grpc::InsecureChannelCredentials()));
+  }
+
+  absl::StatusOr<rv1::Order> Place(const std::string& channel, const std::string& id,
+                                   std::vector<std::pair<std::string, int64_t>> lines,
+                                   const std::string& pickup = "",
+                                   const std::string& customer = "cust-1") {
+    rv1::PlaceOrderRequest r;
+    r.set_channel(channel);
+    r.set_external_order_id(id);
+    r.set_customer(customer);
+    r.set_pickup_store(pickup);
+    for (auto& [sku, quantity] : lines) {
+      auto* line = r.add_lines();
+      line->set_sku(sku);
+      line->set_quantity(quantity);
+    }
+    auto result = Call(*orders, &Stub::PlaceOrder, r);
+    if (!result.ok()) return result.status();
+    return result->order();
+  }
+
+  template <typename Req, typename Resp>
+  absl::StatusOr<rv1::Order> Act(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&,
+                                                              Resp*),
+                                 const std::string& channel, const std::string& id) {
+    Req r;
+    r.set_channel(channel);
+    r.set_external_order_id(id);
+    auto result = Call(*orders, method, r);
+    if (!result.ok()) return result.status();
+    return result->order();
+  }
+  absl::StatusOr<rv1::Order> Confirm(const std::string& c, const std::string& id) {
+    return Act(&Stub::ConfirmOrder, c, id);
+  }
+  absl::StatusOr<rv1::Order> Cancel(const std::string& c, const std::string& id) {
+    return Act(&Stub::CancelOrder, c, id);
+  }
+  absl::StatusOr<rv1::Order> Get(const std::string& c, const std::string& id) {
+    return Act(&Stub::GetOrder, c, id);
+  }
+  absl::StatusOr<rv1::Order> Fulfil(const std::string& c, const std::string& id,
+                                    std::vector<std::pair<std::string, int64_t>> lines,
+                                    const std::string& request_id = NewId("ful")) {
+    rv1::FulfilOrderRequest r;
+    r.set_request_id(request_id);
+    r.set_channel(c);
+    r.set_external_order_id(id);
+    for (auto& [sku, quantity] : lines) {
+      auto* line = r.add_lines();
+      line->set_sku(sku);
+      line->set_quantity(quantity);
+    }
+    auto result = Call(*orders, &Stub::FulfilOrder, r);
+    if (!result.ok()) return result.status();
+    return result->order();
+  }
+
+  LedgerFixture l;
+  std::string dir;
+  std::unique_ptr<kura::testing::ServiceProcess> reservation;
+  std::unique_ptr<Stub> orders;
+};
+
+int64_t Allocated(const rv1::Order& o, const std::string& location) {
+  int64_t n = 0;
+  for (const auto& a : o.allocations()) {
+    if (a.location() == location) n += a.quantity();
+  }
+  return n;
+}
+
+TEST_CASE("An order is sourced in priority order, confirmed, handed over in part and cancelled") {
+  Fixture f("rsv_lifecycle");
+  f.l.CreateItem("TEE");
+  f.l.Receive("TEE", "wh", 3);
+  f.l.Receive("TEE", "store-a", 10);
+  f.l.Receive("TEE", "store-b", 10);
+
+  // 5 units: the warehouse's 3 first, then 2 from store-a.
+  auto placed = f.Place("ec", "ord-1", {{"TEE", 5}});
+  INFO(placed.status().ToString());
+  REQUIRE(placed.ok());
+  REQUIRE(placed->state() == rv1::ORDER_STATE_PENDING);
+  REQUIRE(Allocated(*placed, "wh") == 3);
+  REQUIRE(Allocated(*placed, "store-a") == 2);
+  REQUIRE(f.l.Availability("TEE", "wh").held() == 3);
+  REQUIRE(f.l.Availability("TEE", "store-a").held() == 2);
+
+  // A pickup order takes its store first.
+  auto pickup = f.Place("ec", "ord-2", {{"TEE", 4}}, "store-b");
+  REQUIRE(pickup.ok());
+  REQUIRE(Allocated(*pickup, "store-b") == 4);
+
+  auto confirmed = f.Confirm("ec", "ord-1");
+  REQUIRE(confirmed.ok());
+  REQUIRE(confirmed->state() == rv1::ORDER_STATE_CONFIRMED);
+  REQUIRE(f.l.Availability("TEE", "wh").committed() == 3);
+  REQUIRE(f.l.Availability("TEE", "wh").held() == 0);
+  // Confirming again answers the same.
+  REQUIRE(f.Confirm("ec", "ord-1")->state() == rv1::ORDER_STATE_CONFIRMED);
+
+  // Hand over 4 of 5 (the same request twice takes effect once), then cancel the rest.
+  auto handed = f.Fulfil("ec", "ord-1", {{"TEE", 4}}, "ful-1");
+  REQUIRE(handed.ok());
+  REQUIRE(handed->state() == rv1::ORDER_STATE_CONFIRMED);
+  REQUIRE(f.Fulfil("ec", "ord-1", {{"TEE", 4}}, "ful-1").ok());
+  // The warehouse's 3 and 1 of store-a's 2 left; store-a still has 1 committed to the order.
+  REQUIRE(f.l.Availability("TEE", "wh").committed() == 0);
+  REQUIRE(f.l.Availability("TEE", "store-a").sellable() == 8);
+  REQUIRE(f.l.Availability("TEE", "store-a").committed() == 1);
+  auto too_many = f.Fulfil("ec", "ord-1", {{"TEE", 2}});
+  REQUIRE(ErrorReason(too_many.status()) == "EXCEEDS_ORDER");
+
+  auto cancelled = f.Cancel("ec", "ord-1");
+  REQUIRE(cancelled.ok());
+  REQUIRE(cancelled->state() == rv1::ORDER_STATE_CANCELLED);
+  // The unit not handed over is back on sale.
+  REQUIRE(f.l.Availability("TEE", "store-a").committed() == 0);
+  REQUIRE(f.l.Availability("TEE", "store-a").sellable() == 9);
+  REQUIRE(f.l.Availability("TEE", "store-a").available_to_promise() == 9);
+  // Confirming a cancelled order is refused and changes nothing.
+  REQUIRE(ErrorReason(f.Confirm("ec", "ord-1").status()) == "ORDER_CANCELLED");
+
+  // Cancelling before confirmation releases the holds.
+  REQUIRE(f.Cancel("ec", "ord-2")->state() == rv1::ORDER_STATE_CANCELLED);
+  REQUIRE(f.l.Availability("TEE", "store-b").held() == 0);
+  f.l.RequireConsistent();
+}
+
+TEST_CASE("An unconfirmed order expires with its TTL and gives its units back") {
+  Fixture f("rsv_expiry");
+  f.l.CreateItem("CAP");
+  f.l.Receive("CAP", "store-a", 2);
+  auto placed = f.Place("flash", "f-1", {{"CAP", 2}});
+  REQUIRE(placed.ok());
+  REQUIRE(f.l.Availability("CAP", "store-a").held() == 2);
+  // Sold out meanwhile.
+  REQUIRE(ErrorReason(f.Place("flash", "f-2", {{"CAP", 1}}).status()) == "INSUFFICIENT_STOCK");
+
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        auto o = f.Get("flash", "f-1");
+        return o.ok() && o->state() == rv1::ORDER_STATE_EXPIRED;
+      },
+      absl::Seconds(10)));
+  auto late = f.Confirm("flash", "f-1");
+  REQUIRE(late.status().code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(ErrorReason(late.status()) == "ORDER_EXPIRED");
+  // The units are on offer again.
+  REQUIRE(kura::testing::WaitFor([&] { return f.l.Availability("CAP", "store-a").held() == 0; },
+                                 absl::Seconds(10)));
+  REQUIRE(f.Place("flash", "f-3", {{"CAP", 2}}).ok());
+  f.l.RequireConsistent();
+}
+
+TEST_CASE("PlaceOrder is idempotent on the channel's order id") {
+  Fixture f("rsv_idempotent");
+  f.l.CreateItem("MUG");
+  f.l.Receive("MUG", "wh", 10);
+  auto first = f.Place("ec", "dup-1", {{"MUG", 2}});
+  auto again = f.Place("ec", "dup-1", {{"MUG", 2}});
+  REQUIRE(first.ok());
+  REQUIRE(again.ok());
+  REQUIRE(first->SerializeAsString() == again->SerializeAsString());
+  REQUIRE(f.l.Availability("MUG", "wh").held() == 2);
+  auto other = f.Place("ec", "dup-1", {{"MUG", 3}});
+  REQUIRE(other.status().code() == absl::StatusCode::kAlreadyExists);
+  REQUIRE(ErrorReason(other.status()) == "ORDER_EXISTS");
+  REQUIRE(f.l.Availability("MUG", "wh").held() == 2);
+}
+
+TEST_CASE("Bad requests get a clear status and change nothing") {
+  Fixture f("rsv_bad_input");
+  f.l.CreateItem("BAG");
+  f.l.Receive("BAG", "wh", 5);
+  REQUIRE(ErrorReason(f.Get("ec", "nope").status()) == "ORDER_NOT_FOUND");
+  REQUIRE(ErrorReason(f.Confirm("ec", "nope").status()) == "ORDER_NOT_FOUND");
+  auto negative = f.Place("ec", "bad-1", {{"BAG", -1}});
+  REQUIRE(negative.status().code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(ErrorMetadata(negative.status()).at("field") == "lines[0].quantity");
+  REQUIRE(ErrorReason(f.Place("nochannel", "bad-2", {{"BAG", 1}}).status()) == "CHANNEL_NOT_FOUND");
+  REQUIRE(ErrorReason(f.Place("ec", "bad-3", {{"NOPE", 1}}).status()) == "ITEM_NOT_FOUND");
+  REQUIRE(ErrorReason(f.Place("ec", "bad-4", {{"BAG", 6}}).status()) == "INSUFFICIENT_STOCK");
+  REQUIRE(ErrorReason(f.Place("flash", "bad-5", {{"BAG", 1}}, "wh").status()) ==
+          "PICKUP_STORE_NOT_IN_CHANNEL");
+  REQUIRE(f.Place("ec", "", {{"BAG", 1}}).status().code() == absl::StatusCode::kInvalidArgument);
+  // Nothing was held and no refused order exists.
+  REQUIRE(f.l.Availability("BAG", "wh").held() == 0);
+  REQUIRE(ErrorReason(f.Get("ec", "bad-4").status()) == "ORDER_NOT_FOUND");
+  auto listed = Call(*f.orders, &Stub::ListOrders, rv1::ListOrdersRequest());
+  REQUIRE(listed.ok());
+  REQUIRE(listed->orders().empty());
+}
+
+TEST_CASE("32 concurrent orders for the last 10 units never oversell") {
+  Fixture f("rsv_last_units");
+  f.l.CreateItem("HOT");
+  f.l.Receive("HOT", "store-a", 6);
+  f.l.Receive("HOT", "store-b", 4);
+  std::atomic<int> placed{0}, sold_out{0}, other{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 32; ++i) {
+    callers.emplace_back([&, i] {
+      auto o = f.Place("ec", absl::StrCat("race-", i), {{"HOT", 1}});
+      if (o.ok()) {
+        ++placed;
+      } else if (ErrorReason(o.status()) == "INSUFFICIENT_STOCK") {
+        ++sold_out;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  REQUIRE(other == 0);
+  REQUIRE(placed == 10);
+  REQUIRE(sold_out == 22);
+  REQUIRE(f.l.Availability("HOT", "store-a").held() + f.l.Availability("HOT", "store-b").held() ==
+          10);
+  f.l.RequireConsistent();
+}
+
+}  // namespace
+}  // namespace kura::reservation::testing
