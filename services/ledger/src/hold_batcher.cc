@@ -46,7 +46,7 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     s.bytes_hex = absl::BytesToHexString(DeterministicBytes(*s.request));
   }
 
-  // 1. Idempotency. Duplicates inside the batch follow their first occurrence.
+  // 1. Duplicates inside the batch follow their first occurrence.
   std::map<std::string, int> first_by_id;
   for (size_t i = 0; i < slots.size(); ++i) {
     Slot& s = slots[i];
@@ -61,31 +61,71 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
                         {{"request_id", s.request->request_id()}}));
     }
   }
-  // Known ids get their stored response, or IDEMPOTENCY_KEY_REUSED for other contents. The
-  // others are stored, with their responses, just before the commit.
+  // 2. One round trip: the stored answers of known request ids, and the codes of every request
+  // resolved (also of those that turn out to be repeats, which is harmless). Channels are
+  // locked FOR SHARE: their settings hold until commit (UpdateChannel locks them FOR UPDATE).
   std::vector<std::string> ids, hexes;
+  std::set<std::string> channel_codes, skus, location_codes;
   for (auto& [id, index] : first_by_id) {
+    const Slot& s = slots[index];
     ids.push_back(id);
-    hexes.push_back(slots[index].bytes_hex);
-  }
-  for (const auto& row :
-       Prepared(tx, "hb_1",
-                "SELECT q.request_id, q.method = 'CreateHolds' AND q.request = decode(r.h, 'hex'), "
-                "encode(q.response, 'hex') FROM requests q "
-                "JOIN unnest($1::text[], $2::text[]) AS r(id, h) ON q.request_id = r.id",
-                SqlTextArray(ids), SqlTextArray(hexes))) {
-    Slot& s = slots[first_by_id[row[0].as<std::string>()]];
-    if (!row[1].as<bool>()) {
-      Fail(s, MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
-                        absl::StrCat("request_id \"", s.request->request_id(),
-                                     "\" was already used for a different request"),
-                        {{"request_id", s.request->request_id()}}));
-    } else {
-      v1::CreateHoldsResponse stored;
-      stored.ParseFromString(absl::HexStringToBytes(row[2].as<std::string>("")));
-      s.result = Result(std::move(stored));
+    hexes.push_back(s.bytes_hex);
+    channel_codes.insert(s.request->channel());
+    for (const auto& line : s.request->lines()) {
+      skus.insert(line.sku());
+      location_codes.insert(line.location());
     }
   }
+  std::map<std::string, std::pair<int32_t, bool>> channels;
+  std::map<std::string, int64_t> items;
+  std::map<std::string, int32_t> locations;
+  std::set<std::pair<int32_t, int32_t>> serving;
+  Resolver resolver(tx);
+  for (const auto& row : Prepared(
+           tx, "hb_2",
+           "WITH c AS (SELECT code, channel_id, respects_safety_stock FROM channels "
+           "  WHERE code = ANY($1::text[]) ORDER BY channel_id FOR SHARE) "
+           "SELECT 'c', code, channel_id::bigint, respects_safety_stock, NULL::text FROM c "
+           "UNION ALL SELECT 'i', sku, item_id, false, NULL FROM items WHERE sku = ANY($2::text[]) "
+           "UNION ALL SELECT 'l', code, location_id, false, NULL FROM locations "
+           "  WHERE code = ANY($3::text[]) AND NOT is_system "
+           "UNION ALL SELECT 's', cl.location_id::text, cl.channel_id, false, NULL "
+           "  FROM channel_locations cl JOIN c USING (channel_id) "
+           "UNION ALL SELECT 'q', q.request_id, 0, "
+           "  q.method = 'CreateHolds' AND q.request = decode(r.h, 'hex'), "
+           "  encode(q.response, 'hex') FROM requests q "
+           "  JOIN unnest($4::text[], $5::text[]) AS r(id, h) ON q.request_id = r.id",
+           SqlTextArray({channel_codes.begin(), channel_codes.end()}),
+           SqlTextArray({skus.begin(), skus.end()}),
+           SqlTextArray({location_codes.begin(), location_codes.end()}), SqlTextArray(ids),
+           SqlTextArray(hexes))) {
+    const std::string kind = row[0].as<std::string>(), code = row[1].as<std::string>();
+    if (kind == "c") {
+      channels[code] = {row[2].as<int32_t>(), row[3].as<bool>()};
+    } else if (kind == "i") {
+      items[code] = row[2].as<int64_t>();
+      resolver.RememberItem(code, row[2].as<int64_t>());
+    } else if (kind == "l") {
+      locations[code] = row[2].as<int32_t>();
+      resolver.RememberLocation(code, row[2].as<int32_t>());
+    } else if (kind == "s") {
+      serving.insert({row[2].as<int32_t>(), std::stoi(code)});
+    } else {
+      // A known id: its stored response, or IDEMPOTENCY_KEY_REUSED for other contents.
+      Slot& s = slots[first_by_id[code]];
+      if (!row[3].as<bool>()) {
+        Fail(s, MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
+                          absl::StrCat("request_id \"", s.request->request_id(),
+                                       "\" was already used for a different request"),
+                          {{"request_id", s.request->request_id()}}));
+      } else {
+        v1::CreateHoldsResponse stored;
+        stored.ParseFromString(absl::HexStringToBytes(row[4].as<std::string>("")));
+        s.result = Result(std::move(stored));
+      }
+    }
+  }
+  // New ids are stored, with their responses, just before the commit.
   for (auto& [id, index] : first_by_id) slots[index].fresh = !slots[index].result.has_value();
   // Time checks after idempotency, as the per-request path does them.
   for (Slot& s : slots) {
@@ -98,51 +138,6 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     }
   }
 
-  // 2. Resolve codes for the undecided requests.
-  std::set<std::string> channel_codes, skus, location_codes;
-  for (Slot& s : slots) {
-    if (s.result || s.same_as >= 0) continue;
-    channel_codes.insert(s.request->channel());
-    for (const auto& line : s.request->lines()) {
-      skus.insert(line.sku());
-      location_codes.insert(line.location());
-    }
-  }
-  std::map<std::string, std::pair<int32_t, bool>> channels;
-  std::map<std::string, int64_t> items;
-  std::map<std::string, int32_t> locations;
-  std::set<std::pair<int32_t, int32_t>> serving;
-  Resolver resolver(tx);
-  if (!channel_codes.empty()) {
-    // One round trip. FOR SHARE: the channels' settings hold until commit (UpdateChannel locks
-    // them FOR UPDATE).
-    for (const auto& row : Prepared(
-             tx, "hb_2",
-             "WITH c AS (SELECT code, channel_id, respects_safety_stock FROM channels "
-             "  WHERE code = ANY($1::text[]) ORDER BY channel_id FOR SHARE) "
-             "SELECT 'c', code, channel_id, respects_safety_stock FROM c "
-             "UNION ALL SELECT 'i', sku, item_id, false FROM items WHERE sku = ANY($2::text[]) "
-             "UNION ALL SELECT 'l', code, location_id, false FROM locations "
-             "  WHERE code = ANY($3::text[]) AND NOT is_system "
-             "UNION ALL SELECT 's', cl.location_id::text, cl.channel_id, false "
-             "  FROM channel_locations cl JOIN c USING (channel_id)",
-             SqlTextArray({channel_codes.begin(), channel_codes.end()}),
-             SqlTextArray({skus.begin(), skus.end()}),
-             SqlTextArray({location_codes.begin(), location_codes.end()}))) {
-      const std::string kind = row[0].as<std::string>(), code = row[1].as<std::string>();
-      if (kind == "c") {
-        channels[code] = {row[2].as<int32_t>(), row[3].as<bool>()};
-      } else if (kind == "i") {
-        items[code] = row[2].as<int64_t>();
-        resolver.RememberItem(code, row[2].as<int64_t>());
-      } else if (kind == "l") {
-        locations[code] = row[2].as<int32_t>();
-        resolver.RememberLocation(code, row[2].as<int32_t>());
-      } else {
-        serving.insert({row[2].as<int32_t>(), std::stoi(code)});
-      }
-    }
-  }
   std::vector<std::string> hold_ids;
   for (Slot& s : slots) {
     if (s.result || s.same_as >= 0) continue;
@@ -208,29 +203,32 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
              "SELECT c, i, l FROM unnest($1::integer[], $2::bigint[], $3::integer[]) AS k(c, i, l) "
              "ORDER BY c, i, l ON CONFLICT DO NOTHING",
              SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul));
-    for (const auto& row :
-         Prepared(tx, "hb_4",
-                  "SELECT channel_id, item_id, location_id, held, committed, quota, ratio_bp "
-                  "FROM channel_usage WHERE (channel_id, item_id, location_id) IN "
-                  "(SELECT * FROM unnest($1::integer[], $2::bigint[], $3::integer[])) "
-                  "ORDER BY channel_id, item_id, location_id FOR UPDATE",
-                  SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul))) {
-      UsageRow u{row[3].as<int64_t>(), row[4].as<int64_t>()};
-      if (!row[5].is_null()) u.quota = row[5].as<int64_t>();
-      if (!row[6].is_null()) u.ratio_bp = row[6].as<int>();
-      usage[{row[0].as<int32_t>(), row[1].as<int64_t>(), row[2].as<int32_t>()}] = u;
-    }
+    // One round trip: the usage rows locked (in key order), the safety stocks, taken hold ids.
     for (const auto& row : Prepared(
-             tx, "hb_5",
-             "SELECT item_id, location_id, quantity FROM safety_stock "
-             "WHERE (item_id, location_id) IN (SELECT * FROM unnest($1::bigint[], $2::integer[]))",
-             SqlNumberArray(ui), SqlNumberArray(ul))) {
-      safety[{row[0].as<int64_t>(), row[1].as<int32_t>()}] = row[2].as<int64_t>();
-    }
-    for (const auto& row :
-         Prepared(tx, "hb_6", "SELECT hold_id FROM holds WHERE hold_id = ANY($1::text[])",
-                  SqlTextArray(hold_ids))) {
-      taken_hold_ids.insert(row[0].as<std::string>());
+             tx, "hb_4",
+             "WITH u AS (SELECT channel_id, item_id, location_id, held, committed, quota, "
+             "  ratio_bp FROM channel_usage WHERE (channel_id, item_id, location_id) IN "
+             "  (SELECT * FROM unnest($1::integer[], $2::bigint[], $3::integer[])) "
+             "  ORDER BY channel_id, item_id, location_id FOR UPDATE) "
+             "SELECT 'u', channel_id, item_id, location_id, held, committed, quota, "
+             "  ratio_bp::bigint, NULL::text FROM u "
+             "UNION ALL SELECT 's', 0, item_id, location_id, quantity, 0, NULL, NULL, NULL "
+             "  FROM safety_stock WHERE (item_id, location_id) IN "
+             "  (SELECT * FROM unnest($2::bigint[], $3::integer[])) "
+             "UNION ALL SELECT 'h', 0, 0, 0, 0, 0, NULL, NULL, hold_id FROM holds "
+             "  WHERE hold_id = ANY($4::text[])",
+             SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul), SqlTextArray(hold_ids))) {
+      const std::string kind = row[0].as<std::string>();
+      if (kind == "u") {
+        UsageRow u{row[4].as<int64_t>(), row[5].as<int64_t>()};
+        if (!row[6].is_null()) u.quota = row[6].as<int64_t>();
+        if (!row[7].is_null()) u.ratio_bp = row[7].as<int>();
+        usage[{row[1].as<int32_t>(), row[2].as<int64_t>(), row[3].as<int32_t>()}] = u;
+      } else if (kind == "s") {
+        safety[{row[2].as<int64_t>(), row[3].as<int32_t>()}] = row[4].as<int64_t>();
+      } else {
+        taken_hold_ids.insert(row[8].as<std::string>());
+      }
     }
   }
 
@@ -296,26 +294,8 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     s.result = Result(std::move(response));
   }
 
-  // 5. Write the batch: holds, balances, channel usage, events, stored responses.
-  if (!h_ids.empty()) {
-    auto inserted = Prepared(
-        tx, "hb_7",
-        "INSERT INTO holds (hold_id, item_id, location_id, channel_id, quantity, state, "
-        "expires_at, order_ref, customer_ref, create_time) "
-        "SELECT h, i, l, c, q, 1, e, o, cu, $9 FROM unnest($1::text[], $2::bigint[], "
-        "$3::integer[], $4::integer[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[]) "
-        "AS x(h, i, l, c, q, e, o, cu) ORDER BY h ON CONFLICT DO NOTHING RETURNING 1",
-        SqlTextArray(h_ids), SqlNumberArray(h_items), SqlNumberArray(h_locations),
-        SqlNumberArray(h_channels), SqlNumberArray(h_quantities), SqlTextArray(h_expires),
-        SqlTextArray(h_orders), SqlTextArray(h_customers), SqlTime(now));
-    if (inserted.size() != h_ids.size()) {
-      // Another writer took one of these hold ids after our look-up: retry the batch, whose
-      // next attempt refuses just that request.
-      return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
-                       "a hold id was taken concurrently");
-    }
-  }
-  balances.Save(tx);
+  // 5. Write the batch in one statement — the holds, the balances, the channel usage and the
+  // new request ids with their responses — then the events.
   std::vector<int32_t> uc, ul;
   std::vector<int64_t> ui, uh;
   for (auto& [key, u] : usage) {
@@ -325,15 +305,6 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     ul.push_back(std::get<2>(key));
     uh.push_back(u.held);
   }
-  if (!uc.empty()) {
-    Prepared(tx, "hb_8",
-             "UPDATE channel_usage u SET held = v.h FROM unnest($1::integer[], $2::bigint[], "
-             "$3::integer[], $4::bigint[]) AS v(c, i, l, h) "
-             "WHERE u.channel_id = v.c AND u.item_id = v.i AND u.location_id = v.l",
-             SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul), SqlNumberArray(uh));
-  }
-  outbox.AddAvailabilityChanges(resolver, balances);
-
   std::vector<std::string> ok_ids, ok_requests, ok_responses;
   for (Slot& s : slots) {
     if (!s.fresh || !s.result->ok()) continue;  // a failure stores nothing: retry allowed
@@ -341,21 +312,43 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     ok_requests.push_back(s.bytes_hex);
     ok_responses.push_back(absl::BytesToHexString((*s.result)->SerializeAsString()));
   }
-  if (!ok_ids.empty()) {
-    auto stored =
-        Prepared(tx, "hb_9",
-                 "INSERT INTO requests (request_id, method, request, response) "
-                 "SELECT id, 'CreateHolds', decode(q, 'hex'), decode(r, 'hex') "
-                 "FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, q, r) "
-                 "ORDER BY id ON CONFLICT DO NOTHING RETURNING 1",
-                 SqlTextArray(ok_ids), SqlTextArray(ok_requests), SqlTextArray(ok_responses));
-    if (stored.size() != ok_ids.size()) {
-      // Another transaction stored one of these ids since our look-up: retry the batch, whose
-      // next attempt answers that request with the stored response.
-      return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
-                       "a request id was stored concurrently");
-    }
+  const LockedBalances::Changes changed = balances.Changed();
+  auto written = Prepared1(
+      tx, "hb_7",
+      "WITH hw AS (INSERT INTO holds (hold_id, item_id, location_id, channel_id, quantity, state, "
+      "  expires_at, order_ref, customer_ref, create_time) "
+      "  SELECT h, i, l, c, q, 1, e, o, cu, $9 FROM unnest($1::text[], $2::bigint[], "
+      "  $3::integer[], $4::integer[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[]) "
+      "  AS x(h, i, l, c, q, e, o, cu) ORDER BY h ON CONFLICT DO NOTHING RETURNING 1), "
+      "bw AS (UPDATE balances b SET on_hand = v.o, held = v.h FROM unnest($10::bigint[], "
+      "  $11::integer[], $12::smallint[], $13::bigint[], $14::bigint[]) AS v(i, l, k, o, h) "
+      "  WHERE b.item_id = v.i AND b.location_id = v.l AND b.bucket = v.k), "
+      "uw AS (UPDATE channel_usage u SET held = v.h FROM unnest($15::integer[], $16::bigint[], "
+      "  $17::integer[], $18::bigint[]) AS v(c, i, l, h) "
+      "  WHERE u.channel_id = v.c AND u.item_id = v.i AND u.location_id = v.l), "
+      "qw AS (INSERT INTO requests (request_id, method, request, response) "
+      "  SELECT id, 'CreateHolds', decode(q, 'hex'), decode(r, 'hex') "
+      "  FROM unnest($19::text[], $20::text[], $21::text[]) AS v(id, q, r) "
+      "  ORDER BY id ON CONFLICT DO NOTHING RETURNING 1) "
+      "SELECT (SELECT count(*) FROM hw), (SELECT count(*) FROM qw)",
+      SqlTextArray(h_ids), SqlNumberArray(h_items), SqlNumberArray(h_locations),
+      SqlNumberArray(h_channels), SqlNumberArray(h_quantities), SqlTextArray(h_expires),
+      SqlTextArray(h_orders), SqlTextArray(h_customers), SqlTime(now), changed.items,
+      changed.locations, changed.buckets, changed.on_hands, changed.helds, SqlNumberArray(uc),
+      SqlNumberArray(ui), SqlNumberArray(ul), SqlNumberArray(uh), SqlTextArray(ok_ids),
+      SqlTextArray(ok_requests), SqlTextArray(ok_responses));
+  // Another transaction took one of these hold ids or stored one of these request ids since our
+  // look-up: retry the batch, whose next attempt refuses that request or answers it with the
+  // stored response.
+  if (written[0].as<size_t>() != h_ids.size()) {
+    return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
+                     "a hold id was taken concurrently");
   }
+  if (written[1].as<size_t>() != ok_ids.size()) {
+    return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
+                     "a request id was stored concurrently");
+  }
+  outbox.AddAvailabilityChanges(resolver, balances);
   outbox.Flush(tx, clock);
 
   std::vector<Result> results;

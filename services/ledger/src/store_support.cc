@@ -163,7 +163,7 @@ BalanceRow& LockedBalances::operator[](const AccountKey& key) {
   return it->second;
 }
 
-void LockedBalances::Save(Tx& tx) {
+LockedBalances::Changes LockedBalances::Changed() const {
   std::vector<int64_t> items, on_hands, helds;
   std::vector<int32_t> locations;
   std::vector<int> buckets;
@@ -176,14 +176,21 @@ void LockedBalances::Save(Tx& tx) {
     on_hands.push_back(row.on_hand);
     helds.push_back(row.held);
   }
-  if (items.empty()) return;
+  return {SqlNumberArray(items), SqlNumberArray(locations), SqlNumberArray(buckets),
+          SqlNumberArray(on_hands), SqlNumberArray(helds)};
+}
+
+void LockedBalances::Save(Tx& tx) {
+  if (std::none_of(rows_.begin(), rows_.end(), [](const auto& r) { return r.second.dirty; })) {
+    return;
+  }
+  const Changes changed = Changed();
   // One statement for every changed row.
   Prepared(tx, "ss_8",
            "UPDATE balances b SET on_hand = v.o, held = v.h "
            "FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::bigint[], $5::bigint[]) "
            "AS v(i, l, k, o, h) WHERE b.item_id = v.i AND b.location_id = v.l AND b.bucket = v.k",
-           SqlNumberArray(items), SqlNumberArray(locations), SqlNumberArray(buckets),
-           SqlNumberArray(on_hands), SqlNumberArray(helds));
+           changed.items, changed.locations, changed.buckets, changed.on_hands, changed.helds);
 }
 
 std::string SqlTextArray(const std::vector<std::string>& values) {

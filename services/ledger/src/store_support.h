@@ -103,6 +103,13 @@ class LockedBalances {
   BalanceRow& operator[](const AccountKey& key);
   /// Writes the changed rows (which stay marked changed, for the outbox).
   void Save(Tx& tx);
+  /// The changed rows as array literals, for a statement that writes them with others (as
+  /// Save's UPDATE does: `$n::bigint[]` items, integer locations, smallint buckets, bigint
+  /// on_hands and helds).
+  struct Changes {
+    std::string items, locations, buckets, on_hands, helds;
+  };
+  Changes Changed() const;
   const std::map<AccountKey, BalanceRow>& rows() const { return rows_; }
 
  private:
