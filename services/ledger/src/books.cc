@@ -783,7 +783,7 @@ absl::StatusOr<int> Books::ExpireDueHolds(int limit) {
         Outbox outbox;
         auto hold = ReleaseHold(tx, resolver, outbox, hold_id, v1::HOLD_STATE_EXPIRED, now);
         if (!hold.ok()) return false;  // posted or voided meanwhile: that call won
-        outbox.Flush(tx, clock_);
+        outbox.Flush(tx);
         return true;
       });
     });
@@ -1130,14 +1130,16 @@ absl::StatusOr<v1::ListChangesResponse> Books::ListChanges(const v1::ListChanges
       db_, [&](Tx& tx, Resolver&) -> absl::StatusOr<v1::ListChangesResponse> {
         v1::ListChangesResponse response;
         response.set_last_sequence(request.after_sequence());
-        for (const auto& r : tx.exec_params(
-                 "SELECT sequence, encode(payload, 'hex') FROM events WHERE sequence > $1 "
-                 "ORDER BY sequence LIMIT $2",
-                 request.after_sequence(), page_size)) {
-          if (!response.add_events()->ParseFromString(
-                  absl::HexStringToBytes(r[1].as<std::string>()))) {
+        for (const auto& r :
+             tx.exec_params("SELECT sequence, encode(payload, 'hex'), " + Micros("commit_time") +
+                                " FROM events WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+                            request.after_sequence(), page_size)) {
+          v1::ChangeEvent* event = response.add_events();
+          if (!event->ParseFromString(absl::HexStringToBytes(r[1].as<std::string>()))) {
             return absl::InternalError("unreadable change event");
           }
+          event->set_sequence(r[0].as<int64_t>());
+          *event->mutable_commit_time() = MicrosToProto(r[2].as<int64_t>());
           response.set_last_sequence(r[0].as<int64_t>());
         }
         return response;

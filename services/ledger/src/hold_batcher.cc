@@ -349,7 +349,7 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
                      "a request id was stored concurrently");
   }
   outbox.AddAvailabilityChanges(resolver, balances);
-  outbox.Flush(tx, clock);
+  outbox.Flush(tx);
 
   std::vector<Result> results;
   for (Slot& s : slots) {

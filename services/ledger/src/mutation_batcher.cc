@@ -81,7 +81,7 @@ absl::Status MutationBatcher::ApplyBatch(Tx& tx, const std::vector<Pending>& bat
       tx.exec0("ROLLBACK TO SAVEPOINT kura_request");
     }
   }
-  events.Flush(tx, clock_);
+  events.Flush(tx);
   return absl::OkStatus();
 }
 

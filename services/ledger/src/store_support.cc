@@ -263,31 +263,25 @@ void Outbox::Append(Outbox&& other) {
   other.events_.clear();
 }
 
-void Outbox::Flush(Tx& tx, const Clock& clock) {
+void Outbox::Flush(Tx& tx) {
   if (events_.empty()) return;
-  // The last lock of the transaction, held only until its commit: sequence order is commit
-  // order. The commit time is read under the lock, so it never goes backwards along the feed.
-  int64_t last =
-      Prepared1(tx, "ss_9", "UPDATE feed_head SET last = last + $1 WHERE id = 1 RETURNING last",
-                static_cast<int64_t>(events_.size()))[0]
-          .as<int64_t>();
-  absl::Time now = clock.Now();
-  int64_t sequence = last - static_cast<int64_t>(events_.size());
+  // Stored without their sequence and commit time, which the feed's columns carry (ListChanges
+  // puts them back); hex strings need no quoting inside an array literal.
   std::vector<std::string> payloads;
-  for (v1::ChangeEvent& event : events_) {
-    event.set_sequence(++sequence);
-    *event.mutable_commit_time() = ToProto(now);
+  for (const v1::ChangeEvent& event : events_) {
     payloads.push_back(absl::BytesToHexString(event.SerializeAsString()));
   }
-  // One statement for the whole batch, and the notification; hex strings need no quoting inside
-  // an array literal.
-  Prepared(tx, "ss_10",
-           "WITH e AS (INSERT INTO events (sequence, commit_time, payload) "
-           "  SELECT $1::bigint + n, $2, decode(p, 'hex') "
-           "  FROM unnest($3::text[]) WITH ORDINALITY AS e(p, n)) "
-           "SELECT pg_notify('kura_ledger_changes', $4)",
-           last - static_cast<int64_t>(events_.size()), SqlTime(now), SqlTextArray(payloads),
-           std::to_string(last));
+  // One statement: the feed head — the last lock of the transaction, held only until its commit,
+  // so sequence order is commit order — then the events, stamped with the database's clock read
+  // under that lock (never backwards along the feed), then the notification.
+  Prepared(tx, "ss_9",
+           "WITH head AS (UPDATE feed_head SET last = last + $1 WHERE id = 1 RETURNING last), "
+           "stamp AS (SELECT clock_timestamp() AS t FROM head), "
+           "ins AS (INSERT INTO events (sequence, commit_time, payload) "
+           "  SELECT head.last - $1 + e.n, stamp.t, decode(e.p, 'hex') "
+           "  FROM head, stamp, unnest($2::text[]) WITH ORDINALITY AS e(p, n)) "
+           "SELECT pg_notify('kura_ledger_changes', last::text) FROM head",
+           static_cast<int64_t>(events_.size()), SqlTextArray(payloads));
   events_.clear();
 }
 

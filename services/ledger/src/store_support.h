@@ -168,7 +168,7 @@ class Outbox {
   /// Moves `other`'s events after this one's.
   void Append(Outbox&& other);
   /// Appends the events and notifies watchers (delivered at commit).
-  void Flush(Tx& tx, const Clock& clock);
+  void Flush(Tx& tx);
 
  private:
   std::vector<v1::ChangeEvent> events_;
@@ -231,7 +231,7 @@ absl::StatusOr<Response> Mutate(pg::Database& db, const Clock& clock, const char
                 Outbox outbox;
                 absl::Time now = clock.Now();
                 ASSIGN_OR_RETURN(Response response, effect(tx, resolver, outbox, now));
-                outbox.Flush(tx, clock);
+                outbox.Flush(tx);
                 return response.SerializeAsString();
               });
         });
