@@ -22,6 +22,7 @@
 #include "kura/ledger/v1/change_feed.grpc.pb.h"
 #include "kura/ledger/v1/ledger.grpc.pb.h"
 #include "kura/rpc/status.h"
+#include "output.h"
 
 namespace kura::ctl {
 namespace {
@@ -58,82 +59,6 @@ struct Context {
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "kura-ctl: %s\n\n%s", message.c_str(), kUsage);
   return 2;
-}
-
-std::string NewRequestId() {
-  std::random_device random;
-  return absl::StrCat("ctl-", absl::ToUnixMillis(absl::Now()), "-", random() % 1000000);
-}
-
-// Calls a unary RPC; on failure prints the status with its reason and returns nullopt.
-template <typename Stub, typename Req, typename Resp>
-std::optional<Resp> Call(Stub& stub,
-                         grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                         const Req& request) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  rpc::PropagateTrace(context);
-  Resp response;
-  grpc::Status status = (stub.*method)(&context, request, &response);
-  if (!status.ok()) {
-    absl::Status s = rpc::FromGrpcStatus(status);
-    std::string reason = ErrorReason(s);
-    std::fprintf(stderr, "error: %s%s%s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
-                 reason.empty() ? "" : " ", reason.c_str(), std::string(s.message()).c_str());
-    return std::nullopt;
-  }
-  return response;
-}
-
-void PrintJson(const google::protobuf::Message& message) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
-  std::printf("%s\n", out.c_str());
-}
-
-// Prints rows under headers, each column as wide as its widest cell; numbers right-aligned.
-void PrintTable(const std::vector<std::string>& headers,
-                const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(headers.size());
-  for (size_t c = 0; c < headers.size(); ++c) width[c] = headers[c].size();
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size() && c < width.size(); ++c) {
-      width[c] = std::max(width[c], row[c].size());
-    }
-  }
-  auto numeric = [](const std::string& s) {
-    int64_t v;
-    return !s.empty() && absl::SimpleAtoi(s, &v);
-  };
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
-    for (size_t c = 0; c < cells.size(); ++c) {
-      std::string pad(width[c] - cells[c].size(), ' ');
-      out += numeric(cells[c]) ? pad + cells[c] : cells[c] + pad;
-      if (c + 1 < cells.size()) out += "  ";
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    std::printf("%s\n", out.c_str());
-  };
-  line(headers);
-  for (const auto& row : rows) line(row);
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(c));
-  return s;
-}
-
-// "BUCKET_SELLABLE" → "sellable"
-std::string Short(const std::string& enum_name, size_t prefix) {
-  return enum_name.size() > prefix ? Lower(enum_name.substr(prefix)) : enum_name;
-}
-
-std::string FormatTime(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(t.seconds()),
-                          absl::LocalTimeZone());
 }
 
 bool ParseQuantity(const std::string& text, int64_t* out) { return absl::SimpleAtoi(text, out); }

@@ -5,6 +5,7 @@
 
 #include "health_command.h"
 #include "ledger_commands.h"
+#include "reservation_commands.h"
 
 namespace {
 
@@ -14,8 +15,8 @@ int Usage(std::FILE* out) {
                "commands:\n"
                "  health [--addr HOST:PORT] [--service NAME] [--wait DURATION]\n"
                "          print a service's gRPC health; exit 0 when SERVING\n"
-               "  version print the version\n\n%s",
-               kura::ctl::LedgerUsage());
+               "  version print the version\n\n%s\n%s",
+               kura::ctl::LedgerUsage(), kura::ctl::ReservationUsage());
   return out == stdout ? 0 : 2;
 }
 
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (int code = kura::ctl::RunLedgerCommand(command, args); code >= 0) return code;
+  if (int code = kura::ctl::RunReservationCommand(command, args); code >= 0) return code;
   if (command == "help" || command == "--help" || command == "-h") return Usage(stdout);
   std::fprintf(stderr, "kura-ctl: unknown command '%s'\n", command.c_str());
   return Usage(stderr);

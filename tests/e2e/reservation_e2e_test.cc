@@ -258,5 +258,38 @@ TEST_CASE("32 concurrent orders for the last 10 units never oversell") {
   f.l.RequireConsistent();
 }
 
+TEST_CASE("kura-ctl places, shows, confirms and lists orders and reports refusals") {
+  Fixture f("rsv_ctl");
+  f.l.CreateItem("PEN");
+  f.l.Receive("PEN", "store-a", 5);
+  int n = 0;
+  auto ctl = [&](std::vector<std::string> args) -> std::pair<int, std::string> {
+    args.insert(args.begin(), KURA_CTL);
+    args.push_back("--addr=" + f.reservation->grpc_address());
+    kura::testing::Subprocess p(args, {}, absl::StrCat(f.dir, "/ctl-", ++n, ".log"));
+    std::optional<int> code = p.Wait(absl::Seconds(30));
+    REQUIRE(code.has_value());
+    return {*code, p.Output()};
+  };
+  auto [placed, placed_out] =
+      ctl({"orders", "place", "ec", "web-7", "PEN=3", "--customer", "alice"});
+  INFO(placed_out);
+  REQUIRE(placed == 0);
+  REQUIRE(placed_out.find("order web-7 on ec: pending, customer alice") != std::string::npos);
+  REQUIRE(placed_out.find("store-a") != std::string::npos);
+  REQUIRE(ctl({"orders", "confirm", "ec", "web-7"}).first == 0);
+  auto [listed, listed_out] = ctl({"orders", "--state", "confirmed"});
+  INFO(listed_out);
+  REQUIRE(listed == 0);
+  REQUIRE(listed_out.find("web-7") != std::string::npos);
+  REQUIRE(listed_out.find("confirmed") != std::string::npos);
+  auto [refused, refused_out] = ctl({"orders", "place", "ec", "web-8", "PEN=9"});
+  INFO(refused_out);
+  REQUIRE(refused == 1);
+  REQUIRE(refused_out.find("FAILED_PRECONDITION INSUFFICIENT_STOCK") != std::string::npos);
+  REQUIRE(ctl({"orders", "place", "ec", "web-9", "PEN"}).first == 2);  // not SKU=QTY
+  REQUIRE(f.l.Availability("PEN", "store-a").committed() == 3);
+}
+
 }  // namespace
 }  // namespace kura::reservation::testing

@@ -1,0 +1,166 @@
+#include "reservation_commands.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "args.h"
+#include "kura/reservation/v1/orders.grpc.pb.h"
+#include "output.h"
+
+namespace kura::ctl {
+namespace {
+
+namespace v1 = ::kura::reservation::v1;
+using Stub = v1::OrderService::Stub;
+
+const char kUsage[] =
+    "reservation commands (--addr HOST:PORT, default $KURA_RESERVATION_ADDR or 127.0.0.1:7102;\n"
+    "                      --json prints the API's JSON):\n"
+    "  orders [--channel C] [--state pending|confirmed|fulfilled|cancelled|expired]\n"
+    "         [--customer X]                          list orders, newest first\n"
+    "  orders get CHANNEL ORDER                       show one order with its allocations\n"
+    "  orders place CHANNEL ORDER SKU=QTY... [--customer X] [--pickup STORE]\n"
+    "  orders confirm|cancel CHANNEL ORDER\n"
+    "  orders fulfil CHANNEL ORDER [SKU=QTY...] [--request-id R]   all that is left by default\n";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "kura-ctl: %s\n\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+// SKU=QTY arguments into order lines; false on a malformed one.
+bool ParseLines(const std::vector<std::string>& args, size_t from,
+                google::protobuf::RepeatedPtrField<v1::OrderLine>* lines) {
+  for (size_t i = from; i < args.size(); ++i) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(args[i], absl::MaxSplits('=', 1));
+    int64_t quantity = 0;
+    if (kv.first.empty() || !absl::SimpleAtoi(kv.second, &quantity)) return false;
+    auto* line = lines->Add();
+    line->set_sku(kv.first);
+    line->set_quantity(quantity);
+  }
+  return true;
+}
+
+std::string State(v1::OrderState s) { return Short(v1::OrderState_Name(s), 12); }
+
+void PrintOrder(const v1::Order& o, bool json) {
+  if (json) {
+    PrintJson(o);
+    return;
+  }
+  std::printf("order %s on %s: %s, customer %s%s, expires %s\n", o.external_order_id().c_str(),
+              o.channel().c_str(), State(o.state()).c_str(), o.customer().c_str(),
+              o.pickup_store().empty() ? "" : (", pickup at " + o.pickup_store()).c_str(),
+              FormatTime(o.expires_at()).c_str());
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& a : o.allocations()) {
+    rows.push_back({a.sku(), a.location(), std::to_string(a.quantity()),
+                    std::to_string(a.fulfilled_quantity()), a.hold_id()});
+  }
+  PrintTable({"SKU", "LOCATION", "QUANTITY", "HANDED_OVER", "HOLD"}, rows);
+}
+
+int Orders(const Args& args, Stub& stub) {
+  const auto& pos = args.positional();
+  const bool json = args.Has("json");
+  if (pos.empty()) {
+    v1::ListOrdersRequest r;
+    r.set_channel(args.Get("channel"));
+    r.set_customer(args.Get("customer"));
+    if (args.Has("state")) {
+      v1::OrderState state;
+      std::string name = "ORDER_STATE_" + args.Get("state");
+      for (char& c : name) c = static_cast<char>(std::toupper(c));
+      if (!v1::OrderState_Parse(name, &state)) return UsageError("unknown --state");
+      r.set_state(state);
+    }
+    r.set_page_size(500);
+    std::vector<std::vector<std::string>> rows;
+    while (true) {
+      auto page = Call(stub, &Stub::ListOrders, r);
+      if (!page) return 1;
+      for (const auto& o : page->orders()) {
+        if (json) {
+          PrintJson(o);
+          continue;
+        }
+        int64_t units = 0;
+        for (const auto& line : o.lines()) units += line.quantity();
+        rows.push_back({o.channel(), o.external_order_id(), State(o.state()), o.customer(),
+                        std::to_string(units), FormatTime(o.create_time())});
+      }
+      if (page->next_page_token().empty()) break;
+      r.set_page_token(page->next_page_token());
+    }
+    if (!json) PrintTable({"CHANNEL", "ORDER", "STATE", "CUSTOMER", "UNITS", "PLACED"}, rows);
+    return 0;
+  }
+  if (pos.size() < 3) return UsageError("orders " + pos[0] + ": CHANNEL ORDER expected");
+  const std::string& verb = pos[0];
+  std::optional<v1::Order> order;
+  if (verb == "get" && pos.size() == 3) {
+    v1::GetOrderRequest r;
+    r.set_channel(pos[1]);
+    r.set_external_order_id(pos[2]);
+    auto resp = Call(stub, &Stub::GetOrder, r);
+    if (resp) order = resp->order();
+  } else if (verb == "place") {
+    v1::PlaceOrderRequest r;
+    r.set_channel(pos[1]);
+    r.set_external_order_id(pos[2]);
+    r.set_customer(args.Get("customer"));
+    r.set_pickup_store(args.Get("pickup"));
+    if (!ParseLines(pos, 3, r.mutable_lines())) return UsageError("lines are SKU=QTY");
+    auto resp = Call(stub, &Stub::PlaceOrder, r);
+    if (resp) order = resp->order();
+  } else if (verb == "confirm" && pos.size() == 3) {
+    v1::ConfirmOrderRequest r;
+    r.set_channel(pos[1]);
+    r.set_external_order_id(pos[2]);
+    auto resp = Call(stub, &Stub::ConfirmOrder, r);
+    if (resp) order = resp->order();
+  } else if (verb == "cancel" && pos.size() == 3) {
+    v1::CancelOrderRequest r;
+    r.set_channel(pos[1]);
+    r.set_external_order_id(pos[2]);
+    auto resp = Call(stub, &Stub::CancelOrder, r);
+    if (resp) order = resp->order();
+  } else if (verb == "fulfil") {
+    v1::FulfilOrderRequest r;
+    r.set_request_id(args.Get("request-id", NewRequestId()));
+    r.set_channel(pos[1]);
+    r.set_external_order_id(pos[2]);
+    if (!ParseLines(pos, 3, r.mutable_lines())) return UsageError("lines are SKU=QTY");
+    auto resp = Call(stub, &Stub::FulfilOrder, r);
+    if (resp) order = resp->order();
+  } else {
+    return UsageError("unknown orders command");
+  }
+  if (!order) return 1;
+  PrintOrder(*order, json);
+  return 0;
+}
+
+}  // namespace
+
+const char* ReservationUsage() { return kUsage; }
+
+int RunReservationCommand(const std::string& command, const std::vector<std::string>& argv) {
+  if (command != "orders") return -1;
+  auto args =
+      Args::Parse(argv, {"json"}, {"addr", "channel", "state", "customer", "pickup", "request-id"});
+  if (!args.ok()) return UsageError(absl::StrCat(command, ": ", args.status().message()));
+  const char* env_addr = std::getenv("KURA_RESERVATION_ADDR");
+  std::string addr = args->Get("addr", env_addr != nullptr ? env_addr : "127.0.0.1:7102");
+  auto stub =
+      v1::OrderService::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  return Orders(*args, *stub);
+}
+
+}  // namespace kura::ctl
