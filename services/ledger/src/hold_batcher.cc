@@ -25,6 +25,7 @@ struct Slot {
   std::string bytes_hex;
   std::optional<Result> result;  // set once decided
   bool fresh = false;            // a new request id: stored with its response at commit
+  bool stored = false;           // a known request id: answered from the requests table
   int same_as = -1;              // an earlier slot with the same request id and bytes
   int32_t channel_id = 0;
   bool respects_safety = true;
@@ -46,7 +47,8 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     s.bytes_hex = absl::BytesToHexString(DeterministicBytes(*s.request));
   }
 
-  // 1. Duplicates inside the batch follow their first occurrence.
+  // 1. Duplicates inside the batch follow their first occurrence; one with other contents is
+  // refused, unless the id turns out to be stored already (step 3), which then decides.
   std::map<std::string, int> first_by_id;
   for (size_t i = 0; i < slots.size(); ++i) {
     Slot& s = slots[i];
@@ -61,15 +63,16 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
                         {{"request_id", s.request->request_id()}}));
     }
   }
-  // 2. One round trip: the stored answers of known request ids, and the codes of every request
-  // resolved (also of those that turn out to be repeats, which is harmless). Channels are
-  // locked FOR SHARE: their settings hold until commit (UpdateChannel locks them FOR UPDATE).
+  // 2. One round trip resolves the codes of every request (also of those that turn out to be
+  // repeats, which is harmless). Channels are locked FOR SHARE: their settings hold until
+  // commit (UpdateChannel locks them FOR UPDATE).
+  std::set<std::pair<std::string, std::string>> id_bytes;  // every (request id, contents)
+  for (const Slot& s : slots) id_bytes.insert({s.request->request_id(), s.bytes_hex});
   std::vector<std::string> ids, hexes;
+  for (const auto& [id, hex] : id_bytes) ids.push_back(id), hexes.push_back(hex);
   std::set<std::string> channel_codes, skus, location_codes;
   for (auto& [id, index] : first_by_id) {
     const Slot& s = slots[index];
-    ids.push_back(id);
-    hexes.push_back(s.bytes_hex);
     channel_codes.insert(s.request->channel());
     for (const auto& line : s.request->lines()) {
       skus.insert(line.sku());
@@ -90,15 +93,10 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
            "UNION ALL SELECT 'l', code, location_id, false, NULL FROM locations "
            "  WHERE code = ANY($3::text[]) AND NOT is_system "
            "UNION ALL SELECT 's', cl.location_id::text, cl.channel_id, false, NULL "
-           "  FROM channel_locations cl JOIN c USING (channel_id) "
-           "UNION ALL SELECT 'q', q.request_id, 0, "
-           "  q.method = 'CreateHolds' AND q.request = decode(r.h, 'hex'), "
-           "  encode(q.response, 'hex') FROM requests q "
-           "  JOIN unnest($4::text[], $5::text[]) AS r(id, h) ON q.request_id = r.id",
+           "  FROM channel_locations cl JOIN c USING (channel_id)",
            SqlTextArray({channel_codes.begin(), channel_codes.end()}),
            SqlTextArray({skus.begin(), skus.end()}),
-           SqlTextArray({location_codes.begin(), location_codes.end()}), SqlTextArray(ids),
-           SqlTextArray(hexes))) {
+           SqlTextArray({location_codes.begin(), location_codes.end()}))) {
     const std::string kind = row[0].as<std::string>(), code = row[1].as<std::string>();
     if (kind == "c") {
       channels[code] = {row[2].as<int32_t>(), row[3].as<bool>()};
@@ -108,26 +106,11 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
     } else if (kind == "l") {
       locations[code] = row[2].as<int32_t>();
       resolver.RememberLocation(code, row[2].as<int32_t>());
-    } else if (kind == "s") {
-      serving.insert({row[2].as<int32_t>(), std::stoi(code)});
     } else {
-      // A known id: its stored response, or IDEMPOTENCY_KEY_REUSED for other contents.
-      Slot& s = slots[first_by_id[code]];
-      if (!row[3].as<bool>()) {
-        Fail(s, MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
-                          absl::StrCat("request_id \"", s.request->request_id(),
-                                       "\" was already used for a different request"),
-                          {{"request_id", s.request->request_id()}}));
-      } else {
-        v1::CreateHoldsResponse stored;
-        stored.ParseFromString(absl::HexStringToBytes(row[4].as<std::string>("")));
-        s.result = Result(std::move(stored));
-      }
+      serving.insert({row[2].as<int32_t>(), std::stoi(code)});
     }
   }
-  // New ids are stored, with their responses, just before the commit.
-  for (auto& [id, index] : first_by_id) slots[index].fresh = !slots[index].result.has_value();
-  // Time checks after idempotency, as the per-request path does them.
+  // Time checks (a repeat of a stored request gets its stored answer instead, see step 3).
   for (Slot& s : slots) {
     if (s.result || s.same_as >= 0) continue;
     absl::Time expires_at = FromProto(s.request->expires_at());
@@ -194,43 +177,76 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
   std::map<std::tuple<int32_t, int64_t, int32_t>, UsageRow> usage;
   std::map<std::pair<int64_t, int32_t>, int64_t> safety;
   std::set<std::string> taken_hold_ids;
+  std::vector<int32_t> uc, ul;
+  std::vector<int64_t> ui;
+  for (const auto& [c, i, l] : usage_keys) uc.push_back(c), ui.push_back(i), ul.push_back(l);
   if (!usage_keys.empty()) {
-    std::vector<int32_t> uc, ul;
-    std::vector<int64_t> ui;
-    for (const auto& [c, i, l] : usage_keys) uc.push_back(c), ui.push_back(i), ul.push_back(l);
     Prepared(tx, "hb_3",
              "INSERT INTO channel_usage (channel_id, item_id, location_id) "
              "SELECT c, i, l FROM unnest($1::integer[], $2::bigint[], $3::integer[]) AS k(c, i, l) "
              "ORDER BY c, i, l ON CONFLICT DO NOTHING",
              SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul));
-    // One round trip: the usage rows locked (in key order), the safety stocks, taken hold ids.
-    for (const auto& row : Prepared(
-             tx, "hb_4",
-             "WITH u AS (SELECT channel_id, item_id, location_id, held, committed, quota, "
-             "  ratio_bp FROM channel_usage WHERE (channel_id, item_id, location_id) IN "
-             "  (SELECT * FROM unnest($1::integer[], $2::bigint[], $3::integer[])) "
-             "  ORDER BY channel_id, item_id, location_id FOR UPDATE) "
-             "SELECT 'u', channel_id, item_id, location_id, held, committed, quota, "
-             "  ratio_bp::bigint, NULL::text FROM u "
-             "UNION ALL SELECT 's', 0, item_id, location_id, quantity, 0, NULL, NULL, NULL "
-             "  FROM safety_stock WHERE (item_id, location_id) IN "
-             "  (SELECT * FROM unnest($2::bigint[], $3::integer[])) "
-             "UNION ALL SELECT 'h', 0, 0, 0, 0, 0, NULL, NULL, hold_id FROM holds "
-             "  WHERE hold_id = ANY($4::text[])",
-             SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul), SqlTextArray(hold_ids))) {
-      const std::string kind = row[0].as<std::string>();
-      if (kind == "u") {
-        UsageRow u{row[4].as<int64_t>(), row[5].as<int64_t>()};
-        if (!row[6].is_null()) u.quota = row[6].as<int64_t>();
-        if (!row[7].is_null()) u.ratio_bp = row[7].as<int>();
-        usage[{row[1].as<int32_t>(), row[2].as<int64_t>(), row[3].as<int32_t>()}] = u;
-      } else if (kind == "s") {
-        safety[{row[2].as<int64_t>(), row[3].as<int32_t>()}] = row[4].as<int64_t>();
-      } else {
-        taken_hold_ids.insert(row[8].as<std::string>());
-      }
+  }
+  std::map<std::pair<std::string, std::string>, std::pair<bool, std::string>> known;
+  // One round trip: the usage rows locked (in key order), the safety stocks, the hold ids
+  // taken, and the stored answers of known request ids. Read after the balance locks: a first
+  // attempt of the same request, running concurrently elsewhere, locks the same rows, so by now
+  // it has committed (and is seen here) or rolled back.
+  for (const auto& row : Prepared(
+           tx, "hb_4",
+           "WITH u AS (SELECT channel_id, item_id, location_id, held, committed, quota, "
+           "  ratio_bp FROM channel_usage WHERE (channel_id, item_id, location_id) IN "
+           "  (SELECT * FROM unnest($1::integer[], $2::bigint[], $3::integer[])) "
+           "  ORDER BY channel_id, item_id, location_id FOR UPDATE) "
+           "SELECT 'u', channel_id, item_id, location_id, held, committed, quota, "
+           "  ratio_bp::bigint, NULL::text, NULL::text, NULL::text FROM u "
+           "UNION ALL SELECT 's', 0, item_id, location_id, quantity, 0, NULL, NULL, NULL, NULL, "
+           "  NULL FROM safety_stock WHERE (item_id, location_id) IN "
+           "  (SELECT * FROM unnest($2::bigint[], $3::integer[])) "
+           "UNION ALL SELECT 'h', 0, 0, 0, 0, 0, NULL, NULL, hold_id, NULL, NULL FROM holds "
+           "  WHERE hold_id = ANY($4::text[]) "
+           "UNION ALL SELECT 'q', "
+           "  (q.method = 'CreateHolds' AND q.request = decode(r.h, 'hex'))::int, "
+           "  0, 0, 0, 0, NULL, NULL, q.request_id, encode(q.response, 'hex'), r.h "
+           "  FROM requests q "
+           "  JOIN unnest($5::text[], $6::text[]) AS r(id, h) ON q.request_id = r.id",
+           SqlNumberArray(uc), SqlNumberArray(ui), SqlNumberArray(ul), SqlTextArray(hold_ids),
+           SqlTextArray(ids), SqlTextArray(hexes))) {
+    const std::string kind = row[0].as<std::string>();
+    if (kind == "u") {
+      UsageRow u{row[4].as<int64_t>(), row[5].as<int64_t>()};
+      if (!row[6].is_null()) u.quota = row[6].as<int64_t>();
+      if (!row[7].is_null()) u.ratio_bp = row[7].as<int>();
+      usage[{row[1].as<int32_t>(), row[2].as<int64_t>(), row[3].as<int32_t>()}] = u;
+    } else if (kind == "s") {
+      safety[{row[2].as<int64_t>(), row[3].as<int32_t>()}] = row[4].as<int64_t>();
+    } else if (kind == "h") {
+      taken_hold_ids.insert(row[8].as<std::string>());
+    } else {
+      known[{row[8].as<std::string>(), row[10].as<std::string>()}] = {row[1].as<int>() == 1,
+                                                                      row[9].as<std::string>("")};
     }
   }
+  // A known id gets its stored answer, or IDEMPOTENCY_KEY_REUSED for other contents, in place
+  // of whatever this attempt concluded so far.
+  for (Slot& s : slots) {
+    auto it = known.find({s.request->request_id(), s.bytes_hex});
+    if (it == known.end()) continue;
+    s.stored = true;
+    s.same_as = -1;  // answers itself
+    if (!it->second.first) {
+      s.result = Result(MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
+                                  absl::StrCat("request_id \"", s.request->request_id(),
+                                               "\" was already used for a different request"),
+                                  {{"request_id", s.request->request_id()}}));
+    } else {
+      v1::CreateHoldsResponse stored;
+      stored.ParseFromString(absl::HexStringToBytes(it->second.second));
+      s.result = Result(std::move(stored));
+    }
+  }
+  // New ids are stored, with their responses, just before the commit.
+  for (auto& [id, index] : first_by_id) slots[index].fresh = !slots[index].stored;
 
   // 4. Decide in arrival order on the locked rows; a refused request leaves them untouched.
   Outbox outbox;
@@ -296,14 +312,14 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
 
   // 5. Write the batch in one statement — the holds, the balances, the channel usage and the
   // new request ids with their responses — then the events.
-  std::vector<int32_t> uc, ul;
-  std::vector<int64_t> ui, uh;
+  std::vector<int32_t> wc, wl;  // the channel usage rows that changed
+  std::vector<int64_t> wi, wh;
   for (auto& [key, u] : usage) {
     if (!u.dirty) continue;
-    uc.push_back(std::get<0>(key));
-    ui.push_back(std::get<1>(key));
-    ul.push_back(std::get<2>(key));
-    uh.push_back(u.held);
+    wc.push_back(std::get<0>(key));
+    wi.push_back(std::get<1>(key));
+    wl.push_back(std::get<2>(key));
+    wh.push_back(u.held);
   }
   std::vector<std::string> ok_ids, ok_requests, ok_responses;
   for (Slot& s : slots) {
@@ -334,8 +350,8 @@ absl::StatusOr<std::vector<Result>> ApplyHoldBatch(
       SqlTextArray(h_ids), SqlNumberArray(h_items), SqlNumberArray(h_locations),
       SqlNumberArray(h_channels), SqlNumberArray(h_quantities), SqlTextArray(h_expires),
       SqlTextArray(h_orders), SqlTextArray(h_customers), SqlTime(now), changed.items,
-      changed.locations, changed.buckets, changed.on_hands, changed.helds, SqlNumberArray(uc),
-      SqlNumberArray(ui), SqlNumberArray(ul), SqlNumberArray(uh), SqlTextArray(ok_ids),
+      changed.locations, changed.buckets, changed.on_hands, changed.helds, SqlNumberArray(wc),
+      SqlNumberArray(wi), SqlNumberArray(wl), SqlNumberArray(wh), SqlTextArray(ok_ids),
       SqlTextArray(ok_requests), SqlTextArray(ok_responses));
   // Another transaction took one of these hold ids or stored one of these request ids since our
   // look-up: retry the batch, whose next attempt refuses that request or answers it with the

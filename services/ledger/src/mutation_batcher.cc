@@ -13,6 +13,16 @@
 namespace kura::ledger {
 namespace {
 
+// At most this many requests per batch: each committed request's savepoint leaves a
+// subtransaction id behind until the commit, and past 64 of them PostgreSQL's per-backend cache
+// overflows, which slows every other session's visibility checks while the batch is open.
+constexpr int kMaxSavepointBatch = 60;
+
+GroupCommitOptions Capped(GroupCommitOptions options) {
+  options.max_batch = std::min(options.max_batch, kMaxSavepointBatch);
+  return options;
+}
+
 bool IsConflict(const absl::Status& status) {
   return status.code() == absl::StatusCode::kAborted &&
          ErrorReason(status) == "TRANSACTION_CONFLICT";
@@ -22,9 +32,10 @@ bool IsConflict(const absl::Status& status) {
 
 MutationBatcher::MutationBatcher(pg::Database& db, const Clock& clock, GroupCommitMetrics& metrics,
                                  GroupCommitOptions options)
-    : db_(db), clock_(clock), queue_(options, metrics, [this](std::vector<Pending>&& batch) {
-        return RunBatch(std::move(batch));
-      }) {}
+    : db_(db),
+      clock_(clock),
+      queue_(Capped(options), metrics,
+             [this](std::vector<Pending>&& batch) { return RunBatch(std::move(batch)); }) {}
 
 absl::StatusOr<std::string> MutationBatcher::Apply(Mutation mutation) {
   auto promise = std::make_shared<std::promise<Result>>();
@@ -59,7 +70,8 @@ absl::Status MutationBatcher::ApplyBatch(Tx& tx, const std::vector<Pending>& bat
       continue;
     }
     Outbox outbox;
-    tx.exec0("SAVEPOINT kura_request");
+    // exec_params, not exec: in libpqxx 6 a failed plain exec rolls back the whole transaction.
+    tx.exec_params("SAVEPOINT kura_request");
     try {
       results[i] = RunIdempotent(tx, m.method, *m.request_id, *m.request,
                                  [&] { return m.effect(tx, resolver, outbox, now); });
@@ -75,10 +87,11 @@ absl::Status MutationBatcher::ApplyBatch(Tx& tx, const std::vector<Pending>& bat
     }
     if (IsConflict(results[i].status())) return results[i].status();  // retry the batch
     if (results[i].ok()) {
-      tx.exec0("RELEASE SAVEPOINT kura_request");
+      tx.exec_params("RELEASE SAVEPOINT kura_request");
       events.Append(std::move(outbox));
     } else {
-      tx.exec0("ROLLBACK TO SAVEPOINT kura_request");
+      tx.exec_params("ROLLBACK TO SAVEPOINT kura_request");
+      tx.exec_params("RELEASE SAVEPOINT kura_request");  // no nesting left behind
     }
   }
   events.Flush(tx);

@@ -24,7 +24,10 @@ namespace kura::ledger {
 /// stock, unknown item, reused request id, a database error of its own) is rolled back to its
 /// savepoint and fails alone; the others commit. Change events are appended after the last
 /// request, in arrival order, with the feed head locked once. Nothing is answered before the
-/// commit. Thread-safe; the destructor answers every queued request first.
+/// commit. At most 60 requests per batch (kMaxSavepointBatch in the .cc). Effects must run their
+/// SQL with exec_params or Prepared: a failed plain `exec` makes libpqxx 6 roll back the whole
+/// transaction rather than the request's savepoint. Thread-safe; the destructor answers every
+/// queued request first.
 class MutationBatcher {
  public:
   /// The balance rows a request will lock (best effort: a request that cannot say, say because

@@ -13,6 +13,7 @@
 #include "kura/base/status_macros.h"
 #include "kura/base/validation.h"
 #include "kura/pg/transaction.h"
+#include "limited_items.h"
 
 namespace kura::reservation {
 namespace {
@@ -308,9 +309,14 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
               SqlTime(now));
           if (row.empty()) return false;  // placed concurrently: read it on the next turn
           int64_t id = row[0][0].as<int64_t>();
+          ASSIGN_OR_RETURN(std::set<std::string> counted,
+                           CountLimits(tx, request.customer(), request.lines(), now));
           for (int i = 0; i < request.lines_size(); ++i) {
-            tx.exec_params("INSERT INTO order_lines VALUES ($1, $2, $3, $4)", id, i,
-                           request.lines(i).sku(), request.lines(i).quantity());
+            tx.exec_params(
+                "INSERT INTO order_lines (order_id, line_no, sku, quantity, counted) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                id, i, request.lines(i).sku(), request.lines(i).quantity(),
+                counted.count(request.lines(i).sku()) > 0);
           }
           for (size_t i = 0; i < plan.size(); ++i) {
             tx.exec_params(
@@ -363,6 +369,7 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
             }
             if (stale) {
               // Nothing was held: drop the attempt so that the next one allocates afresh.
+              ReleaseLimits(tx, o->id);
               tx.exec_params("DELETE FROM orders WHERE order_id = $1", o->id);
               return v1::Order();
             }
@@ -437,6 +444,7 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
                                         deadline)
                                   .status());
             }
+            ReleaseLimits(tx, o->id);
             SetState(tx, o->id, v1::ORDER_STATE_EXPIRED, clock_.Now());
             outcome = MakeError(absl::StatusCode::kFailedPrecondition, "ORDER_EXPIRED",
                                 "the order expired before it was confirmed",
@@ -498,6 +506,7 @@ absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::
                 }
               }
           }
+          ReleaseLimits(tx, o->id);
           SetState(tx, o->id, v1::ORDER_STATE_CANCELLED, clock_.Now());
           return LoadOrder(tx, o->id);
         });
@@ -650,6 +659,7 @@ absl::StatusOr<int> Orders::ExpireDue(int limit) {
           "  SELECT order_id FROM orders WHERE state IN (0, 1) AND expires_at <= $1 "
           "  ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING order_id",
           now, limit);
+      for (const auto& row : rows) ReleaseLimits(tx, row[0].as<int64_t>());
       return static_cast<int>(rows.size());
     });
   });

@@ -10,9 +10,11 @@
 #include "kura/base/error.h"
 #include "kura/base/status_macros.h"
 #include "kura/log/log.h"
+#include "kura/reservation/v1/limits.grpc.pb.h"
 #include "kura/reservation/v1/orders.grpc.pb.h"
 #include "kura/rpc/serve.h"
 #include "kura/server/periodic.h"
+#include "limited_items.h"
 #include "orders.h"
 
 namespace kura::reservation {
@@ -92,6 +94,38 @@ class OrderGrpc final : public v1::OrderService::Service {
   std::string d_;
 };
 
+class LimitedGrpc final : public v1::LimitedItemService::Service {
+ public:
+  LimitedGrpc(LimitedItems& items, std::string domain) : i_(items), d_(std::move(domain)) {}
+
+  grpc::Status SetLimitedItem(grpc::ServerContext* ctx, const v1::SetLimitedItemRequest* req,
+                              v1::SetLimitedItemResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::SetLimitedItemResponse> {
+      ASSIGN_OR_RETURN(v1::LimitedItem item, i_.Set(*req));
+      v1::SetLimitedItemResponse out;
+      *out.mutable_item() = std::move(item);
+      return out;
+    });
+  }
+  grpc::Status GetLimitedItem(grpc::ServerContext* ctx, const v1::GetLimitedItemRequest* req,
+                              v1::GetLimitedItemResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::GetLimitedItemResponse> {
+      ASSIGN_OR_RETURN(v1::LimitedItem item, i_.Get(req->sku()));
+      v1::GetLimitedItemResponse out;
+      *out.mutable_item() = std::move(item);
+      return out;
+    });
+  }
+  grpc::Status ListLimitedItems(grpc::ServerContext* ctx, const v1::ListLimitedItemsRequest*,
+                                v1::ListLimitedItemsResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return i_.List(); });
+  }
+
+ private:
+  LimitedItems& i_;
+  std::string d_;
+};
+
 class ReservationModule final : public server::ServiceModule {
  public:
   ReservationModule(server::ServiceContext& context, std::string ledger_addr,
@@ -101,10 +135,15 @@ class ReservationModule final : public server::ServiceModule {
                 ledger_timeout),
         orders_(context.db, context.clock, ledger_, std::move(ttl)),
         order_grpc_(orders_, metrics_, context.error_domain),
+        limited_(context.db, context.clock),
+        limited_grpc_(limited_, context.error_domain),
         db_(context.db),
         sweeper_(sweep_interval, [this] { Sweep(); }) {}
 
-  void Register(grpc::ServerBuilder& builder) override { builder.RegisterService(&order_grpc_); }
+  void Register(grpc::ServerBuilder& builder) override {
+    builder.RegisterService(&order_grpc_);
+    builder.RegisterService(&limited_grpc_);
+  }
 
  private:
   void Sweep() {
@@ -139,6 +178,8 @@ class ReservationModule final : public server::ServiceModule {
   LedgerClient ledger_;
   Orders orders_;
   OrderGrpc order_grpc_;
+  LimitedItems limited_;
+  LimitedGrpc limited_grpc_;
   pg::Database& db_;
   server::Periodic sweeper_;  // last: its thread uses the members above
 };
