@@ -8,7 +8,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "args.h"
+#include "kura/reservation/v1/limits.grpc.pb.h"
 #include "kura/reservation/v1/orders.grpc.pb.h"
 #include "output.h"
 
@@ -26,7 +28,12 @@ const char kUsage[] =
     "  orders get CHANNEL ORDER                       show one order with its allocations\n"
     "  orders place CHANNEL ORDER SKU=QTY... [--customer X] [--pickup STORE]\n"
     "  orders confirm|cancel CHANNEL ORDER\n"
-    "  orders fulfil CHANNEL ORDER [SKU=QTY...] [--request-id R]   all that is left by default\n";
+    "  orders fulfil CHANNEL ORDER [SKU=QTY...] [--request-id R]   all that is left by default\n"
+    "  limited                                        limited items, their counts and prices\n"
+    "  limited get SKU\n"
+    "  limited set SKU --from TIME --until TIME [--cap N] [--per-customer N]\n"
+    "              [--markdown TIME=YEN]...           TIME: RFC 3339, e.g. "
+    "2026-12-01T10:00:00+09:00\n";
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "kura-ctl: %s\n\n%s", message.c_str(), kUsage);
@@ -147,20 +154,100 @@ int Orders(const Args& args, Stub& stub) {
   return 0;
 }
 
+bool ParseTime(const std::string& text, google::protobuf::Timestamp* out) {
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) return false;
+  out->set_seconds(absl::ToUnixSeconds(t));
+  return true;
+}
+
+void PrintLimited(const v1::LimitedItem& item, bool json,
+                  std::vector<std::vector<std::string>>* rows) {
+  if (json) {
+    PrintJson(item);
+    return;
+  }
+  auto limit = [](int64_t n) { return n == 0 ? std::string("-") : std::to_string(n); };
+  rows->push_back({item.sku(), FormatTime(item.window_start()), FormatTime(item.window_end()),
+                   item.window_open() ? "open" : "closed", limit(item.total_cap()),
+                   limit(item.per_customer_limit()), std::to_string(item.reserved()),
+                   limit(item.current_price_yen())});
+}
+
+int Limited(const Args& args, v1::LimitedItemService::Stub& stub) {
+  using LStub = v1::LimitedItemService::Stub;
+  const auto& pos = args.positional();
+  const bool json = args.Has("json");
+  std::vector<std::vector<std::string>> rows;
+  if (pos.empty()) {
+    auto resp = Call(stub, &LStub::ListLimitedItems, v1::ListLimitedItemsRequest());
+    if (!resp) return 1;
+    for (const auto& item : resp->items()) PrintLimited(item, json, &rows);
+  } else if (pos[0] == "get" && pos.size() == 2) {
+    v1::GetLimitedItemRequest r;
+    r.set_sku(pos[1]);
+    auto resp = Call(stub, &LStub::GetLimitedItem, r);
+    if (!resp) return 1;
+    PrintLimited(resp->item(), json, &rows);
+  } else if (pos[0] == "set" && pos.size() == 2) {
+    v1::SetLimitedItemRequest r;
+    v1::LimitedItem* item = r.mutable_item();
+    item->set_sku(pos[1]);
+    if (!ParseTime(args.Get("from"), item->mutable_window_start()) ||
+        !ParseTime(args.Get("until"), item->mutable_window_end())) {
+      return UsageError("--from and --until are RFC 3339 times");
+    }
+    int64_t n = 0;
+    if (args.Has("cap")) {
+      if (!absl::SimpleAtoi(args.Get("cap"), &n)) return UsageError("--cap is a number");
+      item->set_total_cap(n);
+    }
+    if (args.Has("per-customer")) {
+      if (!absl::SimpleAtoi(args.Get("per-customer"), &n)) {
+        return UsageError("--per-customer is a number");
+      }
+      item->set_per_customer_limit(n);
+    }
+    for (const std::string& step : args.All("markdown")) {
+      size_t eq = step.rfind('=');
+      auto* markdown = item->add_markdowns();
+      int64_t price = 0;
+      if (eq == std::string::npos ||
+          !ParseTime(step.substr(0, eq), markdown->mutable_starts_at()) ||
+          !absl::SimpleAtoi(step.substr(eq + 1), &price)) {
+        return UsageError("--markdown is TIME=YEN");
+      }
+      markdown->set_price_yen(price);
+    }
+    auto resp = Call(stub, &LStub::SetLimitedItem, r);
+    if (!resp) return 1;
+    PrintLimited(resp->item(), json, &rows);
+  } else {
+    return UsageError("unknown limited command");
+  }
+  if (!json) {
+    PrintTable({"SKU", "FROM", "UNTIL", "WINDOW", "CAP", "PER_CUSTOMER", "RESERVED", "PRICE"},
+               rows);
+  }
+  return 0;
+}
+
 }  // namespace
 
 const char* ReservationUsage() { return kUsage; }
 
 int RunReservationCommand(const std::string& command, const std::vector<std::string>& argv) {
-  if (command != "orders") return -1;
-  auto args =
-      Args::Parse(argv, {"json"}, {"addr", "channel", "state", "customer", "pickup", "request-id"});
+  if (command != "orders" && command != "limited") return -1;
+  auto args = Args::Parse(argv, {"json"},
+                          {"addr", "channel", "state", "customer", "pickup", "request-id", "from",
+                           "until", "cap", "per-customer", "markdown"});
   if (!args.ok()) return UsageError(absl::StrCat(command, ": ", args.status().message()));
   const char* env_addr = std::getenv("KURA_RESERVATION_ADDR");
   std::string addr = args->Get("addr", env_addr != nullptr ? env_addr : "127.0.0.1:7102");
-  auto stub =
-      v1::OrderService::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
-  return Orders(*args, *stub);
+  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  if (command == "limited") return Limited(*args, *v1::LimitedItemService::NewStub(channel));
+  return Orders(*args, *v1::OrderService::NewStub(channel));
 }
 
 }  // namespace kura::ctl

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "kura/base/error.h"
+#include "kura/reservation/v1/limits.grpc.pb.h"
 #include "kura/reservation/v1/orders.grpc.pb.h"
 #include "ledger_fixture.h"
 
@@ -33,8 +34,31 @@ struct Fixture {
         std::map<std::string, std::string>{{"KURA_LEDGER_ADDR", l.address()},
                                            {"KURA_ORDER_TTL_BY_CHANNEL", "flash=1s"},
                                            {"KURA_ORDER_SWEEP_INTERVAL", "100ms"}});
-    orders = rv1::OrderService::NewStub(
-        grpc::CreateChannel(reservation->grpc_address(), grpc::InsecureChannelCredentials()));
+    auto channel =
+        grpc::CreateChannel(reservation->grpc_address(), grpc::InsecureChannelCredentials());
+    orders = rv1::OrderService::NewStub(channel);
+    limited = rv1::LimitedItemService::NewStub(channel);
+  }
+
+  // Makes `sku` a limited item on sale from now + `opens` to now + `closes`.
+  absl::StatusOr<rv1::LimitedItem> Limit(
+      const std::string& sku, absl::Duration opens, absl::Duration closes, int64_t cap,
+      int64_t per_customer, std::vector<std::pair<absl::Duration, int64_t>> steps = {}) {
+    rv1::SetLimitedItemRequest r;
+    auto* item = r.mutable_item();
+    item->set_sku(sku);
+    item->mutable_window_start()->set_seconds(absl::ToUnixSeconds(absl::Now() + opens));
+    item->mutable_window_end()->set_seconds(absl::ToUnixSeconds(absl::Now() + closes));
+    item->set_total_cap(cap);
+    item->set_per_customer_limit(per_customer);
+    for (auto& [at, price] : steps) {
+      auto* step = item->add_markdowns();
+      step->mutable_starts_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + at));
+      step->set_price_yen(price);
+    }
+    auto result = Call(*limited, &rv1::LimitedItemService::Stub::SetLimitedItem, r);
+    if (!result.ok()) return result.status();
+    return result->item();
   }
 
   absl::StatusOr<rv1::Order> Place(const std::string& channel, const std::string& id,
@@ -97,6 +121,7 @@ struct Fixture {
   std::string dir;
   std::unique_ptr<kura::testing::ServiceProcess> reservation;
   std::unique_ptr<Stub> orders;
+  std::unique_ptr<rv1::LimitedItemService::Stub> limited;
 };
 
 int64_t Allocated(const rv1::Order& o, const std::string& location) {
@@ -258,6 +283,90 @@ TEST_CASE("32 concurrent orders for the last 10 units never oversell") {
   f.l.RequireConsistent();
 }
 
+TEST_CASE("A limited item sells only in its window, within its cap and per-customer limit") {
+  Fixture f("rsv_limited");
+  f.l.CreateItem("LTD");
+  f.l.CreateItem("OLD");
+  f.l.Receive("LTD", "store-a", 100);
+  f.l.Receive("OLD", "store-a", 100);
+  auto set = f.Limit("LTD", -absl::Hours(1), absl::Hours(1), 5, 2,
+                     {{-absl::Minutes(30), 900}, {absl::Minutes(30), 800}});
+  INFO(set.status().ToString());
+  REQUIRE(set.ok());
+  REQUIRE(set->window_open());
+  REQUIRE(set->current_price_yen() == 900);  // the step in force now, not the later one
+
+  REQUIRE(f.Place("ec", "a-1", {{"LTD", 2}}, "", "alice").ok());
+  // The limit counts across orders and channels.
+  auto over = f.Place("flash", "a-2", {{"LTD", 1}}, "", "alice");
+  REQUIRE(ErrorReason(over.status()) == "PER_CUSTOMER_LIMIT");
+  REQUIRE(f.Place("ec", "b-1", {{"LTD", 2}}, "", "bob").ok());
+  REQUIRE(ErrorReason(f.Place("ec", "c-1", {{"LTD", 2}}, "", "carol").status()) ==
+          "TOTAL_CAP_REACHED");
+  REQUIRE(f.Place("ec", "c-2", {{"LTD", 1}}, "", "carol").ok());
+  // A per-customer limit needs a customer.
+  REQUIRE(f.Place("ec", "d-1", {{"LTD", 1}}, "", "").status().code() ==
+          absl::StatusCode::kInvalidArgument);
+  // A refusal changed nothing: 5 units counted, 5 held.
+  auto got = Call(*f.limited, &rv1::LimitedItemService::Stub::GetLimitedItem, [] {
+    rv1::GetLimitedItemRequest r;
+    r.set_sku("LTD");
+    return r;
+  }());
+  REQUIRE(got.ok());
+  REQUIRE(got->item().reserved() == 5);
+  REQUIRE(f.l.Availability("LTD", "store-a").held() == 5);
+
+  // Cancelling gives alice's allowance and the cap back; an expired order does too.
+  REQUIRE(f.Cancel("ec", "a-1").ok());
+  REQUIRE(f.Place("flash", "a-3", {{"LTD", 2}}, "", "alice").ok());  // flash: 1 s TTL
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        auto o = f.Get("flash", "a-3");
+        return o.ok() && o->state() == rv1::ORDER_STATE_EXPIRED;
+      },
+      absl::Seconds(10)));
+  REQUIRE(f.Place("ec", "a-4", {{"LTD", 2}}, "", "alice").ok());
+
+  // Outside its window an item cannot be ordered at all.
+  REQUIRE(f.Limit("OLD", -absl::Hours(2), -absl::Hours(1), 0, 0).ok());
+  REQUIRE(ErrorReason(f.Place("ec", "o-1", {{"OLD", 1}}, "", "alice").status()) ==
+          "SALE_WINDOW_CLOSED");
+  // Bad settings are refused.
+  auto backwards = f.Limit("OLD", absl::Hours(2), absl::Hours(1), 0, 0);
+  REQUIRE(backwards.status().code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(f.l.Availability("OLD", "store-a").held() == 0);
+  f.l.RequireConsistent();
+}
+
+TEST_CASE("32 concurrent orders of one customer across two channels: the limit holds exactly") {
+  Fixture f("rsv_limit_race");
+  f.l.CreateItem("DROP");
+  f.l.Receive("DROP", "store-a", 1000);
+  f.l.CreateChannel("app", {"store-a"});  // a second channel with the default TTL
+  REQUIRE(f.Limit("DROP", -absl::Hours(1), absl::Hours(1), 0, 3).ok());
+  std::atomic<int> placed{0}, limited{0}, other{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 32; ++i) {
+    callers.emplace_back([&, i] {
+      auto o =
+          f.Place(i % 2 == 0 ? "ec" : "app", absl::StrCat("drop-", i), {{"DROP", 1}}, "", "dave");
+      if (o.ok()) {
+        ++placed;
+      } else if (ErrorReason(o.status()) == "PER_CUSTOMER_LIMIT") {
+        ++limited;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  REQUIRE(other == 0);
+  REQUIRE(placed == 3);
+  REQUIRE(limited == 29);
+  REQUIRE(f.l.Availability("DROP", "store-a").held() == 3);
+}
+
 TEST_CASE("kura-ctl places, shows, confirms and lists orders and reports refusals") {
   Fixture f("rsv_ctl");
   f.l.CreateItem("PEN");
@@ -289,6 +398,20 @@ TEST_CASE("kura-ctl places, shows, confirms and lists orders and reports refusal
   REQUIRE(refused_out.find("FAILED_PRECONDITION INSUFFICIENT_STOCK") != std::string::npos);
   REQUIRE(ctl({"orders", "place", "ec", "web-9", "PEN"}).first == 2);  // not SKU=QTY
   REQUIRE(f.l.Availability("PEN", "store-a").committed() == 3);
+
+  auto [limited, limited_out] = ctl({"limited", "set", "PEN", "--from", "2020-01-01T00:00:00+09:00",
+                                     "--until", "2099-01-01T00:00:00+09:00", "--per-customer", "1",
+                                     "--markdown", "2020-06-01T00:00:00+09:00=1500"});
+  INFO(limited_out);
+  REQUIRE(limited == 0);
+  REQUIRE(limited_out.find("open") != std::string::npos);
+  REQUIRE(limited_out.find("1500") != std::string::npos);
+  auto [capped, capped_out] =
+      ctl({"orders", "place", "ec", "web-10", "PEN=2", "--customer", "bob"});
+  INFO(capped_out);
+  REQUIRE(capped == 1);
+  REQUIRE(capped_out.find("PER_CUSTOMER_LIMIT") != std::string::npos);
+  REQUIRE(ctl({"limited", "set", "PEN", "--from", "yesterday"}).first == 2);
 }
 
 }  // namespace

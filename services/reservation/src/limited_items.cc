@@ -150,17 +150,16 @@ absl::StatusOr<std::set<std::string>> CountLimits(
       return MakeError(absl::StatusCode::kFailedPrecondition, "SALE_WINDOW_CLOSED",
                        absl::StrCat(line.sku(), " is not on sale now"), about);
     }
+    const int64_t limit = rows[0][2].as<int64_t>();
+    if (limit > 0 && customer.empty()) {
+      return InvalidArgument(
+          "customer", absl::StrCat(line.sku(), " is limited per customer: a customer is required"));
+    }
     if (!rows[0][1].as<bool>()) {
       return MakeError(absl::StatusCode::kFailedPrecondition, "TOTAL_CAP_REACHED",
                        absl::StrCat("the total cap of ", line.sku(), " is reached"), about);
     }
-    int64_t limit = rows[0][2].as<int64_t>();
     if (limit > 0) {
-      if (customer.empty()) {
-        return InvalidArgument("customer", absl::StrCat(line.sku(),
-                                                        " is limited per customer: a customer "
-                                                        "is required"));
-      }
       // One row per (item, customer), locked: two orders of one customer take turns here.
       auto usage = tx.exec_params(
           "INSERT INTO customer_usage (sku, customer, quantity) VALUES ($1, $2, $3) "
