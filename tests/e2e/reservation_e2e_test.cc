@@ -1,7 +1,9 @@
 // kura-reservation's OrderService as a real process in front of a real kura-ledger process, on
 // a real PostgreSQL: sourcing, TTL expiry, confirmation, hand-over, cancellation, idempotency,
 // bad input and the last units under concurrency.
-#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "kura/base/error.h"
@@ -123,6 +125,24 @@ struct Fixture {
   std::unique_ptr<Stub> orders;
   std::unique_ptr<rv1::LimitedItemService::Stub> limited;
 };
+
+// Runs `n` calls of `place` at once; returns how many ended how ("OK" or the error's reason).
+std::map<std::string, int> PlaceAtOnce(
+    int n, const std::function<absl::StatusOr<rv1::Order>(int)>& place) {
+  std::mutex mu;
+  std::map<std::string, int> outcomes;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < n; ++i) {
+    callers.emplace_back([&, i] {
+      auto o = place(i);
+      std::string outcome = o.ok() ? "OK" : ErrorReason(o.status());
+      std::lock_guard lock(mu);
+      ++outcomes[outcome.empty() ? o.status().ToString() : outcome];
+    });
+  }
+  for (auto& t : callers) t.join();
+  return outcomes;
+}
 
 int64_t Allocated(const rv1::Order& o, const std::string& location) {
   int64_t n = 0;
@@ -260,24 +280,10 @@ TEST_CASE("32 concurrent orders for the last 10 units never oversell") {
   f.l.CreateItem("HOT");
   f.l.Receive("HOT", "store-a", 6);
   f.l.Receive("HOT", "store-b", 4);
-  std::atomic<int> placed{0}, sold_out{0}, other{0};
-  std::vector<std::thread> callers;
-  for (int i = 0; i < 32; ++i) {
-    callers.emplace_back([&, i] {
-      auto o = f.Place("ec", absl::StrCat("race-", i), {{"HOT", 1}});
-      if (o.ok()) {
-        ++placed;
-      } else if (ErrorReason(o.status()) == "INSUFFICIENT_STOCK") {
-        ++sold_out;
-      } else {
-        ++other;
-      }
-    });
-  }
-  for (auto& t : callers) t.join();
-  REQUIRE(other == 0);
-  REQUIRE(placed == 10);
-  REQUIRE(sold_out == 22);
+  auto outcomes = PlaceAtOnce(32, [&](int i) {
+    return f.Place("ec", absl::StrCat("race-", i), {{"HOT", 1}});
+  });
+  REQUIRE(outcomes == std::map<std::string, int>{{"OK", 10}, {"INSUFFICIENT_STOCK", 22}});
   REQUIRE(f.l.Availability("HOT", "store-a").held() + f.l.Availability("HOT", "store-b").held() ==
           10);
   f.l.RequireConsistent();
@@ -345,25 +351,10 @@ TEST_CASE("32 concurrent orders of one customer across two channels: the limit h
   f.l.Receive("DROP", "store-a", 1000);
   f.l.CreateChannel("app", {"store-a"});  // a second channel with the default TTL
   REQUIRE(f.Limit("DROP", -absl::Hours(1), absl::Hours(1), 0, 3).ok());
-  std::atomic<int> placed{0}, limited{0}, other{0};
-  std::vector<std::thread> callers;
-  for (int i = 0; i < 32; ++i) {
-    callers.emplace_back([&, i] {
-      auto o =
-          f.Place(i % 2 == 0 ? "ec" : "app", absl::StrCat("drop-", i), {{"DROP", 1}}, "", "dave");
-      if (o.ok()) {
-        ++placed;
-      } else if (ErrorReason(o.status()) == "PER_CUSTOMER_LIMIT") {
-        ++limited;
-      } else {
-        ++other;
-      }
-    });
-  }
-  for (auto& t : callers) t.join();
-  REQUIRE(other == 0);
-  REQUIRE(placed == 3);
-  REQUIRE(limited == 29);
+  auto outcomes = PlaceAtOnce(32, [&](int i) {
+    return f.Place(i % 2 == 0 ? "ec" : "app", absl::StrCat("drop-", i), {{"DROP", 1}}, "", "dave");
+  });
+  REQUIRE(outcomes == std::map<std::string, int>{{"OK", 3}, {"PER_CUSTOMER_LIMIT", 29}});
   REQUIRE(f.l.Availability("DROP", "store-a").held() == 3);
 }
 
