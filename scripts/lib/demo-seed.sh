@@ -39,4 +39,12 @@ seed_demo() {
   kctl items create --sku ONIGIRI-SALMON --name "Onigiri salmon" --price 180 --tax reduced \
     --barcode "$(jan 491234500099)" --request-id demo-item-onigiri
   kctl receive ONIGIRI-SALMON shibuya 30 --ref DELIVERY-DEMO-1 --request-id demo-recv-onigiri
+  # kura-reservation: a paid online order, and a limited item (2 per customer) on sale for a week
+  # from the first seeding (set again on each run, which keeps what it has counted).
+  kctl orders place shopify DEMO-1001 TEE-NAVY-M=2 ONIGIRI-SALMON=1 --customer demo-customer
+  kctl orders confirm shopify DEMO-1001
+  local from until
+  from=$(date -u +%Y-%m-%dT00:00:00Z)
+  until=$(date -u -d '+7 days' +%Y-%m-%dT00:00:00Z)
+  kctl limited set TEE-WHITE-L --from "$from" --until "$until" --per-customer 2
 }
