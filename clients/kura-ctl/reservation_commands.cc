@@ -12,6 +12,7 @@
 #include "args.h"
 #include "kura/reservation/v1/limits.grpc.pb.h"
 #include "kura/reservation/v1/orders.grpc.pb.h"
+#include "kura/reservation/v1/substitutes.grpc.pb.h"
 #include "output.h"
 
 namespace kura::ctl {
@@ -32,8 +33,9 @@ const char kUsage[] =
     "  limited                                        limited items, their counts and prices\n"
     "  limited get SKU\n"
     "  limited set SKU --from TIME --until TIME [--cap N] [--per-customer N]\n"
-    "              [--markdown TIME=YEN]...           TIME: RFC 3339, e.g. "
-    "2026-12-01T10:00:00+09:00\n";
+    "              [--markdown TIME=YEN]...   TIME: RFC 3339, e.g. 2026-12-01T10:00:00+09:00\n"
+    "  substitutes SKU --channel C|--store S [--quantity N]   in-stock alternatives\n"
+    "  substitutes set SKU [SUBSTITUTE...]            explicit substitutes, preferred first\n";
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "kura-ctl: %s\n\n%s", message.c_str(), kUsage);
@@ -233,20 +235,66 @@ int Limited(const Args& args, v1::LimitedItemService::Stub& stub) {
   return 0;
 }
 
+int SubstitutesCommand(const Args& args, v1::SubstituteService::Stub& stub) {
+  using SStub = v1::SubstituteService::Stub;
+  const auto& pos = args.positional();
+  if (pos.size() >= 2 && pos[0] == "set") {
+    v1::SetSubstitutesRequest r;
+    r.set_sku(pos[1]);
+    for (size_t i = 2; i < pos.size(); ++i) r.add_substitute_skus(pos[i]);
+    auto resp = Call(stub, &SStub::SetSubstitutes, r);
+    if (!resp) return 1;
+    if (args.Has("json")) {
+      PrintJson(*resp);
+    } else {
+      std::printf("%s: %d substitutes\n", pos[1].c_str(), resp->substitute_skus_size());
+    }
+    return 0;
+  }
+  if (pos.size() != 1) return UsageError("substitutes SKU --channel C|--store S expected");
+  v1::SuggestAlternativesRequest r;
+  r.set_sku(pos[0]);
+  r.set_channel(args.Get("channel"));
+  r.set_store(args.Get("store"));
+  int64_t quantity = 1;
+  if (args.Has("quantity") && !absl::SimpleAtoi(args.Get("quantity"), &quantity)) {
+    return UsageError("--quantity is a number");
+  }
+  r.set_quantity(quantity);
+  auto resp = Call(stub, &SStub::SuggestAlternatives, r);
+  if (!resp) return 1;
+  if (args.Has("json")) {
+    PrintJson(*resp);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& a : resp->alternatives()) {
+    std::string differs;
+    for (const auto& d : a.differs_in()) differs += (differs.empty() ? "" : ",") + d;
+    rows.push_back({a.sku(), a.name(), Short(v1::AlternativeKind_Name(a.kind()), 17), differs,
+                    std::to_string(a.available())});
+  }
+  PrintTable({"SKU", "NAME", "KIND", "DIFFERS_IN", "AVAILABLE"}, rows);
+  return 0;
+}
+
 }  // namespace
 
 const char* ReservationUsage() { return kUsage; }
 
 int RunReservationCommand(const std::string& command, const std::vector<std::string>& argv) {
-  if (command != "orders" && command != "limited") return -1;
+  if (command != "orders" && command != "limited" && command != "substitutes") return -1;
   auto args = Args::Parse(argv, {"json"},
                           {"addr", "channel", "state", "customer", "pickup", "request-id", "from",
-                           "until", "cap", "per-customer", "markdown"});
+                           "until", "cap", "per-customer", "markdown", "store", "quantity"});
   if (!args.ok()) return UsageError(absl::StrCat(command, ": ", args.status().message()));
   const char* env_addr = std::getenv("KURA_RESERVATION_ADDR");
   std::string addr = args->Get("addr", env_addr != nullptr ? env_addr : "127.0.0.1:7102");
   auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
   if (command == "limited") return Limited(*args, *v1::LimitedItemService::NewStub(channel));
+  if (command == "substitutes") {
+    return SubstitutesCommand(*args, *v1::SubstituteService::NewStub(channel));
+  }
   return Orders(*args, *v1::OrderService::NewStub(channel));
 }
 

@@ -9,6 +9,7 @@
 #include "kura/base/error.h"
 #include "kura/reservation/v1/limits.grpc.pb.h"
 #include "kura/reservation/v1/orders.grpc.pb.h"
+#include "kura/reservation/v1/substitutes.grpc.pb.h"
 #include "ledger_fixture.h"
 
 namespace kura::reservation::testing {
@@ -40,6 +41,35 @@ struct Fixture {
         grpc::CreateChannel(reservation->grpc_address(), grpc::InsecureChannelCredentials());
     orders = rv1::OrderService::NewStub(channel);
     limited = rv1::LimitedItemService::NewStub(channel);
+    substitutes = rv1::SubstituteService::NewStub(channel);
+  }
+
+  // An item of a product group with variant attributes.
+  void CreateVariant(const std::string& sku, const std::string& group,
+                     std::map<std::string, std::string> attributes) {
+    ledger::v1::CreateItemRequest r;
+    r.set_request_id(NewId());
+    r.mutable_item()->set_sku(sku);
+    r.mutable_item()->set_name(sku);
+    r.mutable_item()->set_product_group(group);
+    r.mutable_item()->set_price_yen(2980);
+    r.mutable_item()->set_tax_class(ledger::v1::TAX_CLASS_STANDARD);
+    for (auto& [k, v] : attributes) (*r.mutable_item()->mutable_attributes())[k] = v;
+    auto result = Call(*l.catalog, &ledger::v1::CatalogService::Stub::CreateItem, r);
+    INFO(result.status().ToString());
+    REQUIRE(result.ok());
+  }
+
+  absl::StatusOr<rv1::SuggestAlternativesResponse> Suggest(const std::string& sku,
+                                                           const std::string& channel,
+                                                           const std::string& store,
+                                                           int64_t quantity) {
+    rv1::SuggestAlternativesRequest r;
+    r.set_sku(sku);
+    r.set_channel(channel);
+    r.set_store(store);
+    r.set_quantity(quantity);
+    return Call(*substitutes, &rv1::SubstituteService::Stub::SuggestAlternatives, r);
   }
 
   // Makes `sku` a limited item on sale from now + `opens` to now + `closes`.
@@ -124,6 +154,7 @@ struct Fixture {
   std::unique_ptr<kura::testing::ServiceProcess> reservation;
   std::unique_ptr<Stub> orders;
   std::unique_ptr<rv1::LimitedItemService::Stub> limited;
+  std::unique_ptr<rv1::SubstituteService::Stub> substitutes;
 };
 
 // Runs `n` calls of `place` at once; returns how many ended how ("OK" or the error's reason).
@@ -358,6 +389,60 @@ TEST_CASE("32 concurrent orders of one customer across two channels: the limit h
   REQUIRE(f.l.Availability("DROP", "store-a").held() == 3);
 }
 
+TEST_CASE("Alternatives: explicit substitutes first, then variants by attribute closeness") {
+  Fixture f("rsv_substitutes");
+  f.CreateVariant("TEE-NAVY-S", "tee", {{"color", "navy"}, {"size", "S"}});
+  f.CreateVariant("TEE-NAVY-M", "tee", {{"color", "navy"}, {"size", "M"}});
+  f.CreateVariant("TEE-NAVY-L", "tee", {{"color", "navy"}, {"size", "L"}});
+  f.CreateVariant("TEE-WHITE-S", "tee", {{"color", "white"}, {"size", "S"}});
+  f.CreateVariant("TEE-WHITE-M", "tee", {{"color", "white"}, {"size", "M"}});
+  f.CreateVariant("POLO-NAVY-S", "polo", {{"color", "navy"}, {"size", "S"}});
+  for (const char* sku : {"TEE-NAVY-M", "TEE-WHITE-S", "TEE-WHITE-M", "POLO-NAVY-S"}) {
+    f.l.Receive(sku, "wh", 5);
+  }
+  f.l.Receive("TEE-NAVY-M", "store-b", 3);
+  f.l.Receive("TEE-NAVY-L", "wh", 1);  // too few for 2
+
+  rv1::SetSubstitutesRequest set;
+  set.set_sku("TEE-NAVY-S");
+  set.add_substitute_skus("POLO-NAVY-S");
+  REQUIRE(Call(*f.substitutes, &rv1::SubstituteService::Stub::SetSubstitutes, set).ok());
+
+  auto online = f.Suggest("TEE-NAVY-S", "ec", "", 2);
+  INFO(online.status().ToString());
+  REQUIRE(online.ok());
+  std::vector<std::string> skus;
+  for (const auto& a : online->alternatives()) skus.push_back(a.sku());
+  REQUIRE(skus ==
+          std::vector<std::string>{"POLO-NAVY-S", "TEE-NAVY-M", "TEE-WHITE-S", "TEE-WHITE-M"});
+  REQUIRE(online->alternatives(0).kind() == rv1::ALTERNATIVE_KIND_EXPLICIT);
+  REQUIRE(online->alternatives(1).kind() == rv1::ALTERNATIVE_KIND_VARIANT);
+  REQUIRE(online->alternatives(1).differs_in(0) == "size");   // same color, other size
+  REQUIRE(online->alternatives(2).differs_in(0) == "color");  // same size, other color
+  REQUIRE(online->alternatives(3).differs_in_size() == 2);
+  REQUIRE(online->alternatives(1).available() == 8);  // wh 5 + store-b 3, both serve ec
+
+  // At one store: only what that store has.
+  auto store = f.Suggest("TEE-NAVY-S", "", "store-b", 2);
+  REQUIRE(store.ok());
+  REQUIRE(store->alternatives_size() == 1);
+  REQUIRE(store->alternatives(0).sku() == "TEE-NAVY-M");
+  REQUIRE(store->alternatives(0).available() == 3);
+
+  // Bad input.
+  REQUIRE(f.Suggest("TEE-NAVY-S", "ec", "store-b", 1).status().code() ==
+          absl::StatusCode::kInvalidArgument);
+  REQUIRE(ErrorReason(f.Suggest("NOPE", "ec", "", 1).status()) == "ITEM_NOT_FOUND");
+  set.add_substitute_skus("TEE-NAVY-S");
+  REQUIRE(
+      Call(*f.substitutes, &rv1::SubstituteService::Stub::SetSubstitutes, set).status().code() ==
+      absl::StatusCode::kInvalidArgument);
+  set.set_substitute_skus(1, "NOPE");
+  REQUIRE(ErrorReason(
+              Call(*f.substitutes, &rv1::SubstituteService::Stub::SetSubstitutes, set).status()) ==
+          "ITEM_NOT_FOUND");
+}
+
 TEST_CASE("kura-ctl places, shows, confirms and lists orders and reports refusals") {
   Fixture f("rsv_ctl");
   f.l.CreateItem("PEN");
@@ -403,6 +488,16 @@ TEST_CASE("kura-ctl places, shows, confirms and lists orders and reports refusal
   REQUIRE(capped == 1);
   REQUIRE(capped_out.find("PER_CUSTOMER_LIMIT") != std::string::npos);
   REQUIRE(ctl({"limited", "set", "PEN", "--from", "yesterday"}).first == 2);
+
+  f.l.CreateItem("PENCIL");
+  f.l.Receive("PENCIL", "wh", 4);
+  REQUIRE(ctl({"substitutes", "set", "PEN", "PENCIL"}).first == 0);
+  auto [suggested, suggested_out] = ctl({"substitutes", "PEN", "--channel", "ec"});
+  INFO(suggested_out);
+  REQUIRE(suggested == 0);
+  REQUIRE(suggested_out.find("PENCIL") != std::string::npos);
+  REQUIRE(suggested_out.find("explicit") != std::string::npos);
+  REQUIRE(ctl({"substitutes", "PEN"}).first == 1);  // neither --channel nor --store
 }
 
 }  // namespace

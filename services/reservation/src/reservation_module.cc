@@ -12,10 +12,12 @@
 #include "kura/log/log.h"
 #include "kura/reservation/v1/limits.grpc.pb.h"
 #include "kura/reservation/v1/orders.grpc.pb.h"
+#include "kura/reservation/v1/substitutes.grpc.pb.h"
 #include "kura/rpc/serve.h"
 #include "kura/server/periodic.h"
 #include "limited_items.h"
 #include "orders.h"
+#include "substitutes.h"
 
 namespace kura::reservation {
 namespace {
@@ -126,6 +128,26 @@ class LimitedGrpc final : public v1::LimitedItemService::Service {
   std::string d_;
 };
 
+class SubstituteGrpc final : public v1::SubstituteService::Service {
+ public:
+  SubstituteGrpc(Substitutes& substitutes, std::string domain)
+      : s_(substitutes), d_(std::move(domain)) {}
+
+  grpc::Status SetSubstitutes(grpc::ServerContext* ctx, const v1::SetSubstitutesRequest* req,
+                              v1::SetSubstitutesResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return s_.Set(*req, rpc::DeadlineOf(*ctx)); });
+  }
+  grpc::Status SuggestAlternatives(grpc::ServerContext* ctx,
+                                   const v1::SuggestAlternativesRequest* req,
+                                   v1::SuggestAlternativesResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return s_.Suggest(*req, rpc::DeadlineOf(*ctx)); });
+  }
+
+ private:
+  Substitutes& s_;
+  std::string d_;
+};
+
 class ReservationModule final : public server::ServiceModule {
  public:
   ReservationModule(server::ServiceContext& context, std::string ledger_addr,
@@ -137,12 +159,15 @@ class ReservationModule final : public server::ServiceModule {
         order_grpc_(orders_, metrics_, context.error_domain),
         limited_(context.db, context.clock),
         limited_grpc_(limited_, context.error_domain),
+        substitutes_(context.db, ledger_),
+        substitute_grpc_(substitutes_, context.error_domain),
         db_(context.db),
         sweeper_(sweep_interval, [this] { Sweep(); }) {}
 
   void Register(grpc::ServerBuilder& builder) override {
     builder.RegisterService(&order_grpc_);
     builder.RegisterService(&limited_grpc_);
+    builder.RegisterService(&substitute_grpc_);
   }
 
  private:
@@ -180,6 +205,8 @@ class ReservationModule final : public server::ServiceModule {
   OrderGrpc order_grpc_;
   LimitedItems limited_;
   LimitedGrpc limited_grpc_;
+  Substitutes substitutes_;
+  SubstituteGrpc substitute_grpc_;
   pg::Database& db_;
   server::Periodic sweeper_;  // last: its thread uses the members above
 };
