@@ -267,6 +267,36 @@ TEST_CASE("An unconfirmed order expires with its TTL and gives its units back") 
   f.l.RequireConsistent();
 }
 
+TEST_CASE("A confirmation cut off by a ledger outage is resumed, never half-applied") {
+  Fixture f("rsv_resume");
+  f.l.CreateItem("JAM");
+  f.l.Receive("JAM", "wh", 2);
+  f.l.Receive("JAM", "store-a", 2);
+  REQUIRE(f.Place("ec", "r-1", {{"JAM", 3}}).ok());  // two allocations: wh 2, store-a 1
+  f.l.Stop();
+  auto cut = f.Confirm("ec", "r-1");
+  REQUIRE(cut.status().code() == absl::StatusCode::kUnavailable);
+  // The unfinished confirmation blocks a cancel and keeps the order pending.
+  REQUIRE(ErrorReason(f.Cancel("ec", "r-1").status()) == "ORDER_CONFIRMING");
+  REQUIRE(f.Get("ec", "r-1")->state() == rv1::ORDER_STATE_PENDING);
+  f.l.Start();
+  absl::StatusOr<rv1::Order> resumed;
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        resumed = f.Confirm("ec", "r-1");
+        return resumed.ok();
+      },
+      absl::Seconds(20)));
+  REQUIRE(resumed->state() == rv1::ORDER_STATE_CONFIRMED);
+  REQUIRE(f.l.Availability("JAM", "wh").committed() == 2);
+  REQUIRE(f.l.Availability("JAM", "store-a").committed() == 1);
+  REQUIRE(f.l.Availability("JAM", "store-a").held() == 0);
+  REQUIRE(f.Cancel("ec", "r-1")->state() == rv1::ORDER_STATE_CANCELLED);
+  REQUIRE(f.l.Availability("JAM", "wh").committed() == 0);
+  REQUIRE(f.l.Availability("JAM", "store-a").sellable() == 2);
+  f.l.RequireConsistent();
+}
+
 TEST_CASE("PlaceOrder is idempotent on the channel's order id") {
   Fixture f("rsv_idempotent");
   f.l.CreateItem("MUG");

@@ -133,63 +133,90 @@ absl::StatusOr<v1::ListLimitedItemsResponse> LimitedItems::List() {
       });
 }
 
-absl::StatusOr<std::set<std::string>> CountLimits(
+absl::StatusOr<std::map<std::string, int64_t>> CountLimits(
     Tx& tx, const std::string& customer,
     const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines, absl::Time now) {
-  std::set<std::string> counted;
-  for (const auto& line : lines) {
-    // The item's row is locked for the rest of the transaction: the cap counts exactly.
-    auto rows = tx.exec_params(
-        "UPDATE limited_items SET reserved = reserved + $2 WHERE sku = $1 "
-        "RETURNING window_start <= $3 AND $3 < window_end, "
-        "total_cap = 0 OR reserved <= total_cap, per_customer_limit",
-        line.sku(), line.quantity(), SqlTime(now));
-    if (rows.empty()) continue;  // not a limited item
-    const std::map<std::string, std::string> about = {{"sku", line.sku()}};
-    if (!rows[0][0].as<bool>()) {
+  std::map<std::string, int64_t> wanted;  // by sku: the lock order (ReleaseLimits keeps it too)
+  for (const auto& line : lines) wanted[line.sku()] += line.quantity();
+  std::vector<std::string> skus;
+  for (const auto& [sku, _] : wanted) skus.push_back(sku);
+  std::string array = "{";
+  for (size_t i = 0; i < skus.size(); ++i)
+    absl::StrAppend(&array, i ? "," : "", "\"", skus[i], "\"");
+  array += "}";
+  // The items' rows first, locked in SKU order for the rest of the transaction: the cap counts
+  // exactly; then each customer row.
+  auto rows = tx.exec_params(
+      "SELECT sku, window_start <= $2 AND $2 < window_end, total_cap, reserved, "
+      "per_customer_limit FROM limited_items WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE",
+      array, SqlTime(now));
+  std::map<std::string, int64_t> counted;  // sku → units counted against the customer's limit
+  std::map<std::string, int64_t> limits;   // sku → its per-customer limit
+  for (const auto& row : rows) {
+    const std::string sku = row[0].as<std::string>();
+    const int64_t quantity = wanted[sku], cap = row[2].as<int64_t>(),
+                  reserved = row[3].as<int64_t>(), limit = row[4].as<int64_t>();
+    const std::map<std::string, std::string> about = {{"sku", sku}};
+    if (!row[1].as<bool>()) {
       return MakeError(absl::StatusCode::kFailedPrecondition, "SALE_WINDOW_CLOSED",
-                       absl::StrCat(line.sku(), " is not on sale now"), about);
+                       absl::StrCat(sku, " is not on sale now"), about);
     }
-    const int64_t limit = rows[0][2].as<int64_t>();
     if (limit > 0 && customer.empty()) {
-      return InvalidArgument(
-          "customer", absl::StrCat(line.sku(), " is limited per customer: a customer is required"));
+      return InvalidArgument("customer",
+                             absl::StrCat(sku, " is limited per customer: a customer is required"));
     }
-    if (!rows[0][1].as<bool>()) {
+    if (cap > 0 && reserved + quantity > cap) {
       return MakeError(absl::StatusCode::kFailedPrecondition, "TOTAL_CAP_REACHED",
-                       absl::StrCat("the total cap of ", line.sku(), " is reached"), about);
+                       absl::StrCat("the total cap of ", sku, " is reached"), about);
     }
-    if (limit > 0) {
-      // One row per (item, customer), locked: two orders of one customer take turns here.
-      auto usage = tx.exec_params(
-          "INSERT INTO customer_usage (sku, customer, quantity) VALUES ($1, $2, $3) "
-          "ON CONFLICT (sku, customer) DO UPDATE SET quantity = customer_usage.quantity + $3 "
-          "RETURNING quantity",
-          line.sku(), customer, line.quantity());
-      if (usage[0][0].as<int64_t>() > limit) {
-        return MakeError(absl::StatusCode::kFailedPrecondition, "PER_CUSTOMER_LIMIT",
-                         absl::StrCat(line.sku(), " is limited to ", limit, " per customer"),
-                         {{"sku", line.sku()}, {"limit", std::to_string(limit)}});
-      }
+    tx.exec_params("UPDATE limited_items SET reserved = reserved + $2 WHERE sku = $1", sku,
+                   quantity);
+    counted[sku] = limit > 0 ? quantity : 0;
+    limits[sku] = limit;
+  }
+  for (const auto& [sku, quantity] : counted) {
+    if (quantity == 0) continue;
+    const int64_t limit = limits[sku];
+    // One row per (item, customer), locked: two orders of one customer take turns here.
+    auto usage = tx.exec_params(
+        "INSERT INTO customer_usage (sku, customer, quantity) VALUES ($1, $2, $3) "
+        "ON CONFLICT (sku, customer) DO UPDATE SET quantity = customer_usage.quantity + $3 "
+        "RETURNING quantity",
+        sku, customer, quantity);
+    if (usage[0][0].as<int64_t>() > limit) {
+      return MakeError(absl::StatusCode::kFailedPrecondition, "PER_CUSTOMER_LIMIT",
+                       absl::StrCat(sku, " is limited to ", limit, " per customer"),
+                       {{"sku", sku}, {"limit", std::to_string(limit)}});
     }
-    counted.insert(line.sku());
   }
   return counted;
 }
 
 void ReleaseLimits(Tx& tx, int64_t order_id) {
-  // The counted lines' units not handed over, per SKU, given back to the item and the customer.
-  tx.exec_params(
-      "WITH back AS (SELECT l.sku, o.customer, sum(a.quantity - a.fulfilled) AS units "
-      "  FROM order_lines l JOIN orders o USING (order_id) "
-      "  JOIN allocations a ON a.order_id = l.order_id AND a.sku = l.sku "
-      "  WHERE l.order_id = $1 AND l.counted GROUP BY l.sku, o.customer), "
-      "items AS (UPDATE limited_items i SET reserved = greatest(i.reserved - back.units, 0) "
-      "  FROM back WHERE i.sku = back.sku) "
-      "UPDATE customer_usage u SET quantity = greatest(u.quantity - back.units, 0) "
-      "FROM back WHERE u.sku = back.sku AND u.customer = back.customer",
+  // Per counted line, the units not handed over go back to the item's count and — up to what
+  // was counted there — to the customer's. Item rows are locked first, in SKU order, as
+  // CountLimits locks them.
+  auto back = tx.exec_params(
+      "SELECT l.sku, o.customer, sum(a.quantity - a.fulfilled), min(l.counted_usage) "
+      "FROM order_lines l JOIN orders o USING (order_id) "
+      "JOIN allocations a ON a.order_id = l.order_id AND a.sku = l.sku "
+      "WHERE l.order_id = $1 AND l.counted GROUP BY l.sku, o.customer ORDER BY l.sku",
       order_id);
-  tx.exec_params("UPDATE order_lines SET counted = false WHERE order_id = $1", order_id);
+  for (const auto& row : back) {
+    tx.exec_params("SELECT 1 FROM limited_items WHERE sku = $1 FOR UPDATE",
+                   row[0].as<std::string>());
+  }
+  for (const auto& row : back) {
+    const int64_t units = row[2].as<int64_t>();
+    tx.exec_params("UPDATE limited_items SET reserved = greatest(reserved - $2, 0) WHERE sku = $1",
+                   row[0].as<std::string>(), units);
+    tx.exec_params(
+        "UPDATE customer_usage SET quantity = greatest(quantity - $3, 0) "
+        "WHERE sku = $1 AND customer = $2",
+        row[0].as<std::string>(), row[1].as<std::string>(), std::min(units, row[3].as<int64_t>()));
+  }
+  tx.exec_params("UPDATE order_lines SET counted = false, counted_usage = 0 WHERE order_id = $1",
+                 order_id);
 }
 
 }  // namespace kura::reservation

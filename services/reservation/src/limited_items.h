@@ -32,10 +32,11 @@ class LimitedItems {
 
 /// In PlaceOrder's transaction: counts the lines of limited items against their window, total
 /// cap and `customer`'s limit (row locks make concurrent orders of one customer take turns).
-/// Returns the SKUs it counted; fails FAILED_PRECONDITION SALE_WINDOW_CLOSED,
+/// Returns the SKUs it counted, each with the units counted against the customer's limit (0 when
+/// the item has none); fails FAILED_PRECONDITION SALE_WINDOW_CLOSED,
 /// TOTAL_CAP_REACHED or PER_CUSTOMER_LIMIT (the caller's transaction then rolls back), or
 /// INVALID_ARGUMENT when a limited item is ordered without a customer.
-absl::StatusOr<std::set<std::string>> CountLimits(
+absl::StatusOr<std::map<std::string, int64_t>> CountLimits(
     pqxx::transaction_base& tx, const std::string& customer,
     const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines, absl::Time now);
 

@@ -20,7 +20,9 @@ namespace {
 
 using Tx = pqxx::transaction_base;
 
-constexpr int kPlacing = 0;
+constexpr int kPlacing = 0;     // internal states, beside the OrderState numbers
+constexpr int kConfirming = 6;  // holds being posted (shown as pending)
+constexpr int kCancelling = 7;  // units being given back (shown as cancelled)
 constexpr int kMaxLines = 100;
 constexpr int kMaxAllocations = 200;  // the ledger's limit of lines per CreateHolds
 constexpr int64_t kMaxLineQuantity = 1'000'000;
@@ -95,6 +97,12 @@ absl::Status WrongState(const char* reason, const std::string& what) {
   return MakeError(absl::StatusCode::kFailedPrecondition, reason, what);
 }
 
+absl::Status OrderExpired(const std::string& channel, const std::string& external_id) {
+  return MakeError(absl::StatusCode::kFailedPrecondition, "ORDER_EXPIRED",
+                   "the order expired before it was confirmed",
+                   {{"channel", channel}, {"external_order_id", external_id}});
+}
+
 bool HasReason(const absl::Status& s, absl::string_view reason) { return ErrorReason(s) == reason; }
 
 // FNV-1a: a stable 64-bit digest, to derive short ledger request ids from a caller's request id.
@@ -156,8 +164,10 @@ v1::Order LoadOrder(Tx& tx, int64_t order_id) {
   o.set_external_order_id(r[1].as<std::string>());
   o.set_customer(r[2].as<std::string>());
   o.set_pickup_store(r[3].as<std::string>());
-  int state = r[4].as<int>();
-  o.set_state(state == kPlacing ? v1::ORDER_STATE_PENDING : static_cast<v1::OrderState>(state));
+  const int state = r[4].as<int>();
+  o.set_state(state == kPlacing || state == kConfirming ? v1::ORDER_STATE_PENDING
+              : state == kCancelling                    ? v1::ORDER_STATE_CANCELLED
+                                                        : static_cast<v1::OrderState>(state));
   *o.mutable_expires_at() = MicrosToProto(r[5].as<int64_t>());
   *o.mutable_create_time() = MicrosToProto(r[6].as<int64_t>());
   *o.mutable_update_time() = MicrosToProto(r[7].as<int64_t>());
@@ -309,14 +319,14 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
               SqlTime(now));
           if (row.empty()) return false;  // placed concurrently: read it on the next turn
           int64_t id = row[0][0].as<int64_t>();
-          ASSIGN_OR_RETURN(std::set<std::string> counted,
-                           CountLimits(tx, request.customer(), request.lines(), now));
+          ASSIGN_OR_RETURN(auto counted, CountLimits(tx, request.customer(), request.lines(), now));
           for (int i = 0; i < request.lines_size(); ++i) {
+            auto it = counted.find(request.lines(i).sku());
             tx.exec_params(
-                "INSERT INTO order_lines (order_id, line_no, sku, quantity, counted) "
-                "VALUES ($1, $2, $3, $4, $5)",
-                id, i, request.lines(i).sku(), request.lines(i).quantity(),
-                counted.count(request.lines(i).sku()) > 0);
+                "INSERT INTO order_lines (order_id, line_no, sku, quantity, counted, "
+                "counted_usage) VALUES ($1, $2, $3, $4, $5, $6)",
+                id, i, request.lines(i).sku(), request.lines(i).quantity(), it != counted.end(),
+                it != counted.end() ? it->second : 0);
           }
           for (size_t i = 0; i < plan.size(); ++i) {
             tx.exec_params(
@@ -333,14 +343,20 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
     }
 
     // Hold the allocations in the ledger, all or nothing, under the order's row lock.
-    bool stale = false;  // the allocation no longer fits (stock moved, or the order lapsed)
+    bool stale = false;          // the allocation no longer fits (stock moved, or the order lapsed)
+    bool final_refusal = false;  // the ledger refused for a reason a new allocation cannot fix
     absl::Status stale_reason;
     auto placed = db_.Run<v1::Order>([&](pqxx::connection& c) {
       return pg::RunInTransaction<v1::Order>(
           c, tx_options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
             stale = false;
+            final_refusal = false;
             auto o = ReadOrder(tx, request.channel(), request.external_order_id(), true);
-            if (!o) return absl::AbortedError("the placing order vanished");  // not expected
+            if (!o) {  // dropped by a concurrent attempt: allocate afresh
+              stale = true;
+              stale_reason = absl::AbortedError("the order was dropped concurrently; retry");
+              return v1::Order();
+            }
             if (o->state != kPlacing) return LoadOrder(tx, o->id);
             if (o->expires_at <= clock_.Now()) {
               stale = true;
@@ -362,9 +378,17 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
               auto held = ledger_.Call(
                   ledger_.ledger(), &ledger_v1::LedgerService::Stub::CreateHolds, holds, deadline);
               if (!held.ok()) {
-                if (!HasReason(held.status(), "INSUFFICIENT_STOCK")) return held.status();
+                const absl::StatusCode code = held.status().code();
+                if (code != absl::StatusCode::kFailedPrecondition &&
+                    code != absl::StatusCode::kInvalidArgument &&
+                    code != absl::StatusCode::kNotFound) {
+                  return held.status();  // transient: the placing order stays; a retry resumes
+                }
+                // The ledger refused: drop the order (and its counts). A shortage is retried
+                // with a fresh allocation; any other refusal is the answer.
                 stale = true;
                 stale_reason = held.status();
+                if (!HasReason(held.status(), "INSUFFICIENT_STOCK")) final_refusal = true;
               }
             }
             if (stale) {
@@ -379,81 +403,109 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
     });
     if (!placed.ok()) return placed.status();
     if (!stale) return placed;
-    if (attempt >= 3) return stale_reason;  // stock keeps moving under us: report the shortage
+    // Stock keeps moving under us: report the shortage after three allocations.
+    if (final_refusal || attempt >= 3) return stale_reason;
   }
 }
 
 // ------------------------------------------------------------------ Confirm, Fulfil, Cancel
 
+// Confirm and Cancel make several ledger calls. They first commit an intent state
+// (confirming, cancelling) and then make the calls, each idempotent. A call that fails leaves
+// the intent in place, and the next Confirm or Cancel resumes it. Neither the sweeper nor any
+// other call acts on an order in an intent state.
 absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
                                           const std::string& external_id,
                                           std::optional<absl::Time> deadline) {
   RETURN_IF_ERROR(CheckKey(channel, external_id));
+  const pg::TransactionOptions options{.deadline = deadline};
+  // 1. Check the state and record the intent.
   absl::Status outcome;  // an answer that follows a committed state change
-  auto order = db_.Run<v1::Order>([&](pqxx::connection& c) {
-    return pg::RunInTransaction<v1::Order>(
-        c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
-          outcome = absl::OkStatus();
-          auto o = ReadOrder(tx, channel, external_id, true);
-          if (!o) return OrderNotFound(channel, external_id);
-          switch (o->state) {
-            case kPlacing:
-              return WrongState("ORDER_PLACING", "the order is still being placed");
-            case v1::ORDER_STATE_CANCELLED:
-              return WrongState("ORDER_CANCELLED", "the order was cancelled");
-            case v1::ORDER_STATE_EXPIRED:
-              return WrongState("ORDER_EXPIRED", "the order expired before it was confirmed");
-            case v1::ORDER_STATE_CONFIRMED:
-            case v1::ORDER_STATE_FULFILLED:
-              return LoadOrder(tx, o->id);  // already confirmed: the same answer again
-            default:
-              break;
-          }
-          bool expired = o->expires_at <= clock_.Now();
-          std::vector<const OrderRow::Alloc*> posted;
-          for (const auto& a : o->allocations) {
-            if (expired) break;
-            ledger_v1::PostHoldRequest post;
-            post.set_request_id(absl::StrCat("rsv-post-", a.hold_id));
-            post.set_hold_id(a.hold_id);
-            post.set_quantity(a.quantity);
-            auto result = ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::PostHold,
-                                       post, deadline);
-            if (result.ok()) {
-              posted.push_back(&a);
-            } else if (HasReason(result.status(), "HOLD_EXPIRED") ||
-                       HasReason(result.status(), "HOLD_NOT_PENDING")) {
-              expired = true;
-            } else {
-              return result.status();  // nothing changed here; a retry resumes
-            }
-          }
-          if (expired) {
-            // Return what an earlier hold of this order already committed, then report.
-            for (const auto* a : posted) {
-              ledger_v1::CancelCommittedRequest undo;
-              undo.set_request_id(absl::StrCat("rsv-unpost-", a->hold_id));
-              undo.set_sku(a->sku);
-              undo.set_location(a->location);
-              undo.set_quantity(a->quantity);
-              undo.set_channel(channel);
-              undo.set_order_ref(external_id);
-              RETURN_IF_ERROR(ledger_
-                                  .Call(ledger_.ledger(),
-                                        &ledger_v1::LedgerService::Stub::CancelCommitted, undo,
-                                        deadline)
-                                  .status());
-            }
+  bool resume = false;
+  auto checked = db_.Run<v1::Order>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<v1::Order>(c, options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+      outcome = absl::OkStatus();
+      resume = false;
+      auto o = ReadOrder(tx, channel, external_id, true);
+      if (!o) return OrderNotFound(channel, external_id);
+      switch (o->state) {
+        case kPlacing:
+          return WrongState("ORDER_PLACING", "the order is still being placed");
+        case v1::ORDER_STATE_CANCELLED:
+        case kCancelling:
+          return WrongState("ORDER_CANCELLED", "the order was cancelled");
+        case v1::ORDER_STATE_EXPIRED:
+          return WrongState("ORDER_EXPIRED", "the order expired before it was confirmed");
+        case v1::ORDER_STATE_CONFIRMED:
+        case v1::ORDER_STATE_FULFILLED:
+          return LoadOrder(tx, o->id);  // already confirmed: the same answer again
+        case v1::ORDER_STATE_PENDING:
+          if (o->expires_at <= clock_.Now()) {
             ReleaseLimits(tx, o->id);
             SetState(tx, o->id, v1::ORDER_STATE_EXPIRED, clock_.Now());
-            outcome = MakeError(absl::StatusCode::kFailedPrecondition, "ORDER_EXPIRED",
-                                "the order expired before it was confirmed",
-                                {{"channel", channel}, {"external_order_id", external_id}});
-          } else {
-            SetState(tx, o->id, v1::ORDER_STATE_CONFIRMED, clock_.Now());
+            outcome = OrderExpired(channel, external_id);
+            return LoadOrder(tx, o->id);
           }
-          return LoadOrder(tx, o->id);
-        });
+          SetState(tx, o->id, kConfirming, clock_.Now());
+          break;
+        default:  // confirming: resume
+          break;
+      }
+      resume = true;
+      return v1::Order();
+    });
+  });
+  if (!checked.ok()) return checked.status();
+  if (!outcome.ok()) return outcome;
+  if (!resume) return checked;
+
+  // 2. Post every hold; if one lapsed first, return those posted and report the expiry.
+  auto order = db_.Run<v1::Order>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<v1::Order>(c, options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+      outcome = absl::OkStatus();
+      auto o = ReadOrder(tx, channel, external_id, true);
+      if (!o) return OrderNotFound(channel, external_id);
+      if (o->state != kConfirming) return LoadOrder(tx, o->id);  // finished meanwhile
+      bool expired = false;
+      std::vector<const OrderRow::Alloc*> posted;
+      for (const auto& a : o->allocations) {
+        ledger_v1::PostHoldRequest post;
+        post.set_request_id(absl::StrCat("rsv-post-", a.hold_id));
+        post.set_hold_id(a.hold_id);
+        post.set_quantity(a.quantity);
+        auto result = ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::PostHold,
+                                   post, deadline);
+        if (result.ok()) {
+          posted.push_back(&a);
+        } else if (HasReason(result.status(), "HOLD_EXPIRED") ||
+                   HasReason(result.status(), "HOLD_NOT_PENDING")) {
+          expired = true;
+        } else {
+          return result.status();  // the intent stays; a retry resumes
+        }
+      }
+      if (!expired) {
+        SetState(tx, o->id, v1::ORDER_STATE_CONFIRMED, clock_.Now());
+        return LoadOrder(tx, o->id);
+      }
+      for (const auto* a : posted) {
+        ledger_v1::CancelCommittedRequest undo;
+        undo.set_request_id(absl::StrCat("rsv-unpost-", a->hold_id));
+        undo.set_sku(a->sku);
+        undo.set_location(a->location);
+        undo.set_quantity(a->quantity);
+        undo.set_channel(channel);
+        undo.set_order_ref(external_id);
+        RETURN_IF_ERROR(ledger_
+                            .Call(ledger_.ledger(),
+                                  &ledger_v1::LedgerService::Stub::CancelCommitted, undo, deadline)
+                            .status());
+      }
+      ReleaseLimits(tx, o->id);
+      SetState(tx, o->id, v1::ORDER_STATE_EXPIRED, clock_.Now());
+      outcome = OrderExpired(channel, external_id);
+      return LoadOrder(tx, o->id);
+    });
   });
   if (!order.ok()) return order.status();
   if (!outcome.ok()) return outcome;
@@ -463,53 +515,79 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
 absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::string& external_id,
                                          std::optional<absl::Time> deadline) {
   RETURN_IF_ERROR(CheckKey(channel, external_id));
-  return db_.Run<v1::Order>([&](pqxx::connection& c) {
-    return pg::RunInTransaction<v1::Order>(
-        c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
-          auto o = ReadOrder(tx, channel, external_id, true);
-          if (!o) return OrderNotFound(channel, external_id);
-          switch (o->state) {
-            case v1::ORDER_STATE_CANCELLED:
-              return LoadOrder(tx, o->id);
-            case v1::ORDER_STATE_EXPIRED:
-              return WrongState("ORDER_EXPIRED", "the order expired; nothing is held for it");
-            case v1::ORDER_STATE_FULFILLED:
-              return WrongState("ORDER_FULFILLED", "every unit of the order was handed over");
-            case v1::ORDER_STATE_CONFIRMED:
-              for (const auto& a : o->allocations) {
-                if (a.quantity == a.fulfilled) continue;
-                ledger_v1::CancelCommittedRequest cancel;
-                cancel.set_request_id(absl::StrCat("rsv-cancel-", a.hold_id));
-                cancel.set_sku(a.sku);
-                cancel.set_location(a.location);
-                cancel.set_quantity(a.quantity - a.fulfilled);
-                cancel.set_channel(channel);
-                cancel.set_order_ref(external_id);
-                RETURN_IF_ERROR(ledger_
-                                    .Call(ledger_.ledger(),
-                                          &ledger_v1::LedgerService::Stub::CancelCommitted, cancel,
-                                          deadline)
-                                    .status());
-              }
-              break;
-            default:  // placing or pending: release the holds that exist
-              for (const auto& a : o->allocations) {
-                ledger_v1::VoidHoldRequest release;
-                release.set_request_id(absl::StrCat("rsv-void-", a.hold_id));
-                release.set_hold_id(a.hold_id);
-                auto result = ledger_.Call(
-                    ledger_.ledger(), &ledger_v1::LedgerService::Stub::VoidHold, release, deadline);
-                if (!result.ok() && !HasReason(result.status(), "HOLD_NOT_FOUND") &&
-                    !HasReason(result.status(), "HOLD_NOT_PENDING") &&
-                    !HasReason(result.status(), "HOLD_EXPIRED")) {
-                  return result.status();
-                }
-              }
-          }
-          ReleaseLimits(tx, o->id);
-          SetState(tx, o->id, v1::ORDER_STATE_CANCELLED, clock_.Now());
+  const pg::TransactionOptions options{.deadline = deadline};
+  // 1. Check the state and record the intent, with the state it leaves.
+  bool resume = false;
+  auto checked = db_.Run<v1::Order>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<v1::Order>(c, options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+      resume = false;
+      auto o = ReadOrder(tx, channel, external_id, true);
+      if (!o) return OrderNotFound(channel, external_id);
+      switch (o->state) {
+        case v1::ORDER_STATE_CANCELLED:
           return LoadOrder(tx, o->id);
-        });
+        case v1::ORDER_STATE_EXPIRED:
+          return WrongState("ORDER_EXPIRED", "the order expired; nothing is held for it");
+        case v1::ORDER_STATE_FULFILLED:
+          return WrongState("ORDER_FULFILLED", "every unit of the order was handed over");
+        case kConfirming:
+          return WrongState("ORDER_CONFIRMING",
+                            "a confirmation is unfinished: repeat ConfirmOrder, then cancel");
+        case kCancelling:
+          break;  // resume
+        default:  // placing, pending, confirmed
+          tx.exec_params(
+              "UPDATE orders SET cancelled_from = state, state = $2, update_time = $3 "
+              "WHERE order_id = $1",
+              o->id, kCancelling, SqlTime(clock_.Now()));
+      }
+      resume = true;
+      return v1::Order();
+    });
+  });
+  if (!checked.ok() || !resume) return checked;
+
+  // 2. Give the units back: committed ones to sellable, held ones released.
+  return db_.Run<v1::Order>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<v1::Order>(c, options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+      auto o = ReadOrder(tx, channel, external_id, true);
+      if (!o) return OrderNotFound(channel, external_id);
+      if (o->state != kCancelling) return LoadOrder(tx, o->id);  // finished meanwhile
+      const int from =
+          tx.exec_params1("SELECT cancelled_from FROM orders WHERE order_id = $1", o->id)[0]
+              .as<int>();
+      for (const auto& a : o->allocations) {
+        if (from == v1::ORDER_STATE_CONFIRMED) {
+          if (a.quantity == a.fulfilled) continue;
+          ledger_v1::CancelCommittedRequest cancel;
+          cancel.set_request_id(absl::StrCat("rsv-cancel-", a.hold_id));
+          cancel.set_sku(a.sku);
+          cancel.set_location(a.location);
+          cancel.set_quantity(a.quantity - a.fulfilled);
+          cancel.set_channel(channel);
+          cancel.set_order_ref(external_id);
+          RETURN_IF_ERROR(ledger_
+                              .Call(ledger_.ledger(),
+                                    &ledger_v1::LedgerService::Stub::CancelCommitted, cancel,
+                                    deadline)
+                              .status());
+          continue;
+        }
+        ledger_v1::VoidHoldRequest release;
+        release.set_request_id(absl::StrCat("rsv-void-", a.hold_id));
+        release.set_hold_id(a.hold_id);
+        auto result = ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::VoidHold,
+                                   release, deadline);
+        if (!result.ok() && !HasReason(result.status(), "HOLD_NOT_FOUND") &&
+            !HasReason(result.status(), "HOLD_NOT_PENDING") &&
+            !HasReason(result.status(), "HOLD_EXPIRED")) {
+          return result.status();  // the intent stays; a retry resumes
+        }
+      }
+      ReleaseLimits(tx, o->id);
+      SetState(tx, o->id, v1::ORDER_STATE_CANCELLED, clock_.Now());
+      return LoadOrder(tx, o->id);
+    });
   });
 }
 
@@ -630,11 +708,12 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
     return pg::RunInTransaction<v1::ListOrdersResponse>(
         c, {.isolation = pg::Isolation::kRepeatableRead},
         [&](Tx& tx) -> absl::StatusOr<v1::ListOrdersResponse> {
-          // A placing order shows as pending.
+          // A placing or confirming order shows as pending, a cancelling one as cancelled.
           auto rows = tx.exec_params(
               "SELECT order_id FROM orders WHERE order_id < $1 "
               "AND ($2 = '' OR channel = $2) AND ($3 = '' OR customer = $3) "
-              "AND ($4 = 0 OR state = $4 OR ($4 = 1 AND state = 0)) "
+              "AND ($4 = 0 OR state = $4 OR ($4 = 1 AND state IN (0, 6)) OR ($4 = 4 AND state = "
+              "7)) "
               "ORDER BY order_id DESC LIMIT $5",
               before, request.channel(), request.customer(), static_cast<int>(request.state()),
               limit + 1);
