@@ -267,7 +267,7 @@ TEST_CASE("An unconfirmed order expires with its TTL and gives its units back") 
   f.l.RequireConsistent();
 }
 
-TEST_CASE("A confirmation cut off by a ledger outage is resumed, never half-applied") {
+TEST_CASE("A confirmation or hand-over cut off by a ledger outage is resumed, never half-applied") {
   Fixture f("rsv_resume");
   f.l.CreateItem("JAM");
   f.l.Receive("JAM", "wh", 2);
@@ -291,9 +291,26 @@ TEST_CASE("A confirmation cut off by a ledger outage is resumed, never half-appl
   REQUIRE(f.l.Availability("JAM", "wh").committed() == 2);
   REQUIRE(f.l.Availability("JAM", "store-a").committed() == 1);
   REQUIRE(f.l.Availability("JAM", "store-a").held() == 0);
-  REQUIRE(f.Cancel("ec", "r-1")->state() == rv1::ORDER_STATE_CANCELLED);
+
+  // A hand-over cut off the same way is resumed by repeating it, and blocks the others.
+  f.l.Stop();
+  REQUIRE(f.Fulfil("ec", "r-1", {{"JAM", 3}}, "hand-over-1").status().code() ==
+          absl::StatusCode::kUnavailable);
+  REQUIRE(ErrorReason(f.Cancel("ec", "r-1").status()) == "ORDER_FULFILLING");
+  REQUIRE(ErrorReason(f.Fulfil("ec", "r-1", {{"JAM", 1}}, "hand-over-2").status()) ==
+          "ORDER_FULFILLING");
+  f.l.Start();
+  absl::StatusOr<rv1::Order> handed;
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        handed = f.Fulfil("ec", "r-1", {{"JAM", 3}}, "hand-over-1");
+        return handed.ok();
+      },
+      absl::Seconds(20)));
+  REQUIRE(handed->state() == rv1::ORDER_STATE_FULFILLED);
   REQUIRE(f.l.Availability("JAM", "wh").committed() == 0);
-  REQUIRE(f.l.Availability("JAM", "store-a").sellable() == 2);
+  REQUIRE(f.l.Availability("JAM", "store-a").committed() == 0);
+  REQUIRE(f.l.Availability("JAM", "store-a").sellable() == 1);
   f.l.RequireConsistent();
 }
 

@@ -23,6 +23,7 @@ using Tx = pqxx::transaction_base;
 constexpr int kPlacing = 0;     // internal states, beside the OrderState numbers
 constexpr int kConfirming = 6;  // holds being posted (shown as pending)
 constexpr int kCancelling = 7;  // units being given back (shown as cancelled)
+constexpr int kFulfilling = 8;  // units being handed over (shown as confirmed)
 constexpr int kMaxLines = 100;
 constexpr int kMaxAllocations = 200;  // the ledger's limit of lines per CreateHolds
 constexpr int64_t kMaxLineQuantity = 1'000'000;
@@ -167,6 +168,7 @@ v1::Order LoadOrder(Tx& tx, int64_t order_id) {
   const int state = r[4].as<int>();
   o.set_state(state == kPlacing || state == kConfirming ? v1::ORDER_STATE_PENDING
               : state == kCancelling                    ? v1::ORDER_STATE_CANCELLED
+              : state == kFulfilling                    ? v1::ORDER_STATE_CONFIRMED
                                                         : static_cast<v1::OrderState>(state));
   *o.mutable_expires_at() = MicrosToProto(r[5].as<int64_t>());
   *o.mutable_create_time() = MicrosToProto(r[6].as<int64_t>());
@@ -437,6 +439,7 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
         case v1::ORDER_STATE_EXPIRED:
           return WrongState("ORDER_EXPIRED", "the order expired before it was confirmed");
         case v1::ORDER_STATE_CONFIRMED:
+        case kFulfilling:
         case v1::ORDER_STATE_FULFILLED:
           return LoadOrder(tx, o->id);  // already confirmed: the same answer again
         case v1::ORDER_STATE_PENDING:
@@ -533,6 +536,9 @@ absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::
         case kConfirming:
           return WrongState("ORDER_CONFIRMING",
                             "a confirmation is unfinished: repeat ConfirmOrder, then cancel");
+        case kFulfilling:
+          return WrongState("ORDER_FULFILLING",
+                            "a hand-over is unfinished: repeat FulfilOrder, then cancel");
         case kCancelling:
           break;  // resume
         default:  // placing, pending, confirmed
@@ -597,80 +603,131 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
   RETURN_IF_ERROR(CheckKey(request.channel(), request.external_order_id()));
   RETURN_IF_ERROR(CheckLines(request.lines(), false));
   const std::string bytes = Hex(Deterministic(request));
+  const pg::TransactionOptions options{.deadline = deadline};
+  // What to hand over from each allocation: the lines asked for, or all that is left.
+  auto plan = [&](const OrderRow& o) -> absl::StatusOr<std::vector<std::pair<int, int64_t>>> {
+    std::map<std::string, int64_t> wanted;
+    for (const auto& line : request.lines()) wanted[line.sku()] = line.quantity();
+    if (request.lines().empty()) {
+      for (const auto& a : o.allocations) wanted[a.sku] += a.quantity - a.fulfilled;
+    }
+    for (const auto& [sku, quantity] : wanted) {
+      int64_t left = 0;
+      for (const auto& a : o.allocations) {
+        if (a.sku == sku) left += a.quantity - a.fulfilled;
+      }
+      if (quantity > left) {
+        return MakeError(
+            absl::StatusCode::kFailedPrecondition, "EXCEEDS_ORDER",
+            absl::StrCat(quantity, " of ", sku, " asked for, ", left, " left to hand over"),
+            {{"sku", sku}});
+      }
+    }
+    std::vector<std::pair<int, int64_t>> takes;  // (allocation index, units)
+    for (size_t i = 0; i < o.allocations.size(); ++i) {
+      const auto& a = o.allocations[i];
+      int64_t take = std::min(wanted[a.sku], a.quantity - a.fulfilled);
+      if (take == 0) continue;
+      wanted[a.sku] -= take;
+      takes.push_back({static_cast<int>(i), take});
+    }
+    return takes;
+  };
+  // The answer of a hand-over already made under this request id, if any.
+  auto stored = [&](Tx& tx) -> std::optional<absl::StatusOr<v1::Order>> {
+    auto done = tx.exec_params(
+        "SELECT request = decode($2, 'hex'), encode(response, 'hex') FROM fulfilments "
+        "WHERE request_id = $1",
+        request.request_id(), bytes);
+    if (done.empty()) return std::nullopt;
+    if (!done[0][0].as<bool>()) {
+      return absl::StatusOr<v1::Order>(
+          MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
+                    absl::StrCat("request_id \"", request.request_id(),
+                                 "\" was already used for a different request"),
+                    {{"request_id", request.request_id()}}));
+    }
+    if (done[0][1].is_null()) return std::nullopt;  // recorded, unfinished
+    v1::Order order;
+    order.ParseFromString(absl::HexStringToBytes(done[0][1].as<std::string>()));
+    return absl::StatusOr<v1::Order>(order);
+  };
+
+  // 1. Check, and record the hand-over with the order's intent state before any ledger call.
+  bool resume = false;
+  auto checked = db_.Run<v1::Order>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<v1::Order>(c, options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+      resume = false;
+      auto o = ReadOrder(tx, request.channel(), request.external_order_id(), true);
+      if (!o) return OrderNotFound(request.channel(), request.external_order_id());
+      if (auto answer = stored(tx)) return *answer;
+      if (o->state == kFulfilling) {
+        auto mine =
+            tx.exec_params("SELECT 1 FROM fulfilments WHERE request_id = $1 AND order_id = $2",
+                           request.request_id(), o->id);
+        if (mine.empty()) {
+          return WrongState("ORDER_FULFILLING", "another hand-over is unfinished: repeat it first");
+        }
+        resume = true;
+        return v1::Order();
+      }
+      if (o->state != v1::ORDER_STATE_CONFIRMED) {
+        return WrongState("ORDER_NOT_CONFIRMED", "only a confirmed order can be fulfilled");
+      }
+      RETURN_IF_ERROR(plan(*o).status());
+      auto recorded = tx.exec_params(
+          "INSERT INTO fulfilments (request_id, order_id, request) "
+          "VALUES ($1, $2, decode($3, 'hex')) ON CONFLICT DO NOTHING RETURNING 1",
+          request.request_id(), o->id, bytes);
+      if (recorded.empty()) {  // the same id recorded concurrently: look again
+        return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
+                         "request_id recorded concurrently");
+      }
+      SetState(tx, o->id, kFulfilling, clock_.Now());
+      resume = true;
+      return v1::Order();
+    });
+  });
+  if (!checked.ok() || !resume) return checked;
+
+  // 2. Hand over in the ledger (each call idempotent), then record the result.
   return db_.Run<v1::Order>([&](pqxx::connection& c) {
-    return pg::RunInTransaction<v1::Order>(
-        c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
-          auto o = ReadOrder(tx, request.channel(), request.external_order_id(), true);
-          if (!o) return OrderNotFound(request.channel(), request.external_order_id());
-          auto done = tx.exec_params(
-              "SELECT request = decode($2, 'hex'), encode(response, 'hex') FROM fulfilments "
-              "WHERE request_id = $1",
-              request.request_id(), bytes);
-          if (!done.empty()) {
-            if (!done[0][0].as<bool>()) {
-              return MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
-                               absl::StrCat("request_id \"", request.request_id(),
-                                            "\" was already used for a different request"),
-                               {{"request_id", request.request_id()}});
-            }
-            v1::Order stored;
-            stored.ParseFromString(absl::HexStringToBytes(done[0][1].as<std::string>()));
-            return stored;
-          }
-          if (o->state != v1::ORDER_STATE_CONFIRMED) {
-            return WrongState("ORDER_NOT_CONFIRMED", "only a confirmed order can be fulfilled");
-          }
-          // What to hand over, per allocation: the lines asked for, or all that is left.
-          std::map<std::string, int64_t> wanted;
-          for (const auto& line : request.lines()) wanted[line.sku()] = line.quantity();
-          if (request.lines().empty()) {
-            for (const auto& a : o->allocations) wanted[a.sku] += a.quantity - a.fulfilled;
-          }
-          for (const auto& [sku, quantity] : wanted) {
-            int64_t left = 0;
-            for (const auto& a : o->allocations) {
-              if (a.sku == sku) left += a.quantity - a.fulfilled;
-            }
-            if (quantity > left) {
-              return MakeError(
-                  absl::StatusCode::kFailedPrecondition, "EXCEEDS_ORDER",
-                  absl::StrCat(quantity, " of ", sku, " asked for, ", left, " left to hand over"),
-                  {{"sku", sku}});
-            }
-          }
-          for (auto& a : o->allocations) {
-            int64_t take = std::min(wanted[a.sku], a.quantity - a.fulfilled);
-            if (take == 0) continue;
-            wanted[a.sku] -= take;
-            ledger_v1::FulfilCommittedRequest fulfil;
-            fulfil.set_request_id(
-                absl::StrCat("rsv-ful-", a.hold_id, "-", Digest(request.request_id())));
-            fulfil.set_sku(a.sku);
-            fulfil.set_location(a.location);
-            fulfil.set_quantity(take);
-            fulfil.set_channel(request.channel());
-            fulfil.set_order_ref(request.external_order_id());
-            RETURN_IF_ERROR(ledger_
-                                .Call(ledger_.ledger(),
-                                      &ledger_v1::LedgerService::Stub::FulfilCommitted, fulfil,
-                                      deadline)
-                                .status());
-            tx.exec_params(
-                "UPDATE allocations SET fulfilled = fulfilled + $3 "
-                "WHERE order_id = $1 AND position = $2",
-                o->id, a.position, take);
-            a.fulfilled += take;
-          }
-          bool all = std::all_of(o->allocations.begin(), o->allocations.end(),
-                                 [](const auto& a) { return a.fulfilled == a.quantity; });
-          SetState(tx, o->id, all ? v1::ORDER_STATE_FULFILLED : v1::ORDER_STATE_CONFIRMED,
-                   clock_.Now());
-          v1::Order result = LoadOrder(tx, o->id);
-          tx.exec_params(
-              "INSERT INTO fulfilments VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'))",
-              request.request_id(), o->id, bytes, Hex(result.SerializeAsString()));
-          return result;
-        });
+    return pg::RunInTransaction<v1::Order>(c, options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
+      auto o = ReadOrder(tx, request.channel(), request.external_order_id(), true);
+      if (!o) return OrderNotFound(request.channel(), request.external_order_id());
+      if (auto answer = stored(tx)) return *answer;  // finished meanwhile
+      ASSIGN_OR_RETURN(auto takes, plan(*o));
+      for (const auto& [index, take] : takes) {
+        auto& a = o->allocations[index];
+        ledger_v1::FulfilCommittedRequest fulfil;
+        fulfil.set_request_id(
+            absl::StrCat("rsv-ful-", a.hold_id, "-", Digest(request.request_id())));
+        fulfil.set_sku(a.sku);
+        fulfil.set_location(a.location);
+        fulfil.set_quantity(take);
+        fulfil.set_channel(request.channel());
+        fulfil.set_order_ref(request.external_order_id());
+        // A failure leaves the intent; repeating the request resumes.
+        RETURN_IF_ERROR(ledger_
+                            .Call(ledger_.ledger(),
+                                  &ledger_v1::LedgerService::Stub::FulfilCommitted, fulfil,
+                                  deadline)
+                            .status());
+        tx.exec_params(
+            "UPDATE allocations SET fulfilled = fulfilled + $3 "
+            "WHERE order_id = $1 AND position = $2",
+            o->id, a.position, take);
+        a.fulfilled += take;
+      }
+      bool all = std::all_of(o->allocations.begin(), o->allocations.end(),
+                             [](const auto& a) { return a.fulfilled == a.quantity; });
+      SetState(tx, o->id, all ? v1::ORDER_STATE_FULFILLED : v1::ORDER_STATE_CONFIRMED,
+               clock_.Now());
+      v1::Order result = LoadOrder(tx, o->id);
+      tx.exec_params("UPDATE fulfilments SET response = decode($2, 'hex') WHERE request_id = $1",
+                     request.request_id(), Hex(result.SerializeAsString()));
+      return result;
+    });
   });
 }
 
@@ -712,8 +769,8 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
           auto rows = tx.exec_params(
               "SELECT order_id FROM orders WHERE order_id < $1 "
               "AND ($2 = '' OR channel = $2) AND ($3 = '' OR customer = $3) "
-              "AND ($4 = 0 OR state = $4 OR ($4 = 1 AND state IN (0, 6)) OR ($4 = 4 AND state = "
-              "7)) "
+              "AND ($4 = 0 OR state = $4 OR ($4 = 1 AND state IN (0, 6)) "
+              "  OR ($4 = 2 AND state = 8) OR ($4 = 4 AND state = 7)) "
               "ORDER BY order_id DESC LIMIT $5",
               before, request.channel(), request.customer(), static_cast<int>(request.state()),
               limit + 1);

@@ -185,9 +185,9 @@ class ReservationModule final : public server::ServiceModule {
         [](pqxx::connection& conn) -> absl::StatusOr<std::map<int, double>> {
           pqxx::nontransaction tx(conn);
           std::map<int, double> out;
-          for (const auto& row : tx.exec(
-                   "SELECT CASE state WHEN 0 THEN 1 WHEN 6 THEN 1 WHEN 7 THEN 4 ELSE state END, "
-                   "count(*) FROM orders GROUP BY 1")) {
+          for (const auto& row : tx.exec("SELECT CASE state WHEN 0 THEN 1 WHEN 6 THEN 1 WHEN 7 "
+                                         "THEN 4 WHEN 8 THEN 2 ELSE state END, "
+                                         "count(*) FROM orders GROUP BY 1")) {
             out[row[0].as<int>()] = row[1].as<double>();
           }
           return out;

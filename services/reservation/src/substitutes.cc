@@ -43,19 +43,22 @@ absl::StatusOr<v1::SetSubstitutesResponse> Substitutes::Set(
         ledger_.Call(ledger_.catalog(), &ledger_v1::CatalogService::Stub::GetItem, get, deadline)
             .status());
   }
-  RETURN_IF_ERROR(db_.Run<bool>([&](pqxx::connection& c) {
-                       return pg::RunInTransaction<bool>(
-                           c, {}, [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
-                             tx.exec_params("DELETE FROM substitutes WHERE sku = $1",
-                                            request.sku());
-                             for (int i = 0; i < request.substitute_skus_size(); ++i) {
-                               tx.exec_params("INSERT INTO substitutes VALUES ($1, $2, $3)",
-                                              request.sku(), i, request.substitute_skus(i));
-                             }
-                             return true;
-                           });
-                     })
-                      .status());
+  RETURN_IF_ERROR(
+      db_.Run<bool>([&](pqxx::connection& c) {
+           return pg::RunInTransaction<bool>(
+               c, {}, [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
+                 // Concurrent Sets of one item take turns (a new item has no rows to lock yet).
+                 tx.exec_params("SELECT pg_advisory_xact_lock(hashtext('kura.substitutes.' || $1))",
+                                request.sku());
+                 tx.exec_params("DELETE FROM substitutes WHERE sku = $1", request.sku());
+                 for (int i = 0; i < request.substitute_skus_size(); ++i) {
+                   tx.exec_params("INSERT INTO substitutes VALUES ($1, $2, $3)", request.sku(), i,
+                                  request.substitute_skus(i));
+                 }
+                 return true;
+               });
+         })
+          .status());
   v1::SetSubstitutesResponse out;
   *out.mutable_substitute_skus() = request.substitute_skus();
   return out;
