@@ -16,6 +16,28 @@ namespace {
 
 using Stub = v1::LedgerService::Stub;
 
+// Three concurrent requests with one id, the first two identical: whichever contents came first
+// take effect once, the others' are refused, and identical ones get the same answer. Returns the
+// units that took effect: `same_units` or `other_units`.
+template <typename Response>
+int64_t RequireOneIdOneEffect(const absl::StatusOr<Response>& same1,
+                              const absl::StatusOr<Response>& same2,
+                              const absl::StatusOr<Response>& other, int64_t same_units,
+                              int64_t other_units) {
+  INFO(same1.status().ToString() << " / " << same2.status().ToString() << " / "
+                                 << other.status().ToString());
+  if (other.ok()) {
+    REQUIRE(ErrorReason(same1.status()) == "IDEMPOTENCY_KEY_REUSED");
+    REQUIRE(ErrorReason(same2.status()) == "IDEMPOTENCY_KEY_REUSED");
+    return other_units;
+  }
+  REQUIRE(ErrorReason(other.status()) == "IDEMPOTENCY_KEY_REUSED");
+  REQUIRE(same1.ok());
+  REQUIRE(same2.ok());
+  REQUIRE(same1->SerializeAsString() == same2->SerializeAsString());
+  return same_units;
+}
+
 TEST_CASE("Movements move stock between the documented accounts and keep the books balanced") {
   LedgerFixture l("ledger_moves");
   l.SeedTopology();
@@ -520,21 +542,8 @@ TEST_CASE("Requests that fail in a batch fail alone; the others commit") {
   REQUIRE(ErrorReason(results[1].status()) == "ITEM_NOT_FOUND");
   REQUIRE(results[2].ok());
   REQUIRE(ErrorReason(results[3].status()) == "INSUFFICIENT_STOCK");
-  // Three requests with one id, two of them identical: whichever contents came first take
-  // effect once, and the others' are refused; identical ones get the same answer.
-  int64_t dup_units = 0;
-  if (results[6].ok()) {
-    dup_units = 3;
-    REQUIRE(ErrorReason(results[4].status()) == "IDEMPOTENCY_KEY_REUSED");
-    REQUIRE(ErrorReason(results[5].status()) == "IDEMPOTENCY_KEY_REUSED");
-  } else {
-    dup_units = 1;
-    REQUIRE(ErrorReason(results[6].status()) == "IDEMPOTENCY_KEY_REUSED");
-    INFO(results[4].status().ToString() << " / " << results[5].status().ToString());
-    REQUIRE(results[4].ok());
-    REQUIRE(results[5].ok());
-    REQUIRE(results[5]->SerializeAsString() == results[4]->SerializeAsString());
-  }
+  // Requests 4 and 5 share an id and contents (1 unit), 6 has that id with other contents (3).
+  const int64_t dup_units = RequireOneIdOneEffect(results[4], results[5], results[6], 1, 3);
   REQUIRE(ErrorReason(results[7].status()) == "HOLD_ID_EXISTS");
   // 1 (before) + 1 + 2 + the duplicate's units held; the failures changed nothing.
   REQUIRE(l.Availability("M", "store-a").held() == 4 + dup_units);
@@ -591,20 +600,8 @@ TEST_CASE("Movements that fail in a batch fail alone; the others commit") {
   REQUIRE(ErrorReason(results[1].status()) == "ITEM_NOT_FOUND");
   REQUIRE(results[2].ok());
   REQUIRE(ErrorReason(results[3].status()) == "INSUFFICIENT_STOCK");
-  // Three requests with one id, two of them identical: whichever contents came first take
-  // effect once, and the others' are refused; identical ones get the same answer.
-  int64_t dup_units = 0;
-  if (results[6].ok()) {
-    dup_units = 3;
-    REQUIRE(ErrorReason(results[4].status()) == "IDEMPOTENCY_KEY_REUSED");
-    REQUIRE(ErrorReason(results[5].status()) == "IDEMPOTENCY_KEY_REUSED");
-  } else {
-    dup_units = 1;
-    REQUIRE(ErrorReason(results[6].status()) == "IDEMPOTENCY_KEY_REUSED");
-    REQUIRE(results[4].ok());
-    REQUIRE(results[5].ok());
-    REQUIRE(results[5]->SerializeAsString() == results[4]->SerializeAsString());
-  }
+  // Requests 4 and 5 share an id and contents (1 unit), 6 has that id with other contents (3).
+  const int64_t dup_units = RequireOneIdOneEffect(results[4], results[5], results[6], 1, 3);
   REQUIRE(ErrorReason(results[7].status()) == "IDEMPOTENCY_KEY_REUSED");
   REQUIRE(results[8].ok());
   // 10 - 1 (before) - 1 - 2 - the duplicate's units - 2 shipped; the failures changed nothing.
@@ -640,18 +637,32 @@ TEST_CASE("A batch of movements takes its balance locks in the global order") {
         tx.quote(sku) + " AND b.bucket = 1 FOR UPDATE OF b");
   };
   std::atomic<int> failed_sales{0};
+  std::atomic<int> finished_sales{0};
   auto sell = [&](const std::string& sku) {
-    return std::thread([&l, &failed_sales, sku] {
+    return std::thread([&l, &failed_sales, &finished_sales, sku] {
       if (!l.Move(v1::MOVEMENT_KIND_STORE_SALE, sku, "store-a", 1).ok()) ++failed_sales;
+      ++finished_sales;
     });
   };
   // With group commit, a first sale blocked on S3 keeps the writer busy while the sales of S2
   // and then S1 queue up behind it, to run as one batch in that order.
-  pqxx::connection blocker_conn(l.dsn()), writer_conn(l.dsn());
+  pqxx::connection blocker_conn(l.dsn()), writer_conn(l.dsn()), monitor_conn(l.dsn());
+  // How many sessions wait for a lock that session `pid` holds.
+  auto blocked_by = [&](int pid) {
+    pqxx::nontransaction monitor(monitor_conn);
+    return monitor
+        .exec_params1("SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                      pid)[0]
+        .as<int>();
+  };
   pqxx::work blocker(blocker_conn);
   lock_row(blocker, "S3");
   std::thread s3 = sell("S3");
-  absl::SleepFor(absl::Milliseconds(100));
+  // (Catch2 must not stop the test while the sales' threads run: results are checked after.)
+  const bool s3_waited = kura::testing::WaitFor(
+      [&] { return blocked_by(blocker_conn.backendpid()) > 0; }, absl::Seconds(10));
+  // The ledger's queue cannot be watched from here: short pauses let S2's sale arrive before
+  // S1's, and both before the writer below takes S1.
   std::thread s2 = sell("S2");
   absl::SleepFor(absl::Milliseconds(20));
   std::thread s1 = sell("S1");
@@ -664,7 +675,11 @@ TEST_CASE("A batch of movements takes its balance locks in the global order") {
   writer.exec("SET deadlock_timeout = '10ms'");
   lock_row(writer, "S1");
   blocker.commit();  // the S2-then-S1 batch starts and waits for S1
-  absl::SleepFor(absl::Milliseconds(300));
+  // With group commit the batch now waits for S1; with one transaction per sale, S1's sale
+  // committed before the writer took S1 and all three finish.
+  const bool settled = kura::testing::WaitFor(
+      [&] { return blocked_by(writer_conn.backendpid()) > 0 || finished_sales == 3; },
+      absl::Seconds(10));
   // Had that batch locked S2 for its first sale before waiting for S1, this would deadlock.
   std::string deadlock;
   try {
@@ -674,6 +689,8 @@ TEST_CASE("A batch of movements takes its balance locks in the global order") {
     deadlock = e.what();
   }
   for (std::thread* t : {&s1, &s2, &s3}) t->join();
+  REQUIRE(s3_waited);
+  REQUIRE(settled);
   INFO(deadlock);
   REQUIRE(deadlock.empty());
   REQUIRE(failed_sales == 0);

@@ -103,4 +103,14 @@ absl::Status ValidateBarcode(absl::string_view field, absl::string_view barcode)
   return absl::OkStatus();
 }
 
+absl::Status ValidateRef(absl::string_view field, absl::string_view value) {
+  if (value.size() > 128) return InvalidArgument(field, absl::StrCat(field, " exceeds 128 bytes"));
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument(field, absl::StrCat(field, " may not contain control characters"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace kura

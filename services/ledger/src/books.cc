@@ -26,16 +26,6 @@ constexpr absl::Duration kMaxHoldLifetime = absl::Hours(24 * 90);
 // int64 overflow.
 constexpr int64_t kMaxBalance = 4'000'000'000'000'000'000;
 
-absl::Status CheckRef(absl::string_view field, const std::string& value) {
-  if (value.size() > 128) return InvalidArgument(field, absl::StrCat(field, " exceeds 128 bytes"));
-  for (unsigned char c : value) {
-    if (c < 0x20 || c == 0x7f) {
-      return InvalidArgument(field, absl::StrCat(field, " may not contain control characters"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 // ------------------------------------------------------------------------- movements
 
 struct MovementRecord {
@@ -122,7 +112,7 @@ absl::Status ValidateMovement(int index, const v1::MovementRequest& m) {
   if (m.has_expected_at()) RETURN_IF_ERROR(ValidateTimestamp(at + ".expected_at", m.expected_at()));
   if (m.has_occurred_at()) RETURN_IF_ERROR(ValidateTimestamp(at + ".occurred_at", m.occurred_at()));
   if (!m.channel().empty()) RETURN_IF_ERROR(ValidateCode(at + ".channel", m.channel()));
-  return CheckRef(at + ".source_ref", m.source_ref());
+  return ValidateRef(at + ".source_ref", m.source_ref());
 }
 
 // ----------------------------------------------------------------------------- holds
@@ -341,7 +331,7 @@ absl::Status ValidateCommittedRequest(const std::string& sku, const std::string&
   RETURN_IF_ERROR(ValidateCode("location", location));
   RETURN_IF_ERROR(ValidateQuantity("quantity", quantity));
   RETURN_IF_ERROR(ValidateCode("channel", channel));
-  return CheckRef("order_ref", order_ref);
+  return ValidateRef("order_ref", order_ref);
 }
 
 }  // namespace
@@ -532,8 +522,8 @@ absl::Status Books::ValidateCreateHolds(const v1::CreateHoldsRequest& request) {
   }
   if (!request.has_expires_at()) return InvalidArgument("expires_at", "expires_at is required");
   RETURN_IF_ERROR(ValidateTimestamp("expires_at", request.expires_at()));
-  RETURN_IF_ERROR(CheckRef("order_ref", request.order_ref()));
-  RETURN_IF_ERROR(CheckRef("customer_ref", request.customer_ref()));
+  RETURN_IF_ERROR(ValidateRef("order_ref", request.order_ref()));
+  RETURN_IF_ERROR(ValidateRef("customer_ref", request.customer_ref()));
   std::set<std::string> ids;
   for (int i = 0; i < request.lines_size(); ++i) {
     const v1::HoldLine& line = request.lines(i);

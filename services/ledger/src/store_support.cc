@@ -16,30 +16,6 @@
 
 namespace kura::ledger {
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp out;
-  int64_t micros = absl::ToUnixMicros(t);
-  out.set_seconds(micros / 1'000'000 - (micros % 1'000'000 < 0 ? 1 : 0));
-  out.set_nanos(static_cast<int32_t>(((micros % 1'000'000) + 1'000'000) % 1'000'000 * 1000));
-  return out;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-google::protobuf::Timestamp MicrosToProto(int64_t micros) {
-  return ToProto(absl::FromUnixMicros(micros));
-}
-
-std::string SqlTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
-}
-
-std::string Micros(const std::string& column) {
-  return absl::StrCat("(extract(epoch FROM ", column, ") * 1000000)::bigint");
-}
-
 absl::StatusOr<int64_t> Resolver::Item(const std::string& sku) {
   if (auto it = items_.find(sku); it != items_.end()) return it->second;
   auto rows = Prepared(tx_, "ss_1", "SELECT item_id FROM items WHERE sku = $1", sku);
@@ -193,20 +169,6 @@ void LockedBalances::Save(Tx& tx) {
            changed.items, changed.locations, changed.buckets, changed.on_hands, changed.helds);
 }
 
-std::string SqlTextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 absl::Status InsufficientStock(absl::string_view what, const std::string& sku,
                                const std::string& location, int64_t requested, int64_t available) {
   std::string shown = std::to_string(std::max<int64_t>(available, 0));
@@ -296,17 +258,6 @@ DeadlineScope::DeadlineScope(std::optional<absl::Time> deadline) : previous_(cur
 DeadlineScope::~DeadlineScope() { current_deadline = previous_; }
 
 std::optional<absl::Time> DeadlineScope::Current() { return current_deadline; }
-
-std::string DeterministicBytes(const google::protobuf::Message& message) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
 
 absl::StatusOr<std::string> RunIdempotent(
     Tx& tx, const std::string& method, const std::string& request_id,

@@ -21,30 +21,27 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "kura/base/clock.h"
+#include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
 #include "kura/base/validation.h"
 #include "kura/ledger/v1/catalog.pb.h"
 #include "kura/ledger/v1/change_feed.pb.h"
 #include "kura/ledger/v1/ledger.pb.h"
 #include "kura/pg/database.h"
+#include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 
 namespace kura::ledger {
 
 using Tx = pqxx::transaction_base;
+using pg::Micros;
+using pg::SqlNumberArray;
+using pg::SqlTextArray;
+using pg::SqlTime;
 namespace v1 = ::kura::ledger::v1;
 
 /// Bucket number of the single account of a system location (@supplier, @customer, ...).
 inline constexpr int kSystemBucket = 0;
-
-/// Converts between protobuf timestamps, absl::Time and the microseconds SQL returns.
-google::protobuf::Timestamp ToProto(absl::Time t);
-absl::Time FromProto(const google::protobuf::Timestamp& t);
-google::protobuf::Timestamp MicrosToProto(int64_t micros);
-/// Formats a time for a timestamptz parameter.
-std::string SqlTime(absl::Time t);
-/// SQL expression giving a timestamptz column as microseconds since the epoch.
-std::string Micros(const std::string& column);
 
 /// A channel as the books need it.
 struct ChannelInfo {
@@ -131,14 +128,6 @@ pqxx::row Prepared1(Tx& tx, const std::string& name, const std::string& sql, Arg
   return tx.exec_prepared1(name, std::forward<Args>(args)...);
 }
 
-/// A PostgreSQL array literal of `values`, each quoted and escaped, for a `$n::text[]` parameter.
-std::string SqlTextArray(const std::vector<std::string>& values);
-/// A PostgreSQL array literal of numbers, for a `$n::bigint[]` (or integer, smallint) parameter.
-template <typename T>
-std::string SqlNumberArray(const std::vector<T>& values) {
-  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
-}
-
 /// FAILED_PRECONDITION INSUFFICIENT_STOCK for `requested` units of `sku` at `location` where only
 /// `available` (`what`, e.g. "units available") are; metadata sku, location, requested, available.
 absl::Status InsufficientStock(absl::string_view what, const std::string& sku,
@@ -182,9 +171,6 @@ absl::StatusOr<std::string> RunIdempotent(
     Tx& tx, const std::string& method, const std::string& request_id,
     const google::protobuf::Message& request,
     const std::function<absl::StatusOr<std::string>()>& effect);
-
-/// Serializes `message` deterministically (stable map order), for comparing requests.
-std::string DeterministicBytes(const google::protobuf::Message& message);
 
 /// Makes `deadline` (the calling RPC's) the one Mutate and Read give their transactions on this
 /// thread until the scope ends: statements time out when the caller has given up.

@@ -5,8 +5,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "kura/base/error.h"
+#include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
 #include "kura/base/validation.h"
+#include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 
 namespace kura::reservation {
@@ -16,20 +18,7 @@ using Tx = pqxx::transaction_base;
 
 constexpr int64_t kMaxUnits = 1'000'000'000;
 
-std::string SqlTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-google::protobuf::Timestamp MicrosToProto(int64_t micros) {
-  google::protobuf::Timestamp t;
-  t.set_seconds(micros / 1'000'000);
-  t.set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
-  return t;
-}
+using pg::SqlTime;
 
 const char kSelect[] =
     "SELECT sku, (extract(epoch FROM window_start) * 1000000)::bigint, "
@@ -140,10 +129,7 @@ absl::StatusOr<std::map<std::string, int64_t>> CountLimits(
   for (const auto& line : lines) wanted[line.sku()] += line.quantity();
   std::vector<std::string> skus;
   for (const auto& [sku, _] : wanted) skus.push_back(sku);
-  std::string array = "{";
-  for (size_t i = 0; i < skus.size(); ++i)
-    absl::StrAppend(&array, i ? "," : "", "\"", skus[i], "\"");
-  array += "}";
+  const std::string array = pg::SqlTextArray(skus);
   // The items' rows first, locked in SKU order for the rest of the transaction: the cap counts
   // exactly; then each customer row.
   auto rows = tx.exec_params(
@@ -202,10 +188,11 @@ void ReleaseLimits(Tx& tx, int64_t order_id) {
       "JOIN allocations a ON a.order_id = l.order_id AND a.sku = l.sku "
       "WHERE l.order_id = $1 AND l.counted GROUP BY l.sku, o.customer ORDER BY l.sku",
       order_id);
-  for (const auto& row : back) {
-    tx.exec_params("SELECT 1 FROM limited_items WHERE sku = $1 FOR UPDATE",
-                   row[0].as<std::string>());
-  }
+  if (back.empty()) return;
+  std::vector<std::string> skus;
+  for (const auto& row : back) skus.push_back(row[0].as<std::string>());
+  tx.exec_params("SELECT 1 FROM limited_items WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE",
+                 pg::SqlTextArray(skus));
   for (const auto& row : back) {
     const int64_t units = row[2].as<int64_t>();
     tx.exec_params("UPDATE limited_items SET reserved = greatest(reserved - $2, 0) WHERE sku = $1",

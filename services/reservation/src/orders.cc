@@ -10,8 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "kura/base/error.h"
+#include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
 #include "kura/base/validation.h"
+#include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 #include "limited_items.h"
 
@@ -30,41 +32,14 @@ constexpr int64_t kMaxLineQuantity = 1'000'000;
 
 std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
 
-std::string Deterministic(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
-
-google::protobuf::Timestamp MicrosToProto(int64_t micros) {
-  google::protobuf::Timestamp t;
-  t.set_seconds(micros / 1'000'000);
-  t.set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
-  return t;
-}
-
-std::string SqlTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
-}
-
-absl::Status CheckText(absl::string_view field, const std::string& value, bool required) {
-  if (required && value.empty()) return InvalidArgument(field, absl::StrCat(field, " is required"));
-  if (value.size() > 128) return InvalidArgument(field, absl::StrCat(field, " exceeds 128 bytes"));
-  for (unsigned char c : value) {
-    if (c < 0x20 || c == 0x7f) {
-      return InvalidArgument(field, absl::StrCat(field, " may not contain control characters"));
-    }
-  }
-  return absl::OkStatus();
-}
+using pg::SqlTime;
 
 absl::Status CheckKey(const std::string& channel, const std::string& external_id) {
   RETURN_IF_ERROR(ValidateCode("channel", channel));
-  return CheckText("external_order_id", external_id, true);
+  if (external_id.empty()) {
+    return InvalidArgument("external_order_id", "external_order_id is required");
+  }
+  return ValidateRef("external_order_id", external_id);
 }
 
 absl::Status CheckLines(const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
@@ -221,12 +196,12 @@ absl::StatusOr<std::map<std::string, absl::Duration>> ParseTtlByChannel(const st
 absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
                                         std::optional<absl::Time> deadline) {
   RETURN_IF_ERROR(CheckKey(request.channel(), request.external_order_id()));
-  RETURN_IF_ERROR(CheckText("customer", request.customer(), false));
+  RETURN_IF_ERROR(ValidateRef("customer", request.customer()));
   RETURN_IF_ERROR(CheckLines(request.lines(), true));
   if (!request.pickup_store().empty()) {
     RETURN_IF_ERROR(ValidateCode("pickup_store", request.pickup_store()));
   }
-  const std::string bytes = Hex(Deterministic(request));
+  const std::string bytes = Hex(DeterministicBytes(request));
   const pg::TransactionOptions tx_options{.deadline = deadline};
 
   for (int attempt = 1;; ++attempt) {
@@ -602,7 +577,7 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
   RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   RETURN_IF_ERROR(CheckKey(request.channel(), request.external_order_id()));
   RETURN_IF_ERROR(CheckLines(request.lines(), false));
-  const std::string bytes = Hex(Deterministic(request));
+  const std::string bytes = Hex(DeterministicBytes(request));
   const pg::TransactionOptions options{.deadline = deadline};
   // What to hand over from each allocation: the lines asked for, or all that is left.
   auto plan = [&](const OrderRow& o) -> absl::StatusOr<std::vector<std::pair<int, int64_t>>> {
@@ -756,7 +731,7 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
     return InvalidArgument("page_token", "page_token is not one this service gave out");
   }
   if (!request.channel().empty()) RETURN_IF_ERROR(ValidateCode("channel", request.channel()));
-  RETURN_IF_ERROR(CheckText("customer", request.customer(), false));
+  RETURN_IF_ERROR(ValidateRef("customer", request.customer()));
   if (!v1::OrderState_IsValid(request.state())) {
     return InvalidArgument("state", "state is not an OrderState");
   }

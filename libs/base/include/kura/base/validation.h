@@ -22,6 +22,9 @@ inline constexpr int64_t kMaxQuantity = 1'000'000'000'000;
 [[nodiscard]] absl::Status ValidateCode(absl::string_view field, absl::string_view code);
 /// Checks a hold id: 1 to 128 characters of A-Z a-z 0-9 - _ . :
 [[nodiscard]] absl::Status ValidateHoldId(absl::string_view field, absl::string_view hold_id);
+/// Checks a free-text reference (order, customer, source): at most 128 bytes, no control
+/// characters; empty is allowed.
+[[nodiscard]] absl::Status ValidateRef(absl::string_view field, absl::string_view value);
 /// Checks that 0 < quantity <= kMaxQuantity.
 [[nodiscard]] absl::Status ValidateQuantity(absl::string_view field, int64_t quantity);
 /// Checks a JAN/EAN-13, EAN-8 or UPC-A barcode: digits only, right length, right check digit.
