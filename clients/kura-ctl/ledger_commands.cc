@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "args.h"
 #include "kura/base/error.h"
+#include "kura/base/proto_util.h"
 #include "kura/ledger/v1/catalog.grpc.pb.h"
 #include "kura/ledger/v1/change_feed.grpc.pb.h"
 #include "kura/ledger/v1/ledger.grpc.pb.h"
@@ -37,11 +38,14 @@ const char kUsage[] =
     "               [--attr K=V]... [--barcode CODE]... [--cost YEN]\n"
     "  items get SKU | items barcode CODE    show one item\n"
     "  locations | locations create --code C --name N --kind store|warehouse|virtual\n"
-    "               [--tz Asia/Tokyo] [--pickup]\n"
+    "               [--tz Asia/Tokyo] [--pickup] [--at LAT,LNG]\n"
     "  channels | channels create --code C --name N --kind ec|register --locations A,B\n"
     "               [--no-safety-stock]\n"
     "  stock SKU... [--location L]... [--channel C]...   availability table\n"
-    "  receive SKU LOCATION QTY [--ref R]    goods from a supplier\n"
+    "  receive SKU LOCATION QTY [--ref R] [--incoming]   goods from a supplier (--incoming:\n"
+    "                                        against a purchase order)\n"
+    "  order-incoming SKU LOCATION QTY --expected DATE [--ref PO]   a purchase order\n"
+    "  incoming SKU... [--location L]...     ordered stock still expected, by date\n"
     "  count SKU LOCATION COUNTED [--ref R]  a stock count of the sellable shelf\n"
     "  adjust SKU LOCATION DELTA [--ref R]   a signed correction of the sellable shelf\n"
     "  holds [--state pending|posted|voided|expired] [--sku S] [--order O]\n"
@@ -180,6 +184,15 @@ int Locations(Context& ctx) {
     l->set_name(ctx.args.Get("name"));
     l->set_time_zone(ctx.args.Get("tz", "Asia/Tokyo"));
     l->set_pickup_enabled(ctx.args.Has("pickup"));
+    if (ctx.args.Has("at")) {
+      std::pair<std::string, std::string> ll = absl::StrSplit(ctx.args.Get("at"), ',');
+      double lat = 0, lng = 0;
+      if (!absl::SimpleAtod(ll.first, &lat) || !absl::SimpleAtod(ll.second, &lng)) {
+        return UsageError("--at takes LATITUDE,LONGITUDE in degrees, e.g. 35.6812,139.7671");
+      }
+      l->mutable_coordinates()->set_latitude(lat);
+      l->mutable_coordinates()->set_longitude(lng);
+    }
     std::string kind = ctx.args.Get("kind");
     if (kind == "store") {
       l->set_kind(v1::LOCATION_KIND_STORE);
@@ -301,6 +314,13 @@ int Move(Context& ctx, v1::MovementKind kind, const char* name) {
   }
   m->set_source_ref(ctx.args.Get("ref"));
   m->set_channel(ctx.args.Get("channel"));
+  if (kind == v1::MOVEMENT_KIND_ORDER_INCOMING) {
+    absl::Time expected;
+    if (!ParseDate(ctx.args.Get("expected"), &expected)) {
+      return UsageError("--expected takes a date (2026-12-24) or an RFC 3339 time");
+    }
+    *m->mutable_expected_at() = MicrosToProto(absl::ToUnixMicros(expected));
+  }
   auto resp = Call(*ctx.ledger, &v1::LedgerService::Stub::ApplyMovements, r);
   if (!resp) return 1;
   if (ctx.json) {
@@ -319,6 +339,25 @@ int Move(Context& ctx, v1::MovementKind kind, const char* name) {
                 account(mv.to_location(), mv.to_bucket()).c_str());
   }
   if (resp->oversold()) std::printf("warning: availability went below zero (oversold)\n");
+  return 0;
+}
+
+int Incoming(Context& ctx) {
+  v1::ListIncomingRequest r;
+  for (const auto& sku : ctx.args.positional()) r.add_skus(sku);
+  for (const auto& location : ctx.args.All("location")) r.add_locations(location);
+  auto resp = Call(*ctx.ledger, &v1::LedgerService::Stub::ListIncoming, r);
+  if (!resp) return 1;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& lot : resp->lots()) {
+    if (ctx.json) {
+      PrintJson(lot);
+      continue;
+    }
+    rows.push_back({lot.sku(), lot.location(), std::to_string(lot.quantity()),
+                    FormatTime(lot.expected_at()), lot.source_ref()});
+  }
+  if (!ctx.json) PrintTable({"SKU", "LOCATION", "EXPECTED", "DATE", "PURCHASE ORDER"}, rows);
   return 0;
 }
 
@@ -466,12 +505,13 @@ const char* LedgerUsage() { return kUsage; }
 int RunLedgerCommand(const std::string& command, const std::vector<std::string>& argv) {
   static const std::set<std::string> kCommands = {"items",   "locations", "channels", "stock",
                                                   "receive", "count",     "adjust",   "holds",
-                                                  "changes", "verify"};
+                                                  "changes", "verify",    "incoming", "order-incoming"};
   if (!kCommands.count(command)) return -1;
-  auto args = Args::Parse(argv, {"json", "pickup", "no-safety-stock", "follow"},
+  auto args = Args::Parse(argv, {"json", "pickup", "no-safety-stock", "follow", "incoming"},
                           {"addr",    "group",   "sku",   "name",  "price", "cost",      "tax",
                            "attr",    "barcode", "code",  "kind",  "tz",    "locations", "location",
-                           "channel", "ref",     "state", "order", "after", "request-id"});
+                           "channel", "ref",     "state", "order", "after", "request-id",
+                           "at",      "expected"});
   if (!args.ok()) return UsageError(absl::StrCat(command, ": ", args.status().message()));
   Context ctx{*std::move(args)};
   ctx.json = ctx.args.Has("json");
@@ -486,7 +526,14 @@ int RunLedgerCommand(const std::string& command, const std::vector<std::string>&
   if (command == "locations") return Locations(ctx);
   if (command == "channels") return Channels(ctx);
   if (command == "stock") return Stock(ctx);
-  if (command == "receive") return Move(ctx, v1::MOVEMENT_KIND_RECEIVE, "receive");
+  if (command == "receive") {
+    return ctx.args.Has("incoming") ? Move(ctx, v1::MOVEMENT_KIND_RECEIVE_INCOMING, "receive")
+                                    : Move(ctx, v1::MOVEMENT_KIND_RECEIVE, "receive");
+  }
+  if (command == "order-incoming") {
+    return Move(ctx, v1::MOVEMENT_KIND_ORDER_INCOMING, "order-incoming");
+  }
+  if (command == "incoming") return Incoming(ctx);
   if (command == "count") return Move(ctx, v1::MOVEMENT_KIND_COUNT, "count");
   if (command == "adjust") return Move(ctx, v1::MOVEMENT_KIND_ADJUST, "adjust");
   if (command == "holds") return Holds(ctx);

@@ -72,4 +72,10 @@ std::string FormatTime(const google::protobuf::Timestamp& t) {
                           absl::LocalTimeZone());
 }
 
+bool ParseDate(const std::string& text, absl::Time* out) {
+  std::string error;
+  return absl::ParseTime("%Y-%m-%d", text, absl::LocalTimeZone(), out, &error) ||
+         absl::ParseTime(absl::RFC3339_full, text, out, &error);
+}
+
 }  // namespace kura::ctl

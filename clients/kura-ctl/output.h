@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "kura/base/error.h"
 #include "kura/rpc/status.h"
 
@@ -49,5 +50,7 @@ void PrintTable(const std::vector<std::string>& headers,
 std::string Short(const std::string& enum_name, size_t prefix);
 /// A timestamp in the local time zone, to the second.
 std::string FormatTime(const google::protobuf::Timestamp& t);
+/// Parses a date (2026-12-24, midnight in the local time zone) or an RFC 3339 time.
+bool ParseDate(const std::string& text, absl::Time* out);
 
 }  // namespace kura::ctl

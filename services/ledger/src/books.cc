@@ -1031,6 +1031,61 @@ absl::StatusOr<v1::GetAvailabilityResponse> Books::GetAvailability(
       });
 }
 
+// ------------------------------------------------------------------------------ incoming
+
+absl::StatusOr<v1::ListIncomingResponse> Books::ListIncoming(
+    const v1::ListIncomingRequest& request) {
+  if (request.skus().empty()) return InvalidArgument("skus", "skus is empty");
+  if (request.skus_size() > 1000) return InvalidArgument("skus", "at most 1000 skus");
+  for (const auto& sku : request.skus()) RETURN_IF_ERROR(ValidateSku("skus", sku));
+  for (const auto& code : request.locations()) RETURN_IF_ERROR(ValidateCode("locations", code));
+  return Read<v1::ListIncomingResponse>(
+      db_, [&](Tx& tx, Resolver& resolver) -> absl::StatusOr<v1::ListIncomingResponse> {
+        std::vector<int32_t> locations;
+        for (const auto& code : request.locations()) {
+          ASSIGN_OR_RETURN(int32_t id, resolver.Location(code));
+          locations.push_back(id);
+        }
+        v1::ListIncomingResponse response;
+        for (const auto& sku : request.skus()) {
+          ASSIGN_OR_RETURN(int64_t item, resolver.Item(sku));
+          // Per location, what is still incoming; the purchase orders latest expected first.
+          // Receipts use up the earliest expected units, so the balance belongs to the latest
+          // orders: walk back from the latest until it is covered.
+          auto balances = tx.exec_params(
+              "SELECT b.location_id, b.on_hand FROM balances b JOIN locations l USING "
+              "(location_id) WHERE b.item_id = $1 AND b.bucket = $2 AND b.on_hand > 0 "
+              "AND (cardinality($3::integer[]) = 0 OR b.location_id = ANY($3::integer[])) "
+              "ORDER BY l.code",
+              item, static_cast<int>(v1::BUCKET_INCOMING), SqlNumberArray(locations));
+          for (const auto& balance : balances) {
+            const int32_t loc = balance[0].as<int32_t>();
+            int64_t left = balance[1].as<int64_t>();
+            std::vector<v1::IncomingLot> lots;
+            for (const auto& row : tx.exec_params(
+                     absl::StrCat("SELECT quantity, ", Micros("expected_at"),
+                                  ", source_ref FROM movements WHERE item_id = $1 AND "
+                                  "to_location_id = $2 AND to_bucket = $3 AND kind = $4 "
+                                  "ORDER BY expected_at DESC, movement_id DESC"),
+                     item, loc, static_cast<int>(v1::BUCKET_INCOMING),
+                     static_cast<int>(v1::MOVEMENT_KIND_ORDER_INCOMING))) {
+              if (left <= 0) break;
+              v1::IncomingLot lot;
+              lot.set_sku(sku);
+              lot.set_location(resolver.CodeOf(loc));
+              lot.set_quantity(std::min(left, row[0].as<int64_t>()));
+              *lot.mutable_expected_at() = MicrosToProto(row[1].as<int64_t>());
+              lot.set_source_ref(row[2].as<std::string>());
+              left -= lot.quantity();
+              lots.push_back(std::move(lot));
+            }
+            for (auto it = lots.rbegin(); it != lots.rend(); ++it) *response.add_lots() = *it;
+          }
+        }
+        return response;
+      });
+}
+
 // ---------------------------------------------------------------------------- invariants
 
 absl::StatusOr<v1::VerifyInvariantsResponse> Books::VerifyInvariants() {

@@ -47,6 +47,7 @@ class Books {
   absl::StatusOr<v1::SetChannelAllocationResponse> SetChannelAllocation(
       const v1::SetChannelAllocationRequest& r);
   absl::StatusOr<v1::GetAvailabilityResponse> GetAvailability(const v1::GetAvailabilityRequest& r);
+  absl::StatusOr<v1::ListIncomingResponse> ListIncoming(const v1::ListIncomingRequest& r);
   absl::StatusOr<v1::VerifyInvariantsResponse> VerifyInvariants();
   absl::StatusOr<v1::ListChangesResponse> ListChanges(const v1::ListChangesRequest& r);
 

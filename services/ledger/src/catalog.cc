@@ -167,11 +167,28 @@ absl::Status ValidateLocation(const v1::Location& location) {
                            absl::StrCat("location.time_zone \"", location.time_zone(),
                                         "\" is not an IANA time zone such as Asia/Tokyo"));
   }
+  if (location.has_coordinates()) {
+    const auto& p = location.coordinates();
+    if (!(p.latitude() >= -90 && p.latitude() <= 90 && p.longitude() >= -180 &&
+          p.longitude() <= 180)) {
+      return InvalidArgument("location.coordinates",
+                             "latitude must be within ±90 degrees and longitude within ±180");
+    }
+  }
   return absl::OkStatus();
 }
 
 const std::string kLocationColumns =
-    absl::StrCat("code, name, kind, time_zone, pickup_enabled, ", Micros("create_time"));
+    absl::StrCat("code, name, kind, time_zone, pickup_enabled, ", Micros("create_time"),
+                 ", latitude, longitude");
+
+// The coordinates as SQL parameters (NULL when unset).
+std::optional<double> Latitude(const v1::Location& l) {
+  return l.has_coordinates() ? std::optional(l.coordinates().latitude()) : std::nullopt;
+}
+std::optional<double> Longitude(const v1::Location& l) {
+  return l.has_coordinates() ? std::optional(l.coordinates().longitude()) : std::nullopt;
+}
 
 v1::Location ToLocation(const pqxx::row& r) {
   v1::Location l;
@@ -181,6 +198,10 @@ v1::Location ToLocation(const pqxx::row& r) {
   l.set_time_zone(r[3].as<std::string>());
   l.set_pickup_enabled(r[4].as<bool>());
   *l.mutable_create_time() = MicrosToProto(r[5].as<int64_t>());
+  if (!r[6].is_null()) {
+    l.mutable_coordinates()->set_latitude(r[6].as<double>());
+    l.mutable_coordinates()->set_longitude(r[7].as<double>());
+  }
   return l;
 }
 
@@ -376,10 +397,11 @@ absl::StatusOr<v1::CreateLocationResponse> Catalog::CreateLocation(
           absl::Time now) -> absl::StatusOr<v1::CreateLocationResponse> {
         const v1::Location& l = request.location();
         auto inserted = tx.exec_params(
-            "INSERT INTO locations (code, name, kind, time_zone, pickup_enabled, create_time) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING RETURNING 1",
+            "INSERT INTO locations (code, name, kind, time_zone, pickup_enabled, create_time, "
+            "latitude, longitude) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+            "ON CONFLICT (code) DO NOTHING RETURNING 1",
             l.code(), l.name(), static_cast<int>(l.kind()), l.time_zone(), l.pickup_enabled(),
-            SqlTime(now));
+            SqlTime(now), Latitude(l), Longitude(l));
         if (inserted.empty()) {
           return MakeError(absl::StatusCode::kAlreadyExists, "LOCATION_EXISTS",
                            absl::StrCat("a location with code \"", l.code(), "\" exists"),
@@ -426,7 +448,7 @@ absl::StatusOr<v1::ListLocationsResponse> Catalog::ListLocations(
 absl::StatusOr<v1::UpdateLocationResponse> Catalog::UpdateLocation(
     const v1::UpdateLocationRequest& request) {
   RETURN_IF_ERROR(ValidateCode("location.code", request.location().code()));
-  RETURN_IF_ERROR(CheckMask(request.update_mask(), {"name", "time_zone", "pickup_enabled"}));
+  RETURN_IF_ERROR(CheckMask(request.update_mask(), {"name", "time_zone", "pickup_enabled", "coordinates"}));
   return Mutate<v1::UpdateLocationResponse>(
       db_, clock_, "UpdateLocation", request.request_id(), request,
       [&](Tx& tx, Resolver&, Outbox&, absl::Time) -> absl::StatusOr<v1::UpdateLocationResponse> {
@@ -436,10 +458,18 @@ absl::StatusOr<v1::UpdateLocationResponse> Catalog::UpdateLocation(
         if (Masked(request.update_mask(), "time_zone")) l.set_time_zone(in.time_zone());
         if (Masked(request.update_mask(), "pickup_enabled"))
           l.set_pickup_enabled(in.pickup_enabled());
+        if (Masked(request.update_mask(), "coordinates")) {
+          if (in.has_coordinates()) {
+            *l.mutable_coordinates() = in.coordinates();
+          } else {
+            l.clear_coordinates();
+          }
+        }
         RETURN_IF_ERROR(ValidateLocation(l));
         tx.exec_params(
-            "UPDATE locations SET name = $2, time_zone = $3, pickup_enabled = $4 WHERE code = $1",
-            l.code(), l.name(), l.time_zone(), l.pickup_enabled());
+            "UPDATE locations SET name = $2, time_zone = $3, pickup_enabled = $4, latitude = $5, "
+            "longitude = $6 WHERE code = $1",
+            l.code(), l.name(), l.time_zone(), l.pickup_enabled(), Latitude(l), Longitude(l));
         v1::UpdateLocationResponse response;
         ASSIGN_OR_RETURN(*response.mutable_location(), LoadLocation(tx, l.code()));
         return response;

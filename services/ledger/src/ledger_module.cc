@@ -279,6 +279,10 @@ class LedgerGrpc final
                                v1::GetAvailabilityResponse* resp) override {
     return Serve(ctx, d_, resp, [&] { return b_.GetAvailability(*req); });
   }
+  grpc::Status ListIncoming(grpc::ServerContext* ctx, const v1::ListIncomingRequest* req,
+                            v1::ListIncomingResponse* resp) override {
+    return Serve(ctx, d_, resp, [&] { return b_.ListIncoming(*req); });
+  }
   grpc::Status VerifyInvariants(grpc::ServerContext* ctx, const v1::VerifyInvariantsRequest*,
                                 v1::VerifyInvariantsResponse* resp) override {
     return Serve(ctx, d_, resp, [&] { return b_.VerifyInvariants(); });

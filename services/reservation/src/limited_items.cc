@@ -182,11 +182,13 @@ void ReleaseLimits(Tx& tx, int64_t order_id) {
   // Per counted line, the units not handed over go back to the item's count and — up to what
   // was counted there — to the customer's. Item rows are locked first, in SKU order, as
   // CountLimits locks them.
+  // (A pre-order that waits for stock has no allocations yet: all its units go back.)
   auto back = tx.exec_params(
-      "SELECT l.sku, o.customer, sum(a.quantity - a.fulfilled), min(l.counted_usage) "
+      "SELECT l.sku, o.customer, l.quantity - coalesce(sum(a.fulfilled), 0), l.counted_usage "
       "FROM order_lines l JOIN orders o USING (order_id) "
-      "JOIN allocations a ON a.order_id = l.order_id AND a.sku = l.sku "
-      "WHERE l.order_id = $1 AND l.counted GROUP BY l.sku, o.customer ORDER BY l.sku",
+      "LEFT JOIN allocations a ON a.order_id = l.order_id AND a.sku = l.sku "
+      "WHERE l.order_id = $1 AND l.counted "
+      "GROUP BY l.sku, o.customer, l.quantity, l.counted_usage ORDER BY l.sku",
       order_id);
   if (back.empty()) return;
   std::vector<std::string> skus;

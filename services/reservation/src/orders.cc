@@ -16,6 +16,8 @@
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 #include "limited_items.h"
+#include "pickup.h"
+#include "preorders.h"
 
 namespace kura::reservation {
 namespace {
@@ -26,9 +28,13 @@ constexpr int kPlacing = 0;     // internal states, beside the OrderState number
 constexpr int kConfirming = 6;  // holds being posted (shown as pending)
 constexpr int kCancelling = 7;  // units being given back (shown as cancelled)
 constexpr int kFulfilling = 8;  // units being handed over (shown as confirmed)
+constexpr int kPreordered = 9;  // a pre-order waiting for stock (shown as preordered)
+constexpr int kConverting = 10;  // a pre-order's holds on received stock being made (preordered)
 constexpr int kMaxLines = 100;
 constexpr int kMaxAllocations = 200;  // the ledger's limit of lines per CreateHolds
 constexpr int64_t kMaxLineQuantity = 1'000'000;
+// How long a pre-order's holds on received stock may take to be posted.
+constexpr absl::Duration kConversionHoldTtl = absl::Minutes(10);
 
 std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
 
@@ -42,26 +48,6 @@ absl::Status CheckKey(const std::string& channel, const std::string& external_id
   return ValidateRef("external_order_id", external_id);
 }
 
-absl::Status CheckLines(const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
-                        bool required) {
-  if (required && lines.empty()) return InvalidArgument("lines", "lines is empty");
-  if (lines.size() > kMaxLines) {
-    return InvalidArgument("lines", absl::StrCat("at most ", kMaxLines, " lines"));
-  }
-  std::set<std::string> skus;
-  for (int i = 0; i < lines.size(); ++i) {
-    std::string at = absl::StrCat("lines[", i, "]");
-    RETURN_IF_ERROR(ValidateSku(at + ".sku", lines[i].sku()));
-    if (lines[i].quantity() <= 0 || lines[i].quantity() > kMaxLineQuantity) {
-      return InvalidArgument(
-          at + ".quantity", absl::StrCat(at, ".quantity must be between 1 and ", kMaxLineQuantity));
-    }
-    if (!skus.insert(lines[i].sku()).second) {
-      return InvalidArgument(at + ".sku", "each sku may appear once");
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status OrderNotFound(const std::string& channel, const std::string& external_id) {
   return MakeError(absl::StatusCode::kNotFound, "ORDER_NOT_FOUND",
@@ -86,6 +72,24 @@ std::string Digest(absl::string_view text) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
   return absl::StrCat(absl::Hex(h, absl::kZeroPad16));
+}
+
+// What a stored state shows as.
+v1::OrderState PublicState(int state) {
+  switch (state) {
+    case kPlacing:
+    case kConfirming:
+      return v1::ORDER_STATE_PENDING;
+    case kCancelling:
+      return v1::ORDER_STATE_CANCELLED;
+    case kFulfilling:
+      return v1::ORDER_STATE_CONFIRMED;
+    case kPreordered:
+    case kConverting:
+      return v1::ORDER_STATE_PREORDERED;
+    default:
+      return static_cast<v1::OrderState>(state);
+  }
 }
 
 // The order row, locked or not, with its allocations.
@@ -133,7 +137,8 @@ v1::Order LoadOrder(Tx& tx, int64_t order_id) {
       "SELECT channel, external_order_id, customer, pickup_store, state, "
       "(extract(epoch FROM expires_at) * 1000000)::bigint, "
       "(extract(epoch FROM create_time) * 1000000)::bigint, "
-      "(extract(epoch FROM update_time) * 1000000)::bigint FROM orders WHERE order_id = $1",
+      "(extract(epoch FROM update_time) * 1000000)::bigint, preorder, "
+      "(extract(epoch FROM expected_at) * 1000000)::bigint FROM orders WHERE order_id = $1",
       order_id);
   v1::Order o;
   o.set_channel(r[0].as<std::string>());
@@ -141,11 +146,12 @@ v1::Order LoadOrder(Tx& tx, int64_t order_id) {
   o.set_customer(r[2].as<std::string>());
   o.set_pickup_store(r[3].as<std::string>());
   const int state = r[4].as<int>();
-  o.set_state(state == kPlacing || state == kConfirming ? v1::ORDER_STATE_PENDING
-              : state == kCancelling                    ? v1::ORDER_STATE_CANCELLED
-              : state == kFulfilling                    ? v1::ORDER_STATE_CONFIRMED
-                                                        : static_cast<v1::OrderState>(state));
-  *o.mutable_expires_at() = MicrosToProto(r[5].as<int64_t>());
+  o.set_state(PublicState(state));
+  if (o.state() != v1::ORDER_STATE_PREORDERED) {
+    *o.mutable_expires_at() = MicrosToProto(r[5].as<int64_t>());
+  }
+  o.set_preorder(r[8].as<bool>());
+  if (!r[9].is_null()) *o.mutable_expected_at() = MicrosToProto(r[9].as<int64_t>());
   *o.mutable_create_time() = MicrosToProto(r[6].as<int64_t>());
   *o.mutable_update_time() = MicrosToProto(r[7].as<int64_t>());
   for (const auto& l :
@@ -169,12 +175,145 @@ v1::Order LoadOrder(Tx& tx, int64_t order_id) {
   return o;
 }
 
+// Posts every hold of an order (each call idempotent). If one had lapsed, takes back those
+// posted and returns false: the order then has nothing held or committed. A failed call returns
+// its error; repeating resumes.
+absl::StatusOr<bool> PostAll(const LedgerClient& ledger, const OrderRow& o,
+                             std::optional<absl::Time> deadline) {
+  bool expired = false;
+  std::vector<const OrderRow::Alloc*> posted;
+  for (const auto& a : o.allocations) {
+    ledger_v1::PostHoldRequest post;
+    post.set_request_id(absl::StrCat("rsv-post-", a.hold_id));
+    post.set_hold_id(a.hold_id);
+    post.set_quantity(a.quantity);
+    auto result =
+        ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::PostHold, post, deadline);
+    if (result.ok()) {
+      posted.push_back(&a);
+    } else if (HasReason(result.status(), "HOLD_EXPIRED") ||
+               HasReason(result.status(), "HOLD_NOT_PENDING")) {
+      expired = true;
+    } else {
+      return result.status();
+    }
+  }
+  if (!expired) return true;
+  for (const auto* a : posted) {
+    ledger_v1::CancelCommittedRequest undo;
+    undo.set_request_id(absl::StrCat("rsv-unpost-", a->hold_id));
+    undo.set_sku(a->sku);
+    undo.set_location(a->location);
+    undo.set_quantity(a->quantity);
+    undo.set_channel(o.channel);
+    undo.set_order_ref(o.external_id);
+    RETURN_IF_ERROR(
+        ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::CancelCommitted, undo, deadline)
+            .status());
+  }
+  return false;
+}
+
+struct Planned {
+  std::string sku, location;
+  int64_t quantity;
+};
+
+// The locations that serve a channel, in priority order, the pickup store (which must serve the
+// channel and take pickups) first.
+absl::StatusOr<std::vector<std::string>> SourceLocations(const LedgerClient& ledger,
+                                                         const std::string& channel_code,
+                                                         const std::string& pickup_store,
+                                                         std::optional<absl::Time> deadline) {
+  ledger_v1::GetChannelRequest get_channel;
+  get_channel.set_code(channel_code);
+  ASSIGN_OR_RETURN(auto channel,
+                   ledger.Call(ledger.catalog(), &ledger_v1::CatalogService::Stub::GetChannel,
+                               get_channel, deadline));
+  std::vector<std::string> locations(channel.channel().location_codes().begin(),
+                                     channel.channel().location_codes().end());
+  if (pickup_store.empty()) return locations;
+  ASSIGN_OR_RETURN(auto store, PickupStore(ledger, pickup_store, deadline));
+  auto it = std::find(locations.begin(), locations.end(), pickup_store);
+  if (it == locations.end()) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "PICKUP_STORE_NOT_IN_CHANNEL",
+                     absl::StrCat("store ", pickup_store, " does not serve channel ", channel_code),
+                     {{"pickup_store", pickup_store}});
+  }
+  std::rotate(locations.begin(), it, it + 1);
+  return locations;
+}
+
+// Sources every line from those locations in their order, splitting a line where one location
+// cannot cover it.
+absl::StatusOr<std::vector<Planned>> Source(
+    const LedgerClient& ledger, const std::string& channel_code, const std::string& pickup_store,
+    const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
+    std::optional<absl::Time> deadline) {
+  ASSIGN_OR_RETURN(auto locations, SourceLocations(ledger, channel_code, pickup_store, deadline));
+  ledger_v1::GetAvailabilityRequest get_availability;
+  for (const auto& line : lines) get_availability.add_skus(line.sku());
+  for (const auto& location : locations) get_availability.add_locations(location);
+  get_availability.add_channels(channel_code);
+  ASSIGN_OR_RETURN(
+      auto availability,
+      ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
+                  get_availability, deadline));
+  std::map<std::pair<std::string, std::string>, int64_t> atp;
+  for (const auto& row : availability.rows()) {
+    atp[{row.sku(), row.location()}] = std::max<int64_t>(0, row.available_to_promise());
+  }
+  std::vector<Planned> plan;
+  for (const auto& line : lines) {
+    int64_t remaining = line.quantity();
+    for (const auto& location : locations) {
+      int64_t take = std::min(remaining, atp[{line.sku(), location}]);
+      if (take > 0) plan.push_back({line.sku(), location, take});
+      remaining -= take;
+    }
+    if (remaining > 0) {
+      int64_t available = line.quantity() - remaining;
+      return MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
+                       absl::StrCat("only ", available, " of ", line.sku(), " available on ",
+                                    channel_code, ", ", line.quantity(), " ordered"),
+                       {{"sku", line.sku()},
+                        {"requested", std::to_string(line.quantity())},
+                        {"available", std::to_string(available)}});
+    }
+  }
+  if (plan.size() > kMaxAllocations) {
+    return InvalidArgument("lines", "the order would need more than 200 allocations");
+  }
+  return plan;
+}
+
 void SetState(Tx& tx, int64_t order_id, int state, absl::Time now) {
   tx.exec_params("UPDATE orders SET state = $2, update_time = $3 WHERE order_id = $1", order_id,
                  state, SqlTime(now));
 }
 
 }  // namespace
+
+absl::Status CheckOrderLines(const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
+                             bool required) {
+  if (required && lines.empty()) return InvalidArgument("lines", "lines is empty");
+  if (lines.size() > kMaxLines) {
+    return InvalidArgument("lines", absl::StrCat("at most ", kMaxLines, " lines"));
+  }
+  std::set<std::string> skus;
+  for (int i = 0; i < lines.size(); ++i) {
+    std::string at = absl::StrCat("lines[", i, "]");
+    RETURN_IF_ERROR(ValidateSku(at + ".sku", lines[i].sku()));
+    if (lines[i].quantity() <= 0 || lines[i].quantity() > kMaxLineQuantity) {
+      return InvalidArgument(
+          at + ".quantity", absl::StrCat(at, ".quantity must be between 1 and ", kMaxLineQuantity));
+    }
+    if (!skus.insert(lines[i].sku()).second) {
+      return InvalidArgument(at + ".sku", "each sku may appear once");
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::map<std::string, absl::Duration>> ParseTtlByChannel(const std::string& text) {
   std::map<std::string, absl::Duration> out;
@@ -197,7 +336,7 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
                                         std::optional<absl::Time> deadline) {
   RETURN_IF_ERROR(CheckKey(request.channel(), request.external_order_id()));
   RETURN_IF_ERROR(ValidateRef("customer", request.customer()));
-  RETURN_IF_ERROR(CheckLines(request.lines(), true));
+  RETURN_IF_ERROR(CheckOrderLines(request.lines(), true));
   if (!request.pickup_store().empty()) {
     RETURN_IF_ERROR(ValidateCode("pickup_store", request.pickup_store()));
   }
@@ -227,73 +366,31 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
     }
 
     if (!*existing) {
-      // Source every line from the channel's locations in priority order, the pickup store
-      // first, splitting a line where one location cannot cover it.
-      ledger_v1::GetChannelRequest get_channel;
-      get_channel.set_code(request.channel());
-      ASSIGN_OR_RETURN(auto channel,
-                       ledger_.Call(ledger_.catalog(), &ledger_v1::CatalogService::Stub::GetChannel,
-                                    get_channel, deadline));
-      std::vector<std::string> locations(channel.channel().location_codes().begin(),
-                                         channel.channel().location_codes().end());
-      if (!request.pickup_store().empty()) {
-        auto it = std::find(locations.begin(), locations.end(), request.pickup_store());
-        if (it == locations.end()) {
-          return MakeError(absl::StatusCode::kFailedPrecondition, "PICKUP_STORE_NOT_IN_CHANNEL",
-                           absl::StrCat("store ", request.pickup_store(),
-                                        " does not serve channel ", request.channel()),
-                           {{"pickup_store", request.pickup_store()}});
-        }
-        std::rotate(locations.begin(), it, it + 1);
-      }
-      ledger_v1::GetAvailabilityRequest get_availability;
-      for (const auto& line : request.lines()) get_availability.add_skus(line.sku());
-      for (const auto& location : locations) get_availability.add_locations(location);
-      get_availability.add_channels(request.channel());
-      ASSIGN_OR_RETURN(
-          auto availability,
-          ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
-                       get_availability, deadline));
-      std::map<std::pair<std::string, std::string>, int64_t> atp;
-      for (const auto& row : availability.rows()) {
-        atp[{row.sku(), row.location()}] = std::max<int64_t>(0, row.available_to_promise());
-      }
-      struct Planned {
-        std::string sku, location;
-        int64_t quantity;
-      };
+      // An order is sourced now; a pre-order is counted against the incoming stock.
       std::vector<Planned> plan;
-      for (const auto& line : request.lines()) {
-        int64_t remaining = line.quantity();
-        for (const auto& location : locations) {
-          int64_t take = std::min(remaining, atp[{line.sku(), location}]);
-          if (take > 0) plan.push_back({line.sku(), location, take});
-          remaining -= take;
-        }
-        if (remaining > 0) {
-          int64_t available = line.quantity() - remaining;
-          return MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
-                           absl::StrCat("only ", available, " of ", line.sku(), " available on ",
-                                        request.channel(), ", ", line.quantity(), " ordered"),
-                           {{"sku", line.sku()},
-                            {"requested", std::to_string(line.quantity())},
-                            {"available", std::to_string(available)}});
-        }
-      }
-      if (plan.size() > kMaxAllocations) {
-        return InvalidArgument("lines", "the order would need more than 200 allocations");
+      std::map<std::string, IncomingLots> incoming;
+      if (request.preorder()) {
+        RETURN_IF_ERROR(
+            SourceLocations(ledger_, request.channel(), request.pickup_store(), deadline)
+                .status());
+        std::vector<std::string> skus;
+        for (const auto& line : request.lines()) skus.push_back(line.sku());
+        ASSIGN_OR_RETURN(incoming, FetchIncoming(ledger_, skus, deadline));
+      } else {
+        ASSIGN_OR_RETURN(plan, Source(ledger_, request.channel(), request.pickup_store(),
+                                      request.lines(), deadline));
       }
       const absl::Time now = clock_.Now();
       auto inserted = db_.Run<bool>([&](pqxx::connection& c) {
         return pg::RunInTransaction<bool>(c, tx_options, [&](Tx& tx) -> absl::StatusOr<bool> {
           auto row = tx.exec_params(
               "INSERT INTO orders (channel, external_order_id, customer, pickup_store, state, "
-              "request, expires_at, create_time, update_time) "
-              "VALUES ($1, $2, $3, $4, 0, decode($5, 'hex'), $6, $7, $7) "
+              "request, expires_at, create_time, update_time, preorder) "
+              "VALUES ($1, $2, $3, $4, $8, decode($5, 'hex'), $6, $7, $7, $9) "
               "ON CONFLICT DO NOTHING RETURNING order_id",
               request.channel(), request.external_order_id(), request.customer(),
               request.pickup_store(), bytes, SqlTime(now + ttl_.For(request.channel())),
-              SqlTime(now));
+              SqlTime(now), request.preorder() ? kPreordered : kPlacing, request.preorder());
           if (row.empty()) return false;  // placed concurrently: read it on the next turn
           int64_t id = row[0][0].as<int64_t>();
           ASSIGN_OR_RETURN(auto counted, CountLimits(tx, request.customer(), request.lines(), now));
@@ -304,6 +401,13 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
                 "counted_usage) VALUES ($1, $2, $3, $4, $5, $6)",
                 id, i, request.lines(i).sku(), request.lines(i).quantity(), it != counted.end(),
                 it != counted.end() ? it->second : 0);
+          }
+          if (request.preorder()) {
+            ASSIGN_OR_RETURN(auto expected, CountPreorders(tx, request.lines(), incoming));
+            if (expected) {
+              tx.exec_params("UPDATE orders SET expected_at = $2 WHERE order_id = $1", id,
+                             SqlTime(*expected));
+            }
           }
           for (size_t i = 0; i < plan.size(); ++i) {
             tx.exec_params(
@@ -408,6 +512,10 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
       switch (o->state) {
         case kPlacing:
           return WrongState("ORDER_PLACING", "the order is still being placed");
+        case kPreordered:
+        case kConverting:
+          return WrongState("ORDER_PREORDERED",
+                            "the pre-order waits for stock; it is confirmed when the stock arrives");
         case v1::ORDER_STATE_CANCELLED:
         case kCancelling:
           return WrongState("ORDER_CANCELLED", "the order was cancelled");
@@ -444,40 +552,10 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
       auto o = ReadOrder(tx, channel, external_id, true);
       if (!o) return OrderNotFound(channel, external_id);
       if (o->state != kConfirming) return LoadOrder(tx, o->id);  // finished meanwhile
-      bool expired = false;
-      std::vector<const OrderRow::Alloc*> posted;
-      for (const auto& a : o->allocations) {
-        ledger_v1::PostHoldRequest post;
-        post.set_request_id(absl::StrCat("rsv-post-", a.hold_id));
-        post.set_hold_id(a.hold_id);
-        post.set_quantity(a.quantity);
-        auto result = ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::PostHold,
-                                   post, deadline);
-        if (result.ok()) {
-          posted.push_back(&a);
-        } else if (HasReason(result.status(), "HOLD_EXPIRED") ||
-                   HasReason(result.status(), "HOLD_NOT_PENDING")) {
-          expired = true;
-        } else {
-          return result.status();  // the intent stays; a retry resumes
-        }
-      }
-      if (!expired) {
+      ASSIGN_OR_RETURN(bool all_posted, PostAll(ledger_, *o, deadline));  // else the intent stays
+      if (all_posted) {
         SetState(tx, o->id, v1::ORDER_STATE_CONFIRMED, clock_.Now());
         return LoadOrder(tx, o->id);
-      }
-      for (const auto* a : posted) {
-        ledger_v1::CancelCommittedRequest undo;
-        undo.set_request_id(absl::StrCat("rsv-unpost-", a->hold_id));
-        undo.set_sku(a->sku);
-        undo.set_location(a->location);
-        undo.set_quantity(a->quantity);
-        undo.set_channel(channel);
-        undo.set_order_ref(external_id);
-        RETURN_IF_ERROR(ledger_
-                            .Call(ledger_.ledger(),
-                                  &ledger_v1::LedgerService::Stub::CancelCommitted, undo, deadline)
-                            .status());
       }
       ReleaseLimits(tx, o->id);
       SetState(tx, o->id, v1::ORDER_STATE_EXPIRED, clock_.Now());
@@ -514,6 +592,14 @@ absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::
         case kFulfilling:
           return WrongState("ORDER_FULFILLING",
                             "a hand-over is unfinished: repeat FulfilOrder, then cancel");
+        case kConverting:
+          return WrongState("ORDER_CONVERTING",
+                            "the pre-order is being moved onto received stock; cancel it after");
+        case kPreordered:  // holds nothing: give back its counts
+          ReleaseLimits(tx, o->id);
+          ReleasePreorders(tx, o->id);
+          SetState(tx, o->id, v1::ORDER_STATE_CANCELLED, clock_.Now());
+          return LoadOrder(tx, o->id);
         case kCancelling:
           break;  // resume
         default:  // placing, pending, confirmed
@@ -576,7 +662,7 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
                                          std::optional<absl::Time> deadline) {
   RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   RETURN_IF_ERROR(CheckKey(request.channel(), request.external_order_id()));
-  RETURN_IF_ERROR(CheckLines(request.lines(), false));
+  RETURN_IF_ERROR(CheckOrderLines(request.lines(), false));
   const std::string bytes = Hex(DeterministicBytes(request));
   const pg::TransactionOptions options{.deadline = deadline};
   // What to hand over from each allocation: the lines asked for, or all that is left.
@@ -740,15 +826,17 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
     return pg::RunInTransaction<v1::ListOrdersResponse>(
         c, {.isolation = pg::Isolation::kRepeatableRead},
         [&](Tx& tx) -> absl::StatusOr<v1::ListOrdersResponse> {
-          // A placing or confirming order shows as pending, a cancelling one as cancelled.
+          std::vector<int> states;  // the stored states that show as the one asked for
+          for (int state = kPlacing; state <= kConverting; ++state) {
+            if (PublicState(state) == request.state()) states.push_back(state);
+          }
           auto rows = tx.exec_params(
               "SELECT order_id FROM orders WHERE order_id < $1 "
               "AND ($2 = '' OR channel = $2) AND ($3 = '' OR customer = $3) "
-              "AND ($4 = 0 OR state = $4 OR ($4 = 1 AND state IN (0, 6)) "
-              "  OR ($4 = 2 AND state = 8) OR ($4 = 4 AND state = 7)) "
-              "ORDER BY order_id DESC LIMIT $5",
-              before, request.channel(), request.customer(), static_cast<int>(request.state()),
-              limit + 1);
+              "AND ($4 OR state = ANY($6::integer[])) ORDER BY order_id DESC LIMIT $5",
+              before, request.channel(), request.customer(),
+              request.state() == v1::ORDER_STATE_UNSPECIFIED, limit + 1,
+              pg::SqlNumberArray(states));
           v1::ListOrdersResponse out;
           for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
             *out.add_orders() = LoadOrder(tx, rows[i][0].as<int64_t>());
@@ -759,6 +847,156 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
           return out;
         });
   });
+}
+
+// ---------------------------------------------------------------------------- pre-orders
+
+// A waiting pre-order moves onto received stock in two steps, like Confirm: (1) source it and
+// record the allocations with the intent state converting; (2) hold and post them in the ledger
+// (ledger request ids carry the attempt number), then confirm. A shortage in (2) drops the
+// allocations and the order waits again; any other failure leaves the intent, and the next pass
+// resumes it.
+absl::StatusOr<bool> Orders::ConvertOne(int64_t order_id) {
+  const pg::TransactionOptions options{};
+  auto read = [&](Tx& tx) {
+    auto r = tx.exec_params1(
+        "SELECT channel, external_order_id, pickup_store, state FROM orders WHERE order_id = $1",
+        order_id);
+    return std::make_tuple(r[0].as<std::string>(), r[1].as<std::string>(),
+                           r[2].as<std::string>(), r[3].as<int>());
+  };
+  // 1. Source the lines on the stock there is now.
+  auto head = db_.Run<std::tuple<std::string, std::string, std::string, int,
+                                 google::protobuf::RepeatedPtrField<v1::OrderLine>>>(
+      [&](pqxx::connection& c)
+          -> absl::StatusOr<std::tuple<std::string, std::string, std::string, int,
+                                       google::protobuf::RepeatedPtrField<v1::OrderLine>>> {
+        pqxx::nontransaction tx(c);
+        auto [channel, external_id, store, state] = read(tx);
+        google::protobuf::RepeatedPtrField<v1::OrderLine> lines;
+        for (const auto& l : tx.exec_params(
+                 "SELECT sku, quantity FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+                 order_id)) {
+          auto* line = lines.Add();
+          line->set_sku(l[0].as<std::string>());
+          line->set_quantity(l[1].as<int64_t>());
+        }
+        return std::make_tuple(channel, external_id, store, state, lines);
+      });
+  if (!head.ok()) return head.status();
+  auto& [channel, external_id, store, state, lines] = *head;
+  if (state == kPreordered) {
+    auto plan = Source(ledger_, channel, store, lines, std::nullopt);
+    if (!plan.ok()) {
+      if (HasReason(plan.status(), "INSUFFICIENT_STOCK")) return false;
+      return plan.status();
+    }
+    auto recorded = db_.Run<bool>([&](pqxx::connection& c) {
+      return pg::RunInTransaction<bool>(c, options, [&](Tx& tx) -> absl::StatusOr<bool> {
+        auto o = ReadOrder(tx, channel, external_id, true);
+        if (o->state != kPreordered) return true;  // taken on by another pass
+        const absl::Time now = clock_.Now();
+        const int attempt = tx.exec_params1(
+                                  "UPDATE orders SET state = $2, attempt = attempt + 1, "
+                                  "expires_at = $3, update_time = $4 WHERE order_id = $1 "
+                                  "RETURNING attempt",
+                                  order_id, kConverting, SqlTime(now + kConversionHoldTtl),
+                                  SqlTime(now))[0]
+                                .as<int>();
+        for (size_t i = 0; i < plan->size(); ++i) {
+          const Planned& p = (*plan)[i];
+          tx.exec_params(
+              "INSERT INTO allocations (order_id, position, sku, location, quantity, hold_id) "
+              "VALUES ($1, $2, $3, $4, $5, $6)",
+              order_id, static_cast<int>(i), p.sku, p.location, p.quantity,
+              absl::StrCat("rsv-", order_id, "-a", attempt, "-", i));
+        }
+        return true;
+      });
+    });
+    if (!recorded.ok()) return recorded.status();
+  }
+
+  // 2. Hold and post in the ledger, then confirm.
+  return db_.Run<bool>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<bool>(c, options, [&](Tx& tx) -> absl::StatusOr<bool> {
+      auto o = ReadOrder(tx, channel, external_id, true);
+      if (o->state != kConverting) return o->state != kPreordered;
+      const int attempt =
+          tx.exec_params1("SELECT attempt FROM orders WHERE order_id = $1", order_id)[0].as<int>();
+      const std::string customer = o->customer;
+      ledger_v1::CreateHoldsRequest holds;
+      holds.set_request_id(absl::StrCat("rsv-convert-", order_id, "-", attempt));
+      holds.set_channel(channel);
+      holds.set_order_ref(external_id);
+      holds.set_customer_ref(customer);
+      *holds.mutable_expires_at() = MicrosToProto(absl::ToUnixMicros(o->expires_at));
+      for (const auto& a : o->allocations) {
+        auto* line = holds.add_lines();
+        line->set_hold_id(a.hold_id);
+        line->set_sku(a.sku);
+        line->set_location(a.location);
+        line->set_quantity(a.quantity);
+      }
+      bool all_posted = false;
+      auto held =
+          ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::CreateHolds, holds, {});
+      if (held.ok()) {
+        ASSIGN_OR_RETURN(all_posted, PostAll(ledger_, *o, std::nullopt));
+      } else if (held.status().code() != absl::StatusCode::kFailedPrecondition &&
+                 held.status().code() != absl::StatusCode::kInvalidArgument &&
+                 held.status().code() != absl::StatusCode::kNotFound) {
+        return held.status();  // transient: the intent stays
+      }
+      if (!all_posted) {  // refused or lapsed: nothing is held; wait for stock again
+        tx.exec_params("DELETE FROM allocations WHERE order_id = $1", order_id);
+        SetState(tx, order_id, kPreordered, clock_.Now());
+        return false;
+      }
+      ReleasePreorders(tx, order_id);
+      SetState(tx, order_id, v1::ORDER_STATE_CONFIRMED, clock_.Now());
+      return true;
+    });
+  });
+}
+
+absl::StatusOr<int> Orders::ConvertPreorders(int limit) {
+  // The waiting pre-orders, oldest first, with their items.
+  auto waiting = db_.Run<std::vector<std::pair<int64_t, std::vector<std::string>>>>(
+      [&](pqxx::connection& c)
+          -> absl::StatusOr<std::vector<std::pair<int64_t, std::vector<std::string>>>> {
+        pqxx::nontransaction tx(c);
+        std::vector<std::pair<int64_t, std::vector<std::string>>> out;
+        for (const auto& row : tx.exec_params(
+                 "SELECT o.order_id, string_agg(l.sku, E'\\n' ORDER BY l.sku) FROM orders o "
+                 "JOIN order_lines l USING (order_id) WHERE o.state IN (9, 10) "
+                 "GROUP BY o.order_id ORDER BY o.order_id LIMIT $1",
+                 limit)) {
+          out.push_back({row[0].as<int64_t>(), absl::StrSplit(row[1].as<std::string>(), '\n')});
+        }
+        return out;
+      });
+  if (!waiting.ok()) return waiting.status();
+  // In order of placement: an order that cannot be covered keeps later orders of its items
+  // waiting, so none overtakes it.
+  std::set<std::string> blocked;
+  int converted = 0;
+  absl::Status first_error;
+  for (const auto& [order_id, skus] : *waiting) {
+    bool wait = std::any_of(skus.begin(), skus.end(),
+                            [&](const std::string& sku) { return blocked.count(sku) > 0; });
+    if (!wait) {
+      auto done = ConvertOne(order_id);
+      if (done.ok() && *done) {
+        ++converted;
+        continue;
+      }
+      if (!done.ok() && first_error.ok()) first_error = done.status();
+    }
+    blocked.insert(skus.begin(), skus.end());
+  }
+  if (converted == 0 && !first_error.ok()) return first_error;
+  return converted;
 }
 
 absl::StatusOr<int> Orders::ExpireDue(int limit) {

@@ -15,6 +15,10 @@ namespace kura::reservation {
 
 namespace v1 = ::kura::reservation::v1;
 
+/// Checks order lines: 1 (when `required`) to 100, each SKU once, quantities 1 to 1,000,000.
+absl::Status CheckOrderLines(const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
+                             bool required);
+
 /// How long a pending order holds its units: per channel, else the default.
 struct OrderTtl {
   absl::Duration fallback = absl::Minutes(15);
@@ -54,7 +58,15 @@ class Orders {
   /// many it expired.
   absl::StatusOr<int> ExpireDue(int limit);
 
+  /// Moves waiting pre-orders (up to `limit`, oldest first) onto received stock, in order of
+  /// placement per item: each is sourced like an order, held and posted, and becomes confirmed.
+  /// Returns how many it converted.
+  absl::StatusOr<int> ConvertPreorders(int limit);
+
  private:
+  // Converts one pre-order: true when it is confirmed, false when the stock does not cover it.
+  absl::StatusOr<bool> ConvertOne(int64_t order_id);
+
   pg::Database& db_;
   const Clock& clock_;
   const LedgerClient& ledger_;

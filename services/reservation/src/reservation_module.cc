@@ -13,9 +13,15 @@
 #include "kura/reservation/v1/limits.grpc.pb.h"
 #include "kura/reservation/v1/orders.grpc.pb.h"
 #include "kura/reservation/v1/substitutes.grpc.pb.h"
+#include "kura/reservation/v1/allocation.grpc.pb.h"
+#include "kura/reservation/v1/pickup.grpc.pb.h"
+#include "kura/reservation/v1/preorders.grpc.pb.h"
 #include "kura/rpc/serve.h"
 #include "kura/server/periodic.h"
+#include "allocation.h"
 #include "limited_items.h"
+#include "pickup.h"
+#include "preorders.h"
 #include "orders.h"
 #include "substitutes.h"
 
@@ -36,11 +42,29 @@ struct ReservationMetrics {
         rejections(prometheus::BuildCounter()
                        .Name("kura_reservation_order_rejections_total")
                        .Help("PlaceOrder calls refused, by reason.")
-                       .Register(registry)) {}
+                       .Register(registry)),
+        converted(prometheus::BuildCounter()
+                      .Name("kura_reservation_preorders_converted_total")
+                      .Help("Pre-orders moved onto received stock (now confirmed).")
+                      .Register(registry)
+                      .Add({})),
+        allocation_writes(prometheus::BuildCounter()
+                              .Name("kura_reservation_allocation_writes_total")
+                              .Help("Channel caps and safety stock written to the ledger.")
+                              .Register(registry)
+                              .Add({})),
+        allocation_failures(prometheus::BuildCounter()
+                                .Name("kura_reservation_allocation_failures_total")
+                                .Help("Applier passes with a write the ledger did not take.")
+                                .Register(registry)
+                                .Add({})) {}
 
   prometheus::Family<prometheus::Gauge>& orders;
   prometheus::Counter& expired;
   prometheus::Family<prometheus::Counter>& rejections;
+  prometheus::Counter& converted;
+  prometheus::Counter& allocation_writes;
+  prometheus::Counter& allocation_failures;
 };
 
 class OrderGrpc final : public v1::OrderService::Service {
@@ -148,10 +172,93 @@ class SubstituteGrpc final : public v1::SubstituteService::Service {
   std::string d_;
 };
 
+class PreorderGrpc final : public v1::PreorderService::Service {
+ public:
+  PreorderGrpc(Preorders& preorders, std::string domain) : p_(preorders), d_(std::move(domain)) {}
+
+  grpc::Status SetPreorderItem(grpc::ServerContext* ctx, const v1::SetPreorderItemRequest* req,
+                               v1::SetPreorderItemResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::SetPreorderItemResponse> {
+      v1::SetPreorderItemResponse out;
+      ASSIGN_OR_RETURN(*out.mutable_item(), p_.Set(*req, rpc::DeadlineOf(*ctx)));
+      return out;
+    });
+  }
+  grpc::Status GetPreorderItem(grpc::ServerContext* ctx, const v1::GetPreorderItemRequest* req,
+                               v1::GetPreorderItemResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::GetPreorderItemResponse> {
+      v1::GetPreorderItemResponse out;
+      ASSIGN_OR_RETURN(*out.mutable_item(), p_.Get(req->sku(), rpc::DeadlineOf(*ctx)));
+      return out;
+    });
+  }
+  grpc::Status ListPreorderItems(grpc::ServerContext* ctx, const v1::ListPreorderItemsRequest*,
+                                 v1::ListPreorderItemsResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return p_.List(rpc::DeadlineOf(*ctx)); });
+  }
+
+ private:
+  Preorders& p_;
+  std::string d_;
+};
+
+class AllocationGrpc final : public v1::AllocationService::Service {
+ public:
+  AllocationGrpc(Allocation& allocation, std::string domain)
+      : a_(allocation), d_(std::move(domain)) {}
+
+  grpc::Status SetAllocationRule(grpc::ServerContext* ctx, const v1::SetAllocationRuleRequest* req,
+                                 v1::SetAllocationRuleResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return a_.Set(*req, rpc::DeadlineOf(*ctx)); });
+  }
+  grpc::Status DeleteAllocationRule(grpc::ServerContext* ctx,
+                                    const v1::DeleteAllocationRuleRequest* req,
+                                    v1::DeleteAllocationRuleResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return a_.Delete(*req, rpc::DeadlineOf(*ctx)); });
+  }
+  grpc::Status ListAllocationRules(grpc::ServerContext* ctx,
+                                   const v1::ListAllocationRulesRequest* req,
+                                   v1::ListAllocationRulesResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return a_.List(*req); });
+  }
+  grpc::Status GetEffectiveAllocation(grpc::ServerContext* ctx,
+                                      const v1::GetEffectiveAllocationRequest* req,
+                                      v1::GetEffectiveAllocationResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return a_.Effective(*req, rpc::DeadlineOf(*ctx)); });
+  }
+
+ private:
+  Allocation& a_;
+  std::string d_;
+};
+
+class PickupGrpc final : public v1::PickupService::Service {
+ public:
+  PickupGrpc(Pickup& pickup, std::string domain) : p_(pickup), d_(std::move(domain)) {}
+
+  grpc::Status CheckPickup(grpc::ServerContext* ctx, const v1::CheckPickupRequest* req,
+                           v1::CheckPickupResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return p_.Check(*req, rpc::DeadlineOf(*ctx)); });
+  }
+  grpc::Status CompletePickup(grpc::ServerContext* ctx, const v1::CompletePickupRequest* req,
+                              v1::CompletePickupResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::CompletePickupResponse> {
+      v1::CompletePickupResponse out;
+      ASSIGN_OR_RETURN(*out.mutable_order(), p_.Complete(*req, rpc::DeadlineOf(*ctx)));
+      return out;
+    });
+  }
+
+ private:
+  Pickup& p_;
+  std::string d_;
+};
+
 class ReservationModule final : public server::ServiceModule {
  public:
   ReservationModule(server::ServiceContext& context, std::string ledger_addr,
-                    absl::Duration ledger_timeout, OrderTtl ttl, absl::Duration sweep_interval)
+                    absl::Duration ledger_timeout, OrderTtl ttl, absl::Duration sweep_interval,
+                    absl::Duration allocation_interval)
       : metrics_(context.metrics),
         ledger_(grpc::CreateChannel(ledger_addr, grpc::InsecureChannelCredentials()),
                 ledger_timeout),
@@ -159,15 +266,25 @@ class ReservationModule final : public server::ServiceModule {
         order_grpc_(orders_, metrics_, context.error_domain),
         limited_(context.db, context.clock),
         limited_grpc_(limited_, context.error_domain),
-        substitutes_(context.db, ledger_),
+        preorders_(context.db, context.clock, ledger_),
+        preorder_grpc_(preorders_, context.error_domain),
+        substitutes_(context.db, ledger_, preorders_),
         substitute_grpc_(substitutes_, context.error_domain),
+        allocation_(context.db, context.clock, ledger_),
+        allocation_grpc_(allocation_, context.error_domain),
+        pickup_(orders_, ledger_),
+        pickup_grpc_(pickup_, context.error_domain),
         db_(context.db),
-        sweeper_(sweep_interval, [this] { Sweep(); }) {}
+        sweeper_(sweep_interval, [this] { Sweep(); }),
+        applier_(allocation_interval, [this] { ApplyAllocation(); }) {}
 
   void Register(grpc::ServerBuilder& builder) override {
     builder.RegisterService(&order_grpc_);
     builder.RegisterService(&limited_grpc_);
     builder.RegisterService(&substitute_grpc_);
+    builder.RegisterService(&preorder_grpc_);
+    builder.RegisterService(&allocation_grpc_);
+    builder.RegisterService(&pickup_grpc_);
   }
 
  private:
@@ -181,23 +298,39 @@ class ReservationModule final : public server::ServiceModule {
       metrics_.expired.Increment(*expired);
       if (*expired < 200) break;
     }
+    auto converted = orders_.ConvertPreorders(500);
+    if (converted.ok()) {
+      metrics_.converted.Increment(*converted);
+    } else {
+      log::Warn("pre-order conversion failed", {{"error", std::string(converted.status().message())}});
+    }
     auto counts = db_.Run<std::map<int, double>>(
         [](pqxx::connection& conn) -> absl::StatusOr<std::map<int, double>> {
           pqxx::nontransaction tx(conn);
           std::map<int, double> out;
           for (const auto& row : tx.exec("SELECT CASE state WHEN 0 THEN 1 WHEN 6 THEN 1 WHEN 7 "
-                                         "THEN 4 WHEN 8 THEN 2 ELSE state END, "
-                                         "count(*) FROM orders GROUP BY 1")) {
+                                         "THEN 4 WHEN 8 THEN 2 WHEN 9 THEN 6 WHEN 10 THEN 6 "
+                                         "ELSE state END, count(*) FROM orders GROUP BY 1")) {
             out[row[0].as<int>()] = row[1].as<double>();
           }
           return out;
         });
     if (!counts.ok()) return;
-    for (int state = v1::ORDER_STATE_PENDING; state <= v1::ORDER_STATE_EXPIRED; ++state) {
+    for (int state = v1::ORDER_STATE_PENDING; state <= v1::ORDER_STATE_PREORDERED; ++state) {
       std::string name =
           absl::AsciiStrToLower(v1::OrderState_Name(static_cast<v1::OrderState>(state)).substr(12));
       metrics_.orders.Add({{"state", name}}).Set((*counts)[state]);
     }
+  }
+
+  void ApplyAllocation() {
+    auto writes = allocation_.Apply(std::nullopt);
+    if (writes.ok()) {
+      metrics_.allocation_writes.Increment(*writes);
+      return;
+    }
+    metrics_.allocation_failures.Increment();
+    log::Warn("allocation pass incomplete", {{"error", std::string(writes.status().message())}});
   }
 
   ReservationMetrics metrics_;
@@ -206,10 +339,17 @@ class ReservationModule final : public server::ServiceModule {
   OrderGrpc order_grpc_;
   LimitedItems limited_;
   LimitedGrpc limited_grpc_;
+  Preorders preorders_;
+  PreorderGrpc preorder_grpc_;
   Substitutes substitutes_;
   SubstituteGrpc substitute_grpc_;
+  Allocation allocation_;
+  AllocationGrpc allocation_grpc_;
+  Pickup pickup_;
+  PickupGrpc pickup_grpc_;
   pg::Database& db_;
-  server::Periodic sweeper_;  // last: its thread uses the members above
+  server::Periodic sweeper_;  // last: their threads use the members above
+  server::Periodic applier_;
 };
 
 }  // namespace
@@ -219,7 +359,8 @@ std::map<std::string, std::string> ReservationDefaults() {
           {"ledger_timeout", "5s"},
           {"order_ttl", "15m"},
           {"order_ttl_by_channel", ""},
-          {"order_sweep_interval", "1s"}};
+          {"order_sweep_interval", "1s"},
+          {"allocation_interval", "10s"}};
 }
 
 absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeReservationModule(
@@ -241,8 +382,11 @@ absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeReservationModule(
   ASSIGN_OR_RETURN(absl::Duration sweep,
                    context.config.GetDuration("order_sweep_interval", absl::Milliseconds(50),
                                               absl::Minutes(10)));
+  ASSIGN_OR_RETURN(absl::Duration allocation,
+                   context.config.GetDuration("allocation_interval", absl::Milliseconds(100),
+                                              absl::Hours(1)));
   return std::make_unique<ReservationModule>(context, ledger_addr, ledger_timeout, std::move(ttl),
-                                             sweep);
+                                             sweep, allocation);
 }
 
 }  // namespace kura::reservation

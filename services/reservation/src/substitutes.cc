@@ -115,8 +115,32 @@ absl::StatusOr<v1::SuggestAlternativesResponse> Substitutes::Suggest(
     if (found.ok()) candidates[sku] = found->item();
   }
   v1::SuggestAlternativesResponse out;
-  if (candidates.empty()) return out;
+  if (!candidates.empty()) {
+    RETURN_IF_ERROR(AddInStock(request, item.item(), candidates, explicit_skus, deadline, &out));
+  }
 
+  // Last, the item itself as a pre-order, when it takes them and has room.
+  auto preorder = preorders_.Get(request.sku(), deadline);
+  if (preorder.ok() && preorder->enabled() && preorder->available() >= request.quantity()) {
+    v1::Alternative* a = out.add_alternatives();
+    a->set_sku(request.sku());
+    a->set_name(item.item().name());
+    a->set_kind(v1::ALTERNATIVE_KIND_PREORDER);
+    a->set_available(preorder->available());
+    *a->mutable_expected_at() = preorder->expected_at();
+  } else if (!preorder.ok() && ErrorReason(preorder.status()) != "PREORDER_ITEM_NOT_FOUND") {
+    return preorder.status();
+  }
+  return out;
+}
+
+absl::Status Substitutes::AddInStock(const v1::SuggestAlternativesRequest& request,
+                                     const ledger_v1::Item& item,
+                                     const std::map<std::string, ledger_v1::Item>& candidates,
+                                     const std::vector<std::string>& explicit_skus,
+                                     std::optional<absl::Time> deadline,
+                                     v1::SuggestAlternativesResponse* response) {
+  v1::SuggestAlternativesResponse& out = *response;
   // What each can promise where asked.
   ledger_v1::GetAvailabilityRequest availability;
   for (const auto& [sku, _] : candidates) availability.add_skus(sku);
@@ -158,18 +182,18 @@ absl::StatusOr<v1::SuggestAlternativesResponse> Substitutes::Suggest(
   // Variants ranked by how many attributes differ (same color other size before both differing).
   std::vector<std::pair<std::vector<std::string>, const ledger_v1::Item*>> variants;
   for (const auto& [sku, c] : candidates) {
-    if (taken.count(sku) || c.product_group() != item.item().product_group() ||
+    if (taken.count(sku) || c.product_group() != item.product_group() ||
         available[sku] < request.quantity()) {
       continue;
     }
     std::set<std::string> keys;
     for (const auto& [k, _] : c.attributes()) keys.insert(k);
-    for (const auto& [k, _] : item.item().attributes()) keys.insert(k);
+    for (const auto& [k, _] : item.attributes()) keys.insert(k);
     std::vector<std::string> differs;
     for (const auto& k : keys) {
       auto a = c.attributes().find(k);
-      auto b = item.item().attributes().find(k);
-      if (a == c.attributes().end() || b == item.item().attributes().end() ||
+      auto b = item.attributes().find(k);
+      if (a == c.attributes().end() || b == item.attributes().end() ||
           a->second != b->second) {
         differs.push_back(k);
       }
@@ -179,7 +203,7 @@ absl::StatusOr<v1::SuggestAlternativesResponse> Substitutes::Suggest(
   std::stable_sort(variants.begin(), variants.end(),
                    [](const auto& x, const auto& y) { return x.first.size() < y.first.size(); });
   for (auto& [differs, c] : variants) add(*c, v1::ALTERNATIVE_KIND_VARIANT, std::move(differs));
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace kura::reservation

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/transaction_base>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kura/base/clock.h"
+#include "kura/pg/database.h"
+#include "kura/reservation/v1/orders.pb.h"
+#include "kura/reservation/v1/preorders.pb.h"
+#include "ledger_client.h"
+
+namespace kura::reservation {
+
+/// Incoming lots of one item at every location: (expected at, units), earliest first.
+using IncomingLots = std::vector<std::pair<absl::Time, int64_t>>;
+
+/// The items' incoming lots from the ledger (ListIncoming); NOT_FOUND ITEM_NOT_FOUND for an
+/// unknown item.
+absl::StatusOr<std::map<std::string, IncomingLots>> FetchIncoming(
+    const LedgerClient& ledger, const std::vector<std::string>& skus,
+    std::optional<absl::Time> deadline);
+
+/// When `units` units are expected: the date of the lot whose running total reaches them, else
+/// (overbooked) of the last lot; nullopt when nothing is incoming.
+std::optional<absl::Time> ExpectedBy(const IncomingLots& lots, int64_t units);
+
+/// Pre-order settings (PreorderService), read with the ledger's incoming stock. Thread-safe.
+class Preorders {
+ public:
+  Preorders(pg::Database& db, const Clock& clock, const LedgerClient& ledger)
+      : db_(db), clock_(clock), ledger_(ledger) {}
+
+  absl::StatusOr<v1::PreorderItem> Set(const v1::SetPreorderItemRequest& request,
+                                       std::optional<absl::Time> deadline);
+  absl::StatusOr<v1::PreorderItem> Get(const std::string& sku, std::optional<absl::Time> deadline);
+  absl::StatusOr<v1::ListPreorderItemsResponse> List(std::optional<absl::Time> deadline);
+
+ private:
+  pg::Database& db_;
+  const Clock& clock_;
+  const LedgerClient& ledger_;
+};
+
+/// In PlaceOrder's transaction, after CountLimits: counts a pre-order's lines against each item's
+/// room (incoming plus overbooking, less what is pre-ordered), the item rows locked in SKU order
+/// so that concurrent pre-orders take turns. Returns when the order's units are expected (the
+/// latest of its lines). FAILED_PRECONDITION NOT_PREORDERABLE or PREORDER_CAP_REACHED.
+absl::StatusOr<std::optional<absl::Time>> CountPreorders(
+    pqxx::transaction_base& tx, const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
+    const std::map<std::string, IncomingLots>& incoming);
+
+/// In the transaction that cancels or converts a waiting pre-order (after ReleaseLimits): gives
+/// its units back to the items' pre-order room.
+void ReleasePreorders(pqxx::transaction_base& tx, int64_t order_id);
+
+}  // namespace kura::reservation
