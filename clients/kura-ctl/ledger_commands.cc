@@ -503,15 +503,15 @@ int Verify(Context& ctx) {
 const char* LedgerUsage() { return kUsage; }
 
 int RunLedgerCommand(const std::string& command, const std::vector<std::string>& argv) {
-  static const std::set<std::string> kCommands = {"items",   "locations", "channels", "stock",
-                                                  "receive", "count",     "adjust",   "holds",
-                                                  "changes", "verify",    "incoming", "order-incoming"};
+  static const std::set<std::string> kCommands = {
+      "items",  "locations", "channels", "stock",  "receive",  "count",
+      "adjust", "holds",     "changes",  "verify", "incoming", "order-incoming"};
   if (!kCommands.count(command)) return -1;
-  auto args = Args::Parse(argv, {"json", "pickup", "no-safety-stock", "follow", "incoming"},
-                          {"addr",    "group",   "sku",   "name",  "price", "cost",      "tax",
-                           "attr",    "barcode", "code",  "kind",  "tz",    "locations", "location",
-                           "channel", "ref",     "state", "order", "after", "request-id",
-                           "at",      "expected"});
+  auto args = Args::Parse(
+      argv, {"json", "pickup", "no-safety-stock", "follow", "incoming"},
+      {"addr",    "group", "sku",   "name",       "price",     "cost",     "tax",     "attr",
+       "barcode", "code",  "kind",  "tz",         "locations", "location", "channel", "ref",
+       "state",   "order", "after", "request-id", "at",        "expected"});
   if (!args.ok()) return UsageError(absl::StrCat(command, ": ", args.status().message()));
   Context ctx{*std::move(args)};
   ctx.json = ctx.args.Has("json");

@@ -1062,13 +1062,13 @@ absl::StatusOr<v1::ListIncomingResponse> Books::ListIncoming(
             const int32_t loc = balance[0].as<int32_t>();
             int64_t left = balance[1].as<int64_t>();
             std::vector<v1::IncomingLot> lots;
-            for (const auto& row : tx.exec_params(
-                     absl::StrCat("SELECT quantity, ", Micros("expected_at"),
-                                  ", source_ref FROM movements WHERE item_id = $1 AND "
-                                  "to_location_id = $2 AND to_bucket = $3 AND kind = $4 "
-                                  "ORDER BY expected_at DESC, movement_id DESC"),
-                     item, loc, static_cast<int>(v1::BUCKET_INCOMING),
-                     static_cast<int>(v1::MOVEMENT_KIND_ORDER_INCOMING))) {
+            for (const auto& row :
+                 tx.exec_params(absl::StrCat("SELECT quantity, ", Micros("expected_at"),
+                                             ", source_ref FROM movements WHERE item_id = $1 AND "
+                                             "to_location_id = $2 AND to_bucket = $3 AND kind = $4 "
+                                             "ORDER BY expected_at DESC, movement_id DESC"),
+                                item, loc, static_cast<int>(v1::BUCKET_INCOMING),
+                                static_cast<int>(v1::MOVEMENT_KIND_ORDER_INCOMING))) {
               if (left <= 0) break;
               v1::IncomingLot lot;
               lot.set_sku(sku);

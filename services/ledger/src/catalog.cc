@@ -178,9 +178,8 @@ absl::Status ValidateLocation(const v1::Location& location) {
   return absl::OkStatus();
 }
 
-const std::string kLocationColumns =
-    absl::StrCat("code, name, kind, time_zone, pickup_enabled, ", Micros("create_time"),
-                 ", latitude, longitude");
+const std::string kLocationColumns = absl::StrCat("code, name, kind, time_zone, pickup_enabled, ",
+                                                  Micros("create_time"), ", latitude, longitude");
 
 // The coordinates as SQL parameters (NULL when unset).
 std::optional<double> Latitude(const v1::Location& l) {
@@ -448,7 +447,8 @@ absl::StatusOr<v1::ListLocationsResponse> Catalog::ListLocations(
 absl::StatusOr<v1::UpdateLocationResponse> Catalog::UpdateLocation(
     const v1::UpdateLocationRequest& request) {
   RETURN_IF_ERROR(ValidateCode("location.code", request.location().code()));
-  RETURN_IF_ERROR(CheckMask(request.update_mask(), {"name", "time_zone", "pickup_enabled", "coordinates"}));
+  RETURN_IF_ERROR(
+      CheckMask(request.update_mask(), {"name", "time_zone", "pickup_enabled", "coordinates"}));
   return Mutate<v1::UpdateLocationResponse>(
       db_, clock_, "UpdateLocation", request.request_id(), request,
       [&](Tx& tx, Resolver&, Outbox&, absl::Time) -> absl::StatusOr<v1::UpdateLocationResponse> {

@@ -47,10 +47,10 @@ const char kSelect[] =
     "FROM allocation_rules";
 
 Rule FromRow(const pqxx::row& r) {
-  return Rule{r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+  return Rule{r[0].as<int64_t>(),     r[1].as<std::string>(), r[2].as<std::string>(),
               r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<int>(),
-              r[6].as<int64_t>(), r[7].as<bool>(), r[8].as<int>(),
-              r[9].as<int>(), r[10].as<int>(), r[11].as<int64_t>()};
+              r[6].as<int64_t>(),     r[7].as<bool>(),        r[8].as<int>(),
+              r[9].as<int>(),         r[10].as<int>(),        r[11].as<int64_t>()};
 }
 
 std::string Clock(int minute) { return absl::StrFormat("%02d:%02d", minute / 60, minute % 60); }
@@ -194,8 +194,8 @@ std::string ValueText(const Rule* r) {
 
 std::string Reason(const Rule* r, const std::string& time_zone) {
   if (r == nullptr) return "no rule applies now";
-  std::string scope = r->sku.empty() ? absl::StrCat("product group ", r->group)
-                                     : absl::StrCat("item ", r->sku);
+  std::string scope =
+      r->sku.empty() ? absl::StrCat("product group ", r->group) : absl::StrCat("item ", r->sku);
   std::string when = "always";
   if (r->scheduled) {
     static const char* kNames[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
@@ -203,8 +203,8 @@ std::string Reason(const Rule* r, const std::string& time_zone) {
     for (int d = 0; d < 7; ++d) {
       if (r->weekdays & (1 << d)) days.push_back(kNames[d]);
     }
-    when = absl::StrCat(days.empty() ? "every day" : absl::StrJoin(days, ","), " ",
-                        Clock(r->start), "-", Clock(r->end), " ", time_zone);
+    when = absl::StrCat(days.empty() ? "every day" : absl::StrJoin(days, ","), " ", Clock(r->start),
+                        "-", Clock(r->end), " ", time_zone);
   }
   return absl::StrCat("rule ", r->id, ": ", scope, ", ", when);
 }
@@ -291,45 +291,46 @@ absl::StatusOr<v1::SetAllocationRuleResponse> Allocation::Set(
   if (!rule.channel.empty()) {
     ledger_v1::GetChannelRequest get;
     get.set_code(rule.channel);
-    ASSIGN_OR_RETURN(auto channel, ledger_.Call(ledger_.catalog(),
-                                                &ledger_v1::CatalogService::Stub::GetChannel, get,
-                                                deadline));
+    ASSIGN_OR_RETURN(auto channel,
+                     ledger_.Call(ledger_.catalog(), &ledger_v1::CatalogService::Stub::GetChannel,
+                                  get, deadline));
     const auto& served = channel.channel().location_codes();
     if (std::find(served.begin(), served.end(), rule.location) == served.end()) {
-      return MakeError(absl::StatusCode::kFailedPrecondition, "LOCATION_NOT_IN_CHANNEL",
-                       absl::StrCat("location ", rule.location, " does not serve channel ",
-                                    rule.channel),
-                       {{"location", rule.location}, {"channel", rule.channel}});
+      return MakeError(
+          absl::StatusCode::kFailedPrecondition, "LOCATION_NOT_IN_CHANNEL",
+          absl::StrCat("location ", rule.location, " does not serve channel ", rule.channel),
+          {{"location", rule.location}, {"channel", rule.channel}});
     }
   }
   auto stored = db_.Run<Rule>([&](pqxx::connection& c) {
-    return pg::RunInTransaction<Rule>(c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<Rule> {
-      const std::string now = SqlTime(clock_.Now());
-      pqxx::result rows;
-      if (rule.id == 0) {
-        rows = tx.exec_params(
-            "INSERT INTO allocation_rules (sku, product_group, location, channel, kind, value, "
-            "scheduled, weekdays, start_minute, end_minute, update_time) VALUES "
-            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING rule_id",
-            rule.sku, rule.group, rule.location, rule.channel, rule.kind, rule.value,
-            rule.scheduled, rule.weekdays, rule.start, rule.end, now);
-      } else {
-        rows = tx.exec_params(
-            "UPDATE allocation_rules SET sku = $2, product_group = $3, location = $4, "
-            "channel = $5, kind = $6, value = $7, scheduled = $8, weekdays = $9, "
-            "start_minute = $10, end_minute = $11, update_time = $12 WHERE rule_id = $1 "
-            "RETURNING rule_id",
-            rule.id, rule.sku, rule.group, rule.location, rule.channel, rule.kind, rule.value,
-            rule.scheduled, rule.weekdays, rule.start, rule.end, now);
-      }
-      if (rows.empty()) {
-        return MakeError(absl::StatusCode::kNotFound, "ALLOCATION_RULE_NOT_FOUND",
-                         absl::StrCat("no allocation rule ", rule.id),
-                         {{"rule_id", std::to_string(rule.id)}});
-      }
-      return FromRow(tx.exec_params1(std::string(kSelect) + " WHERE rule_id = $1",
-                                     rows[0][0].as<int64_t>()));
-    });
+    return pg::RunInTransaction<Rule>(
+        c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<Rule> {
+          const std::string now = SqlTime(clock_.Now());
+          pqxx::result rows;
+          if (rule.id == 0) {
+            rows = tx.exec_params(
+                "INSERT INTO allocation_rules (sku, product_group, location, channel, kind, value, "
+                "scheduled, weekdays, start_minute, end_minute, update_time) VALUES "
+                "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING rule_id",
+                rule.sku, rule.group, rule.location, rule.channel, rule.kind, rule.value,
+                rule.scheduled, rule.weekdays, rule.start, rule.end, now);
+          } else {
+            rows = tx.exec_params(
+                "UPDATE allocation_rules SET sku = $2, product_group = $3, location = $4, "
+                "channel = $5, kind = $6, value = $7, scheduled = $8, weekdays = $9, "
+                "start_minute = $10, end_minute = $11, update_time = $12 WHERE rule_id = $1 "
+                "RETURNING rule_id",
+                rule.id, rule.sku, rule.group, rule.location, rule.channel, rule.kind, rule.value,
+                rule.scheduled, rule.weekdays, rule.start, rule.end, now);
+          }
+          if (rows.empty()) {
+            return MakeError(absl::StatusCode::kNotFound, "ALLOCATION_RULE_NOT_FOUND",
+                             absl::StrCat("no allocation rule ", rule.id),
+                             {{"rule_id", std::to_string(rule.id)}});
+          }
+          return FromRow(tx.exec_params1(std::string(kSelect) + " WHERE rule_id = $1",
+                                         rows[0][0].as<int64_t>()));
+        });
   });
   if (!stored.ok()) return stored.status();
   v1::SetAllocationRuleResponse out;
@@ -385,9 +386,9 @@ absl::StatusOr<v1::GetEffectiveAllocationResponse> Allocation::Effective(
   RETURN_IF_ERROR(ValidateCode("location", request.location()));
   ledger_v1::GetItemRequest get_item;
   get_item.set_sku(request.sku());
-  ASSIGN_OR_RETURN(auto item, ledger_.Call(ledger_.catalog(),
-                                           &ledger_v1::CatalogService::Stub::GetItem, get_item,
-                                           deadline));
+  ASSIGN_OR_RETURN(auto item,
+                   ledger_.Call(ledger_.catalog(), &ledger_v1::CatalogService::Stub::GetItem,
+                                get_item, deadline));
   const std::string& group = item.item().product_group();
   TimeZones zones(ledger_, deadline);
   ASSIGN_OR_RETURN(auto zone, zones.Of(request.location()));
@@ -471,9 +472,9 @@ absl::StatusOr<int> Allocation::Apply(std::optional<absl::Time> deadline) {
   auto pass = db_.Run<int>([&](pqxx::connection& c) {
     return pg::RunInTransaction<int>(c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<int> {
       // One pass at a time across replicas; the others skip.
-      if (!tx.exec("SELECT pg_try_advisory_xact_lock(hashtext('kura-reservation-allocation'))")[0]
-                [0]
-                    .as<bool>()) {
+      if (!tx.exec(
+                 "SELECT pg_try_advisory_xact_lock(hashtext('kura-reservation-allocation'))")[0][0]
+               .as<bool>()) {
         return 0;
       }
       std::map<std::tuple<std::string, std::string, std::string>, std::pair<std::string, int>>
@@ -496,8 +497,8 @@ absl::StatusOr<int> Allocation::Apply(std::optional<absl::Time> deadline) {
           continue;
         }
         auto g = group_of.find(sku);
-        const Rule* r = Choose(rules, sku, g == group_of.end() ? "" : g->second, location,
-                               channel, absl::ToCivilMinute(now, zone->second));
+        const Rule* r = Choose(rules, sku, g == group_of.end() ? "" : g->second, location, channel,
+                               absl::ToCivilMinute(now, zone->second));
         const std::string value = ValueText(r);
         auto was = applied.find(key);
         if (was == applied.end() ? value == "none" : was->second.first == value) continue;
@@ -535,7 +536,9 @@ absl::StatusOr<int> Allocation::Apply(std::optional<absl::Time> deadline) {
         }
         if (!written.ok()) {
           log::Warn("allocation not written to the ledger",
-                    {{"sku", sku}, {"location", location}, {"channel", channel},
+                    {{"sku", sku},
+                     {"location", location},
+                     {"channel", channel},
                      {"error", std::string(written.message())}});
           if (first_error.ok()) first_error = written;
           continue;

@@ -24,11 +24,11 @@ namespace {
 
 using Tx = pqxx::transaction_base;
 
-constexpr int kPlacing = 0;     // internal states, beside the OrderState numbers
-constexpr int kConfirming = 6;  // holds being posted (shown as pending)
-constexpr int kCancelling = 7;  // units being given back (shown as cancelled)
-constexpr int kFulfilling = 8;  // units being handed over (shown as confirmed)
-constexpr int kPreordered = 9;  // a pre-order waiting for stock (shown as preordered)
+constexpr int kPlacing = 0;      // internal states, beside the OrderState numbers
+constexpr int kConfirming = 6;   // holds being posted (shown as pending)
+constexpr int kCancelling = 7;   // units being given back (shown as cancelled)
+constexpr int kFulfilling = 8;   // units being handed over (shown as confirmed)
+constexpr int kPreordered = 9;   // a pre-order waiting for stock (shown as preordered)
 constexpr int kConverting = 10;  // a pre-order's holds on received stock being made (preordered)
 constexpr int kMaxLines = 100;
 constexpr int kMaxAllocations = 200;  // the ledger's limit of lines per CreateHolds
@@ -47,7 +47,6 @@ absl::Status CheckKey(const std::string& channel, const std::string& external_id
   }
   return ValidateRef("external_order_id", external_id);
 }
-
 
 absl::Status OrderNotFound(const std::string& channel, const std::string& external_id) {
   return MakeError(absl::StatusCode::kNotFound, "ORDER_NOT_FOUND",
@@ -208,7 +207,8 @@ absl::StatusOr<bool> PostAll(const LedgerClient& ledger, const OrderRow& o,
     undo.set_channel(o.channel);
     undo.set_order_ref(o.external_id);
     RETURN_IF_ERROR(
-        ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::CancelCommitted, undo, deadline)
+        ledger
+            .Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::CancelCommitted, undo, deadline)
             .status());
   }
   return false;
@@ -255,10 +255,9 @@ absl::StatusOr<std::vector<Planned>> Source(
   for (const auto& line : lines) get_availability.add_skus(line.sku());
   for (const auto& location : locations) get_availability.add_locations(location);
   get_availability.add_channels(channel_code);
-  ASSIGN_OR_RETURN(
-      auto availability,
-      ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
-                  get_availability, deadline));
+  ASSIGN_OR_RETURN(auto availability,
+                   ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
+                               get_availability, deadline));
   std::map<std::pair<std::string, std::string>, int64_t> atp;
   for (const auto& row : availability.rows()) {
     atp[{row.sku(), row.location()}] = std::max<int64_t>(0, row.available_to_promise());
@@ -371,8 +370,7 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
       std::map<std::string, IncomingLots> incoming;
       if (request.preorder()) {
         RETURN_IF_ERROR(
-            SourceLocations(ledger_, request.channel(), request.pickup_store(), deadline)
-                .status());
+            SourceLocations(ledger_, request.channel(), request.pickup_store(), deadline).status());
         std::vector<std::string> skus;
         for (const auto& line : request.lines()) skus.push_back(line.sku());
         ASSIGN_OR_RETURN(incoming, FetchIncoming(ledger_, skus, deadline));
@@ -514,8 +512,9 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
           return WrongState("ORDER_PLACING", "the order is still being placed");
         case kPreordered:
         case kConverting:
-          return WrongState("ORDER_PREORDERED",
-                            "the pre-order waits for stock; it is confirmed when the stock arrives");
+          return WrongState(
+              "ORDER_PREORDERED",
+              "the pre-order waits for stock; it is confirmed when the stock arrives");
         case v1::ORDER_STATE_CANCELLED:
         case kCancelling:
           return WrongState("ORDER_CANCELLED", "the order was cancelled");
@@ -551,7 +550,7 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
       outcome = absl::OkStatus();
       auto o = ReadOrder(tx, channel, external_id, true);
       if (!o) return OrderNotFound(channel, external_id);
-      if (o->state != kConfirming) return LoadOrder(tx, o->id);  // finished meanwhile
+      if (o->state != kConfirming) return LoadOrder(tx, o->id);           // finished meanwhile
       ASSIGN_OR_RETURN(bool all_posted, PostAll(ledger_, *o, deadline));  // else the intent stays
       if (all_posted) {
         SetState(tx, o->id, v1::ORDER_STATE_CONFIRMED, clock_.Now());
@@ -862,8 +861,8 @@ absl::StatusOr<bool> Orders::ConvertOne(int64_t order_id) {
     auto r = tx.exec_params1(
         "SELECT channel, external_order_id, pickup_store, state FROM orders WHERE order_id = $1",
         order_id);
-    return std::make_tuple(r[0].as<std::string>(), r[1].as<std::string>(),
-                           r[2].as<std::string>(), r[3].as<int>());
+    return std::make_tuple(r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                           r[3].as<int>());
   };
   // 1. Source the lines on the stock there is now.
   auto head = db_.Run<std::tuple<std::string, std::string, std::string, int,
@@ -896,13 +895,13 @@ absl::StatusOr<bool> Orders::ConvertOne(int64_t order_id) {
         auto o = ReadOrder(tx, channel, external_id, true);
         if (o->state != kPreordered) return true;  // taken on by another pass
         const absl::Time now = clock_.Now();
-        const int attempt = tx.exec_params1(
-                                  "UPDATE orders SET state = $2, attempt = attempt + 1, "
-                                  "expires_at = $3, update_time = $4 WHERE order_id = $1 "
-                                  "RETURNING attempt",
-                                  order_id, kConverting, SqlTime(now + kConversionHoldTtl),
-                                  SqlTime(now))[0]
-                                .as<int>();
+        const int attempt =
+            tx.exec_params1(
+                  "UPDATE orders SET state = $2, attempt = attempt + 1, "
+                  "expires_at = $3, update_time = $4 WHERE order_id = $1 "
+                  "RETURNING attempt",
+                  order_id, kConverting, SqlTime(now + kConversionHoldTtl), SqlTime(now))[0]
+                .as<int>();
         for (size_t i = 0; i < plan->size(); ++i) {
           const Planned& p = (*plan)[i];
           tx.exec_params(

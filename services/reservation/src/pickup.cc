@@ -22,8 +22,7 @@ absl::StatusOr<ledger_v1::Location> PickupStore(const LedgerClient& ledger, cons
                                request, deadline));
   if (!response.location().pickup_enabled()) {
     return MakeError(absl::StatusCode::kFailedPrecondition, "PICKUP_NOT_ENABLED",
-                     absl::StrCat("location ", code, " does not take pickups"),
-                     {{"store", code}});
+                     absl::StrCat("location ", code, " does not take pickups"), {{"store", code}});
   }
   return response.location();
 }
@@ -54,10 +53,10 @@ absl::StatusOr<v1::CheckPickupResponse> Pickup::Check(const v1::CheckPickupReque
                                 get_channel, deadline));
   const auto& served = channel.channel().location_codes();
   if (std::find(served.begin(), served.end(), request.store()) == served.end()) {
-    return MakeError(absl::StatusCode::kFailedPrecondition, "PICKUP_STORE_NOT_IN_CHANNEL",
-                     absl::StrCat("store ", request.store(), " does not serve channel ",
-                                  request.channel()),
-                     {{"store", request.store()}});
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, "PICKUP_STORE_NOT_IN_CHANNEL",
+        absl::StrCat("store ", request.store(), " does not serve channel ", request.channel()),
+        {{"store", request.store()}});
   }
   ledger_v1::ListLocationsRequest list;
   list.set_page_size(1000);
@@ -77,10 +76,9 @@ absl::StatusOr<v1::CheckPickupResponse> Pickup::Check(const v1::CheckPickupReque
   for (const auto& line : request.lines()) get_availability.add_skus(line.sku());
   for (const auto& [code, _] : stores) get_availability.add_locations(code);
   get_availability.add_channels(request.channel());
-  ASSIGN_OR_RETURN(
-      auto availability,
-      ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
-                   get_availability, deadline));
+  ASSIGN_OR_RETURN(auto availability,
+                   ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
+                                get_availability, deadline));
   std::map<std::pair<std::string, std::string>, int64_t> atp;  // (store, sku)
   for (const auto& row : availability.rows()) {
     atp[{row.location(), row.sku()}] = std::max<int64_t>(0, row.available_to_promise());
@@ -114,8 +112,7 @@ absl::StatusOr<v1::CheckPickupResponse> Pickup::Check(const v1::CheckPickupReque
     v1::PickupStore other = describe(store, &covers);
     if (covers) *response.add_alternatives() = std::move(other);
   }
-  std::stable_sort(response.mutable_alternatives()->begin(),
-                   response.mutable_alternatives()->end(),
+  std::stable_sort(response.mutable_alternatives()->begin(), response.mutable_alternatives()->end(),
                    [](const v1::PickupStore& a, const v1::PickupStore& b) {
                      if (a.has_distance_km() != b.has_distance_km()) return a.has_distance_km();
                      return a.has_distance_km() && a.distance_km() < b.distance_km();
@@ -164,8 +161,8 @@ absl::StatusOr<v1::Order> Pickup::Complete(const v1::CompletePickupRequest& requ
   }
   if (order.pickup_store() != request.store()) {
     return MakeError(absl::StatusCode::kFailedPrecondition, "PICKUP_STORE_MISMATCH",
-                     absl::StrCat("the order is to be picked up at ", order.pickup_store(), ", not ",
-                                  request.store()),
+                     absl::StrCat("the order is to be picked up at ", order.pickup_store(),
+                                  ", not ", request.store()),
                      {{"pickup_store", order.pickup_store()}, {"store", request.store()}});
   }
   v1::FulfilOrderRequest fulfil;

@@ -37,8 +37,8 @@ v1::PreorderItem ToItem(const pqxx::row& r, const IncomingLots& lots) {
   item.set_preordered(r[3].as<int64_t>());
   *item.mutable_update_time() = MicrosToProto(r[4].as<int64_t>());
   item.set_incoming(Total(lots));
-  item.set_available(std::max<int64_t>(
-      0, Room(item.incoming(), item.overbook_percent()) - item.preordered()));
+  item.set_available(
+      std::max<int64_t>(0, Room(item.incoming(), item.overbook_percent()) - item.preordered()));
   if (auto at = ExpectedBy(lots, item.preordered() + 1)) {
     *item.mutable_expected_at() = MicrosToProto(absl::ToUnixMicros(*at));
   }

@@ -7,22 +7,22 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/ascii.h"
+#include "allocation.h"
 #include "kura/base/error.h"
 #include "kura/base/status_macros.h"
 #include "kura/log/log.h"
+#include "kura/reservation/v1/allocation.grpc.pb.h"
 #include "kura/reservation/v1/limits.grpc.pb.h"
 #include "kura/reservation/v1/orders.grpc.pb.h"
-#include "kura/reservation/v1/substitutes.grpc.pb.h"
-#include "kura/reservation/v1/allocation.grpc.pb.h"
 #include "kura/reservation/v1/pickup.grpc.pb.h"
 #include "kura/reservation/v1/preorders.grpc.pb.h"
+#include "kura/reservation/v1/substitutes.grpc.pb.h"
 #include "kura/rpc/serve.h"
 #include "kura/server/periodic.h"
-#include "allocation.h"
 #include "limited_items.h"
+#include "orders.h"
 #include "pickup.h"
 #include "preorders.h"
-#include "orders.h"
 #include "substitutes.h"
 
 namespace kura::reservation {
@@ -302,7 +302,8 @@ class ReservationModule final : public server::ServiceModule {
     if (converted.ok()) {
       metrics_.converted.Increment(*converted);
     } else {
-      log::Warn("pre-order conversion failed", {{"error", std::string(converted.status().message())}});
+      log::Warn("pre-order conversion failed",
+                {{"error", std::string(converted.status().message())}});
     }
     auto counts = db_.Run<std::map<int, double>>(
         [](pqxx::connection& conn) -> absl::StatusOr<std::map<int, double>> {
@@ -382,9 +383,9 @@ absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeReservationModule(
   ASSIGN_OR_RETURN(absl::Duration sweep,
                    context.config.GetDuration("order_sweep_interval", absl::Milliseconds(50),
                                               absl::Minutes(10)));
-  ASSIGN_OR_RETURN(absl::Duration allocation,
-                   context.config.GetDuration("allocation_interval", absl::Milliseconds(100),
-                                              absl::Hours(1)));
+  ASSIGN_OR_RETURN(
+      absl::Duration allocation,
+      context.config.GetDuration("allocation_interval", absl::Milliseconds(100), absl::Hours(1)));
   return std::make_unique<ReservationModule>(context, ledger_addr, ledger_timeout, std::move(ttl),
                                              sweep, allocation);
 }

@@ -193,8 +193,7 @@ absl::Status Substitutes::AddInStock(const v1::SuggestAlternativesRequest& reque
     for (const auto& k : keys) {
       auto a = c.attributes().find(k);
       auto b = item.attributes().find(k);
-      if (a == c.attributes().end() || b == item.attributes().end() ||
-          a->second != b->second) {
+      if (a == c.attributes().end() || b == item.attributes().end() || a->second != b->second) {
         differs.push_back(k);
       }
     }
