@@ -320,15 +320,7 @@ TEST_CASE("kura-ctl places, shows, confirms and lists orders and reports refusal
   Fixture f("rsv_ctl");
   f.l.CreateItem("PEN");
   f.l.Receive("PEN", "store-a", 5);
-  int n = 0;
-  auto ctl = [&](std::vector<std::string> args) -> std::pair<int, std::string> {
-    args.insert(args.begin(), KURA_CTL);
-    args.push_back("--addr=" + f.reservation->grpc_address());
-    kura::testing::Subprocess p(args, {}, absl::StrCat(f.dir, "/ctl-", ++n, ".log"));
-    std::optional<int> code = p.Wait(absl::Seconds(30));
-    REQUIRE(code.has_value());
-    return {*code, p.Output()};
-  };
+  auto ctl = [&](std::vector<std::string> args) { return f.Ctl(std::move(args)); };
   auto [placed, placed_out] =
       ctl({"orders", "place", "ec", "web-7", "PEN=3", "--customer", "alice"});
   INFO(placed_out);

@@ -141,6 +141,9 @@ TEST_CASE("Received stock converts pre-orders in order of placement into confirm
   REQUIRE(Allocated(*a, "wh") == 3);
   REQUIRE(f.l.Availability("PRE", "wh").committed() == 3);
   REQUIRE(GetPreorderItem(f, "PRE").preordered() == 3);
+  // The unit left over is owed to b and c (3 waiting, 2 still incoming): not for a new order.
+  REQUIRE(f.l.Availability("PRE", "wh").sellable() == 1);
+  REQUIRE(ErrorReason(f.Place("ec", "plain-1", {{"PRE", 1}}).status()) == "INSUFFICIENT_STOCK");
 
   // The rest arrives: b, then c.
   REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_RECEIVE_INCOMING, "PRE", "wh", 2).ok());
@@ -206,11 +209,11 @@ TEST_CASE("An allocation schedule switches the ledger's caps at its boundary (ma
   auto scheduled = allocation.Set(evening, std::nullopt);
   REQUIRE(scheduled.ok());
   REQUIRE(atp() == 10);  // not yet
-  REQUIRE(*allocation.Apply(std::nullopt) == 0);
+  REQUIRE(allocation.Apply(std::nullopt)->writes == 0);
 
   // 18:00 Tokyo: the evening cap is written; a hold beyond it fails.
   clock.Set(Tokyo(2026, 11, 27, 18, 0));
-  REQUIRE(*allocation.Apply(std::nullopt) == 1);
+  REQUIRE(allocation.Apply(std::nullopt)->writes == 1);
   REQUIRE(atp() == 2);
   REQUIRE(!f.l.Hold("HOT", "store-a", 3).ok());
   REQUIRE(f.l.Hold("HOT", "store-a", 2).ok());
@@ -232,9 +235,9 @@ TEST_CASE("An allocation schedule switches the ledger's caps at its boundary (ma
 
   // Saturday 00:00: the evening is over and Saturday has none; back to 10 (2 of them held).
   clock.Set(Tokyo(2026, 11, 27, 23, 59));
-  REQUIRE(*allocation.Apply(std::nullopt) == 0);
+  REQUIRE(allocation.Apply(std::nullopt)->writes == 0);
   clock.Set(Tokyo(2026, 11, 28, 0, 0));
-  REQUIRE(*allocation.Apply(std::nullopt) == 1);
+  REQUIRE(allocation.Apply(std::nullopt)->writes == 1);
   REQUIRE(atp() == 8);
   REQUIRE(f.l.Hold("HOT", "store-a", 3).ok());
 
@@ -396,6 +399,52 @@ TEST_CASE("Pickup: available at the store, else the nearest stores that have it,
   REQUIRE(ErrorReason(complete("ship-1", "store-c", "cp-2").status()) == "NOT_A_PICKUP_ORDER");
   REQUIRE(ErrorReason(complete("ghost", "store-c", "cp-3").status()) == "ORDER_NOT_FOUND");
   f.l.RequireConsistent();
+}
+
+TEST_CASE("kura-ctl sets and shows allocation rules, pre-orders and pickup") {
+  Fixture f("rsv_features_ctl");
+  f.l.CreateItem("PEN");
+  f.l.Receive("PEN", "store-b", 3);
+  auto expect = [&](std::vector<std::string> args, int code, std::vector<std::string> shown,
+                    std::string addr = "") {
+    auto [exit, out] = f.Ctl(std::move(args), std::move(addr));
+    INFO(out);
+    REQUIRE(exit == code);
+    for (const auto& text : shown) REQUIRE(out.find(text) != std::string::npos);
+  };
+  // Allocation: a weekday-evening ratio, shown with its schedule and in effect or not.
+  expect({"allocation", "set", "--sku", "PEN", "--location", "store-b", "--channel", "ec",
+          "--ratio", "50", "--days", "mon,tue,wed,thu,fri", "--from", "18:00", "--to", "24:00"},
+         0, {"rule 1 stored"});
+  expect({"allocation"}, 0, {"item PEN", "store-b", "ratio 50.00%", "Mon,Tue,Wed,Thu,Fri"});
+  expect({"allocation", "effective", "PEN", "store-b"}, 0, {"Asia/Tokyo", "ec"});
+  expect({"allocation", "set", "--sku", "PEN", "--location", "store-b", "--ratio", "0"}, 2, {});
+  expect({"allocation", "set", "--sku", "PEN", "--location", "nowhere", "--channel", "ec",
+          "--quota", "1"},
+         1, {"LOCATION_NOT_FOUND"});
+  expect({"allocation", "delete", "1"}, 0, {"rule 1 deleted"});
+  expect({"allocation", "delete", "1"}, 1, {"ALLOCATION_RULE_NOT_FOUND"});
+
+  // Pre-orders: a purchase order through the ledger commands, then the item and an order.
+  expect({"order-incoming", "PEN", "wh", "4", "--expected", "2099-01-15", "--ref", "PO-1"}, 0,
+         {"incoming"}, f.l.address());
+  expect({"incoming", "PEN"}, 0, {"PO-1", "2099-01-15"}, f.l.address());
+  expect({"preorders", "set", "PEN", "--overbook", "50"}, 0, {"PEN", "6"});
+  expect({"orders", "place", "ec", "pre-1", "PEN=5", "--preorder"}, 0, {"preordered"});
+  expect({"orders", "place", "ec", "pre-2", "PEN=2", "--preorder"}, 1, {"PREORDER_CAP_REACHED"});
+  expect({"preorders"}, 0, {"PEN", "5"});
+
+  // Pickup: store-b has it now; store-a does not and names store-b.
+  expect({"pickup", "check", "--channel", "ec", "--store", "store-b", "PEN=2"}, 0,
+         {"available now at store-b"});
+  expect({"pickup", "check", "--channel", "ec", "--store", "store-a", "PEN=2"}, 0,
+         {"not available at store-a", "store-b", "km"});
+  expect({"orders", "place", "ec", "pick-1", "PEN=2", "--pickup", "store-b"}, 0, {"pending"});
+  expect({"orders", "confirm", "ec", "pick-1"}, 0, {"confirmed"});
+  expect({"pickup", "complete", "--channel", "ec", "--order", "pick-1", "--store", "store-a"}, 1,
+         {"PICKUP_STORE_MISMATCH"});
+  expect({"pickup", "complete", "--channel", "ec", "--order", "pick-1", "--store", "store-b"}, 0,
+         {"fulfilled"});
 }
 
 }  // namespace

@@ -179,8 +179,19 @@ struct Fixture {
     return result->order();
   }
 
+  // Runs kura-ctl against the reservation service (or `addr`): its exit code and output.
+  std::pair<int, std::string> Ctl(std::vector<std::string> args, std::string addr = "") {
+    args.insert(args.begin(), KURA_CTL);
+    args.push_back("--addr=" + (addr.empty() ? reservation->grpc_address() : addr));
+    kura::testing::Subprocess p(args, {}, absl::StrCat(dir, "/ctl-", ++ctl_runs, ".log"));
+    std::optional<int> code = p.Wait(absl::Seconds(30));
+    REQUIRE(code.has_value());
+    return {*code, p.Output()};
+  }
+
   LedgerFixture l;
   std::string dir;
+  int ctl_runs = 0;
   std::unique_ptr<kura::testing::ServiceProcess> reservation;
   std::unique_ptr<Stub> orders;
   std::unique_ptr<rv1::LimitedItemService::Stub> limited;

@@ -19,14 +19,16 @@ CREATE TABLE allocation_rules (
   CHECK ((kind = 3) = (channel = ''))
 );
 
--- What the applier last wrote to the ledger per (sku, location, channel; '' for safety stock):
--- value is "quota N", "ratio N", "safety N" or "none"; version numbers the writes, to give each
--- its own ledger request id.
+-- What the applier wrote to the ledger per (sku, location, channel; '' for safety stock):
+-- value is "quota N", "ratio N", "safety N" or "none"; pending is a write started and not yet
+-- confirmed (made again, as a new version, on the next pass); version numbers the writes, to
+-- give each its own ledger request id.
 CREATE TABLE applied_allocations (
   sku text NOT NULL,
   location text NOT NULL,
   channel text NOT NULL,
   value text NOT NULL,
+  pending text,
   version integer NOT NULL,
   PRIMARY KEY (sku, location, channel)
 );

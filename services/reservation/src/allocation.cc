@@ -234,7 +234,10 @@ class TimeZones {
                      ledger_.Call(ledger_.catalog(), &ledger_v1::CatalogService::Stub::GetLocation,
                                   request, deadline_));
     absl::TimeZone tz;
-    if (!absl::LoadTimeZone(response.location().time_zone(), &tz)) tz = absl::UTCTimeZone();
+    if (!absl::LoadTimeZone(response.location().time_zone(), &tz)) {
+      return absl::InternalError(absl::StrCat("time zone ", response.location().time_zone(),
+                                              " of location ", location, " is not installed"));
+    }
     return zones_[location] = {response.location().time_zone(), tz};
   }
 
@@ -262,11 +265,13 @@ absl::StatusOr<std::vector<std::string>> GroupItems(const LedgerClient& ledger,
   return out;
 }
 
-// FNV-1a, for short ledger request ids.
-std::string Digest(absl::string_view text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  return absl::StrCat(absl::Hex(h, absl::kZeroPad16));
+// Whether a pass after a change wrote everything (else the periodic pass will).
+bool Applied(const absl::StatusOr<Allocation::Pass>& pass) {
+  if (!pass.ok()) {
+    log::Warn("allocation stored; the ledger is updated on a later pass",
+              {{"error", std::string(pass.status().message())}});
+  }
+  return pass.ok() && pass->ran;
 }
 
 }  // namespace
@@ -335,12 +340,7 @@ absl::StatusOr<v1::SetAllocationRuleResponse> Allocation::Set(
   if (!stored.ok()) return stored.status();
   v1::SetAllocationRuleResponse out;
   *out.mutable_rule() = ToProto(*stored);
-  auto applied = Apply(deadline);
-  if (!applied.ok()) {
-    log::Warn("allocation rules stored; the ledger will be updated on the next pass",
-              {{"error", std::string(applied.status().message())}});
-  }
-  out.set_applied(applied.ok());
+  out.set_applied(Applied(Apply(deadline)));
   return out;
 }
 
@@ -360,7 +360,7 @@ absl::StatusOr<v1::DeleteAllocationRuleResponse> Allocation::Delete(
                      {{"rule_id", std::to_string(request.rule_id())}});
   }
   v1::DeleteAllocationRuleResponse out;
-  out.set_applied(Apply(deadline).ok());
+  out.set_applied(Applied(Apply(deadline)));
   return out;
 }
 
@@ -397,9 +397,10 @@ absl::StatusOr<v1::GetEffectiveAllocationResponse> Allocation::Effective(
       [&](pqxx::connection& c) -> absl::StatusOr<std::map<std::string, std::string>> {
         pqxx::nontransaction tx(c);
         std::map<std::string, std::string> out;
-        for (const auto& row : tx.exec_params(
-                 "SELECT channel, value FROM applied_allocations WHERE sku = $1 AND location = $2",
-                 request.sku(), request.location())) {
+        for (const auto& row :
+             tx.exec_params("SELECT channel, value || coalesce(' (writing ' || pending || ')', '') "
+                            "FROM applied_allocations WHERE sku = $1 AND location = $2",
+                            request.sku(), request.location())) {
           out[row[0].as<std::string>()] = row[1].as<std::string>();
         }
         return out;
@@ -444,116 +445,142 @@ absl::StatusOr<v1::GetEffectiveAllocationResponse> Allocation::Effective(
   return out;
 }
 
-absl::StatusOr<int> Allocation::Apply(std::optional<absl::Time> deadline) {
-  ASSIGN_OR_RETURN(auto rules, LoadRules(db_));
-  // Every key a rule covers: (sku, location, channel), with the item's product group.
-  std::map<std::tuple<std::string, std::string, std::string>, std::string> keys;
-  std::map<std::string, std::vector<std::string>> groups;
-  for (const Rule& r : rules) {
-    if (!r.group.empty() && !groups.count(r.group)) {
-      ASSIGN_OR_RETURN(groups[r.group], GroupItems(ledger_, r.group, deadline));
+absl::StatusOr<Allocation::Pass> Allocation::Apply(std::optional<absl::Time> deadline) {
+  return db_.Run<Pass>([&](pqxx::connection& c) -> absl::StatusOr<Pass> {
+    // One pass at a time across replicas: a session lock on this connection, held while the
+    // pass reads the rules and writes to the ledger (dropped with the connection if it breaks).
+    if (!pqxx::nontransaction(c)
+             .exec("SELECT pg_try_advisory_lock(hashtext('kura-reservation-allocation'))")[0][0]
+             .as<bool>()) {
+      return Pass{};
     }
+    struct Unlock {
+      pqxx::connection& c;
+      ~Unlock() {
+        try {
+          pqxx::nontransaction(c).exec(
+              "SELECT pg_advisory_unlock(hashtext('kura-reservation-allocation'))");
+        } catch (const std::exception&) {  // the connection broke: the lock went with it
+        }
+      }
+    } unlock{c};
+    return RunPass(c, deadline);
+  });
+}
+
+absl::StatusOr<Allocation::Pass> Allocation::RunPass(pqxx::connection& c,
+                                                     std::optional<absl::Time> deadline) {
+  std::vector<Rule> rules;
+  for (const auto& row : pqxx::nontransaction(c).exec(std::string(kSelect) + " ORDER BY rule_id")) {
+    rules.push_back(FromRow(row));
   }
+  // Every key a rule covers: (sku, location, channel), with the item's product group.
   std::map<std::string, std::string> group_of;
-  for (const auto& [group, skus] : groups) {
-    for (const auto& sku : skus) group_of[sku] = group;
-  }
+  std::set<std::tuple<std::string, std::string, std::string>> keys;
   for (const Rule& r : rules) {
     if (!r.sku.empty()) {
-      keys[{r.sku, r.location, r.channel}];
+      keys.insert({r.sku, r.location, r.channel});
       continue;
     }
-    for (const auto& sku : groups[r.group]) keys[{sku, r.location, r.channel}];
+    ASSIGN_OR_RETURN(auto skus, GroupItems(ledger_, r.group, deadline));
+    for (const auto& sku : skus) {
+      group_of[sku] = r.group;
+      keys.insert({sku, r.location, r.channel});
+    }
   }
+  // What the ledger was told; `pending` is a write that was started and not confirmed.
+  struct Applied {
+    std::string value;
+    std::optional<std::string> pending;
+    int version;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Applied> applied;
+  for (const auto& row : pqxx::nontransaction(c).exec(
+           "SELECT sku, location, channel, value, pending, version FROM applied_allocations")) {
+    applied[{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()}] = {
+        row[3].as<std::string>(),
+        row[4].is_null() ? std::nullopt : std::optional(row[4].as<std::string>()),
+        row[5].as<int>()};
+    keys.insert({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()});
+  }
+
   TimeZones zones(ledger_, deadline);
   const absl::Time now = clock_.Now();
-
-  absl::Status first_error;  // of a key not written; the others are committed
-  auto pass = db_.Run<int>([&](pqxx::connection& c) {
-    return pg::RunInTransaction<int>(c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<int> {
-      // One pass at a time across replicas; the others skip.
-      if (!tx.exec(
-                 "SELECT pg_try_advisory_xact_lock(hashtext('kura-reservation-allocation'))")[0][0]
-               .as<bool>()) {
-        return 0;
+  Pass pass{.ran = true};
+  absl::Status first_error;  // of a key not written; the others are
+  for (const auto& key : keys) {
+    const auto& [sku, location, channel] = key;
+    auto zone = zones.Of(location);
+    if (!zone.ok()) {
+      if (first_error.ok()) first_error = zone.status();
+      continue;
+    }
+    auto g = group_of.find(sku);
+    const Rule* r = Choose(rules, sku, g == group_of.end() ? "" : g->second, location, channel,
+                           absl::ToCivilMinute(now, zone->second));
+    const std::string value = ValueText(r);
+    auto was = applied.find(key);
+    if (was == applied.end() ? value == "none"
+                             : !was->second.pending && was->second.value == value) {
+      continue;
+    }
+    // Record the write before making it, so that one cut off is made again on the next pass
+    // (with a new version, hence a new ledger request id) rather than taken as done.
+    const int version = was == applied.end() ? 1 : was->second.version + 1;
+    {
+      pqxx::work tx(c);
+      tx.exec_params(
+          "INSERT INTO applied_allocations (sku, location, channel, value, pending, version) "
+          "VALUES ($1, $2, $3, 'none', $4, $5) ON CONFLICT (sku, location, channel) "
+          "DO UPDATE SET pending = $4, version = $5",
+          sku, location, channel, value, version);
+      tx.commit();
+    }
+    const std::string request_id = absl::StrCat(
+        "rsv-alloc-", RequestDigest(absl::StrCat(sku, "|", location, "|", channel)), "-", version);
+    absl::Status written;
+    if (channel.empty()) {
+      ledger_v1::SetSafetyStockRequest set;
+      set.set_request_id(request_id);
+      set.set_sku(sku);
+      set.set_location(location);
+      set.set_quantity(r == nullptr ? 0 : r->value);
+      written = ledger_
+                    .Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::SetSafetyStock, set,
+                          deadline)
+                    .status();
+    } else {
+      ledger_v1::SetChannelAllocationRequest set;  // neither quota nor ratio clears the cap
+      set.set_request_id(request_id);
+      set.set_channel(channel);
+      set.set_sku(sku);
+      set.set_location(location);
+      if (r != nullptr && r->kind == kQuota) set.set_quota(r->value);
+      if (r != nullptr && r->kind == kRatio) {
+        set.set_ratio_basis_points(static_cast<int32_t>(r->value));
       }
-      std::map<std::tuple<std::string, std::string, std::string>, std::pair<std::string, int>>
-          applied;
-      for (const auto& row :
-           tx.exec("SELECT sku, location, channel, value, version FROM applied_allocations")) {
-        applied[{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()}] = {
-            row[3].as<std::string>(), row[4].as<int>()};
-      }
-      std::set<std::tuple<std::string, std::string, std::string>> all;
-      for (const auto& [key, _] : keys) all.insert(key);
-      for (const auto& [key, _] : applied) all.insert(key);
-      int writes = 0;
-      first_error = absl::OkStatus();
-      for (const auto& key : all) {
-        const auto& [sku, location, channel] = key;
-        auto zone = zones.Of(location);
-        if (!zone.ok()) {
-          if (first_error.ok()) first_error = zone.status();
-          continue;
-        }
-        auto g = group_of.find(sku);
-        const Rule* r = Choose(rules, sku, g == group_of.end() ? "" : g->second, location, channel,
-                               absl::ToCivilMinute(now, zone->second));
-        const std::string value = ValueText(r);
-        auto was = applied.find(key);
-        if (was == applied.end() ? value == "none" : was->second.first == value) continue;
-        const int version = was == applied.end() ? 1 : was->second.second + 1;
-        // A write whose record rolled back is repeated with the same key, unless the value
-        // changed meanwhile.
-        const std::string request_id = absl::StrCat(
-            "rsv-alloc-", Digest(absl::StrCat(sku, "|", location, "|", channel, "|", value)), "-",
-            version);
-        absl::Status written;
-        if (channel.empty()) {
-          ledger_v1::SetSafetyStockRequest set;
-          set.set_request_id(request_id);
-          set.set_sku(sku);
-          set.set_location(location);
-          set.set_quantity(r == nullptr ? 0 : r->value);
-          written = ledger_
-                        .Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::SetSafetyStock,
-                              set, deadline)
-                        .status();
-        } else {
-          ledger_v1::SetChannelAllocationRequest set;
-          set.set_request_id(request_id);
-          set.set_channel(channel);
-          set.set_sku(sku);
-          set.set_location(location);
-          if (r != nullptr && r->kind == kQuota) set.set_quota(r->value);
-          if (r != nullptr && r->kind == kRatio) {
-            set.set_ratio_basis_points(static_cast<int32_t>(r->value));
-          }
-          written = ledger_
-                        .Call(ledger_.ledger(),
-                              &ledger_v1::LedgerService::Stub::SetChannelAllocation, set, deadline)
-                        .status();
-        }
-        if (!written.ok()) {
-          log::Warn("allocation not written to the ledger",
-                    {{"sku", sku},
-                     {"location", location},
-                     {"channel", channel},
-                     {"error", std::string(written.message())}});
-          if (first_error.ok()) first_error = written;
-          continue;
-        }
-        tx.exec_params(
-            "INSERT INTO applied_allocations (sku, location, channel, value, version) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sku, location, channel) "
-            "DO UPDATE SET value = $4, version = $5",
-            sku, location, channel, value, version);
-        ++writes;
-      }
-      return writes;
-    });
-  });
-  if (!pass.ok()) return pass.status();
+      written = ledger_
+                    .Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::SetChannelAllocation,
+                          set, deadline)
+                    .status();
+    }
+    if (!written.ok()) {
+      log::Warn("allocation not written to the ledger",
+                {{"sku", sku},
+                 {"location", location},
+                 {"channel", channel},
+                 {"error", std::string(written.message())}});
+      if (first_error.ok()) first_error = written;
+      continue;
+    }
+    pqxx::work tx(c);
+    tx.exec_params(
+        "UPDATE applied_allocations SET value = pending, pending = NULL "
+        "WHERE sku = $1 AND location = $2 AND channel = $3 AND version = $4",
+        sku, location, channel, version);
+    tx.commit();
+    ++pass.writes;
+  }
   if (!first_error.ok()) return first_error;
   return pass;
 }

@@ -3,6 +3,8 @@
 #include <optional>
 #include <string>
 
+#include <pqxx/connection>
+
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kura/base/clock.h"
@@ -30,14 +32,21 @@ class Allocation {
   absl::StatusOr<v1::GetEffectiveAllocationResponse> Effective(
       const v1::GetEffectiveAllocationRequest& request, std::optional<absl::Time> deadline);
 
+  /// What an applier pass did: `ran` is false when another replica's pass was running.
+  struct Pass {
+    bool ran = false;
+    int writes = 0;
+  };
   /// One applier pass: works out what applies now for every (item, location, channel) a rule
-  /// covers or the ledger was told about, and writes the changes to the ledger (each write with
-  /// its own idempotency key). Replicas take turns: a pass that finds another running returns 0.
-  /// Returns the number of ledger writes; on a failed write the others still land and the first
-  /// error is returned.
-  absl::StatusOr<int> Apply(std::optional<absl::Time> deadline);
+  /// covers or the ledger was told about, and writes the changes to the ledger. Each write is
+  /// recorded as pending before it is made and as done after, so a write cut off by a crash is
+  /// made again. Replicas take turns (a PostgreSQL advisory lock). On a failed write the others
+  /// still land and the first error is returned.
+  absl::StatusOr<Pass> Apply(std::optional<absl::Time> deadline);
 
  private:
+  absl::StatusOr<Pass> RunPass(pqxx::connection& c, std::optional<absl::Time> deadline);
+
   pg::Database& db_;
   const Clock& clock_;
   const LedgerClient& ledger_;

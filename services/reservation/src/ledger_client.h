@@ -12,6 +12,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "kura/ledger/v1/catalog.grpc.pb.h"
@@ -21,6 +23,13 @@
 namespace kura::reservation {
 
 namespace ledger_v1 = ::kura::ledger::v1;
+
+/// A short stable digest (64-bit FNV-1a, hex) to derive ledger request ids from longer keys.
+inline std::string RequestDigest(absl::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return absl::StrCat(absl::Hex(h, absl::kZeroPad16));
+}
 
 class LedgerClient {
  public:

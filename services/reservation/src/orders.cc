@@ -13,6 +13,7 @@
 #include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
 #include "kura/base/validation.h"
+#include "kura/log/log.h"
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 #include "limited_items.h"
@@ -65,31 +66,6 @@ absl::Status OrderExpired(const std::string& channel, const std::string& externa
 }
 
 bool HasReason(const absl::Status& s, absl::string_view reason) { return ErrorReason(s) == reason; }
-
-// FNV-1a: a stable 64-bit digest, to derive short ledger request ids from a caller's request id.
-std::string Digest(absl::string_view text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  return absl::StrCat(absl::Hex(h, absl::kZeroPad16));
-}
-
-// What a stored state shows as.
-v1::OrderState PublicState(int state) {
-  switch (state) {
-    case kPlacing:
-    case kConfirming:
-      return v1::ORDER_STATE_PENDING;
-    case kCancelling:
-      return v1::ORDER_STATE_CANCELLED;
-    case kFulfilling:
-      return v1::ORDER_STATE_CONFIRMED;
-    case kPreordered:
-    case kConverting:
-      return v1::ORDER_STATE_PREORDERED;
-    default:
-      return static_cast<v1::OrderState>(state);
-  }
-}
 
 // The order row, locked or not, with its allocations.
 struct OrderRow {
@@ -145,7 +121,7 @@ v1::Order LoadOrder(Tx& tx, int64_t order_id) {
   o.set_customer(r[2].as<std::string>());
   o.set_pickup_store(r[3].as<std::string>());
   const int state = r[4].as<int>();
-  o.set_state(PublicState(state));
+  o.set_state(PublicOrderState(state));
   if (o.state() != v1::ORDER_STATE_PREORDERED) {
     *o.mutable_expires_at() = MicrosToProto(r[5].as<int64_t>());
   }
@@ -172,6 +148,37 @@ v1::Order LoadOrder(Tx& tx, int64_t order_id) {
     alloc->set_hold_id(a[4].as<std::string>());
   }
   return o;
+}
+
+// Holds every allocation of an order in the ledger, all or nothing, until the order's expiry.
+// Returns false when the ledger refused (a shortage or another refusal in `refusal`); a
+// transient failure is returned as the error.
+absl::StatusOr<bool> HoldAll(const LedgerClient& ledger, const OrderRow& o,
+                             const std::string& request_id, std::optional<absl::Time> deadline,
+                             absl::Status* refusal) {
+  ledger_v1::CreateHoldsRequest holds;
+  holds.set_request_id(request_id);
+  holds.set_channel(o.channel);
+  holds.set_order_ref(o.external_id);
+  holds.set_customer_ref(o.customer);
+  *holds.mutable_expires_at() = MicrosToProto(absl::ToUnixMicros(o.expires_at));
+  for (const auto& a : o.allocations) {
+    auto* line = holds.add_lines();
+    line->set_hold_id(a.hold_id);
+    line->set_sku(a.sku);
+    line->set_location(a.location);
+    line->set_quantity(a.quantity);
+  }
+  auto held =
+      ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::CreateHolds, holds, deadline);
+  if (held.ok()) return true;
+  const absl::StatusCode code = held.status().code();
+  if (code != absl::StatusCode::kFailedPrecondition && code != absl::StatusCode::kInvalidArgument &&
+      code != absl::StatusCode::kNotFound) {
+    return held.status();
+  }
+  *refusal = held.status();
+  return false;
 }
 
 // Posts every hold of an order (each call idempotent). If one had lapsed, takes back those
@@ -219,38 +226,13 @@ struct Planned {
   int64_t quantity;
 };
 
-// The locations that serve a channel, in priority order, the pickup store (which must serve the
-// channel and take pickups) first.
-absl::StatusOr<std::vector<std::string>> SourceLocations(const LedgerClient& ledger,
-                                                         const std::string& channel_code,
-                                                         const std::string& pickup_store,
-                                                         std::optional<absl::Time> deadline) {
-  ledger_v1::GetChannelRequest get_channel;
-  get_channel.set_code(channel_code);
-  ASSIGN_OR_RETURN(auto channel,
-                   ledger.Call(ledger.catalog(), &ledger_v1::CatalogService::Stub::GetChannel,
-                               get_channel, deadline));
-  std::vector<std::string> locations(channel.channel().location_codes().begin(),
-                                     channel.channel().location_codes().end());
-  if (pickup_store.empty()) return locations;
-  ASSIGN_OR_RETURN(auto store, PickupStore(ledger, pickup_store, deadline));
-  auto it = std::find(locations.begin(), locations.end(), pickup_store);
-  if (it == locations.end()) {
-    return MakeError(absl::StatusCode::kFailedPrecondition, "PICKUP_STORE_NOT_IN_CHANNEL",
-                     absl::StrCat("store ", pickup_store, " does not serve channel ", channel_code),
-                     {{"pickup_store", pickup_store}});
-  }
-  std::rotate(locations.begin(), it, it + 1);
-  return locations;
-}
-
 // Sources every line from those locations in their order, splitting a line where one location
-// cannot cover it.
+// cannot cover it, and leaving `reserved` units per SKU (for waiting pre-orders) unsourced.
 absl::StatusOr<std::vector<Planned>> Source(
     const LedgerClient& ledger, const std::string& channel_code, const std::string& pickup_store,
     const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
-    std::optional<absl::Time> deadline) {
-  ASSIGN_OR_RETURN(auto locations, SourceLocations(ledger, channel_code, pickup_store, deadline));
+    const std::map<std::string, int64_t>& reserved, std::optional<absl::Time> deadline) {
+  ASSIGN_OR_RETURN(auto locations, ChannelLocations(ledger, channel_code, pickup_store, deadline));
   ledger_v1::GetAvailabilityRequest get_availability;
   for (const auto& line : lines) get_availability.add_skus(line.sku());
   for (const auto& location : locations) get_availability.add_locations(location);
@@ -264,14 +246,19 @@ absl::StatusOr<std::vector<Planned>> Source(
   }
   std::vector<Planned> plan;
   for (const auto& line : lines) {
+    int64_t total = 0;
+    for (const auto& location : locations) total += atp[{line.sku(), location}];
+    auto held_back = reserved.find(line.sku());
+    if (held_back != reserved.end() && held_back->second > 0) total -= held_back->second;
     int64_t remaining = line.quantity();
     for (const auto& location : locations) {
+      if (remaining > total) break;
       int64_t take = std::min(remaining, atp[{line.sku(), location}]);
       if (take > 0) plan.push_back({line.sku(), location, take});
       remaining -= take;
     }
     if (remaining > 0) {
-      int64_t available = line.quantity() - remaining;
+      int64_t available = std::max<int64_t>(0, total);
       return MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
                        absl::StrCat("only ", available, " of ", line.sku(), " available on ",
                                     channel_code, ", ", line.quantity(), " ordered"),
@@ -292,6 +279,49 @@ void SetState(Tx& tx, int64_t order_id, int state, absl::Time now) {
 }
 
 }  // namespace
+
+// What a stored state shows as.
+v1::OrderState PublicOrderState(int state) {
+  switch (state) {
+    case kPlacing:
+    case kConfirming:
+      return v1::ORDER_STATE_PENDING;
+    case kCancelling:
+      return v1::ORDER_STATE_CANCELLED;
+    case kFulfilling:
+      return v1::ORDER_STATE_CONFIRMED;
+    case kPreordered:
+    case kConverting:
+      return v1::ORDER_STATE_PREORDERED;
+    default:
+      return static_cast<v1::OrderState>(state);
+  }
+}
+
+// The locations that serve a channel, in priority order, the pickup store (which must serve the
+// channel and take pickups) first.
+absl::StatusOr<std::vector<std::string>> ChannelLocations(const LedgerClient& ledger,
+                                                          const std::string& channel_code,
+                                                          const std::string& pickup_store,
+                                                          std::optional<absl::Time> deadline) {
+  ledger_v1::GetChannelRequest get_channel;
+  get_channel.set_code(channel_code);
+  ASSIGN_OR_RETURN(auto channel,
+                   ledger.Call(ledger.catalog(), &ledger_v1::CatalogService::Stub::GetChannel,
+                               get_channel, deadline));
+  std::vector<std::string> locations(channel.channel().location_codes().begin(),
+                                     channel.channel().location_codes().end());
+  if (pickup_store.empty()) return locations;
+  ASSIGN_OR_RETURN(auto store, PickupStore(ledger, pickup_store, deadline));
+  auto it = std::find(locations.begin(), locations.end(), pickup_store);
+  if (it == locations.end()) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "PICKUP_STORE_NOT_IN_CHANNEL",
+                     absl::StrCat("store ", pickup_store, " does not serve channel ", channel_code),
+                     {{"pickup_store", pickup_store}});
+  }
+  std::rotate(locations.begin(), it, it + 1);
+  return locations;
+}
 
 absl::Status CheckOrderLines(const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
                              bool required) {
@@ -368,15 +398,31 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
       // An order is sourced now; a pre-order is counted against the incoming stock.
       std::vector<Planned> plan;
       std::map<std::string, IncomingLots> incoming;
+      std::vector<std::string> skus;
+      for (const auto& line : request.lines()) skus.push_back(line.sku());
       if (request.preorder()) {
-        RETURN_IF_ERROR(
-            SourceLocations(ledger_, request.channel(), request.pickup_store(), deadline).status());
-        std::vector<std::string> skus;
-        for (const auto& line : request.lines()) skus.push_back(line.sku());
-        ASSIGN_OR_RETURN(incoming, FetchIncoming(ledger_, skus, deadline));
+        // Counted against what is incoming where the channel's orders are sourced.
+        ASSIGN_OR_RETURN(auto locations, ChannelLocations(ledger_, request.channel(),
+                                                          request.pickup_store(), deadline));
+        ASSIGN_OR_RETURN(incoming, FetchIncoming(ledger_, skus, locations, deadline));
       } else {
+        // Waiting pre-orders beyond what is still incoming are owed received stock: it is
+        // theirs until they are converted.
+        using Reserved = std::map<std::string, int64_t>;
+        auto waiting = db_.Run<Reserved>([&](pqxx::connection& c) -> absl::StatusOr<Reserved> {
+          pqxx::nontransaction tx(c);
+          return WaitingPreorders(tx, skus);
+        });
+        if (!waiting.ok()) return waiting.status();
+        Reserved reserved = *waiting;
+        if (!reserved.empty()) {
+          std::vector<std::string> preordered;
+          for (const auto& [sku, _] : reserved) preordered.push_back(sku);
+          ASSIGN_OR_RETURN(auto still_incoming, FetchIncoming(ledger_, preordered, {}, deadline));
+          for (auto& [sku, units] : reserved) units -= TotalUnits(still_incoming[sku]);
+        }
         ASSIGN_OR_RETURN(plan, Source(ledger_, request.channel(), request.pickup_store(),
-                                      request.lines(), deadline));
+                                      request.lines(), reserved, deadline));
       }
       const absl::Time now = clock_.Now();
       auto inserted = db_.Run<bool>([&](pqxx::connection& c) {
@@ -441,33 +487,14 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
               stale = true;
               stale_reason = WrongState("ORDER_EXPIRED", "the order lapsed while being placed");
             } else {
-              ledger_v1::CreateHoldsRequest holds;
-              holds.set_request_id(absl::StrCat("rsv-place-", o->id));
-              holds.set_channel(request.channel());
-              holds.set_order_ref(request.external_order_id());
-              holds.set_customer_ref(request.customer());
-              *holds.mutable_expires_at() = MicrosToProto(absl::ToUnixMicros(o->expires_at));
-              for (const auto& a : o->allocations) {
-                auto* line = holds.add_lines();
-                line->set_hold_id(a.hold_id);
-                line->set_sku(a.sku);
-                line->set_location(a.location);
-                line->set_quantity(a.quantity);
-              }
-              auto held = ledger_.Call(
-                  ledger_.ledger(), &ledger_v1::LedgerService::Stub::CreateHolds, holds, deadline);
-              if (!held.ok()) {
-                const absl::StatusCode code = held.status().code();
-                if (code != absl::StatusCode::kFailedPrecondition &&
-                    code != absl::StatusCode::kInvalidArgument &&
-                    code != absl::StatusCode::kNotFound) {
-                  return held.status();  // transient: the placing order stays; a retry resumes
-                }
+              // A transient failure leaves the placing order; a retry resumes.
+              ASSIGN_OR_RETURN(bool held, HoldAll(ledger_, *o, absl::StrCat("rsv-place-", o->id),
+                                                  deadline, &stale_reason));
+              if (!held) {
                 // The ledger refused: drop the order (and its counts). A shortage is retried
                 // with a fresh allocation; any other refusal is the answer.
                 stale = true;
-                stale_reason = held.status();
-                if (!HasReason(held.status(), "INSUFFICIENT_STOCK")) final_refusal = true;
+                if (!HasReason(stale_reason, "INSUFFICIENT_STOCK")) final_refusal = true;
               }
             }
             if (stale) {
@@ -761,7 +788,7 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
         auto& a = o->allocations[index];
         ledger_v1::FulfilCommittedRequest fulfil;
         fulfil.set_request_id(
-            absl::StrCat("rsv-ful-", a.hold_id, "-", Digest(request.request_id())));
+            absl::StrCat("rsv-ful-", a.hold_id, "-", RequestDigest(request.request_id())));
         fulfil.set_sku(a.sku);
         fulfil.set_location(a.location);
         fulfil.set_quantity(take);
@@ -827,7 +854,7 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
         [&](Tx& tx) -> absl::StatusOr<v1::ListOrdersResponse> {
           std::vector<int> states;  // the stored states that show as the one asked for
           for (int state = kPlacing; state <= kConverting; ++state) {
-            if (PublicState(state) == request.state()) states.push_back(state);
+            if (PublicOrderState(state) == request.state()) states.push_back(state);
           }
           auto rows = tx.exec_params(
               "SELECT order_id FROM orders WHERE order_id < $1 "
@@ -855,7 +882,7 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
 // (ledger request ids carry the attempt number), then confirm. A shortage in (2) drops the
 // allocations and the order waits again; any other failure leaves the intent, and the next pass
 // resumes it.
-absl::StatusOr<bool> Orders::ConvertOne(int64_t order_id) {
+absl::StatusOr<Orders::Conversion> Orders::ConvertOne(int64_t order_id) {
   const pg::TransactionOptions options{};
   auto read = [&](Tx& tx) {
     auto r = tx.exec_params1(
@@ -885,15 +912,15 @@ absl::StatusOr<bool> Orders::ConvertOne(int64_t order_id) {
   if (!head.ok()) return head.status();
   auto& [channel, external_id, store, state, lines] = *head;
   if (state == kPreordered) {
-    auto plan = Source(ledger_, channel, store, lines, std::nullopt);
+    auto plan = Source(ledger_, channel, store, lines, {}, std::nullopt);
     if (!plan.ok()) {
-      if (HasReason(plan.status(), "INSUFFICIENT_STOCK")) return false;
+      if (HasReason(plan.status(), "INSUFFICIENT_STOCK")) return Conversion::kShort;
       return plan.status();
     }
     auto recorded = db_.Run<bool>([&](pqxx::connection& c) {
       return pg::RunInTransaction<bool>(c, options, [&](Tx& tx) -> absl::StatusOr<bool> {
         auto o = ReadOrder(tx, channel, external_id, true);
-        if (o->state != kPreordered) return true;  // taken on by another pass
+        if (o->state != kPreordered) return true;  // taken on by another pass (step 2 sees)
         const absl::Time now = clock_.Now();
         const int attempt =
             tx.exec_params1(
@@ -917,84 +944,84 @@ absl::StatusOr<bool> Orders::ConvertOne(int64_t order_id) {
   }
 
   // 2. Hold and post in the ledger, then confirm.
-  return db_.Run<bool>([&](pqxx::connection& c) {
-    return pg::RunInTransaction<bool>(c, options, [&](Tx& tx) -> absl::StatusOr<bool> {
+  return db_.Run<Conversion>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<Conversion>(c, options, [&](Tx& tx) -> absl::StatusOr<Conversion> {
       auto o = ReadOrder(tx, channel, external_id, true);
-      if (o->state != kConverting) return o->state != kPreordered;
+      if (o->state == kPreordered) return Conversion::kShort;  // undone by another pass
+      if (o->state != kConverting) return Conversion::kDone;   // finished or cancelled meanwhile
       const int attempt =
           tx.exec_params1("SELECT attempt FROM orders WHERE order_id = $1", order_id)[0].as<int>();
-      const std::string customer = o->customer;
-      ledger_v1::CreateHoldsRequest holds;
-      holds.set_request_id(absl::StrCat("rsv-convert-", order_id, "-", attempt));
-      holds.set_channel(channel);
-      holds.set_order_ref(external_id);
-      holds.set_customer_ref(customer);
-      *holds.mutable_expires_at() = MicrosToProto(absl::ToUnixMicros(o->expires_at));
-      for (const auto& a : o->allocations) {
-        auto* line = holds.add_lines();
-        line->set_hold_id(a.hold_id);
-        line->set_sku(a.sku);
-        line->set_location(a.location);
-        line->set_quantity(a.quantity);
-      }
+      // The calls carry the ledger client's own timeout; a transient failure leaves the intent.
+      absl::Status refusal;
+      ASSIGN_OR_RETURN(bool held,
+                       HoldAll(ledger_, *o, absl::StrCat("rsv-convert-", order_id, "-", attempt),
+                               std::nullopt, &refusal));
       bool all_posted = false;
-      auto held =
-          ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::CreateHolds, holds, {});
-      if (held.ok()) {
+      if (held) {
         ASSIGN_OR_RETURN(all_posted, PostAll(ledger_, *o, std::nullopt));
-      } else if (held.status().code() != absl::StatusCode::kFailedPrecondition &&
-                 held.status().code() != absl::StatusCode::kInvalidArgument &&
-                 held.status().code() != absl::StatusCode::kNotFound) {
-        return held.status();  // transient: the intent stays
       }
       if (!all_posted) {  // refused or lapsed: nothing is held; wait for stock again
         tx.exec_params("DELETE FROM allocations WHERE order_id = $1", order_id);
         SetState(tx, order_id, kPreordered, clock_.Now());
-        return false;
+        return Conversion::kShort;
       }
       ReleasePreorders(tx, order_id);
       SetState(tx, order_id, v1::ORDER_STATE_CONFIRMED, clock_.Now());
-      return true;
+      return Conversion::kConverted;
     });
   });
 }
 
-absl::StatusOr<int> Orders::ConvertPreorders(int limit) {
-  // The waiting pre-orders, oldest first, with their items.
-  auto waiting = db_.Run<std::vector<std::pair<int64_t, std::vector<std::string>>>>(
-      [&](pqxx::connection& c)
-          -> absl::StatusOr<std::vector<std::pair<int64_t, std::vector<std::string>>>> {
-        pqxx::nontransaction tx(c);
-        std::vector<std::pair<int64_t, std::vector<std::string>>> out;
-        for (const auto& row : tx.exec_params(
-                 "SELECT o.order_id, string_agg(l.sku, E'\\n' ORDER BY l.sku) FROM orders o "
-                 "JOIN order_lines l USING (order_id) WHERE o.state IN (9, 10) "
-                 "GROUP BY o.order_id ORDER BY o.order_id LIMIT $1",
-                 limit)) {
-          out.push_back({row[0].as<int64_t>(), absl::StrSplit(row[1].as<std::string>(), '\n')});
-        }
-        return out;
-      });
-  if (!waiting.ok()) return waiting.status();
-  // In order of placement: an order that cannot be covered keeps later orders of its items
-  // waiting, so none overtakes it.
-  std::set<std::string> blocked;
+absl::StatusOr<int> Orders::ConvertPreorders() {
+  // In order of placement, per item, channel and pickup store: an order that cannot be covered
+  // keeps later orders of the same key waiting, so none overtakes it. An order that fails for
+  // another reason is logged and passed over.
+  using Key = std::tuple<std::string, std::string, std::string>;  // sku, channel, pickup store
+  std::set<Key> blocked;
   int converted = 0;
-  absl::Status first_error;
-  for (const auto& [order_id, skus] : *waiting) {
-    bool wait = std::any_of(skus.begin(), skus.end(),
-                            [&](const std::string& sku) { return blocked.count(sku) > 0; });
-    if (!wait) {
-      auto done = ConvertOne(order_id);
-      if (done.ok() && *done) {
-        ++converted;
-        continue;
+  constexpr int kPage = 1000;
+  for (int64_t after = 0;;) {
+    auto page = db_.Run<std::vector<std::pair<int64_t, std::vector<Key>>>>(
+        [&](pqxx::connection& c)
+            -> absl::StatusOr<std::vector<std::pair<int64_t, std::vector<Key>>>> {
+          pqxx::nontransaction tx(c);
+          std::vector<std::pair<int64_t, std::vector<Key>>> out;
+          for (const auto& row : tx.exec_params(
+                   "SELECT o.order_id, o.channel, o.pickup_store, "
+                   "string_agg(l.sku, E'\\n' ORDER BY l.sku) FROM orders o "
+                   "JOIN order_lines l USING (order_id) WHERE o.state IN (9, 10) "
+                   "AND o.order_id > $1 GROUP BY o.order_id ORDER BY o.order_id LIMIT $2",
+                   after, kPage)) {
+            std::vector<Key> keys;
+            for (absl::string_view sku : absl::StrSplit(row[3].as<std::string>(), '\n')) {
+              keys.emplace_back(std::string(sku), row[1].as<std::string>(),
+                                row[2].as<std::string>());
+            }
+            out.push_back({row[0].as<int64_t>(), std::move(keys)});
+          }
+          return out;
+        });
+    if (!page.ok()) return page.status();
+    for (const auto& [order_id, keys] : *page) {
+      after = order_id;
+      const bool wait =
+          std::any_of(keys.begin(), keys.end(), [&](const Key& k) { return blocked.count(k) > 0; });
+      auto done = wait ? Conversion::kShort : ConvertOne(order_id);
+      if (done.ok() && *done == Conversion::kConverted) ++converted;
+      if (!done.ok()) {
+        log::Warn("pre-order not converted", {{"order_id", std::to_string(order_id)},
+                                              {"error", std::string(done.status().message())}});
       }
-      if (!done.ok() && first_error.ok()) first_error = done.status();
+      // A shortage, or a failure that may pass (the ledger unreachable), holds the queue.
+      const bool transient =
+          !done.ok() && (done.status().code() == absl::StatusCode::kUnavailable ||
+                         done.status().code() == absl::StatusCode::kDeadlineExceeded);
+      if ((done.ok() && *done == Conversion::kShort) || transient) {
+        blocked.insert(keys.begin(), keys.end());
+      }
     }
-    blocked.insert(skus.begin(), skus.end());
+    if (static_cast<int>(page->size()) < kPage) break;
   }
-  if (converted == 0 && !first_error.ok()) return first_error;
   return converted;
 }
 

@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -14,6 +15,16 @@
 namespace kura::reservation {
 
 namespace v1 = ::kura::reservation::v1;
+
+/// What a stored order state (including the internal intent states) shows as.
+v1::OrderState PublicOrderState(int state);
+
+/// The locations that serve a channel, in priority order, the pickup store (when given: it must
+/// take pickups and serve the channel) first.
+absl::StatusOr<std::vector<std::string>> ChannelLocations(const LedgerClient& ledger,
+                                                          const std::string& channel,
+                                                          const std::string& pickup_store,
+                                                          std::optional<absl::Time> deadline);
 
 /// Checks order lines: 1 (when `required`) to 100, each SKU once, quantities 1 to 1,000,000.
 absl::Status CheckOrderLines(const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
@@ -58,14 +69,18 @@ class Orders {
   /// many it expired.
   absl::StatusOr<int> ExpireDue(int limit);
 
-  /// Moves waiting pre-orders (up to `limit`, oldest first) onto received stock, in order of
-  /// placement per item: each is sourced like an order, held and posted, and becomes confirmed.
+  /// Moves waiting pre-orders onto received stock in order of placement per (item, channel,
+  /// pickup store): each is sourced like an order, held and posted, and becomes confirmed.
   /// Returns how many it converted.
-  absl::StatusOr<int> ConvertPreorders(int limit);
+  absl::StatusOr<int> ConvertPreorders();
 
  private:
-  // Converts one pre-order: true when it is confirmed, false when the stock does not cover it.
-  absl::StatusOr<bool> ConvertOne(int64_t order_id);
+  enum class Conversion {
+    kConverted,  // confirmed by this call
+    kShort,      // the stock does not cover it (yet)
+    kDone,       // confirmed or cancelled by someone else meanwhile
+  };
+  absl::StatusOr<Conversion> ConvertOne(int64_t order_id);
 
   pg::Database& db_;
   const Clock& clock_;

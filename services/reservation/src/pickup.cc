@@ -43,33 +43,20 @@ absl::StatusOr<v1::CheckPickupResponse> Pickup::Check(const v1::CheckPickupReque
   RETURN_IF_ERROR(ValidateCode("channel", request.channel()));
   RETURN_IF_ERROR(ValidateCode("store", request.store()));
   RETURN_IF_ERROR(CheckOrderLines(request.lines(), true));
-  ASSIGN_OR_RETURN(ledger_v1::Location asked, PickupStore(ledger_, request.store(), deadline));
-
-  // The channel's pickup stores, with their coordinates.
-  ledger_v1::GetChannelRequest get_channel;
-  get_channel.set_code(request.channel());
-  ASSIGN_OR_RETURN(auto channel,
-                   ledger_.Call(ledger_.catalog(), &ledger_v1::CatalogService::Stub::GetChannel,
-                                get_channel, deadline));
-  const auto& served = channel.channel().location_codes();
-  if (std::find(served.begin(), served.end(), request.store()) == served.end()) {
-    return MakeError(
-        absl::StatusCode::kFailedPrecondition, "PICKUP_STORE_NOT_IN_CHANNEL",
-        absl::StrCat("store ", request.store(), " does not serve channel ", request.channel()),
-        {{"store", request.store()}});
+  // The channel's locations (the asked store, which must take pickups, first) and of them the
+  // pickup stores, with their coordinates.
+  ASSIGN_OR_RETURN(auto served,
+                   ChannelLocations(ledger_, request.channel(), request.store(), deadline));
+  std::map<std::string, ledger_v1::Location> stores;
+  for (const auto& code : served) {
+    ledger_v1::GetLocationRequest get;
+    get.set_code(code);
+    ASSIGN_OR_RETURN(auto found,
+                     ledger_.Call(ledger_.catalog(), &ledger_v1::CatalogService::Stub::GetLocation,
+                                  get, deadline));
+    if (found.location().pickup_enabled()) stores[code] = found.location();
   }
-  ledger_v1::ListLocationsRequest list;
-  list.set_page_size(1000);
-  ASSIGN_OR_RETURN(auto all,
-                   ledger_.Call(ledger_.catalog(), &ledger_v1::CatalogService::Stub::ListLocations,
-                                list, deadline));
-  std::map<std::string, ledger_v1::Location> stores;  // pickup stores of the channel
-  for (const auto& l : all.locations()) {
-    if (l.pickup_enabled() && std::find(served.begin(), served.end(), l.code()) != served.end()) {
-      stores[l.code()] = l;
-    }
-  }
-  stores[asked.code()] = asked;
+  const ledger_v1::Location asked = stores[request.store()];
 
   // What each has for the channel now.
   ledger_v1::GetAvailabilityRequest get_availability;
@@ -119,26 +106,14 @@ absl::StatusOr<v1::CheckPickupResponse> Pickup::Check(const v1::CheckPickupReque
                    });
 
   // When incoming stock at the asked store covers what it lacks.
-  ledger_v1::ListIncomingRequest get_incoming;
-  for (const auto& line : request.lines()) get_incoming.add_skus(line.sku());
-  get_incoming.add_locations(asked.code());
-  ASSIGN_OR_RETURN(auto incoming,
-                   ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::ListIncoming,
-                                get_incoming, deadline));
+  std::vector<std::string> skus;
+  for (const auto& line : request.lines()) skus.push_back(line.sku());
+  ASSIGN_OR_RETURN(auto incoming, FetchIncoming(ledger_, skus, {asked.code()}, deadline));
   std::optional<absl::Time> expected = absl::InfinitePast();
   for (const auto& line : request.lines()) {
     const int64_t short_by = line.quantity() - atp[{asked.code(), line.sku()}];
     if (short_by <= 0) continue;
-    int64_t running = 0;
-    std::optional<absl::Time> at;
-    for (const auto& lot : incoming.lots()) {  // earliest first
-      if (lot.sku() != line.sku()) continue;
-      running += lot.quantity();
-      if (running >= short_by) {
-        at = FromProto(lot.expected_at());
-        break;
-      }
-    }
+    auto at = CoveredBy(incoming[line.sku()], short_by);
     if (!at) {
       expected.reset();
       break;

@@ -18,12 +18,6 @@ namespace {
 using Tx = pqxx::transaction_base;
 using pg::SqlTime;
 
-int64_t Total(const IncomingLots& lots) {
-  int64_t total = 0;
-  for (const auto& [_, units] : lots) total += units;
-  return total;
-}
-
 // What pre-orders may take in all: the incoming units plus the overbooking share.
 int64_t Room(int64_t incoming, int overbook_percent) {
   return incoming + incoming * overbook_percent / 100;
@@ -36,7 +30,7 @@ v1::PreorderItem ToItem(const pqxx::row& r, const IncomingLots& lots) {
   item.set_overbook_percent(r[2].as<int>());
   item.set_preordered(r[3].as<int64_t>());
   *item.mutable_update_time() = MicrosToProto(r[4].as<int64_t>());
-  item.set_incoming(Total(lots));
+  item.set_incoming(TotalUnits(lots));
   item.set_available(
       std::max<int64_t>(0, Room(item.incoming(), item.overbook_percent()) - item.preordered()));
   if (auto at = ExpectedBy(lots, item.preordered() + 1)) {
@@ -58,30 +52,44 @@ absl::Status NotPreorderable(const std::string& sku) {
 
 absl::StatusOr<std::map<std::string, IncomingLots>> FetchIncoming(
     const LedgerClient& ledger, const std::vector<std::string>& skus,
-    std::optional<absl::Time> deadline) {
+    const std::vector<std::string>& locations, std::optional<absl::Time> deadline) {
   std::map<std::string, IncomingLots> out;
-  if (skus.empty()) return out;
-  ledger_v1::ListIncomingRequest request;
-  for (const auto& sku : skus) {
-    request.add_skus(sku);
-    out[sku];
-  }
-  ASSIGN_OR_RETURN(auto response,
-                   ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::ListIncoming,
-                               request, deadline));
-  for (const auto& lot : response.lots()) {
-    out[lot.sku()].push_back({FromProto(lot.expected_at()), lot.quantity()});
+  constexpr size_t kChunk = 1000;  // the ledger's limit per call
+  for (size_t from = 0; from < skus.size(); from += kChunk) {
+    ledger_v1::ListIncomingRequest request;
+    for (size_t i = from; i < std::min(skus.size(), from + kChunk); ++i) {
+      request.add_skus(skus[i]);
+      out[skus[i]];
+    }
+    for (const auto& location : locations) request.add_locations(location);
+    ASSIGN_OR_RETURN(auto response,
+                     ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::ListIncoming,
+                                 request, deadline));
+    for (const auto& lot : response.lots()) {
+      out[lot.sku()].push_back({FromProto(lot.expected_at()), lot.quantity()});
+    }
   }
   for (auto& [_, lots] : out) std::stable_sort(lots.begin(), lots.end());
   return out;
 }
 
-std::optional<absl::Time> ExpectedBy(const IncomingLots& lots, int64_t units) {
+int64_t TotalUnits(const IncomingLots& lots) {
+  int64_t total = 0;
+  for (const auto& [_, units] : lots) total += units;
+  return total;
+}
+
+std::optional<absl::Time> CoveredBy(const IncomingLots& lots, int64_t units) {
   int64_t running = 0;
   for (const auto& [at, quantity] : lots) {
     running += quantity;
     if (running >= units) return at;
   }
+  return std::nullopt;
+}
+
+std::optional<absl::Time> ExpectedBy(const IncomingLots& lots, int64_t units) {
+  if (auto at = CoveredBy(lots, units)) return at;
   if (lots.empty()) return std::nullopt;
   return lots.back().first;
 }
@@ -93,7 +101,8 @@ absl::StatusOr<v1::PreorderItem> Preorders::Set(const v1::SetPreorderItemRequest
   if (item.overbook_percent() < 0 || item.overbook_percent() > 100) {
     return InvalidArgument("item.overbook_percent", "overbook_percent must be between 0 and 100");
   }
-  ASSIGN_OR_RETURN(auto incoming, FetchIncoming(ledger_, {item.sku()}, deadline));  // known item?
+  ASSIGN_OR_RETURN(auto incoming,
+                   FetchIncoming(ledger_, {item.sku()}, {}, deadline));  // known item?
   return db_.Run<v1::PreorderItem>([&](pqxx::connection& c) {
     return pg::RunInTransaction<v1::PreorderItem>(
         c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<v1::PreorderItem> {
@@ -123,7 +132,7 @@ absl::StatusOr<v1::PreorderItem> Preorders::Get(const std::string& sku,
     return MakeError(absl::StatusCode::kNotFound, "PREORDER_ITEM_NOT_FOUND",
                      absl::StrCat(sku, " has no pre-order settings"), {{"sku", sku}});
   }
-  ASSIGN_OR_RETURN(auto incoming, FetchIncoming(ledger_, {sku}, deadline));
+  ASSIGN_OR_RETURN(auto incoming, FetchIncoming(ledger_, {sku}, {}, deadline));
   return ToItem(**row, incoming[sku]);
 }
 
@@ -135,7 +144,7 @@ absl::StatusOr<v1::ListPreorderItemsResponse> Preorders::List(std::optional<absl
   if (!rows.ok()) return rows.status();
   std::vector<std::string> skus;
   for (const auto& row : *rows) skus.push_back(row[0].as<std::string>());
-  ASSIGN_OR_RETURN(auto incoming, FetchIncoming(ledger_, skus, deadline));
+  ASSIGN_OR_RETURN(auto incoming, FetchIncoming(ledger_, skus, {}, deadline));
   v1::ListPreorderItemsResponse out;
   for (const auto& row : *rows) *out.add_items() = ToItem(row, incoming[row[0].as<std::string>()]);
   return out;
@@ -160,7 +169,7 @@ absl::StatusOr<std::optional<absl::Time>> CountPreorders(
     if (it == found.end() || !it->second[1].as<bool>()) return NotPreorderable(sku);
     const auto lots = incoming.count(sku) ? incoming.at(sku) : IncomingLots();
     const int64_t preordered = it->second[3].as<int64_t>();
-    const int64_t room = Room(Total(lots), it->second[2].as<int>()) - preordered;
+    const int64_t room = Room(TotalUnits(lots), it->second[2].as<int>()) - preordered;
     if (quantity > room) {
       return MakeError(absl::StatusCode::kFailedPrecondition, "PREORDER_CAP_REACHED",
                        absl::StrCat("only ", std::max<int64_t>(0, room), " of ", sku,
@@ -173,6 +182,18 @@ absl::StatusOr<std::optional<absl::Time>> CountPreorders(
     if (at && (!expected || *at > *expected)) expected = at;
   }
   return expected;
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> WaitingPreorders(
+    Tx& tx, const std::vector<std::string>& skus) {
+  std::map<std::string, int64_t> out;
+  for (const auto& row :
+       tx.exec_params("SELECT sku, preordered FROM preorder_items WHERE sku = ANY($1::text[]) "
+                      "AND preordered > 0",
+                      pg::SqlTextArray(skus))) {
+    out[row[0].as<std::string>()] = row[1].as<int64_t>();
+  }
+  return out;
 }
 
 void ReleasePreorders(Tx& tx, int64_t order_id) {

@@ -20,14 +20,21 @@ namespace kura::reservation {
 /// Incoming lots of one item at every location: (expected at, units), earliest first.
 using IncomingLots = std::vector<std::pair<absl::Time, int64_t>>;
 
-/// The items' incoming lots from the ledger (ListIncoming); NOT_FOUND ITEM_NOT_FOUND for an
-/// unknown item.
+/// The items' incoming lots at `locations` (every location when empty) from the ledger
+/// (ListIncoming, in chunks of 1000 items); NOT_FOUND ITEM_NOT_FOUND for an unknown item.
 absl::StatusOr<std::map<std::string, IncomingLots>> FetchIncoming(
     const LedgerClient& ledger, const std::vector<std::string>& skus,
-    std::optional<absl::Time> deadline);
+    const std::vector<std::string>& locations, std::optional<absl::Time> deadline);
 
-/// When `units` units are expected: the date of the lot whose running total reaches them, else
-/// (overbooked) of the last lot; nullopt when nothing is incoming.
+/// Units in all the lots.
+int64_t TotalUnits(const IncomingLots& lots);
+
+/// When `units` units are expected: the date of the lot whose running total reaches them;
+/// nullopt when the lots do not add up to them.
+std::optional<absl::Time> CoveredBy(const IncomingLots& lots, int64_t units);
+
+/// As CoveredBy, but when the lots fall short (an overbooked pre-order), the last lot's date;
+/// nullopt only when nothing is incoming.
 std::optional<absl::Time> ExpectedBy(const IncomingLots& lots, int64_t units);
 
 /// Pre-order settings (PreorderService), read with the ledger's incoming stock. Thread-safe.
@@ -54,6 +61,10 @@ class Preorders {
 absl::StatusOr<std::optional<absl::Time>> CountPreorders(
     pqxx::transaction_base& tx, const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
     const std::map<std::string, IncomingLots>& incoming);
+
+/// Units of the items on pre-orders that wait for stock (only items that have some).
+absl::StatusOr<std::map<std::string, int64_t>> WaitingPreorders(
+    pqxx::transaction_base& tx, const std::vector<std::string>& skus);
 
 /// In the transaction that cancels or converts a waiting pre-order (after ReleaseLimits): gives
 /// its units back to the items' pre-order room.

@@ -298,7 +298,7 @@ class ReservationModule final : public server::ServiceModule {
       metrics_.expired.Increment(*expired);
       if (*expired < 200) break;
     }
-    auto converted = orders_.ConvertPreorders(500);
+    auto converted = orders_.ConvertPreorders();
     if (converted.ok()) {
       metrics_.converted.Increment(*converted);
     } else {
@@ -309,10 +309,8 @@ class ReservationModule final : public server::ServiceModule {
         [](pqxx::connection& conn) -> absl::StatusOr<std::map<int, double>> {
           pqxx::nontransaction tx(conn);
           std::map<int, double> out;
-          for (const auto& row : tx.exec("SELECT CASE state WHEN 0 THEN 1 WHEN 6 THEN 1 WHEN 7 "
-                                         "THEN 4 WHEN 8 THEN 2 WHEN 9 THEN 6 WHEN 10 THEN 6 "
-                                         "ELSE state END, count(*) FROM orders GROUP BY 1")) {
-            out[row[0].as<int>()] = row[1].as<double>();
+          for (const auto& row : tx.exec("SELECT state, count(*) FROM orders GROUP BY 1")) {
+            out[PublicOrderState(row[0].as<int>())] += row[1].as<double>();
           }
           return out;
         });
@@ -325,13 +323,13 @@ class ReservationModule final : public server::ServiceModule {
   }
 
   void ApplyAllocation() {
-    auto writes = allocation_.Apply(std::nullopt);
-    if (writes.ok()) {
-      metrics_.allocation_writes.Increment(*writes);
+    auto pass = allocation_.Apply(std::nullopt);
+    if (pass.ok()) {
+      metrics_.allocation_writes.Increment(pass->writes);
       return;
     }
     metrics_.allocation_failures.Increment();
-    log::Warn("allocation pass incomplete", {{"error", std::string(writes.status().message())}});
+    log::Warn("allocation pass incomplete", {{"error", std::string(pass.status().message())}});
   }
 
   ReservationMetrics metrics_;
