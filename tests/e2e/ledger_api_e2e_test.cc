@@ -254,6 +254,82 @@ TEST_CASE("Bad input gets a clear error with a reason and changes nothing") {
   l.RequireConsistent();
 }
 
+TEST_CASE("Incoming stock is listed per purchase order, receipts using up the earliest first") {
+  LedgerFixture l("ledger_incoming");
+  l.CreateLocation("wh", v1::LOCATION_KIND_WAREHOUSE);
+  l.CreateLocation("store-a");
+  l.CreateItem("PRE");
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  auto order = [&](const std::string& location, int64_t quantity, int days, const std::string& po) {
+    v1::ApplyMovementsRequest r;
+    r.set_request_id(NewId());
+    auto* m = r.add_movements();
+    m->set_kind(v1::MOVEMENT_KIND_ORDER_INCOMING);
+    m->set_sku("PRE");
+    m->set_location(location);
+    m->set_quantity(quantity);
+    m->set_source_ref(po);
+    m->mutable_expected_at()->set_seconds(now + days * 86400);
+    REQUIRE(Call(*l.ledger, &LedgerStub::ApplyMovements, r).ok());
+  };
+  auto list = [&](std::vector<std::string> locations) {
+    v1::ListIncomingRequest r;
+    r.add_skus("PRE");
+    for (auto& location : locations) r.add_locations(location);
+    auto result = Call(*l.ledger, &LedgerStub::ListIncoming, r);
+    INFO(result.status().ToString());
+    REQUIRE(result.ok());
+    std::vector<std::tuple<std::string, std::string, int64_t, int64_t>> lots;
+    for (const auto& lot : result->lots()) {
+      lots.push_back({lot.location(), lot.source_ref(), lot.quantity(),
+                      (lot.expected_at().seconds() - now) / 86400});
+    }
+    return lots;
+  };
+  order("wh", 5, 14, "PO-2");  // entered out of date order
+  order("wh", 4, 7, "PO-1");
+  order("store-a", 3, 10, "PO-3");
+  using Lots = std::vector<std::tuple<std::string, std::string, int64_t, int64_t>>;
+  REQUIRE(list({}) == Lots{{"store-a", "PO-3", 3, 10}, {"wh", "PO-1", 4, 7}, {"wh", "PO-2", 5, 14}});
+  // 6 arrive at the warehouse: PO-1 in full, 2 of PO-2.
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_RECEIVE_INCOMING, "PRE", "wh", 6).ok());
+  REQUIRE(list({"wh"}) == Lots{{"wh", "PO-2", 3, 14}});
+  REQUIRE(l.Move(v1::MOVEMENT_KIND_RECEIVE_INCOMING, "PRE", "store-a", 3).ok());
+  REQUIRE(list({"store-a"}).empty());
+  v1::ListIncomingRequest bad;
+  REQUIRE(Call(*l.ledger, &LedgerStub::ListIncoming, bad).status().code() ==
+          absl::StatusCode::kInvalidArgument);
+  bad.add_skus("NOPE");
+  REQUIRE(ErrorReason(Call(*l.ledger, &LedgerStub::ListIncoming, bad).status()) ==
+          "ITEM_NOT_FOUND");
+
+  // Coordinates round-trip and are checked.
+  v1::CreateLocationRequest located;
+  located.set_request_id(NewId());
+  auto* store = located.mutable_location();
+  store->set_code("store-geo");
+  store->set_name("geo");
+  store->set_kind(v1::LOCATION_KIND_STORE);
+  store->set_time_zone("Asia/Tokyo");
+  store->mutable_coordinates()->set_latitude(95);
+  store->mutable_coordinates()->set_longitude(139.7);
+  REQUIRE(ErrorReason(Call(*l.catalog, &CatalogStub::CreateLocation, located).status()) ==
+          "INVALID_ARGUMENT");
+  store->mutable_coordinates()->set_latitude(35.68);
+  located.set_request_id(NewId());
+  auto created = Call(*l.catalog, &CatalogStub::CreateLocation, located);
+  REQUIRE(created.ok());
+  REQUIRE(created->location().coordinates().latitude() == 35.68);
+  REQUIRE(created->location().coordinates().longitude() == 139.7);
+  v1::UpdateLocationRequest clear;
+  clear.set_request_id(NewId());
+  clear.mutable_location()->set_code("store-geo");
+  clear.mutable_update_mask()->add_paths("coordinates");
+  auto cleared = Call(*l.catalog, &CatalogStub::UpdateLocation, clear);
+  REQUIRE(cleared.ok());
+  REQUIRE(!cleared->location().has_coordinates());
+}
+
 // Reads WatchChanges into `events`, reconnecting from the last sequence it got whenever the
 // stream ends, until `stop`.
 void Watch(LedgerFixture& l, std::mutex& mu, std::vector<v1::ChangeEvent>& events,
