@@ -39,6 +39,7 @@ const char kUsage[] =
     "  items get SKU | items barcode CODE    show one item\n"
     "  locations | locations create --code C --name N --kind store|warehouse|virtual\n"
     "               [--tz Asia/Tokyo] [--pickup] [--at LAT,LNG]\n"
+    "  locations update CODE --at LAT,LNG    set a location's coordinates\n"
     "  channels | channels create --code C --name N --kind ec|register --locations A,B\n"
     "               [--no-safety-stock]\n"
     "  stock SKU... [--location L]... [--channel C]...   availability table\n"
@@ -157,6 +158,15 @@ int Items(Context& ctx) {
 
 // -------------------------------------------------------------------------- locations
 
+bool ParseCoordinates(const std::string& text, v1::GeoPoint* out) {
+  std::pair<std::string, std::string> ll = absl::StrSplit(text, ',');
+  double lat = 0, lng = 0;
+  if (!absl::SimpleAtod(ll.first, &lat) || !absl::SimpleAtod(ll.second, &lng)) return false;
+  out->set_latitude(lat);
+  out->set_longitude(lng);
+  return true;
+}
+
 int Locations(Context& ctx) {
   const auto& pos = ctx.args.positional();
   if (pos.empty()) {
@@ -176,6 +186,23 @@ int Locations(Context& ctx) {
     if (!ctx.json) PrintTable({"CODE", "NAME", "KIND", "TIME ZONE", "PICKUP"}, rows);
     return 0;
   }
+  if (pos[0] == "update" && pos.size() == 2) {
+    v1::UpdateLocationRequest r;
+    r.set_request_id(ctx.args.Get("request-id", NewRequestId()));
+    r.mutable_location()->set_code(pos[1]);
+    r.mutable_update_mask()->add_paths("coordinates");
+    if (!ParseCoordinates(ctx.args.Get("at"), r.mutable_location()->mutable_coordinates())) {
+      return UsageError("locations update takes --at LATITUDE,LONGITUDE");
+    }
+    auto resp = Call(*ctx.catalog, &v1::CatalogService::Stub::UpdateLocation, r);
+    if (!resp) return 1;
+    if (ctx.json) {
+      PrintJson(resp->location());
+    } else {
+      std::printf("updated location %s\n", pos[1].c_str());
+    }
+    return 0;
+  }
   if (pos[0] == "create" && pos.size() == 1) {
     v1::CreateLocationRequest r;
     r.set_request_id(ctx.args.Get("request-id", NewRequestId()));
@@ -184,14 +211,8 @@ int Locations(Context& ctx) {
     l->set_name(ctx.args.Get("name"));
     l->set_time_zone(ctx.args.Get("tz", "Asia/Tokyo"));
     l->set_pickup_enabled(ctx.args.Has("pickup"));
-    if (ctx.args.Has("at")) {
-      std::pair<std::string, std::string> ll = absl::StrSplit(ctx.args.Get("at"), ',');
-      double lat = 0, lng = 0;
-      if (!absl::SimpleAtod(ll.first, &lat) || !absl::SimpleAtod(ll.second, &lng)) {
-        return UsageError("--at takes LATITUDE,LONGITUDE in degrees, e.g. 35.6812,139.7671");
-      }
-      l->mutable_coordinates()->set_latitude(lat);
-      l->mutable_coordinates()->set_longitude(lng);
+    if (ctx.args.Has("at") && !ParseCoordinates(ctx.args.Get("at"), l->mutable_coordinates())) {
+      return UsageError("--at takes LATITUDE,LONGITUDE in degrees, e.g. 35.6812,139.7671");
     }
     std::string kind = ctx.args.Get("kind");
     if (kind == "store") {

@@ -47,4 +47,21 @@ seed_demo() {
   from=$(date -u +%Y-%m-%dT00:00:00Z)
   until=$(date -u -d '+7 days' +%Y-%m-%dT00:00:00Z)
   kctl limited set TEE-WHITE-L --from "$from" --until "$until" --per-customer 2
+  # Store coordinates (nearest-store pickup answers); a new colour on pre-order against a purchase
+  # order due in three weeks (entered once); Shopify may take at most half of Shibuya's tees on
+  # weekend afternoons (created once).
+  kctl locations update shibuya --at 35.6580,139.7016 --request-id demo-loc-shibuya-at
+  kctl locations update shinjuku --at 35.6896,139.7006 --request-id demo-loc-shinjuku-at
+  kctl items create --sku TEE-GREEN-M --name "Organic tee green M" --price 2980 --cost 1100 \
+    --group organic-tee --attr color=green --attr size=M \
+    --barcode "$(jan 491234500007)" --request-id demo-item-TEE-GREEN-M
+  if ! "$KURA_BUILD_DIR/clients/kura-ctl" incoming TEE-GREEN-M | grep -q PO-DEMO-2; then
+    kctl order-incoming TEE-GREEN-M kawasaki-dc 30 --expected "$(date -d '+21 days' +%Y-%m-%d)" \
+      --ref PO-DEMO-2
+  fi
+  kctl preorders set TEE-GREEN-M --overbook 10
+  if ! "$KURA_BUILD_DIR/clients/kura-ctl" allocation --group organic-tee | grep -q shibuya; then
+    kctl allocation set --group organic-tee --location shibuya --channel shopify --ratio 50 \
+      --days sat,sun --from 10:00 --to 20:00
+  fi
 }

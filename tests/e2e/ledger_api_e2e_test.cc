@@ -290,7 +290,8 @@ TEST_CASE("Incoming stock is listed per purchase order, receipts using up the ea
   order("wh", 4, 7, "PO-1");
   order("store-a", 3, 10, "PO-3");
   using Lots = std::vector<std::tuple<std::string, std::string, int64_t, int64_t>>;
-  REQUIRE(list({}) == Lots{{"store-a", "PO-3", 3, 10}, {"wh", "PO-1", 4, 7}, {"wh", "PO-2", 5, 14}});
+  REQUIRE(list({}) ==
+          Lots{{"store-a", "PO-3", 3, 10}, {"wh", "PO-1", 4, 7}, {"wh", "PO-2", 5, 14}});
   // 6 arrive at the warehouse: PO-1 in full, 2 of PO-2.
   REQUIRE(l.Move(v1::MOVEMENT_KIND_RECEIVE_INCOMING, "PRE", "wh", 6).ok());
   REQUIRE(list({"wh"}) == Lots{{"wh", "PO-2", 3, 14}});
