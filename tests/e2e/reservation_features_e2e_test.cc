@@ -3,9 +3,12 @@
 // applier in-process with a manual clock against the same database and ledger.
 #include <algorithm>
 
+#include <atomic>
+
 #include "allocation.h"
 #include "kura/base/clock.h"
 #include "kura/pg/database.h"
+#include "orders.h"
 #include "reservation_fixture.h"
 
 namespace kura::reservation::testing {
@@ -162,6 +165,59 @@ TEST_CASE("Received stock converts pre-orders in order of placement into confirm
   f.l.RequireConsistent();
 }
 
+TEST_CASE("Two replicas converting at once move every pre-order onto stock exactly once") {
+  Fixture f("rsv_preorder_replicas");
+  f.l.CreateItem("PRE");
+  OrderIncoming(f.l, "PRE", "wh", 40, absl::Hours(48), "PO-1");
+  REQUIRE(EnablePreorders(f, "PRE", 0).ok());
+  auto placed =
+      PlaceAtOnce(40, [&](int i) { return Preorder(f, absl::StrCat("r-", i), "PRE", 1); });
+  REQUIRE(placed == std::map<std::string, int>{{"OK", 40}});
+
+  // Two more replicas beside the service's own sweeper, converting in a loop.
+  LedgerClient ledger(grpc::CreateChannel(f.l.address(), grpc::InsecureChannelCredentials()),
+                      absl::Seconds(5));
+  std::atomic<bool> stop = false;
+  std::vector<std::thread> replicas;
+  std::vector<absl::Status> failures(2);
+  for (int r = 0; r < 2; ++r) {
+    replicas.emplace_back([&, r] {
+      auto db = pg::Database::Open({.dsn = f.l.dsn(), .threads = 2, .search_path = "reservation"});
+      if (!db.ok()) {
+        failures[r] = db.status();
+        return;
+      }
+      Orders orders(**db, RealClock::Instance(), ledger, OrderTtl());
+      while (!stop) {
+        auto converted = orders.ConvertPreorders();
+        if (!converted.ok()) failures[r] = converted.status();
+      }
+    });
+  }
+  for (int receipt = 0; receipt < 4; ++receipt) {
+    REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_RECEIVE_INCOMING, "PRE", "wh", 10).ok());
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  bool all = kura::testing::WaitFor([&] { return f.l.Availability("PRE", "wh").committed() == 40; },
+                                    absl::Seconds(20));
+  stop = true;
+  for (auto& t : replicas) t.join();
+  for (const auto& failure : failures) REQUIRE(failure.ok());
+  REQUIRE(all);
+
+  rv1::ListOrdersRequest list;
+  list.set_state(rv1::ORDER_STATE_CONFIRMED);
+  auto confirmed = Call(*f.orders, &Stub::ListOrders, list);
+  REQUIRE(confirmed.ok());
+  REQUIRE(confirmed->orders_size() == 40);
+  for (const auto& o : confirmed->orders()) REQUIRE(Allocated(o, "wh") == 1);
+  auto stock = f.l.Availability("PRE", "wh");
+  REQUIRE(stock.held() == 0);
+  REQUIRE(stock.sellable() == 0);
+  REQUIRE(GetPreorderItem(f, "PRE").preordered() == 0);
+  f.l.RequireConsistent();
+}
+
 // ------------------------------------------------------------------------------ allocation
 
 absl::Time Tokyo(int y, int mo, int d, int h, int mi) {
@@ -262,6 +318,57 @@ TEST_CASE("An allocation schedule switches the ledger's caps at its boundary (ma
   own_safety.mutable_rule()->set_safety_stock(1);
   REQUIRE(allocation.Set(own_safety, std::nullopt).ok());
   REQUIRE(f.l.Availability("TEE-S", "store-a", "ec").available_to_promise() == 9);
+}
+
+TEST_CASE("Appliers of two replicas racing with rule changes leave the ledger at the last rule") {
+  Fixture f("rsv_allocation_race", {{"KURA_ALLOCATION_INTERVAL", "1h"}});
+  f.l.CreateItem("HOT");
+  f.l.Receive("HOT", "store-a", 100);
+  LedgerClient ledger(grpc::CreateChannel(f.l.address(), grpc::InsecureChannelCredentials()),
+                      absl::Seconds(5));
+  ManualClock clock(Tokyo(2026, 11, 27, 12, 0));
+  auto open = [&] {
+    auto db = pg::Database::Open({.dsn = f.l.dsn(), .threads = 1, .search_path = "reservation"});
+    REQUIRE(db.ok());
+    return *std::move(db);
+  };
+  auto db1 = open(), db2 = open();
+  Allocation one(*db1, clock, ledger), two(*db2, clock, ledger);
+  rv1::SetAllocationRuleRequest rule;
+  *rule.mutable_rule() = QuotaRule("HOT", 1);
+  auto stored = one.Set(rule, std::nullopt);
+  REQUIRE(stored.ok());
+  *rule.mutable_rule() = stored->rule();
+
+  std::atomic<bool> stop = false;
+  std::atomic<int> passes = 0;  // passes that ran (took the lock)
+  std::vector<absl::Status> failures(2);
+  std::vector<std::thread> appliers;
+  for (int i = 0; i < 2; ++i) {
+    appliers.emplace_back([&, i] {
+      while (!stop) {
+        auto pass = (i == 0 ? one : two).Apply(std::nullopt);
+        if (!pass.ok()) failures[i] = pass.status();
+        if (pass.ok() && pass->ran) ++passes;
+      }
+    });
+  }
+  for (int64_t quota = 2; quota <= 21; ++quota) {
+    rule.mutable_rule()->set_quota(quota);
+    REQUIRE((quota % 2 == 0 ? one : two).Set(rule, std::nullopt).ok());
+  }
+  // Two more passes complete: one of them started after the last change.
+  const int seen = passes;
+  bool settled = kura::testing::WaitFor([&] { return passes >= seen + 2; }, absl::Seconds(10));
+  stop = true;
+  for (auto& t : appliers) t.join();
+  for (const auto& failure : failures) REQUIRE(failure.ok());
+  REQUIRE(settled);
+  REQUIRE(f.l.Availability("HOT", "store-a", "ec").available_to_promise() == 21);
+  rv1::GetEffectiveAllocationRequest ask;
+  ask.set_sku("HOT");
+  ask.set_location("store-a");
+  REQUIRE(two.Effective(ask, std::nullopt)->values(0).in_ledger() == "quota 21");
 }
 
 TEST_CASE("Allocation rules through the API: bad input is refused and changes nothing") {
