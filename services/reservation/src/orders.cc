@@ -877,6 +877,28 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
 
 // ---------------------------------------------------------------------------- pre-orders
 
+namespace {
+
+// Of `skus`, those with units available to promise at some location (channel caps aside).
+absl::StatusOr<std::set<std::string>> ItemsOnSale(const LedgerClient& ledger,
+                                                  const std::vector<std::string>& skus) {
+  std::set<std::string> out;
+  constexpr size_t kChunk = 1000;  // the ledger's limit per call
+  for (size_t from = 0; from < skus.size(); from += kChunk) {
+    ledger_v1::GetAvailabilityRequest request;
+    for (size_t i = from; i < std::min(skus.size(), from + kChunk); ++i) request.add_skus(skus[i]);
+    ASSIGN_OR_RETURN(auto rows,
+                     ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
+                                 request, std::nullopt));
+    for (const auto& row : rows.rows()) {
+      if (row.available_to_promise() > 0) out.insert(row.sku());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 // A waiting pre-order moves onto received stock in two steps, like Confirm: (1) source it and
 // record the allocations with the intent state converting; (2) hold and post them in the ledger
 // (ledger request ids carry the attempt number), then confirm. A shortage in (2) drops the
@@ -1002,10 +1024,18 @@ absl::StatusOr<int> Orders::ConvertPreorders() {
           return out;
         });
     if (!page.ok()) return page.status();
+    // One look at the page's items first: one with nothing on sale anywhere waits without a
+    // sourcing call (the common case: its goods have not arrived).
+    std::set<std::string> skus;
+    for (const auto& [_, keys] : *page) {
+      for (const auto& key : keys) skus.insert(std::get<0>(key));
+    }
+    ASSIGN_OR_RETURN(auto on_sale, ItemsOnSale(ledger_, {skus.begin(), skus.end()}));
     for (const auto& [order_id, keys] : *page) {
       after = order_id;
-      const bool wait =
-          std::any_of(keys.begin(), keys.end(), [&](const Key& k) { return blocked.count(k) > 0; });
+      const bool wait = std::any_of(keys.begin(), keys.end(), [&](const Key& k) {
+        return blocked.count(k) > 0 || !on_sale.count(std::get<0>(k));
+      });
       auto done = wait ? Conversion::kShort : ConvertOne(order_id);
       if (done.ok() && *done == Conversion::kConverted) ++converted;
       if (!done.ok()) {
