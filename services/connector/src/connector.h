@@ -1,0 +1,93 @@
+#pragma once
+
+// The connector interface: what kura needs from an EC platform. One class per platform
+// (shopify.cc, woocommerce.cc, square.cc, kura_json.cc), listed in connectors.cc; see
+// docs/connectors.md for adding one.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace kura::connector {
+
+/// One webhook delivery as received.
+struct WebhookRequest {
+  /// The URL the platform posts to, as registered there (Square signs it).
+  std::string url;
+  /// Header names lower-cased.
+  std::map<std::string, std::string> headers;
+  /// The raw body bytes (signatures cover exactly these).
+  std::string body;
+
+  /// A header's value, or empty.
+  std::string Header(absl::string_view lower_case_name) const;
+};
+
+/// What the inbox stores a delivery under, read before the body is applied.
+struct DeliveryInfo {
+  /// The platform's id of the event: a repeat of a delivery carries the same one.
+  std::string event_id;
+  /// The platform's topic, e.g. "orders/create".
+  std::string topic;
+  /// The platform's order id when the delivery is about an order; else empty.
+  std::string order_id;
+  /// When the platform produced this state of the resource (to recognise stale deliveries);
+  /// InfinitePast when the body does not say.
+  absl::Time platform_time = absl::InfinitePast();
+};
+
+/// A platform-neutral event, in the order a delivery's events are to be applied.
+struct CanonicalEvent {
+  enum class Kind {
+    kOrderPlaced,     // an online order exists: hold its lines
+    kOrderPaid,       // ... and is paid: confirm it
+    kOrderFulfilled,  // ... and was shipped in full
+    kOrderCancelled,  // ... or was cancelled
+    kReturned,        // units came back to a location (refund with restock)
+    kStoreSale,       // units sold at a platform POS in a store (already handed over)
+    kStockCount,      // the platform reports a stock level (for reconciliation)
+  };
+  Kind kind;
+  std::string order_id;
+  std::string customer;
+  struct Line {
+    std::string item_ref;      // the platform's variant / item id (mapped to a kura SKU)
+    std::string sku;           // the SKU the platform shows, when any (used when unmapped)
+    std::string location_ref;  // the platform's location id, when the event has one
+    int64_t quantity = 0;
+  };
+  std::vector<Line> lines;
+};
+
+/// An EC platform. Implementations are stateless and thread-safe.
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  /// The platform's name in webhook paths and configuration, e.g. "shopify".
+  virtual std::string platform() const = 0;
+  /// Whether the delivery is signed with one of `secrets` (two during a rotation). Constant
+  /// time in the signature.
+  virtual bool Verify(const WebhookRequest& request,
+                      const std::vector<std::string>& secrets) const = 0;
+  /// The delivery's identity; INVALID_ARGUMENT when the body or headers are malformed.
+  virtual absl::StatusOr<DeliveryInfo> Identify(const WebhookRequest& request) const = 0;
+  /// The delivery's canonical events (none for a topic kura does not act on);
+  /// INVALID_ARGUMENT when malformed.
+  virtual absl::StatusOr<std::vector<CanonicalEvent>> Parse(
+      const WebhookRequest& request) const = 0;
+  /// Whether an unsigned delivery is the platform's harmless set-up ping, answered 200 and
+  /// otherwise ignored (WooCommerce's creation ping).
+  virtual bool IsPing(const WebhookRequest& request) const { return false; }
+};
+
+/// The connector of a platform, or null.
+const Connector* FindConnector(absl::string_view platform);
+/// Every platform's name.
+std::vector<std::string> Platforms();
+
+}  // namespace kura::connector

@@ -1,0 +1,90 @@
+// kura's own signed JSON webhook, for integrators who do not write C++ (docs/connectors.md):
+//   POST /webhooks/kura/{channel}
+//   Kura-Signature: base64(HMAC-SHA256(channel secret, raw body))
+//   {"event_id": "...", "type": "order.placed" | "order.paid" | "order.fulfilled" |
+//    "order.cancelled" | "return" | "store_sale", "occurred_at": RFC 3339,
+//    "order_id": "...", "customer": "...",
+//    "lines": [{"sku": "...", "quantity": N, "location": "<kura location code>"}]}
+#include <map>
+
+#include "connector.h"
+#include "crypto.h"
+#include "json_util.h"
+#include "kura/base/error.h"
+#include "kura/base/status_macros.h"
+
+namespace kura::connector {
+namespace {
+
+using Kind = CanonicalEvent::Kind;
+
+const std::map<std::string, Kind>& Types() {
+  static const auto* types =
+      new std::map<std::string, Kind>{{"order.placed", Kind::kOrderPlaced},
+                                      {"order.paid", Kind::kOrderPaid},
+                                      {"order.fulfilled", Kind::kOrderFulfilled},
+                                      {"order.cancelled", Kind::kOrderCancelled},
+                                      {"return", Kind::kReturned},
+                                      {"store_sale", Kind::kStoreSale}};
+  return *types;
+}
+
+class KuraJson final : public Connector {
+ public:
+  std::string platform() const override { return "kura"; }
+
+  bool Verify(const WebhookRequest& request,
+              const std::vector<std::string>& secrets) const override {
+    const std::string signature = request.Header("kura-signature");
+    bool ok = false;
+    for (const auto& secret : secrets) {
+      ok |= !signature.empty() && VerifyHmacBase64(signature, secret, request.body);
+    }
+    return ok;
+  }
+
+  absl::StatusOr<DeliveryInfo> Identify(const WebhookRequest& request) const override {
+    ASSIGN_OR_RETURN(Json body, ParseObject(request.body));
+    DeliveryInfo info;
+    info.event_id = Text(body, "event_id");
+    info.topic = Text(body, "type");
+    info.order_id = Text(body, "order_id");
+    if (info.event_id.empty()) return InvalidArgument("event_id", "event_id is required");
+    if (!Types().count(info.topic)) {
+      return InvalidArgument("type",
+                             "type must be order.placed, order.paid, order.fulfilled, "
+                             "order.cancelled, return or store_sale");
+    }
+    auto when = Timestamp(Text(body, "occurred_at"));
+    if (!when) return InvalidArgument("occurred_at", "occurred_at must be an RFC 3339 time");
+    info.platform_time = *when;
+    return info;
+  }
+
+  absl::StatusOr<std::vector<CanonicalEvent>> Parse(const WebhookRequest& request) const override {
+    ASSIGN_OR_RETURN(DeliveryInfo info, Identify(request));
+    ASSIGN_OR_RETURN(Json body, ParseObject(request.body));
+    CanonicalEvent event{Types().at(info.topic), info.order_id, Text(body, "customer"), {}};
+    auto lines = body.find("lines");
+    if (lines != body.end()) {
+      if (!lines->is_array()) return InvalidArgument("lines", "lines must be an array");
+      for (const auto& line : *lines) {
+        auto quantity = line.is_object() ? Quantity(line, "quantity") : std::nullopt;
+        if (!quantity || *quantity <= 0 || Text(line, "sku").empty()) {
+          return InvalidArgument("lines", "each line needs a sku and a positive quantity");
+        }
+        event.lines.push_back({"", Text(line, "sku"), Text(line, "location"), *quantity});
+      }
+    }
+    return std::vector<CanonicalEvent>{std::move(event)};
+  }
+};
+
+}  // namespace
+
+const Connector& KuraJsonConnector() {
+  static const KuraJson instance;
+  return instance;
+}
+
+}  // namespace kura::connector

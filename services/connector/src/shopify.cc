@@ -1,0 +1,132 @@
+// Shopify: X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(app client secret, raw body));
+// dedupe on X-Shopify-Event-Id; stale deliveries by X-Shopify-Triggered-At. Topics acted on:
+// orders/create|updated|paid|cancelled|fulfilled (web orders; POS orders are store sales) and
+// refunds/create (restock_type "return" → a return at the refund's location).
+#include "absl/strings/match.h"
+#include "connector.h"
+#include "crypto.h"
+#include "json_util.h"
+#include "kura/base/error.h"
+#include "kura/base/status_macros.h"
+
+namespace kura::connector {
+namespace {
+
+using Kind = CanonicalEvent::Kind;
+
+std::string OrderIdOf(const std::string& topic, const Json& body) {
+  if (absl::StartsWith(topic, "orders/")) return IdText(body, "id");
+  if (absl::StartsWith(topic, "refunds/")) return IdText(body, "order_id");
+  return "";
+}
+
+absl::StatusOr<std::vector<CanonicalEvent::Line>> OrderLines(const Json& order,
+                                                             const std::string& location) {
+  std::vector<CanonicalEvent::Line> lines;
+  auto items = order.find("line_items");
+  if (items == order.end() || !items->is_array()) {
+    return InvalidArgument("line_items", "the order has no line_items array");
+  }
+  for (const auto& item : *items) {
+    auto quantity = item.is_object() ? Quantity(item, "quantity") : std::nullopt;
+    if (!quantity) return InvalidArgument("line_items", "a line item has no quantity");
+    if (*quantity <= 0) continue;
+    lines.push_back({IdText(item, "variant_id"), Text(item, "sku"), location, *quantity});
+  }
+  return lines;
+}
+
+class Shopify final : public Connector {
+ public:
+  std::string platform() const override { return "shopify"; }
+
+  bool Verify(const WebhookRequest& request,
+              const std::vector<std::string>& secrets) const override {
+    const std::string signature = request.Header("x-shopify-hmac-sha256");
+    bool ok = false;
+    for (const auto& secret : secrets) {
+      ok |= !signature.empty() && VerifyHmacBase64(signature, secret, request.body);
+    }
+    return ok;
+  }
+
+  absl::StatusOr<DeliveryInfo> Identify(const WebhookRequest& request) const override {
+    DeliveryInfo info;
+    info.topic = request.Header("x-shopify-topic");
+    info.event_id = request.Header("x-shopify-event-id");
+    if (info.event_id.empty()) info.event_id = request.Header("x-shopify-webhook-id");
+    if (info.topic.empty() || info.event_id.empty()) {
+      return InvalidArgument("headers", "X-Shopify-Topic and X-Shopify-Event-Id are required");
+    }
+    ASSIGN_OR_RETURN(Json body, ParseObject(request.body));
+    info.order_id = OrderIdOf(info.topic, body);
+    auto when = Timestamp(request.Header("x-shopify-triggered-at"));
+    if (!when) when = Timestamp(Text(body, "updated_at"));
+    if (when) info.platform_time = *when;
+    return info;
+  }
+
+  absl::StatusOr<std::vector<CanonicalEvent>> Parse(const WebhookRequest& request) const override {
+    const std::string topic = request.Header("x-shopify-topic");
+    ASSIGN_OR_RETURN(Json body, ParseObject(request.body));
+    std::vector<CanonicalEvent> events;
+    const std::string order_id = OrderIdOf(topic, body);
+    if (absl::StartsWith(topic, "orders/")) {
+      if (order_id.empty()) return InvalidArgument("id", "the order has no id");
+      std::string customer;
+      if (auto c = body.find("customer"); c != body.end() && c->is_object()) {
+        customer = IdText(*c, "id");
+      }
+      if (Text(body, "source_name") == "pos") {
+        // Sold over the counter at a Shopify POS location: already handed over.
+        ASSIGN_OR_RETURN(auto lines, OrderLines(body, IdText(body, "location_id")));
+        if (Text(body, "cancelled_at").empty()) {
+          events.push_back({Kind::kStoreSale, order_id, customer, std::move(lines)});
+        }
+        return events;
+      }
+      ASSIGN_OR_RETURN(auto lines, OrderLines(body, ""));
+      events.push_back({Kind::kOrderPlaced, order_id, customer, lines});
+      const std::string paid = Text(body, "financial_status");
+      if (paid == "paid" || paid == "partially_refunded" || paid == "refunded" ||
+          topic == "orders/paid") {
+        events.push_back({Kind::kOrderPaid, order_id, customer, {}});
+      }
+      if (Text(body, "fulfillment_status") == "fulfilled" || topic == "orders/fulfilled") {
+        events.push_back({Kind::kOrderFulfilled, order_id, customer, {}});
+      }
+      if (!Text(body, "cancelled_at").empty() || topic == "orders/cancelled") {
+        events.push_back({Kind::kOrderCancelled, order_id, customer, lines});
+      }
+      return events;
+    }
+    if (topic == "refunds/create") {
+      CanonicalEvent returned{Kind::kReturned, order_id, "", {}};
+      auto items = body.find("refund_line_items");
+      if (items == body.end() || !items->is_array()) {
+        return InvalidArgument("refund_line_items", "the refund has no refund_line_items array");
+      }
+      for (const auto& item : *items) {
+        if (!item.is_object() || Text(item, "restock_type") != "return") continue;
+        auto quantity = Quantity(item, "quantity");
+        auto line = item.find("line_item");
+        if (!quantity || line == item.end() || !line->is_object()) {
+          return InvalidArgument("refund_line_items", "a refund line lacks quantity or line_item");
+        }
+        returned.lines.push_back({IdText(*line, "variant_id"), Text(*line, "sku"),
+                                  IdText(item, "location_id"), *quantity});
+      }
+      if (!returned.lines.empty()) events.push_back(std::move(returned));
+    }
+    return events;  // other topics: nothing to do
+  }
+};
+
+}  // namespace
+
+const Connector& ShopifyConnector() {
+  static const Shopify instance;
+  return instance;
+}
+
+}  // namespace kura::connector

@@ -1,0 +1,99 @@
+// WooCommerce: X-WC-Webhook-Signature = base64(HMAC-SHA256(webhook secret, raw body)). There is
+// no stable event id and deliveries coalesce (the payload is built at send time), so a delivery
+// is named by (order id, date_modified_gmt, status) and acted on by the order's status:
+// pending → hold; processing, on-hold, completed → hold and confirm; completed → hand over;
+// cancelled, failed → cancel. The creation ping (form-encoded webhook_id=N, unsigned) is
+// answered and ignored.
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "connector.h"
+#include "crypto.h"
+#include "json_util.h"
+#include "kura/base/error.h"
+#include "kura/base/status_macros.h"
+
+namespace kura::connector {
+namespace {
+
+using Kind = CanonicalEvent::Kind;
+
+class WooCommerce final : public Connector {
+ public:
+  std::string platform() const override { return "woocommerce"; }
+
+  bool Verify(const WebhookRequest& request,
+              const std::vector<std::string>& secrets) const override {
+    const std::string signature = request.Header("x-wc-webhook-signature");
+    bool ok = false;
+    for (const auto& secret : secrets) {
+      ok |= !signature.empty() && VerifyHmacBase64(signature, secret, request.body);
+    }
+    return ok;
+  }
+
+  bool IsPing(const WebhookRequest& request) const override {
+    return request.Header("x-wc-webhook-signature").empty() &&
+           absl::StartsWith(request.body, "webhook_id=") && request.body.size() < 64;
+  }
+
+  absl::StatusOr<DeliveryInfo> Identify(const WebhookRequest& request) const override {
+    DeliveryInfo info;
+    info.topic = request.Header("x-wc-webhook-topic");
+    if (info.topic.empty()) return InvalidArgument("headers", "X-WC-Webhook-Topic is required");
+    ASSIGN_OR_RETURN(Json body, ParseObject(request.body));
+    const std::string id = IdText(body, "id");
+    if (id.empty()) return InvalidArgument("id", "the resource has no id");
+    const std::string modified = Text(body, "date_modified_gmt");
+    info.event_id = absl::StrCat(info.topic, ":", id, ":", modified, ":", Text(body, "status"));
+    if (absl::StartsWith(info.topic, "order.")) info.order_id = id;
+    if (auto when = Timestamp(modified)) info.platform_time = *when;
+    return info;
+  }
+
+  absl::StatusOr<std::vector<CanonicalEvent>> Parse(const WebhookRequest& request) const override {
+    const std::string topic = request.Header("x-wc-webhook-topic");
+    std::vector<CanonicalEvent> events;
+    if (topic != "order.created" && topic != "order.updated") return events;
+    ASSIGN_OR_RETURN(Json body, ParseObject(request.body));
+    const std::string order_id = IdText(body, "id");
+    if (order_id.empty()) return InvalidArgument("id", "the order has no id");
+    const std::string customer =
+        IdText(body, "customer_id") == "0" ? "" : IdText(body, "customer_id");
+    std::vector<CanonicalEvent::Line> lines;
+    auto items = body.find("line_items");
+    if (items == body.end() || !items->is_array()) {
+      return InvalidArgument("line_items", "the order has no line_items array");
+    }
+    for (const auto& item : *items) {
+      auto quantity = item.is_object() ? Quantity(item, "quantity") : std::nullopt;
+      if (!quantity) return InvalidArgument("line_items", "a line item has no quantity");
+      if (*quantity <= 0) continue;
+      std::string ref = IdText(item, "variation_id");
+      if (ref.empty() || ref == "0") ref = IdText(item, "product_id");
+      lines.push_back({ref, Text(item, "sku"), "", *quantity});
+    }
+    const std::string status = Text(body, "status");
+    if (status == "cancelled" || status == "failed") {
+      events.push_back({Kind::kOrderCancelled, order_id, customer, lines});
+      return events;
+    }
+    if (status == "pending" || status == "processing" || status == "on-hold" ||
+        status == "completed") {
+      events.push_back({Kind::kOrderPlaced, order_id, customer, lines});
+    }
+    if (status == "processing" || status == "on-hold" || status == "completed") {
+      events.push_back({Kind::kOrderPaid, order_id, customer, {}});
+    }
+    if (status == "completed") events.push_back({Kind::kOrderFulfilled, order_id, customer, {}});
+    return events;
+  }
+};
+
+}  // namespace
+
+const Connector& WooCommerceConnector() {
+  static const WooCommerce instance;
+  return instance;
+}
+
+}  // namespace kura::connector
