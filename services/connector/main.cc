@@ -1,4 +1,5 @@
 // kura-connector: wiring only. See README.md beside this file.
+#include "connector_module.h"
 #include "kura/server/service_main.h"
 
 namespace kura::migrations {
@@ -12,5 +13,7 @@ int main(int argc, char** argv) {
                                        .error_domain = "kura.connector",
                                        .migrations = &kura::migrations::ConnectorMigrations,
                                        .grpc_port = 7103,
-                                       .metrics_port = 9103});
+                                       .metrics_port = 9103,
+                                       .extra_defaults = kura::connector::ConnectorDefaults(),
+                                       .create_module = kura::connector::MakeConnectorModule});
 }

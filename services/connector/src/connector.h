@@ -83,6 +83,10 @@ class Connector {
   /// Whether an unsigned delivery is the platform's harmless set-up ping, answered 200 and
   /// otherwise ignored (WooCommerce's creation ping).
   virtual bool IsPing(const WebhookRequest& request) const { return false; }
+  /// Whether every order delivery carries the order's whole current state (then an older
+  /// delivery than one applied is stale and skipped); false when deliveries are single events
+  /// that must each be applied.
+  virtual bool SnapshotsOrders() const { return false; }
 };
 
 /// The connector of a platform, or null.

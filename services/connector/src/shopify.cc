@@ -38,6 +38,7 @@ absl::StatusOr<std::vector<CanonicalEvent::Line>> OrderLines(const Json& order,
 
 class Shopify final : public Connector {
  public:
+  bool SnapshotsOrders() const override { return true; }
   std::string platform() const override { return "shopify"; }
 
   bool Verify(const WebhookRequest& request,

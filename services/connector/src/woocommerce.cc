@@ -19,6 +19,7 @@ using Kind = CanonicalEvent::Kind;
 
 class WooCommerce final : public Connector {
  public:
+  bool SnapshotsOrders() const override { return true; }
   std::string platform() const override { return "woocommerce"; }
 
   bool Verify(const WebhookRequest& request,

@@ -18,7 +18,7 @@
 #include "absl/time/time.h"
 #include "kura/ledger/v1/catalog.grpc.pb.h"
 #include "kura/ledger/v1/ledger.grpc.pb.h"
-#include "kura/rpc/status.h"
+#include "kura/rpc/client.h"
 
 namespace kura::reservation {
 
@@ -43,15 +43,9 @@ class LedgerClient {
   absl::StatusOr<Resp> Call(Stub& stub,
                             grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                             const Req& request, std::optional<absl::Time> deadline) const {
-    grpc::ClientContext context;
     absl::Time until = absl::Now() + timeout_;
     if (deadline && *deadline < until) until = *deadline;
-    context.set_deadline(absl::ToChronoTime(until));
-    rpc::PropagateTrace(context);
-    Resp response;
-    grpc::Status status = (stub.*method)(&context, request, &response);
-    if (!status.ok()) return rpc::FromGrpcStatus(status);
-    return response;
+    return rpc::CallUnary(stub, method, request, until);
   }
 
   ledger_v1::CatalogService::Stub& catalog() const { return *catalog_; }

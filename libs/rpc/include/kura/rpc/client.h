@@ -1,0 +1,29 @@
+#pragma once
+
+// One unary call to another kura service: a deadline, the trace id passed on, and the status
+// mapped back to absl (ErrorInfo reason kept).
+
+#include <grpcpp/client_context.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kura/rpc/status.h"
+
+namespace kura::rpc {
+
+/// Calls `method` of `stub`, giving up at `deadline`.
+template <typename Stub, typename Req, typename Resp>
+absl::StatusOr<Resp> CallUnary(Stub& stub,
+                               grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&,
+                                                            Resp*),
+                               const Req& request, absl::Time deadline) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(deadline));
+  PropagateTrace(context);
+  Resp response;
+  grpc::Status status = (stub.*method)(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+}  // namespace kura::rpc

@@ -1,0 +1,42 @@
+#pragma once
+
+// kura-connector's calls to kura-reservation and kura-ledger, each with a deadline.
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+
+#include "absl/time/clock.h"
+#include "kura/ledger/v1/catalog.grpc.pb.h"
+#include "kura/ledger/v1/ledger.grpc.pb.h"
+#include "kura/reservation/v1/orders.grpc.pb.h"
+#include "kura/rpc/client.h"
+
+namespace kura::connector {
+
+namespace ledger_v1 = ::kura::ledger::v1;
+namespace reservation_v1 = ::kura::reservation::v1;
+
+struct Clients {
+  Clients(std::shared_ptr<grpc::Channel> reservation, std::shared_ptr<grpc::Channel> ledger,
+          absl::Duration timeout)
+      : orders(reservation_v1::OrderService::NewStub(reservation)),
+        ledger(ledger_v1::LedgerService::NewStub(ledger)),
+        catalog(ledger_v1::CatalogService::NewStub(ledger)),
+        timeout(timeout) {}
+
+  /// Calls `method` with the configured timeout.
+  template <typename Stub, typename Req, typename Resp>
+  absl::StatusOr<Resp> Call(Stub& stub,
+                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                            const Req& request) const {
+    return rpc::CallUnary(stub, method, request, absl::Now() + timeout);
+  }
+
+  std::unique_ptr<reservation_v1::OrderService::Stub> orders;
+  std::unique_ptr<ledger_v1::LedgerService::Stub> ledger;
+  std::unique_ptr<ledger_v1::CatalogService::Stub> catalog;
+  absl::Duration timeout;
+};
+
+}  // namespace kura::connector

@@ -1,0 +1,280 @@
+#include "connector_module.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <httplib.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <condition_variable>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "admin.h"
+#include "inbox.h"
+#include "kura/base/error.h"
+#include "kura/base/status_macros.h"
+#include "kura/connector/v1/admin.grpc.pb.h"
+#include "kura/log/log.h"
+#include "kura/rpc/serve.h"
+#include "kura/server/periodic.h"
+
+namespace kura::connector {
+namespace {
+
+struct ConnectorMetrics final : InboxObserver {
+  explicit ConnectorMetrics(prometheus::Registry& registry)
+      : webhooks(prometheus::BuildCounter()
+                     .Name("kura_connector_webhooks_total")
+                     .Help("Webhook deliveries received, by platform and result (accepted, "
+                           "duplicate, ping, bad_signature, malformed, unknown_webhook, error).")
+                     .Register(registry)),
+        inbox_depth(prometheus::BuildGauge()
+                        .Name("kura_connector_inbox_depth")
+                        .Help("Deliveries waiting to be applied.")
+                        .Register(registry)
+                        .Add({})),
+        inbox_oldest(prometheus::BuildGauge()
+                         .Name("kura_connector_inbox_oldest_seconds")
+                         .Help("Age of the oldest delivery waiting to be applied.")
+                         .Register(registry)
+                         .Add({})),
+        processing(
+            prometheus::BuildHistogram()
+                .Name("kura_connector_processing_seconds")
+                .Help("Time to apply one delivery (reservation and ledger calls).")
+                .Register(registry)
+                .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                                 0.05, 0.1, 0.25, 0.5, 1, 2.5})),
+        dead_letters(prometheus::BuildCounter()
+                         .Name("kura_connector_dead_letters_total")
+                         .Help("Deliveries that could not be applied, by reason.")
+                         .Register(registry)) {}
+
+  void DeadLettered(const std::string& reason) override {
+    dead_letters.Add({{"reason", reason}}).Increment();
+  }
+  void Processed(absl::Duration took) override { processing.Observe(absl::ToDoubleSeconds(took)); }
+
+  prometheus::Family<prometheus::Counter>& webhooks;
+  prometheus::Gauge& inbox_depth;
+  prometheus::Gauge& inbox_oldest;
+  prometheus::Histogram& processing;
+  prometheus::Family<prometheus::Counter>& dead_letters;
+};
+
+class AdminGrpc final : public v1::ConnectorAdminService::Service {
+ public:
+  AdminGrpc(Admin& admin, std::string domain) : a_(admin), d_(std::move(domain)) {}
+
+#define KURA_ADMIN_RPC(Name, Field, expr)                                   \
+  grpc::Status Name(grpc::ServerContext* ctx, const v1::Name##Request* req, \
+                    v1::Name##Response* resp) override {                    \
+    return rpc::Serve(                                                      \
+        ctx, d_, resp, [&]() -> absl::StatusOr<v1::Name##Response> {        \
+          v1::Name##Response out;                                           \
+          ASSIGN_OR_RETURN(*out.mutable_##Field(), expr);                   \
+          return out;                                                       \
+        });                                                                 \
+  }
+  KURA_ADMIN_RPC(SetConnection, connection, a_.SetConnection(*req))
+  KURA_ADMIN_RPC(GetConnection, connection, a_.GetConnection(req->channel()))
+  KURA_ADMIN_RPC(SetItemMapping, mapping, a_.SetItemMapping(*req))
+  KURA_ADMIN_RPC(SetLocationMapping, mapping, a_.SetLocationMapping(*req))
+#undef KURA_ADMIN_RPC
+
+  grpc::Status ListConnections(grpc::ServerContext* ctx, const v1::ListConnectionsRequest*,
+                               v1::ListConnectionsResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return a_.ListConnections(); });
+  }
+  grpc::Status ListItemMappings(grpc::ServerContext* ctx, const v1::ListItemMappingsRequest* req,
+                                v1::ListItemMappingsResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return a_.ListItemMappings(req->channel()); });
+  }
+  grpc::Status ListLocationMappings(grpc::ServerContext* ctx,
+                                    const v1::ListLocationMappingsRequest* req,
+                                    v1::ListLocationMappingsResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return a_.ListLocationMappings(req->channel()); });
+  }
+  grpc::Status ListDeadLetters(grpc::ServerContext* ctx, const v1::ListDeadLettersRequest* req,
+                               v1::ListDeadLettersResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return a_.ListDeadLetters(*req); });
+  }
+  grpc::Status DeleteItemMapping(grpc::ServerContext* ctx, const v1::DeleteItemMappingRequest* req,
+                                 v1::DeleteItemMappingResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::DeleteItemMappingResponse> {
+      RETURN_IF_ERROR(a_.DeleteItemMapping(*req));
+      return v1::DeleteItemMappingResponse();
+    });
+  }
+  grpc::Status RetryDeadLetter(grpc::ServerContext* ctx, const v1::RetryDeadLetterRequest* req,
+                               v1::RetryDeadLetterResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::RetryDeadLetterResponse> {
+      RETURN_IF_ERROR(a_.RetryDeadLetter(req->dead_letter_id()));
+      return v1::RetryDeadLetterResponse();
+    });
+  }
+
+ private:
+  Admin& a_;
+  std::string d_;
+};
+
+class ConnectorModule final : public server::ServiceModule {
+ public:
+  ConnectorModule(server::ServiceContext& context, const std::string& reservation_addr,
+                  const std::string& ledger_addr, absl::Duration call_timeout, int workers,
+                  int max_attempts, absl::Duration poll_interval)
+      : metrics_(context.metrics),
+        clients_(grpc::CreateChannel(reservation_addr, grpc::InsecureChannelCredentials()),
+                 grpc::CreateChannel(ledger_addr, grpc::InsecureChannelCredentials()),
+                 call_timeout),
+        inbox_(context.db, context.clock, clients_, max_attempts, metrics_),
+        admin_(context.db, context.clock, clients_),
+        admin_grpc_(admin_, context.error_domain),
+        db_(context.db),
+        poll_interval_(poll_interval) {
+    for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
+    gauges_ = std::make_unique<server::Periodic>(absl::Seconds(1), [this] { UpdateGauges(); });
+  }
+
+  ~ConnectorModule() override { Stop(); }
+
+  /// Binds the webhook listener; fails start-up when the port is taken.
+  absl::Status Listen(const std::string& listen) {
+    std::pair<std::string, std::string> hp = absl::StrSplit(listen, absl::MaxSplits(':', 1));
+    int port = 0;
+    if (!absl::SimpleAtoi(hp.second, &port) || port < 0 || port > 65535) {
+      return MakeError(absl::StatusCode::kInvalidArgument, "CONFIG_INVALID",
+                       "config: webhook_listen must be HOST:PORT");
+    }
+    http_.Post(R"(/webhooks/([a-z0-9_-]+)/([a-z0-9_-]+))",
+               [this](const httplib::Request& req, httplib::Response& res) { Webhook(req, res); });
+    http_.set_payload_max_length(4 << 20);
+    if (!http_.bind_to_port(hp.first, port)) {
+      return MakeError(absl::StatusCode::kUnavailable, "LISTEN_FAILED",
+                       absl::StrCat("cannot listen for webhooks on ", listen));
+    }
+    http_thread_ = std::thread([this] { http_.listen_after_bind(); });
+    log::Info("webhooks listening", {{"address", listen}});
+    return absl::OkStatus();
+  }
+
+  void Register(grpc::ServerBuilder& builder) override { builder.RegisterService(&admin_grpc_); }
+
+  void Draining() override { http_.stop(); }
+
+  void Stop() override {
+    http_.stop();
+    if (http_thread_.joinable()) http_thread_.join();
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) {
+      if (t.joinable()) t.join();
+    }
+    workers_.clear();
+    gauges_.reset();
+  }
+
+ private:
+  void Webhook(const httplib::Request& req, httplib::Response& res) {
+    WebhookRequest request;
+    for (const auto& [name, value] : req.headers)
+      request.headers[absl::AsciiStrToLower(name)] = value;
+    request.body = req.body;
+    const std::string platform = req.matches[1], channel = req.matches[2];
+    Reception reception = inbox_.Receive(platform, channel, std::move(request));
+    metrics_.webhooks.Add({{"platform", platform}, {"result", reception.result}}).Increment();
+    res.status = reception.http_status;
+    res.set_content(reception.result + "\n", "text/plain");
+    if (reception.result == "accepted") wake_.notify_one();
+  }
+
+  void Work() {
+    while (true) {
+      auto processed = inbox_.ProcessNext();
+      if (!processed.ok()) {
+        log::Warn("inbox worker", {{"error", std::string(processed.status().message())}});
+      }
+      if (processed.ok() && *processed) {
+        std::lock_guard lock(mu_);
+        if (stop_) return;
+        continue;
+      }
+      std::unique_lock lock(mu_);
+      if (wake_.wait_for(lock, absl::ToChronoNanoseconds(poll_interval_), [&] { return stop_; })) {
+        return;
+      }
+    }
+  }
+
+  void UpdateGauges() {
+    auto depth = db_.Run<std::pair<double, double>>(
+        [](pqxx::connection& c) -> absl::StatusOr<std::pair<double, double>> {
+          pqxx::nontransaction tx(c);
+          auto r = tx.exec1(
+              "SELECT count(*), coalesce(extract(epoch FROM now() - min(received_at)), 0) "
+              "FROM inbox WHERE state = 0");
+          return std::make_pair(r[0].as<double>(), r[1].as<double>());
+        });
+    if (!depth.ok()) return;
+    metrics_.inbox_depth.Set(depth->first);
+    metrics_.inbox_oldest.Set(depth->second);
+  }
+
+  ConnectorMetrics metrics_;
+  Clients clients_;
+  Inbox inbox_;
+  Admin admin_;
+  AdminGrpc admin_grpc_;
+  pg::Database& db_;
+  const absl::Duration poll_interval_;
+  httplib::Server http_;
+  std::thread http_thread_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+  std::unique_ptr<server::Periodic> gauges_;
+};
+
+}  // namespace
+
+std::map<std::string, std::string> ConnectorDefaults() {
+  return {{"webhook_listen", "0.0.0.0:8080"},
+          {"reservation_addr", "127.0.0.1:7102"},
+          {"ledger_addr", "127.0.0.1:7101"},
+          {"call_timeout", "5s"},
+          {"inbox_workers", "4"},
+          {"inbox_max_attempts", "12"},
+          {"inbox_poll_interval", "200ms"}};
+}
+
+absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeConnectorModule(
+    server::ServiceContext& context) {
+  ASSIGN_OR_RETURN(std::string reservation, context.config.GetRequiredString("reservation_addr"));
+  ASSIGN_OR_RETURN(std::string ledger, context.config.GetRequiredString("ledger_addr"));
+  ASSIGN_OR_RETURN(std::string listen, context.config.GetRequiredString("webhook_listen"));
+  ASSIGN_OR_RETURN(
+      absl::Duration timeout,
+      context.config.GetDuration("call_timeout", absl::Milliseconds(100), absl::Minutes(1)));
+  ASSIGN_OR_RETURN(int64_t workers, context.config.GetInt("inbox_workers", 1, 64));
+  ASSIGN_OR_RETURN(int64_t attempts, context.config.GetInt("inbox_max_attempts", 1, 100));
+  ASSIGN_OR_RETURN(
+      absl::Duration poll,
+      context.config.GetDuration("inbox_poll_interval", absl::Milliseconds(10), absl::Minutes(1)));
+  auto module = std::make_unique<ConnectorModule>(context, reservation, ledger, timeout,
+                                                  static_cast<int>(workers),
+                                                  static_cast<int>(attempts), poll);
+  RETURN_IF_ERROR(module->Listen(listen));
+  return module;
+}
+
+}  // namespace kura::connector

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <pqxx/transaction_base>
+
+#include "absl/status/statusor.h"
+#include "clients.h"
+#include "connector.h"
+#include "kura/base/clock.h"
+#include "kura/pg/database.h"
+
+namespace kura::connector {
+
+/// What a webhook delivery was answered.
+struct Reception {
+  int http_status;
+  /// For the metric: accepted, duplicate, ping, bad_signature, malformed, unknown_webhook, error.
+  std::string result;
+};
+
+/// Counts the inbox reports to metrics.
+class InboxObserver {
+ public:
+  virtual ~InboxObserver() = default;
+  virtual void DeadLettered(const std::string& reason) = 0;
+  virtual void Processed(absl::Duration took) = 0;
+};
+
+/// Webhook deliveries: verified, stored (deduplicated) and answered; then applied by workers
+/// as reservation and ledger calls. Thread-safe.
+class Inbox {
+ public:
+  Inbox(pg::Database& db, const Clock& clock, const Clients& clients, int max_attempts,
+        InboxObserver& observer)
+      : db_(db),
+        clock_(clock),
+        clients_(clients),
+        max_attempts_(max_attempts),
+        observer_(observer) {}
+
+  /// Handles `POST /webhooks/{platform}/{channel}`: verifies the signature with the channel's
+  /// secrets, stores the delivery once, and says how to answer. Never logs the body or secrets.
+  Reception Receive(const std::string& platform, const std::string& channel,
+                    WebhookRequest request);
+
+  /// Applies the next due delivery, if any (FOR UPDATE SKIP LOCKED: workers of every replica
+  /// share the inbox). Returns whether there was one.
+  absl::StatusOr<bool> ProcessNext();
+
+ private:
+  // Applies a delivery's events in order; `cancelled` is the order's remembered cancellation
+  // (read and updated).
+  absl::Status Apply(pqxx::transaction_base& tx, const std::string& channel,
+                     const Connector& connector, int64_t inbox_id,
+                     const std::vector<CanonicalEvent>& events, bool* cancelled);
+  absl::Status CancelOrder(const std::string& channel, const std::string& order_id);
+
+  pg::Database& db_;
+  const Clock& clock_;
+  const Clients& clients_;
+  const int max_attempts_;
+  InboxObserver& observer_;
+};
+
+}  // namespace kura::connector

@@ -1,0 +1,240 @@
+// kura-connector as a real process (webhooks over real HTTP, signed with the platforms'
+// algorithms) in front of real kura-reservation and kura-ledger processes on a real PostgreSQL.
+#include <httplib.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "crypto.h"
+#include "kura/connector/v1/admin.grpc.pb.h"
+#include "reservation_fixture.h"
+
+namespace kura::reservation::testing {
+namespace {
+
+namespace cv1 = ::kura::connector::v1;
+namespace lv1 = ::kura::ledger::v1;
+using AdminStub = cv1::ConnectorAdminService::Stub;
+
+const char kShopifySecret[] = "shpss_test_5e4a1c0ffee0123456789abcdef";
+const char kKuraSecret[] = "kura-test-secret-0001";
+
+std::string Sample(const std::string& name) {
+  std::ifstream in(std::string(KURA_CONNECTOR_TESTDATA) + "/" + name, std::ios::binary);
+  REQUIRE(in.good());
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// The reservation fixture plus a kura-connector process and its webhook port.
+struct ConnectorFixture : Fixture {
+  explicit ConnectorFixture(const std::string& name) : Fixture(name) {
+    webhook_port = kura::testing::FreePort();
+    connector = std::make_unique<kura::testing::ServiceProcess>(
+        absl::StrCat(KURA_SERVICES_DIR, "/kura-connector"), l.dsn(), dir,
+        std::map<std::string, std::string>{
+            {"KURA_LEDGER_ADDR", l.address()},
+            {"KURA_RESERVATION_ADDR", reservation->grpc_address()},
+            {"KURA_WEBHOOK_LISTEN", absl::StrCat("127.0.0.1:", webhook_port)},
+            {"KURA_INBOX_POLL_INTERVAL", "50ms"}});
+    admin = cv1::ConnectorAdminService::NewStub(
+        grpc::CreateChannel(connector->grpc_address(), grpc::InsecureChannelCredentials()));
+  }
+
+  void Connect(const std::string& channel, const std::string& platform,
+               std::vector<std::string> secrets) {
+    cv1::SetConnectionRequest r;
+    r.mutable_connection()->set_channel(channel);
+    r.mutable_connection()->set_platform(platform);
+    for (auto& s : secrets) r.mutable_connection()->add_webhook_secrets(s);
+    auto result = Call(*admin, &AdminStub::SetConnection, r);
+    INFO(result.status().ToString());
+    REQUIRE(result.ok());
+  }
+
+  void MapItem(const std::string& channel, const std::string& platform_id, const std::string& sku) {
+    cv1::SetItemMappingRequest r;
+    r.mutable_mapping()->set_channel(channel);
+    r.mutable_mapping()->set_platform_item_id(platform_id);
+    r.mutable_mapping()->set_sku(sku);
+    auto result = Call(*admin, &AdminStub::SetItemMapping, r);
+    INFO(result.status().ToString());
+    REQUIRE(result.ok());
+  }
+
+  // POSTs a body to /webhooks/{platform}/{channel}: the HTTP status.
+  int Post(const std::string& platform, const std::string& channel, const std::string& body,
+           httplib::Headers headers) {
+    httplib::Client client("127.0.0.1", webhook_port);
+    client.set_connection_timeout(5);
+    auto res = client.Post(absl::StrCat("/webhooks/", platform, "/", channel).c_str(), headers,
+                           body, "application/json");
+    REQUIRE(res);
+    return res->status;
+  }
+
+  int PostShopify(const std::string& channel, const std::string& body, const std::string& topic,
+                  const std::string& event_id, const std::string& secret = kShopifySecret) {
+    return Post("shopify", channel, body,
+                {{"X-Shopify-Topic", topic},
+                 {"X-Shopify-Hmac-Sha256", connector::Base64(connector::HmacSha256(secret, body))},
+                 {"X-Shopify-Event-Id", event_id},
+                 {"X-Shopify-Triggered-At", "2025-03-14T01:22:31Z"}});
+  }
+
+  // A kura signed-JSON event.
+  int PostKura(const std::string& channel, const std::string& event_id, const std::string& type,
+               const std::string& order_id, const std::string& occurred_at,
+               const std::string& lines) {
+    const std::string body =
+        absl::StrCat(R"({"event_id":")", event_id, R"(","type":")", type, R"(","order_id":")",
+                     order_id, R"(","occurred_at":")", occurred_at, R"(","lines":)", lines, "}");
+    return Post("kura", channel, body,
+                {{"Kura-Signature", connector::Base64(connector::HmacSha256(kKuraSecret, body))}});
+  }
+
+  std::vector<cv1::DeadLetter> DeadLetters() {
+    auto result = Call(*admin, &AdminStub::ListDeadLetters, cv1::ListDeadLettersRequest());
+    REQUIRE(result.ok());
+    return {result->dead_letters().begin(), result->dead_letters().end()};
+  }
+
+  int webhook_port = 0;
+  std::unique_ptr<kura::testing::ServiceProcess> connector;
+  std::unique_ptr<AdminStub> admin;
+};
+
+bool Eventually(const std::function<bool()>& condition) {
+  return kura::testing::WaitFor(condition, absl::Seconds(15));
+}
+
+TEST_CASE("A signed Shopify order becomes a confirmed kura order once, however often it comes") {
+  ConnectorFixture f("cn_shopify_order");
+  f.l.CreateItem("TSHIRT-BLK-M");
+  f.l.CreateItem("MUG-WHT");
+  f.l.Receive("TSHIRT-BLK-M", "wh", 10);
+  f.l.Receive("MUG-WHT", "wh", 10);
+  f.Connect("ec", "shopify", {kShopifySecret, "shpss_previous_secret"});
+  f.MapItem("ec", "44123456789012", "TSHIRT-BLK-M");  // the mug maps by its SKU
+
+  const std::string body = Sample("shopify_orders_create_online.json");
+  REQUIRE(f.PostShopify("ec", body, "orders/create", "ev-1") == 200);
+  REQUIRE(Eventually([&] {
+    auto o = f.Get("ec", "5891234567890");
+    return o.ok() && o->state() == rv1::ORDER_STATE_CONFIRMED;
+  }));
+  REQUIRE(f.l.Availability("TSHIRT-BLK-M", "wh").committed() == 2);
+  REQUIRE(f.l.Availability("MUG-WHT", "wh").committed() == 1);
+
+  // The same delivery again, and the same event from a rotated secret: applied once.
+  REQUIRE(f.PostShopify("ec", body, "orders/create", "ev-1") == 200);
+  REQUIRE(f.PostShopify("ec", body, "orders/create", "ev-1", "shpss_previous_secret") == 200);
+  absl::SleepFor(absl::Milliseconds(300));
+  REQUIRE(f.l.Availability("TSHIRT-BLK-M", "wh").committed() == 2);
+
+  // A bad signature: 401 and nothing stored; a signed body that is not an order: 400 and a
+  // dead letter.
+  REQUIRE(f.PostShopify("ec", body, "orders/create", "ev-2", "wrong-secret") == 401);
+  REQUIRE(f.PostShopify("ec", R"({"id": 77})", "orders/create", "ev-3") == 400);
+  auto dead = f.DeadLetters();
+  REQUIRE(dead.size() == 1);
+  REQUIRE(dead[0].reason() == "MALFORMED_BODY");
+  REQUIRE(f.Post("shopify", "nochannel", body, {}) == 404);
+
+  // A POS order is a store sale at the mapped location.
+  cv1::SetLocationMappingRequest map;
+  map.mutable_mapping()->set_channel("ec");
+  map.mutable_mapping()->set_platform_location_id("71234567890");
+  map.mutable_mapping()->set_location("store-a");
+  REQUIRE(Call(*f.admin, &AdminStub::SetLocationMapping, map).ok());
+  f.l.Receive("TSHIRT-BLK-M", "store-a", 5);
+  REQUIRE(f.PostShopify("ec", Sample("shopify_orders_create_pos.json"), "orders/create",
+                        "ev-pos") == 200);
+  REQUIRE(Eventually([&] { return f.l.Availability("TSHIRT-BLK-M", "store-a").sellable() == 4; }));
+  f.l.RequireConsistent();
+}
+
+TEST_CASE("A cancel that arrives before its create ends cancelled with stock unchanged") {
+  ConnectorFixture f("cn_cancel_first");
+  f.l.CreateItem("TEE");
+  f.l.Receive("TEE", "wh", 5);
+  f.Connect("ec", "kura", {kKuraSecret});
+  const std::string lines = R"([{"sku":"TEE","quantity":2}])";
+  REQUIRE(f.PostKura("ec", "e-2", "order.cancelled", "K-1", "2026-11-26T10:05:00Z", lines) == 200);
+  absl::SleepFor(absl::Milliseconds(300));
+  REQUIRE(f.PostKura("ec", "e-1", "order.placed", "K-1", "2026-11-26T10:00:00Z", lines) == 200);
+  REQUIRE(Eventually([&] {
+    auto o = f.Get("ec", "K-1");
+    return o.ok() && o->state() == rv1::ORDER_STATE_CANCELLED;
+  }));
+  auto stock = f.l.Availability("TEE", "wh");
+  REQUIRE(stock.held() == 0);
+  REQUIRE(stock.sellable() == 5);
+  REQUIRE(f.DeadLetters().empty());
+}
+
+TEST_CASE("A burst of signed webhooks for the last units never oversells") {
+  ConnectorFixture f("cn_burst");
+  f.l.CreateItem("LAST");
+  f.l.Receive("LAST", "wh", 5);
+  f.Connect("ec", "kura", {kKuraSecret});
+  std::vector<std::thread> senders;
+  std::vector<int> statuses(30);
+  for (int i = 0; i < 30; ++i) {
+    senders.emplace_back([&, i] {
+      statuses[i] = f.PostKura("ec", absl::StrCat("b-", i), "order.placed", absl::StrCat("B-", i),
+                               "2026-11-26T10:00:00Z", R"([{"sku":"LAST","quantity":1}])");
+    });
+  }
+  for (auto& t : senders) t.join();
+  for (int status : statuses) REQUIRE(status == 200);
+  // Every delivery is applied or dead-lettered: 5 orders hold the 5 units, 25 are refused.
+  REQUIRE(Eventually([&] { return f.DeadLetters().size() == 25; }));
+  for (const auto& d : f.DeadLetters()) REQUIRE(d.reason() == "INSUFFICIENT_STOCK");
+  auto stock = f.l.Availability("LAST", "wh");
+  REQUIRE(stock.held() == 5);
+  REQUIRE(stock.sellable() == 5);
+  f.l.RequireConsistent();
+}
+
+TEST_CASE("Connections and mappings: bad input is refused; WooCommerce's ping is answered") {
+  ConnectorFixture f("cn_admin");
+  cv1::SetConnectionRequest bad;
+  bad.mutable_connection()->set_channel("ec");
+  bad.mutable_connection()->set_platform("ebay");
+  bad.mutable_connection()->add_webhook_secrets("long-enough-secret");
+  REQUIRE(ErrorReason(Call(*f.admin, &AdminStub::SetConnection, bad).status()) ==
+          "INVALID_ARGUMENT");
+  bad.mutable_connection()->set_platform("woocommerce");
+  bad.mutable_connection()->set_channel("nochannel");
+  REQUIRE(ErrorReason(Call(*f.admin, &AdminStub::SetConnection, bad).status()) ==
+          "CHANNEL_NOT_FOUND");
+  bad.mutable_connection()->set_channel("ec");
+  bad.mutable_connection()->set_platform("square");  // Square needs its notification URL
+  REQUIRE(ErrorReason(Call(*f.admin, &AdminStub::SetConnection, bad).status()) ==
+          "INVALID_ARGUMENT");
+  REQUIRE(Call(*f.admin, &AdminStub::ListConnections, cv1::ListConnectionsRequest())
+              ->connections()
+              .empty());
+  f.Connect("ec", "woocommerce", {"wc-test-secret-9f8e7d"});
+  auto got = [&] {
+    cv1::GetConnectionRequest r;
+    r.set_channel("ec");
+    return Call(*f.admin, &AdminStub::GetConnection, r);
+  }();
+  REQUIRE(got.ok());
+  REQUIRE(got->connection().webhook_secrets().empty());  // never returned
+  REQUIRE(got->connection().webhook_secret_count() == 1);
+  cv1::SetItemMappingRequest map;
+  map.mutable_mapping()->set_channel("ec");
+  map.mutable_mapping()->set_platform_item_id("507");
+  map.mutable_mapping()->set_sku("NOPE");
+  REQUIRE(ErrorReason(Call(*f.admin, &AdminStub::SetItemMapping, map).status()) ==
+          "ITEM_NOT_FOUND");
+  REQUIRE(f.Post("woocommerce", "ec", "webhook_id=3", {}) == 200);
+  REQUIRE(f.Post("woocommerce", "ec", R"({"id":1})", {}) == 401);
+}
+
+}  // namespace
+}  // namespace kura::reservation::testing
