@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "connector_commands.h"
 #include "health_command.h"
 #include "ledger_commands.h"
 #include "reservation_commands.h"
@@ -15,8 +16,9 @@ int Usage(std::FILE* out) {
                "commands:\n"
                "  health [--addr HOST:PORT] [--service NAME] [--wait DURATION]\n"
                "          print a service's gRPC health; exit 0 when SERVING\n"
-               "  version print the version\n\n%s\n%s",
-               kura::ctl::LedgerUsage(), kura::ctl::ReservationUsage());
+               "  version print the version\n\n%s\n%s\n%s",
+               kura::ctl::LedgerUsage(), kura::ctl::ReservationUsage(),
+               kura::ctl::ConnectorUsage());
   return out == stdout ? 0 : 2;
 }
 
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   }
   if (int code = kura::ctl::RunLedgerCommand(command, args); code >= 0) return code;
   if (int code = kura::ctl::RunReservationCommand(command, args); code >= 0) return code;
+  if (int code = kura::ctl::RunConnectorCommand(command, args); code >= 0) return code;
   if (command == "help" || command == "--help" || command == "-h") return Usage(stdout);
   std::fprintf(stderr, "kura-ctl: unknown command '%s'\n", command.c_str());
   return Usage(stderr);

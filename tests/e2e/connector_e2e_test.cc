@@ -1,6 +1,9 @@
 // kura-connector as a real process (webhooks over real HTTP, signed with the platforms'
 // algorithms) in front of real kura-reservation and kura-ledger processes on a real PostgreSQL.
 #include <httplib.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -196,6 +199,90 @@ TEST_CASE("A burst of signed webhooks for the last units never oversells") {
   REQUIRE(stock.held() == 5);
   REQUIRE(stock.sellable() == 5);
   f.l.RequireConsistent();
+}
+
+// A kura-ec-sim process for one platform.
+struct Simulator {
+  Simulator(const std::string& platform, const std::string& dir, const std::string& location,
+            std::vector<std::string> extra = {})
+      : port(kura::testing::FreePort()) {
+    std::vector<std::string> argv = {KURA_EC_SIM, "--platform=" + platform,
+                                     absl::StrCat("--port=", port), "--token=sim-token",
+                                     "--location=" + location};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process = std::make_unique<kura::testing::Subprocess>(
+        argv, std::map<std::string, std::string>{}, absl::StrCat(dir, "/sim-", platform, ".log"));
+    REQUIRE(
+        kura::testing::WaitFor([&] { return Get("/sim/stats").has_value(); }, absl::Seconds(10)));
+  }
+  ~Simulator() {
+    process->Signal(SIGTERM);
+    process->Wait(absl::Seconds(5));
+  }
+  std::string url() const { return absl::StrCat("http://127.0.0.1:", port); }
+  std::optional<nlohmann::json> Get(const std::string& path) {
+    httplib::Client client("127.0.0.1", port);
+    auto res = client.Get(path.c_str());
+    if (!res || res->status != 200) return std::nullopt;
+    return nlohmann::json::parse(res->body);
+  }
+  void Post(const std::string& path, const nlohmann::json& body) {
+    httplib::Client client("127.0.0.1", port);
+    auto res = client.Post(path.c_str(), body.dump(), "application/json");
+    REQUIRE(res);
+  }
+  std::optional<int64_t> Stock(const std::string& item) {
+    auto got = Get("/sim/stock/" + item);
+    if (!got) return std::nullopt;
+    return (*got)["quantity"].get<int64_t>();
+  }
+
+  int port;
+  std::unique_ptr<kura::testing::Subprocess> process;
+};
+
+TEST_CASE("Ledger changes reach the Shopify simulator; throttling, 5xx and drift are handled") {
+  ConnectorFixture f("cn_push_shopify");
+  Simulator sim("shopify", f.dir, "71234567890");
+  f.l.CreateItem("TEE");
+  cv1::SetConnectionRequest connect;
+  auto* c = connect.mutable_connection();
+  c->set_channel("ec");
+  c->set_platform("shopify");
+  c->add_webhook_secrets(kShopifySecret);
+  c->set_api_url(sim.url());
+  c->set_api_credentials("sim-token");
+  c->set_push_location_id("71234567890");
+  REQUIRE(Call(*f.admin, &AdminStub::SetConnection, connect).ok());
+  cv1::SetItemMappingRequest map;
+  map.mutable_mapping()->set_channel("ec");
+  map.mutable_mapping()->set_platform_item_id("441");
+  map.mutable_mapping()->set_sku("TEE");
+  map.mutable_mapping()->set_platform_inventory_item_id("461");
+  REQUIRE(Call(*f.admin, &AdminStub::SetItemMapping, map).ok());
+  auto offered = [&](int64_t n) { return Eventually([&] { return sim.Stock("461") == n; }); };
+
+  f.l.Receive("TEE", "store-a", 10);
+  REQUIRE(offered(10));
+  // A sale at the register lowers what the site offers.
+  REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "TEE", "store-a", 3).ok());
+  REQUIRE(offered(7));
+
+  // Three 503s and two THROTTLED answers in a row: retried, nothing lost.
+  sim.Post("/sim/fail", {{"count", 3}, {"status", 503}});
+  sim.Post("/sim/throttle", {{"count", 2}});
+  REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "TEE", "store-a", 2).ok());
+  REQUIRE(offered(5));
+
+  // The platform's count moved behind kura's back: compare-and-set fails, the connector reads
+  // the platform's quantity and sets kura's again.
+  sim.Post("/sim/stock", {{"item_id", "461"}, {"quantity", 99}});
+  REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "TEE", "store-a", 1).ok());
+  REQUIRE(offered(4));
+  auto stats = sim.Get("/sim/stats");
+  REQUIRE(stats);
+  REQUIRE((*stats)["stale"].get<int>() >= 1);
+  REQUIRE((*stats)["refused"].get<int>() == 0);
 }
 
 TEST_CASE("Connections and mappings: bad input is refused; WooCommerce's ping is answered") {

@@ -8,6 +8,7 @@ CREATE TABLE connections (
   notification_url text NOT NULL,
   api_url text NOT NULL,
   api_credentials text NOT NULL,
+  push_location_id text NOT NULL DEFAULT '',
   update_time timestamptz NOT NULL
 );
 

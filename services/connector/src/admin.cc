@@ -39,12 +39,13 @@ v1::Connection ToConnection(const pqxx::row& r) {
   c.set_notification_url(r[3].as<std::string>());
   c.set_api_url(r[4].as<std::string>());
   *c.mutable_update_time() = MicrosToProto(r[5].as<int64_t>());
+  c.set_push_location_id(r[6].as<std::string>());
   return c;
 }
 
 const char kConnectionColumns[] =
     "SELECT channel, platform, cardinality(webhook_secrets), notification_url, api_url, "
-    "(extract(epoch FROM update_time) * 1000000)::bigint FROM connections";
+    "(extract(epoch FROM update_time) * 1000000)::bigint, push_location_id FROM connections";
 
 template <typename T>
 absl::StatusOr<T> Read(pg::Database& db, const std::function<T(pqxx::transaction_base&)>& fn) {
@@ -90,6 +91,7 @@ absl::StatusOr<v1::Connection> Admin::SetConnection(const v1::SetConnectionReque
   RETURN_IF_ERROR(
       CheckUrl("connection.notification_url", c.notification_url(), c.platform() == "square"));
   RETURN_IF_ERROR(CheckUrl("connection.api_url", c.api_url(), false));
+  RETURN_IF_ERROR(ValidateRef("connection.push_location_id", c.push_location_id()));
   if (c.api_credentials().size() > 1024) {
     return InvalidArgument("connection.api_credentials", "api_credentials is too long");
   }
@@ -101,12 +103,15 @@ absl::StatusOr<v1::Connection> Admin::SetConnection(const v1::SetConnectionReque
     pqxx::work tx(conn);
     tx.exec_params(
         "INSERT INTO connections (channel, platform, webhook_secrets, notification_url, api_url, "
-        "api_credentials, update_time) VALUES ($1, $2, $3::text[], $4, $5, $6, $7) "
+        "api_credentials, update_time, push_location_id) "
+        "VALUES ($1, $2, $3::text[], $4, $5, $6, $7, $8) "
         "ON CONFLICT (channel) DO UPDATE SET platform = $2, webhook_secrets = $3::text[], "
-        "notification_url = $4, api_url = $5, api_credentials = $6, update_time = $7",
+        "notification_url = $4, api_url = $5, api_credentials = $6, update_time = $7, "
+        "push_location_id = $8",
         c.channel(), c.platform(),
         pg::SqlTextArray({c.webhook_secrets().begin(), c.webhook_secrets().end()}),
-        c.notification_url(), c.api_url(), c.api_credentials(), SqlTime(clock_.Now()));
+        c.notification_url(), c.api_url(), c.api_credentials(), SqlTime(clock_.Now()),
+        c.push_location_id());
     v1::Connection out = ToConnection(
         tx.exec_params1(std::string(kConnectionColumns) + " WHERE channel = $1", c.channel()));
     tx.commit();

@@ -8,6 +8,7 @@
 
 #include "absl/time/clock.h"
 #include "kura/ledger/v1/catalog.grpc.pb.h"
+#include "kura/ledger/v1/change_feed.grpc.pb.h"
 #include "kura/ledger/v1/ledger.grpc.pb.h"
 #include "kura/reservation/v1/orders.grpc.pb.h"
 #include "kura/rpc/client.h"
@@ -23,6 +24,7 @@ struct Clients {
       : orders(reservation_v1::OrderService::NewStub(reservation)),
         ledger(ledger_v1::LedgerService::NewStub(ledger)),
         catalog(ledger_v1::CatalogService::NewStub(ledger)),
+        feed(ledger_v1::ChangeFeedService::NewStub(ledger)),
         timeout(timeout) {}
 
   /// Calls `method` with the configured timeout.
@@ -36,6 +38,7 @@ struct Clients {
   std::unique_ptr<reservation_v1::OrderService::Stub> orders;
   std::unique_ptr<ledger_v1::LedgerService::Stub> ledger;
   std::unique_ptr<ledger_v1::CatalogService::Stub> catalog;
+  std::unique_ptr<ledger_v1::ChangeFeedService::Stub> feed;
   absl::Duration timeout;
 };
 

@@ -64,6 +64,47 @@ struct CanonicalEvent {
   std::vector<Line> lines;
 };
 
+/// A platform's stock API as a connection configures it.
+struct ApiEndpoint {
+  std::string base_url;     // e.g. https://example.myshopify.com
+  std::string credentials;  // access token, or key:secret
+  std::string location_id;  // the platform location pushed to (empty where stock has none)
+};
+
+/// One absolute stock level to set on the platform.
+struct StockUpdate {
+  /// The platform's id for the item's stock (Shopify inventory item, WooCommerce product or
+  /// "product/variation", Square catalog object).
+  std::string item_id;
+  int64_t quantity = 0;
+  /// Compare-and-set: the quantity the platform is believed to hold now (where supported).
+  std::optional<int64_t> expected;
+  /// Unique per update, reused when the same update is retried.
+  std::string idempotency_key;
+  /// When the value was true in kura (the ledger commit), for platforms that order by it.
+  absl::Time as_of;
+};
+
+/// What became of one update.
+struct PushResult {
+  enum class Outcome {
+    kApplied,    // the platform holds the quantity now
+    kStale,      // compare-and-set failed: the platform's quantity is `current` (when known)
+    kThrottled,  // rate-limited: try again after `retry_after`
+    kRetry,      // a transient failure (5xx, transport): try again with backoff
+    kRejected,   // refused for good (4xx): needs an operator
+  };
+  Outcome outcome = Outcome::kRetry;
+  std::optional<int64_t> current;
+  absl::Duration retry_after = absl::ZeroDuration();
+  std::string detail;
+};
+
+/// How hard a platform's API may be driven.
+struct RateLimit {
+  double requests_per_second;
+};
+
 /// An EC platform. Implementations are stateless and thread-safe.
 class Connector {
  public:
@@ -87,6 +128,15 @@ class Connector {
   /// delivery than one applied is stale and skipped); false when deliveries are single events
   /// that must each be applied.
   virtual bool SnapshotsOrders() const { return false; }
+
+  /// Sets one item's available quantity on the platform.
+  virtual PushResult Push(const ApiEndpoint& api, const StockUpdate& update) const = 0;
+  /// Reads the platform's available quantity of items (at the endpoint's location); items the
+  /// platform does not know are left out.
+  virtual absl::StatusOr<std::map<std::string, int64_t>> ReadStock(
+      const ApiEndpoint& api, const std::vector<std::string>& item_ids) const = 0;
+  /// The rate the pusher keeps to per connection.
+  virtual RateLimit Limits() const = 0;
 };
 
 /// The connector of a platform, or null.

@@ -22,11 +22,12 @@
 #include "kura/log/log.h"
 #include "kura/rpc/serve.h"
 #include "kura/server/periodic.h"
+#include "pusher.h"
 
 namespace kura::connector {
 namespace {
 
-struct ConnectorMetrics final : InboxObserver {
+struct ConnectorMetrics final : InboxObserver, PushObserver {
   explicit ConnectorMetrics(prometheus::Registry& registry)
       : webhooks(prometheus::BuildCounter()
                      .Name("kura_connector_webhooks_total")
@@ -53,18 +54,35 @@ struct ConnectorMetrics final : InboxObserver {
         dead_letters(prometheus::BuildCounter()
                          .Name("kura_connector_dead_letters_total")
                          .Help("Deliveries that could not be applied, by reason.")
-                         .Register(registry)) {}
+                         .Register(registry)),
+        pushes(prometheus::BuildCounter()
+                   .Name("kura_connector_pushes_total")
+                   .Help("Availability pushes, by platform and result (applied, stale, "
+                         "throttled, failed, rejected, skipped).")
+                   .Register(registry)),
+        sync_lag(prometheus::BuildHistogram()
+                     .Name("kura_connector_sync_lag_seconds")
+                     .Help("Ledger commit to platform acknowledgement of the new quantity.")
+                     .Register(registry)
+                     .Add({}, prometheus::Histogram::BucketBoundaries{
+                                  0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})) {}
 
   void DeadLettered(const std::string& reason) override {
     dead_letters.Add({{"reason", reason}}).Increment();
   }
   void Processed(absl::Duration took) override { processing.Observe(absl::ToDoubleSeconds(took)); }
+  void Pushed(const std::string& platform, const std::string& result) override {
+    pushes.Add({{"platform", platform}, {"result", result}}).Increment();
+  }
+  void SyncLag(absl::Duration lag) override { sync_lag.Observe(absl::ToDoubleSeconds(lag)); }
 
   prometheus::Family<prometheus::Counter>& webhooks;
   prometheus::Gauge& inbox_depth;
   prometheus::Gauge& inbox_oldest;
   prometheus::Histogram& processing;
   prometheus::Family<prometheus::Counter>& dead_letters;
+  prometheus::Family<prometheus::Counter>& pushes;
+  prometheus::Histogram& sync_lag;
 };
 
 class AdminGrpc final : public v1::ConnectorAdminService::Service {
@@ -128,7 +146,7 @@ class ConnectorModule final : public server::ServiceModule {
  public:
   ConnectorModule(server::ServiceContext& context, const std::string& reservation_addr,
                   const std::string& ledger_addr, absl::Duration call_timeout, int workers,
-                  int max_attempts, absl::Duration poll_interval)
+                  int max_attempts, absl::Duration poll_interval, int push_workers)
       : metrics_(context.metrics),
         clients_(grpc::CreateChannel(reservation_addr, grpc::InsecureChannelCredentials()),
                  grpc::CreateChannel(ledger_addr, grpc::InsecureChannelCredentials()),
@@ -136,9 +154,23 @@ class ConnectorModule final : public server::ServiceModule {
         inbox_(context.db, context.clock, clients_, max_attempts, metrics_),
         admin_(context.db, context.clock, clients_),
         admin_grpc_(admin_, context.error_domain),
+        pusher_(context.db, context.clock, clients_, metrics_),
         db_(context.db),
         poll_interval_(poll_interval) {
-    for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
+    for (int i = 0; i < workers; ++i) {
+      workers_.emplace_back([this] { Loop([this] { return inbox_.ProcessNext(); }, "inbox"); });
+    }
+    workers_.emplace_back([this] {
+      Loop(
+          [this]() -> absl::StatusOr<bool> {
+            ASSIGN_OR_RETURN(int events, pusher_.Follow());
+            return events > 0;
+          },
+          "feed");
+    });
+    for (int i = 0; i < push_workers; ++i) {
+      workers_.emplace_back([this] { Loop([this] { return pusher_.PushNext(); }, "push"); });
+    }
     gauges_ = std::make_unique<server::Periodic>(absl::Seconds(1), [this] { UpdateGauges(); });
   }
 
@@ -197,11 +229,13 @@ class ConnectorModule final : public server::ServiceModule {
     if (reception.result == "accepted") wake_.notify_one();
   }
 
-  void Work() {
+  // Runs `step` until stopped; waits a poll interval (or a wake-up) when it found nothing.
+  void Loop(const std::function<absl::StatusOr<bool>()>& step, const char* name) {
     while (true) {
-      auto processed = inbox_.ProcessNext();
+      auto processed = step();
       if (!processed.ok()) {
-        log::Warn("inbox worker", {{"error", std::string(processed.status().message())}});
+        log::Warn("connector worker",
+                  {{"worker", name}, {"error", std::string(processed.status().message())}});
       }
       if (processed.ok() && *processed) {
         std::lock_guard lock(mu_);
@@ -234,6 +268,7 @@ class ConnectorModule final : public server::ServiceModule {
   Inbox inbox_;
   Admin admin_;
   AdminGrpc admin_grpc_;
+  Pusher pusher_;
   pg::Database& db_;
   const absl::Duration poll_interval_;
   httplib::Server http_;
@@ -254,7 +289,8 @@ std::map<std::string, std::string> ConnectorDefaults() {
           {"call_timeout", "5s"},
           {"inbox_workers", "4"},
           {"inbox_max_attempts", "12"},
-          {"inbox_poll_interval", "200ms"}};
+          {"inbox_poll_interval", "200ms"},
+          {"push_workers", "4"}};
 }
 
 absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeConnectorModule(
@@ -270,9 +306,10 @@ absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeConnectorModule(
   ASSIGN_OR_RETURN(
       absl::Duration poll,
       context.config.GetDuration("inbox_poll_interval", absl::Milliseconds(10), absl::Minutes(1)));
-  auto module = std::make_unique<ConnectorModule>(context, reservation, ledger, timeout,
-                                                  static_cast<int>(workers),
-                                                  static_cast<int>(attempts), poll);
+  ASSIGN_OR_RETURN(int64_t push_workers, context.config.GetInt("push_workers", 1, 64));
+  auto module = std::make_unique<ConnectorModule>(
+      context, reservation, ledger, timeout, static_cast<int>(workers), static_cast<int>(attempts),
+      poll, static_cast<int>(push_workers));
   RETURN_IF_ERROR(module->Listen(listen));
   return module;
 }

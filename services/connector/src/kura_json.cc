@@ -7,8 +7,10 @@
 //    "lines": [{"sku": "...", "quantity": N, "location": "<kura location code>"}]}
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "connector.h"
 #include "crypto.h"
+#include "http_call.h"
 #include "json_util.h"
 #include "kura/base/error.h"
 #include "kura/base/status_macros.h"
@@ -78,6 +80,42 @@ class KuraJson final : public Connector {
     }
     return std::vector<CanonicalEvent>{std::move(event)};
   }
+
+  // Outbound: POST {api_url}/kura/v1/stock {"item_id", "quantity", "as_of", "idempotency_key"}
+  // with Kura-Signature over the body (the credentials are the signing secret); GET
+  // {api_url}/kura/v1/stock/{item_id} answers {"quantity": N}.
+  PushResult Push(const ApiEndpoint& api, const StockUpdate& update) const override {
+    const std::string body =
+        Json({{"item_id", update.item_id},
+              {"quantity", update.quantity},
+              {"as_of", absl::FormatTime(absl::RFC3339_full, update.as_of, absl::UTCTimeZone())},
+              {"idempotency_key", update.idempotency_key}})
+            .dump();
+    HttpReply reply =
+        HttpCall(api.base_url, "POST", "/kura/v1/stock",
+                 {{"Kura-Signature", Base64(HmacSha256(api.credentials, body))}}, body);
+    if (reply.status != 200) return FailureOf(reply);
+    return {PushResult::Outcome::kApplied, update.quantity, absl::ZeroDuration(), ""};
+  }
+
+  absl::StatusOr<std::map<std::string, int64_t>> ReadStock(
+      const ApiEndpoint& api, const std::vector<std::string>& item_ids) const override {
+    std::map<std::string, int64_t> out;
+    for (const auto& id : item_ids) {
+      HttpReply reply = HttpCall(api.base_url, "GET", absl::StrCat("/kura/v1/stock/", id), {}, "");
+      if (reply.status == 404) continue;
+      if (reply.status != 200) {
+        return absl::UnavailableError(absl::StrCat("stock read: ", FailureOf(reply).detail));
+      }
+      Json body = Json::parse(reply.body, nullptr, false);
+      if (!body.is_discarded() && body.is_object()) {
+        if (auto n = Quantity(body, "quantity")) out[id] = *n;
+      }
+    }
+    return out;
+  }
+
+  RateLimit Limits() const override { return {20}; }
 };
 
 }  // namespace

@@ -3,8 +3,10 @@
 // orders/create|updated|paid|cancelled|fulfilled (web orders; POS orders are store sales) and
 // refunds/create (restock_type "return" → a return at the refund's location).
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "connector.h"
 #include "crypto.h"
+#include "http_call.h"
 #include "json_util.h"
 #include "kura/base/error.h"
 #include "kura/base/status_macros.h"
@@ -120,6 +122,133 @@ class Shopify final : public Connector {
       if (!returned.lines.empty()) events.push_back(std::move(returned));
     }
     return events;  // other topics: nothing to do
+  }
+
+  // GraphQL Admin API: inventorySetQuantities ("available") with compare-and-set
+  // (changeFromQuantity, required from 2026-04; null opts out).
+  PushResult Push(const ApiEndpoint& api, const StockUpdate& update) const override {
+    Json quantity = {
+        {"inventoryItemId", absl::StrCat("gid://shopify/InventoryItem/", update.item_id)},
+        {"locationId", absl::StrCat("gid://shopify/Location/", api.location_id)},
+        {"quantity", update.quantity},
+        {"changeFromQuantity", nullptr}};
+    if (update.expected) quantity["changeFromQuantity"] = *update.expected;
+    Json request = {
+        {"query",
+         "mutation SetAvailable($input: InventorySetQuantitiesInput!) { inventorySetQuantities("
+         "input: $input) { inventoryAdjustmentGroup { id } userErrors { field message code } } }"},
+        {"variables",
+         {{"input",
+           {{"name", "available"},
+            {"reason", "correction"},
+            {"referenceDocumentUri", absl::StrCat("gid://kura/StockPush/", update.idempotency_key)},
+            {"quantities", Json::array({quantity})}}}}}};
+    HttpReply reply = Graphql(api, request);
+    if (reply.status != 200) return FailureOf(reply);
+    Json body = Json::parse(reply.body, nullptr, false);
+    PushResult result;
+    if (body.is_discarded()) {
+      result.detail = "the answer is not JSON";
+      return result;  // kRetry
+    }
+    if (auto throttled = Throttled(body)) return *throttled;
+    const Json* errors = nullptr;
+    if (body.contains("data") && body["data"].is_object() &&
+        body["data"].contains("inventorySetQuantities") &&
+        body["data"]["inventorySetQuantities"].is_object()) {
+      const Json& payload = body["data"]["inventorySetQuantities"];
+      if (payload.contains("userErrors")) errors = &payload["userErrors"];
+    } else {
+      result.outcome = PushResult::Outcome::kRejected;
+      result.detail = absl::StrCat("unexpected answer: ", reply.body.substr(0, 200));
+      return result;
+    }
+    if (errors == nullptr || !errors->is_array() || errors->empty()) {
+      result.outcome = PushResult::Outcome::kApplied;
+      return result;
+    }
+    const Json& first = (*errors)[0];
+    result.detail = first.is_object() ? Text(first, "message") : "userErrors";
+    result.outcome = first.is_object() && Text(first, "code") == "CHANGE_FROM_QUANTITY_STALE"
+                         ? PushResult::Outcome::kStale
+                         : PushResult::Outcome::kRejected;
+    return result;
+  }
+
+  absl::StatusOr<std::map<std::string, int64_t>> ReadStock(
+      const ApiEndpoint& api, const std::vector<std::string>& item_ids) const override {
+    Json ids = Json::array();
+    for (const auto& id : item_ids) ids.push_back(absl::StrCat("gid://shopify/InventoryItem/", id));
+    Json request = {
+        {"query",
+         "query Levels($ids: [ID!]!, $locationId: ID!) { nodes(ids: $ids) { ... on InventoryItem "
+         "{ id inventoryLevel(locationId: $locationId) { quantities(names: [\"available\"]) "
+         "{ name quantity } } } } }"},
+        {"variables",
+         {{"ids", ids}, {"locationId", absl::StrCat("gid://shopify/Location/", api.location_id)}}}};
+    HttpReply reply = Graphql(api, request);
+    if (reply.status != 200) {
+      return absl::UnavailableError(absl::StrCat("Shopify: ", FailureOf(reply).detail));
+    }
+    Json body = Json::parse(reply.body, nullptr, false);
+    if (body.is_discarded() || !body.contains("data") || !body["data"].contains("nodes") ||
+        !body["data"]["nodes"].is_array()) {
+      return absl::UnavailableError("Shopify: unexpected answer to the stock query");
+    }
+    std::map<std::string, int64_t> out;
+    for (const auto& node : body["data"]["nodes"]) {
+      if (!node.is_object() || !node.contains("inventoryLevel") ||
+          !node["inventoryLevel"].is_object()) {
+        continue;
+      }
+      const std::string gid = Text(node, "id");
+      const std::string prefix = "gid://shopify/InventoryItem/";
+      if (!absl::StartsWith(gid, prefix)) continue;
+      for (const auto& q : node["inventoryLevel"]["quantities"]) {
+        if (Text(q, "name") == "available") {
+          if (auto n = Quantity(q, "quantity")) out[gid.substr(prefix.size())] = *n;
+        }
+      }
+    }
+    return out;
+  }
+
+  // GraphQL cost: about 10 points a mutation against 100 points/s on a standard plan.
+  RateLimit Limits() const override { return {5}; }
+
+ private:
+  static HttpReply Graphql(const ApiEndpoint& api, const Json& request) {
+    return HttpCall(api.base_url, "POST", "/admin/api/2026-04/graphql.json",
+                    {{"X-Shopify-Access-Token", api.credentials}}, request.dump());
+  }
+
+  // GraphQL throttling: errors[].extensions.code THROTTLED, waiting for the points it lacks.
+  static std::optional<PushResult> Throttled(const Json& body) {
+    if (!body.contains("errors") || !body["errors"].is_array()) return std::nullopt;
+    for (const auto& e : body["errors"]) {
+      if (!e.is_object() || !e.contains("extensions") ||
+          Text(e["extensions"], "code") != "THROTTLED") {
+        continue;
+      }
+      PushResult r;
+      r.outcome = PushResult::Outcome::kThrottled;
+      r.detail = "THROTTLED";
+      r.retry_after = absl::Seconds(1);
+      if (body.contains("extensions") && body["extensions"].contains("cost")) {
+        const Json& cost = body["extensions"]["cost"];
+        auto requested = Quantity(cost, "requestedQueryCost");
+        if (cost.contains("throttleStatus") && requested) {
+          auto available = Quantity(cost["throttleStatus"], "currentlyAvailable");
+          auto restore = Quantity(cost["throttleStatus"], "restoreRate");
+          if (available && restore && *restore > 0) {
+            r.retry_after = absl::Seconds(std::max<double>(
+                0.1, static_cast<double>(*requested - *available) / static_cast<double>(*restore)));
+          }
+        }
+      }
+      return r;
+    }
+    return std::nullopt;
   }
 };
 

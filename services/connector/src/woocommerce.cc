@@ -5,9 +5,12 @@
 // cancelled, failed → cancel. The creation ping (form-encoded webhook_id=N, unsigned) is
 // answered and ignored.
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "connector.h"
 #include "crypto.h"
+#include "http_call.h"
 #include "json_util.h"
 #include "kura/base/error.h"
 #include "kura/base/status_macros.h"
@@ -87,6 +90,61 @@ class WooCommerce final : public Connector {
     }
     if (status == "completed") events.push_back({Kind::kOrderFulfilled, order_id, customer, {}});
     return events;
+  }
+
+  // REST v3: absolute stock_quantity only (no compare-and-set). A variation's item id is
+  // "product/variation".
+  PushResult Push(const ApiEndpoint& api, const StockUpdate& update) const override {
+    std::pair<std::string, std::string> ids =
+        absl::StrSplit(update.item_id, absl::MaxSplits('/', 1));
+    HttpReply reply;
+    if (!ids.second.empty()) {
+      reply = HttpCall(
+          api.base_url, "PUT",
+          absl::StrCat("/wp-json/wc/v3/products/", ids.first, "/variations/", ids.second),
+          Auth(api), Json({{"manage_stock", true}, {"stock_quantity", update.quantity}}).dump());
+    } else {
+      int64_t id = 0;
+      if (!absl::SimpleAtoi(ids.first, &id)) {
+        return {PushResult::Outcome::kRejected, std::nullopt, absl::ZeroDuration(),
+                "a WooCommerce item id is a product id or product/variation"};
+      }
+      Json item = {{"id", id}, {"manage_stock", true}, {"stock_quantity", update.quantity}};
+      reply = HttpCall(api.base_url, "POST", "/wp-json/wc/v3/products/batch", Auth(api),
+                       Json({{"update", Json::array({item})}}).dump());
+    }
+    if (reply.status != 200) return FailureOf(reply);
+    return {PushResult::Outcome::kApplied, update.quantity, absl::ZeroDuration(), ""};
+  }
+
+  absl::StatusOr<std::map<std::string, int64_t>> ReadStock(
+      const ApiEndpoint& api, const std::vector<std::string>& item_ids) const override {
+    std::map<std::string, int64_t> out;
+    for (const auto& item_id : item_ids) {
+      std::pair<std::string, std::string> ids = absl::StrSplit(item_id, absl::MaxSplits('/', 1));
+      const std::string path =
+          ids.second.empty()
+              ? absl::StrCat("/wp-json/wc/v3/products/", ids.first)
+              : absl::StrCat("/wp-json/wc/v3/products/", ids.first, "/variations/", ids.second);
+      HttpReply reply = HttpCall(api.base_url, "GET", path, Auth(api), "");
+      if (reply.status == 404) continue;
+      if (reply.status != 200) {
+        return absl::UnavailableError(absl::StrCat("WooCommerce: ", FailureOf(reply).detail));
+      }
+      Json body = Json::parse(reply.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object()) {
+        return absl::UnavailableError("WooCommerce: unexpected answer to the stock read");
+      }
+      if (auto n = Quantity(body, "stock_quantity")) out[item_id] = *n;
+    }
+    return out;
+  }
+
+  RateLimit Limits() const override { return {5}; }
+
+ private:
+  static std::map<std::string, std::string> Auth(const ApiEndpoint& api) {
+    return {{"Authorization", absl::StrCat("Basic ", Base64(api.credentials))}};
   }
 };
 

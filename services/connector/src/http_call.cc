@@ -1,0 +1,56 @@
+#include "http_call.h"
+
+#include <httplib.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace kura::connector {
+
+HttpReply HttpCall(const std::string& base_url, const std::string& method, const std::string& path,
+                   const std::map<std::string, std::string>& headers, const std::string& body,
+                   absl::Duration timeout) {
+  httplib::Client client(base_url);
+  const auto seconds = absl::ToInt64Seconds(timeout);
+  client.set_connection_timeout(seconds);
+  client.set_read_timeout(seconds);
+  client.set_write_timeout(seconds);
+  httplib::Headers h(headers.begin(), headers.end());
+  httplib::Result result = method == "GET" ? client.Get(path.c_str(), h)
+                           : method == "PUT"
+                               ? client.Put(path.c_str(), h, body, "application/json")
+                               : client.Post(path.c_str(), h, body, "application/json");
+  HttpReply reply;
+  if (!result) {
+    reply.error = httplib::to_string(result.error());
+    return reply;
+  }
+  reply.status = result->status;
+  reply.body = result->body;
+  for (const auto& [k, v] : result->headers) reply.headers[absl::AsciiStrToLower(k)] = v;
+  return reply;
+}
+
+PushResult FailureOf(const HttpReply& reply) {
+  PushResult r;
+  if (reply.status == 0) {
+    r.outcome = PushResult::Outcome::kRetry;
+    r.detail = absl::StrCat("no answer: ", reply.error);
+    return r;
+  }
+  r.detail = absl::StrCat("HTTP ", reply.status, ": ", reply.body.substr(0, 200));
+  if (reply.status == 429) {
+    r.outcome = PushResult::Outcome::kThrottled;
+    double seconds = 1;
+    auto it = reply.headers.find("retry-after");
+    if (it != reply.headers.end()) absl::SimpleAtod(it->second, &seconds);
+    r.retry_after = absl::Seconds(std::max(0.0, seconds));
+    return r;
+  }
+  r.outcome = reply.status >= 500 || reply.status == 408 ? PushResult::Outcome::kRetry
+                                                         : PushResult::Outcome::kRejected;
+  return r;
+}
+
+}  // namespace kura::connector

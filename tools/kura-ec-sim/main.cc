@@ -1,0 +1,447 @@
+// kura-ec-sim: a stand-in for one EC platform's stock API and webhooks, for tests and the demo.
+// It follows the documented behaviour in ../shared/reference/ec-platforms.md:
+//   shopify      POST /admin/api/<version>/graphql.json: inventorySetQuantities ("available",
+//                changeFromQuantity compare-and-set, CHANGE_FROM_QUANTITY_STALE), a nodes()
+//                read of inventory levels; X-Shopify-Access-Token; a cost bucket (100 points,
+//                50 restored per second, 10 a call) answered THROTTLED with extensions.cost.
+//   woocommerce  POST /wp-json/wc/v3/products/batch, PUT .../products/<p>/variations/<v>,
+//                GET .../products/<id> and .../variations/<v>; HTTP Basic; absolute only.
+//   square       POST /v2/inventory/changes/batch-create (idempotency_key; PHYSICAL_COUNTs
+//                ordered by occurred_at: an older count than the last is ignored),
+//                POST /v2/inventory/counts/batch-retrieve; Bearer token.
+// Control endpoints for tests (not part of any platform):
+//   POST /sim/stock {"item_id","quantity"}  set a quantity directly (drift, sales there)
+//   GET  /sim/stock/<item_id>               {"quantity": N}
+//   POST /sim/fail {"count": N, "status": S}  the next N API calls answer S
+//   POST /sim/throttle {"count": N}          the next N API calls are rate-limited
+//   GET  /sim/stats                          {"api_calls", "applied", "stale", "refused"}
+//   POST /sim/send?topic=T                   signs the body like the platform and posts it to
+//                                            --webhook-url (answers with its HTTP status)
+#include <httplib.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "crypto.h"
+
+namespace {
+
+using Json = nlohmann::json;
+using kura::connector::Base64;
+using kura::connector::HmacSha256;
+
+struct Options {
+  std::string platform = "shopify";
+  int port = 0;
+  std::string token = "sim-token";
+  std::string location = "71234567890";
+  std::string webhook_url;
+  std::string webhook_secret;
+};
+
+class Simulator {
+ public:
+  explicit Simulator(Options o) : o_(std::move(o)), bucket_at_(absl::Now()) {}
+
+  void Install(httplib::Server& http) {
+    http.Post(R"(/admin/api/[0-9a-z-]+/graphql\.json)",
+              [this](const auto& req, auto& res) { Api(req, res, &Simulator::Shopify); });
+    http.Post("/wp-json/wc/v3/products/batch",
+              [this](const auto& req, auto& res) { Api(req, res, &Simulator::WooBatch); });
+    http.Put(R"(/wp-json/wc/v3/products/(\d+)/variations/(\d+))",
+             [this](const auto& req, auto& res) { Api(req, res, &Simulator::WooVariation); });
+    http.Get(R"(/wp-json/wc/v3/products/(\d+)(?:/variations/(\d+))?)",
+             [this](const auto& req, auto& res) { Api(req, res, &Simulator::WooRead); });
+    http.Post("/v2/inventory/changes/batch-create",
+              [this](const auto& req, auto& res) { Api(req, res, &Simulator::SquareChange); });
+    http.Post("/v2/inventory/counts/batch-retrieve",
+              [this](const auto& req, auto& res) { Api(req, res, &Simulator::SquareRead); });
+    http.Post("/sim/stock", [this](const httplib::Request& req, httplib::Response& res) {
+      Json body = Json::parse(req.body, nullptr, false);
+      std::lock_guard lock(mu_);
+      stock_[body.value("item_id", "")] = body.value("quantity", int64_t{0});
+      res.set_content("{}", "application/json");
+    });
+    http.Get(R"(/sim/stock/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      auto it = stock_.find(req.matches[1]);
+      if (it == stock_.end()) {
+        res.status = 404;
+        return;
+      }
+      res.set_content(Json({{"quantity", it->second}}).dump(), "application/json");
+    });
+    http.Post("/sim/fail", [this](const httplib::Request& req, httplib::Response& res) {
+      Json body = Json::parse(req.body, nullptr, false);
+      std::lock_guard lock(mu_);
+      fail_count_ = body.value("count", 0);
+      fail_status_ = body.value("status", 503);
+      res.set_content("{}", "application/json");
+    });
+    http.Post("/sim/throttle", [this](const httplib::Request& req, httplib::Response& res) {
+      Json body = Json::parse(req.body, nullptr, false);
+      std::lock_guard lock(mu_);
+      throttle_count_ = body.value("count", 0);
+      res.set_content("{}", "application/json");
+    });
+    http.Get("/sim/stats", [this](const httplib::Request&, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      res.set_content(Json({{"api_calls", api_calls_},
+                            {"applied", applied_},
+                            {"stale", stale_},
+                            {"refused", refused_}})
+                          .dump(),
+                      "application/json");
+    });
+    http.Post("/sim/send", [this](const httplib::Request& req, httplib::Response& res) {
+      res.status = Send(req.get_param_value("topic"), req.body);
+    });
+  }
+
+ private:
+  using Handler = void (Simulator::*)(const httplib::Request&, httplib::Response&);
+
+  // Every API call: authentication, then the injected failures and rate limits, then `handler`.
+  void Api(const httplib::Request& req, httplib::Response& res, Handler handler) {
+    std::lock_guard lock(mu_);
+    ++api_calls_;
+    if (!Authorized(req)) {
+      ++refused_;
+      res.status = 401;
+      res.set_content(R"({"errors":"[API] Invalid API key or access token"})", "application/json");
+      return;
+    }
+    if (fail_count_ > 0) {
+      --fail_count_;
+      res.status = fail_status_;
+      res.set_content(R"({"errors":"injected failure"})", "application/json");
+      return;
+    }
+    const bool forced = throttle_count_ > 0;
+    if (forced) --throttle_count_;
+    if (o_.platform == "shopify") {
+      // Cost bucket: 100 points, 50 restored a second, 10 a call.
+      const absl::Time now = absl::Now();
+      points_ = std::min(100.0, points_ + 50 * absl::ToDoubleSeconds(now - bucket_at_));
+      bucket_at_ = now;
+      if (forced || points_ < 10) {
+        res.set_content(Json({{"errors", Json::array({{{"message", "Throttled"},
+                                                       {"extensions", {{"code", "THROTTLED"}}}}})},
+                              {"extensions", Cost(10)}})
+                            .dump(),
+                        "application/json");
+        return;
+      }
+      points_ -= 10;
+    } else if (forced) {
+      res.status = 429;
+      res.set_header("Retry-After", "1");
+      res.set_content(R"({"errors":[{"category":"RATE_LIMIT_ERROR","code":"RATE_LIMITED"}]})",
+                      "application/json");
+      return;
+    }
+    (this->*handler)(req, res);
+  }
+
+  bool Authorized(const httplib::Request& req) const {
+    if (o_.platform == "shopify") return req.get_header_value("X-Shopify-Access-Token") == o_.token;
+    if (o_.platform == "square") {
+      return req.get_header_value("Authorization") == absl::StrCat("Bearer ", o_.token);
+    }
+    return req.get_header_value("Authorization") == absl::StrCat("Basic ", Base64(o_.token));
+  }
+
+  Json Cost(int requested) const {
+    return {{"cost",
+             {{"requestedQueryCost", requested},
+              {"actualQueryCost", nullptr},
+              {"throttleStatus",
+               {{"maximumAvailable", 100},
+                {"currentlyAvailable", static_cast<int>(points_)},
+                {"restoreRate", 50}}}}}};
+  }
+
+  static std::string Strip(const std::string& gid, const std::string& prefix) {
+    return absl::StartsWith(gid, prefix) ? gid.substr(prefix.size()) : "";
+  }
+
+  void Shopify(const httplib::Request& req, httplib::Response& res) {
+    Json body = Json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.contains("query")) {
+      res.status = 400;
+      return;
+    }
+    const std::string query = body["query"].get<std::string>();
+    const Json& variables = body.value("variables", Json::object());
+    if (absl::StrContains(query, "inventorySetQuantities")) {
+      const Json& input = variables.value("input", Json::object());
+      Json errors = Json::array();
+      std::vector<std::pair<std::string, int64_t>> sets;
+      const Json& quantities = input.value("quantities", Json::array());
+      for (size_t i = 0; i < quantities.size(); ++i) {
+        const Json& q = quantities[i];
+        const std::string field = std::to_string(i);
+        const std::string item =
+            Strip(q.value("inventoryItemId", ""), "gid://shopify/InventoryItem/");
+        if (input.value("name", "") != "available" ||
+            Strip(q.value("locationId", ""), "gid://shopify/Location/") != o_.location ||
+            item.empty() || !q.contains("quantity")) {
+          errors.push_back({{"field", {"input", "quantities", field}},
+                            {"message", "invalid inventory item, location or name"},
+                            {"code", "INVALID"}});
+          continue;
+        }
+        if (!q.contains("changeFromQuantity")) {
+          errors.push_back({{"field", {"input", "quantities", field, "changeFromQuantity"}},
+                            {"message", "changeFromQuantity is required"},
+                            {"code", "INVALID"}});
+          continue;
+        }
+        auto it = stock_.find(item);
+        const int64_t current = it == stock_.end() ? 0 : it->second;
+        if (!q["changeFromQuantity"].is_null() &&
+            q["changeFromQuantity"].get<int64_t>() != current) {
+          ++stale_;
+          errors.push_back({{"field", {"input", "quantities", field, "changeFromQuantity"}},
+                            {"message", "The specified compare quantity does not match"},
+                            {"code", "CHANGE_FROM_QUANTITY_STALE"}});
+          continue;
+        }
+        sets.push_back({item, q["quantity"].get<int64_t>()});
+      }
+      Json payload = {{"userErrors", errors}, {"inventoryAdjustmentGroup", nullptr}};
+      if (errors.empty()) {  // all or nothing
+        for (const auto& [item, quantity] : sets) stock_[item] = quantity;
+        ++applied_;
+        payload["inventoryAdjustmentGroup"] = {
+            {"id", absl::StrCat("gid://shopify/InventoryAdjustmentGroup/", api_calls_)}};
+      }
+      res.set_content(
+          Json({{"data", {{"inventorySetQuantities", payload}}}, {"extensions", Cost(10)}}).dump(),
+          "application/json");
+      return;
+    }
+    if (absl::StrContains(query, "nodes(")) {
+      Json nodes = Json::array();
+      for (const auto& id : variables.value("ids", Json::array())) {
+        const std::string item = Strip(id.get<std::string>(), "gid://shopify/InventoryItem/");
+        auto it = stock_.find(item);
+        if (it == stock_.end()) {
+          nodes.push_back(nullptr);
+          continue;
+        }
+        nodes.push_back(
+            {{"id", id},
+             {"inventoryLevel",
+              {{"quantities", Json::array({{{"name", "available"}, {"quantity", it->second}}})}}}});
+      }
+      res.set_content(Json({{"data", {{"nodes", nodes}}}, {"extensions", Cost(10)}}).dump(),
+                      "application/json");
+      return;
+    }
+    res.status = 400;
+  }
+
+  void WooBatch(const httplib::Request& req, httplib::Response& res) {
+    Json body = Json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.contains("update")) {
+      res.status = 400;
+      return;
+    }
+    Json out = Json::array();
+    for (const auto& u : body["update"]) {
+      const std::string id = std::to_string(u.value("id", int64_t{0}));
+      stock_[id] = u.value("stock_quantity", int64_t{0});
+      out.push_back({{"id", u.value("id", int64_t{0})},
+                     {"manage_stock", true},
+                     {"stock_quantity", stock_[id]}});
+    }
+    ++applied_;
+    res.set_content(Json({{"update", out}}).dump(), "application/json");
+  }
+
+  void WooVariation(const httplib::Request& req, httplib::Response& res) {
+    Json body = Json::parse(req.body, nullptr, false);
+    const std::string id =
+        absl::StrCat(std::string(req.matches[1]), "/", std::string(req.matches[2]));
+    stock_[id] = body.value("stock_quantity", int64_t{0});
+    ++applied_;
+    res.set_content(
+        Json({{"id", std::stoll(req.matches[2])}, {"stock_quantity", stock_[id]}}).dump(),
+        "application/json");
+  }
+
+  void WooRead(const httplib::Request& req, httplib::Response& res) {
+    std::string id = req.matches[1];
+    if (req.matches.size() > 2 && req.matches[2].length() > 0) {
+      id = absl::StrCat(id, "/", std::string(req.matches[2]));
+    }
+    auto it = stock_.find(id);
+    if (it == stock_.end()) {
+      res.status = 404;
+      return;
+    }
+    res.set_content(Json({{"manage_stock", true}, {"stock_quantity", it->second}}).dump(),
+                    "application/json");
+  }
+
+  void SquareChange(const httplib::Request& req, httplib::Response& res) {
+    Json body = Json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || body.value("idempotency_key", "").empty()) {
+      res.status = 400;
+      res.set_content(
+          R"({"errors":[{"category":"INVALID_REQUEST_ERROR","code":"MISSING_REQUIRED_PARAMETER","field":"idempotency_key"}]})",
+          "application/json");
+      return;
+    }
+    const std::string key = body["idempotency_key"];
+    if (auto seen = answers_.find(key); seen != answers_.end()) {
+      res.set_content(seen->second, "application/json");  // the original result
+      return;
+    }
+    Json counts = Json::array();
+    for (const auto& change : body.value("changes", Json::array())) {
+      if (change.value("type", "") != "PHYSICAL_COUNT") continue;
+      const Json& c = change["physical_count"];
+      if (c.value("location_id", "") != o_.location) {
+        res.status = 400;
+        return;
+      }
+      const std::string item = c.value("catalog_object_id", "");
+      absl::Time at;
+      std::string error;
+      if (!absl::ParseTime(absl::RFC3339_full, c.value("occurred_at", ""), &at, &error)) {
+        res.status = 400;
+        return;
+      }
+      int64_t quantity = 0;
+      absl::SimpleAtoi(c.value("quantity", "0"), &quantity);
+      if (!counted_at_.count(item) || counted_at_[item] <= at) {  // an older count is history
+        stock_[item] = quantity;
+        counted_at_[item] = at;
+        ++applied_;
+      }
+      counts.push_back({{"catalog_object_id", item},
+                        {"location_id", o_.location},
+                        {"state", "IN_STOCK"},
+                        {"quantity", std::to_string(stock_[item])}});
+    }
+    answers_[key] = Json({{"counts", counts}}).dump();
+    res.set_content(answers_[key], "application/json");
+  }
+
+  void SquareRead(const httplib::Request& req, httplib::Response& res) {
+    Json body = Json::parse(req.body, nullptr, false);
+    Json counts = Json::array();
+    for (const auto& id : body.value("catalog_object_ids", Json::array())) {
+      auto it = stock_.find(id.get<std::string>());
+      if (it == stock_.end()) continue;
+      counts.push_back({{"catalog_object_id", it->first},
+                        {"location_id", o_.location},
+                        {"state", "IN_STOCK"},
+                        {"quantity", std::to_string(it->second)}});
+    }
+    res.set_content(Json({{"counts", counts}}).dump(), "application/json");
+  }
+
+  // Signs `body` the way the platform does and posts it to the connector.
+  int Send(const std::string& topic, const std::string& body) {
+    if (o_.webhook_url.empty()) return 412;
+    std::pair<std::string, std::string> split = absl::StrSplit(
+        o_.webhook_url.substr(o_.webhook_url.find("://") + 3), absl::MaxSplits('/', 1));
+    const std::string base = o_.webhook_url.substr(0, o_.webhook_url.find("://") + 3) + split.first;
+    const std::string path = "/" + split.second;
+    httplib::Headers headers;
+    static std::atomic<int> sequence = 0;
+    const std::string event_id =
+        absl::StrCat("sim-", absl::ToUnixNanos(absl::Now()), "-", ++sequence);
+    if (o_.platform == "shopify") {
+      headers = {{"X-Shopify-Topic", topic},
+                 {"X-Shopify-Hmac-Sha256", Base64(HmacSha256(o_.webhook_secret, body))},
+                 {"X-Shopify-Event-Id", event_id},
+                 {"X-Shopify-Triggered-At",
+                  absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())}};
+    } else if (o_.platform == "woocommerce") {
+      headers = {{"X-WC-Webhook-Topic", topic},
+                 {"X-WC-Webhook-Signature", Base64(HmacSha256(o_.webhook_secret, body))}};
+    } else {
+      headers = {{"x-square-hmacsha256-signature",
+                  Base64(HmacSha256(o_.webhook_secret, o_.webhook_url + body))}};
+    }
+    httplib::Client client(base);
+    auto result = client.Post(path.c_str(), headers, body, "application/json");
+    return result ? result->status : 502;
+  }
+
+  const Options o_;
+  std::mutex mu_;
+  std::map<std::string, int64_t> stock_;
+  std::map<std::string, absl::Time> counted_at_;
+  std::map<std::string, std::string> answers_;
+  double points_ = 100;
+  absl::Time bucket_at_;
+  int fail_count_ = 0, fail_status_ = 503, throttle_count_ = 0;
+  int64_t api_calls_ = 0, applied_ = 0, stale_ = 0, refused_ = 0;
+};
+
+httplib::Server* server = nullptr;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      std::string prefix = absl::StrCat("--", name, "=");
+      return absl::StartsWith(arg, prefix) ? argv[i] + prefix.size() : nullptr;
+    };
+    if (auto v = value("platform")) {
+      o.platform = v;
+    } else if (auto p = value("port")) {
+      if (!absl::SimpleAtoi(p, &o.port)) o.port = -1;
+    } else if (auto t = value("token")) {
+      o.token = t;
+    } else if (auto l = value("location")) {
+      o.location = l;
+    } else if (auto u = value("webhook-url")) {
+      o.webhook_url = u;
+    } else if (auto s = value("webhook-secret")) {
+      o.webhook_secret = s;
+    } else {
+      o.port = -1;
+    }
+  }
+  if (o.port <= 0 ||
+      (o.platform != "shopify" && o.platform != "woocommerce" && o.platform != "square")) {
+    std::fprintf(stderr,
+                 "usage: kura-ec-sim --platform=shopify|woocommerce|square --port=N "
+                 "[--token=T] [--location=L] [--webhook-url=U --webhook-secret=S]\n");
+    return 2;
+  }
+  Simulator sim(o);
+  httplib::Server http;
+  sim.Install(http);
+  server = &http;
+  signal(SIGTERM, [](int) { server->stop(); });
+  signal(SIGINT, [](int) { server->stop(); });
+  if (!http.bind_to_port("127.0.0.1", o.port)) {
+    std::fprintf(stderr, "kura-ec-sim: cannot listen on 127.0.0.1:%d\n", o.port);
+    return 1;
+  }
+  std::printf("kura-ec-sim %s listening on 127.0.0.1:%d\n", o.platform.c_str(), o.port);
+  std::fflush(stdout);
+  http.listen_after_bind();
+  return 0;
+}
