@@ -285,6 +285,59 @@ TEST_CASE("Ledger changes reach the Shopify simulator; throttling, 5xx and drift
   REQUIRE(stats);
   REQUIRE((*stats)["stale"].get<int>() >= 1);
   REQUIRE((*stats)["refused"].get<int>() == 0);
+
+  // Drift: the platform shows 50 with nothing in kura to explain it. The first reconciliation
+  // suspects it, the second confirms: the item is frozen (offered as 0) until resolved.
+  sim.Post("/sim/stock", {{"item_id", "461"}, {"quantity", 50}});
+  auto reconcile = [&] {
+    auto r = Call(*f.admin, &AdminStub::Reconcile, cv1::ReconcileRequest());
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    return *r;
+  };
+  auto first = reconcile();
+  REQUIRE(first.checked() == 1);
+  REQUIRE(first.suspected() == 1);
+  REQUIRE(first.opened() == 0);
+  REQUIRE(reconcile().opened() == 1);
+  REQUIRE(offered(0));
+  cv1::ListDriftsRequest open;
+  open.set_state(cv1::DRIFT_STATE_OPEN);
+  auto drifts = Call(*f.admin, &AdminStub::ListDrifts, open);
+  REQUIRE(drifts.ok());
+  REQUIRE(drifts->incidents_size() == 1);
+  REQUIRE(drifts->incidents(0).platform_quantity() == 50);
+  REQUIRE(drifts->incidents(0).pushed_quantity() == 4);
+  // Trusting kura pushes kura's 4 again and unfreezes.
+  cv1::ResolveDriftRequest resolve;
+  resolve.set_incident_id(drifts->incidents(0).incident_id());
+  resolve.set_trust("nobody");
+  REQUIRE(ErrorReason(Call(*f.admin, &AdminStub::ResolveDrift, resolve).status()) ==
+          "INVALID_ARGUMENT");
+  resolve.set_trust("kura");
+  REQUIRE(Call(*f.admin, &AdminStub::ResolveDrift, resolve).ok());
+  REQUIRE(offered(4));
+  REQUIRE(ErrorReason(Call(*f.admin, &AdminStub::ResolveDrift, resolve).status()) ==
+          "DRIFT_RESOLVED");
+
+  // Trusting the platform adjusts kura's stock at the mapped location to match it.
+  cv1::SetLocationMappingRequest location;
+  location.mutable_mapping()->set_channel("ec");
+  location.mutable_mapping()->set_platform_location_id("71234567890");
+  location.mutable_mapping()->set_location("store-a");
+  REQUIRE(Call(*f.admin, &AdminStub::SetLocationMapping, location).ok());
+  sim.Post("/sim/stock", {{"item_id", "461"}, {"quantity", 8}});
+  reconcile();
+  REQUIRE(reconcile().opened() == 1);
+  REQUIRE(offered(0));
+  drifts = Call(*f.admin, &AdminStub::ListDrifts, open);
+  resolve.set_incident_id(drifts->incidents(0).incident_id());
+  resolve.set_trust("platform");
+  REQUIRE(Call(*f.admin, &AdminStub::ResolveDrift, resolve).ok());
+  REQUIRE(offered(8));
+  REQUIRE(f.l.Availability("TEE", "store-a").sellable() == 8);
+  REQUIRE(reconcile().opened() == 0);
+  f.l.RequireConsistent();
 }
 
 TEST_CASE("Connections and mappings: bad input is refused; WooCommerce's ping is answered") {

@@ -23,6 +23,7 @@
 #include "kura/rpc/serve.h"
 #include "kura/server/periodic.h"
 #include "pusher.h"
+#include "reconciler.h"
 
 namespace kura::connector {
 namespace {
@@ -60,6 +61,16 @@ struct ConnectorMetrics final : InboxObserver, PushObserver {
                    .Help("Availability pushes, by platform and result (applied, stale, "
                          "throttled, failed, rejected, skipped).")
                    .Register(registry)),
+        drifts_open(prometheus::BuildGauge()
+                        .Name("kura_connector_drift_incidents_open")
+                        .Help("Open drift incidents (items frozen on a channel).")
+                        .Register(registry)
+                        .Add({})),
+        drifts_opened(prometheus::BuildCounter()
+                          .Name("kura_connector_drift_incidents_opened_total")
+                          .Help("Drift incidents opened by reconciliation.")
+                          .Register(registry)
+                          .Add({})),
         sync_lag(prometheus::BuildHistogram()
                      .Name("kura_connector_sync_lag_seconds")
                      .Help("Ledger commit to platform acknowledgement of the new quantity.")
@@ -82,12 +93,15 @@ struct ConnectorMetrics final : InboxObserver, PushObserver {
   prometheus::Histogram& processing;
   prometheus::Family<prometheus::Counter>& dead_letters;
   prometheus::Family<prometheus::Counter>& pushes;
+  prometheus::Gauge& drifts_open;
+  prometheus::Counter& drifts_opened;
   prometheus::Histogram& sync_lag;
 };
 
 class AdminGrpc final : public v1::ConnectorAdminService::Service {
  public:
-  AdminGrpc(Admin& admin, std::string domain) : a_(admin), d_(std::move(domain)) {}
+  AdminGrpc(Admin& admin, Reconciler& reconciler, std::string domain)
+      : a_(admin), r_(reconciler), d_(std::move(domain)) {}
 
 #define KURA_ADMIN_RPC(Name, Field, expr)                                   \
   grpc::Status Name(grpc::ServerContext* ctx, const v1::Name##Request* req, \
@@ -103,8 +117,17 @@ class AdminGrpc final : public v1::ConnectorAdminService::Service {
   KURA_ADMIN_RPC(GetConnection, connection, a_.GetConnection(req->channel()))
   KURA_ADMIN_RPC(SetItemMapping, mapping, a_.SetItemMapping(*req))
   KURA_ADMIN_RPC(SetLocationMapping, mapping, a_.SetLocationMapping(*req))
+  KURA_ADMIN_RPC(ResolveDrift, incident, r_.Resolve(*req))
 #undef KURA_ADMIN_RPC
 
+  grpc::Status Reconcile(grpc::ServerContext* ctx, const v1::ReconcileRequest* req,
+                         v1::ReconcileResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return r_.Reconcile(req->channel()); });
+  }
+  grpc::Status ListDrifts(grpc::ServerContext* ctx, const v1::ListDriftsRequest* req,
+                          v1::ListDriftsResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return r_.List(req->state()); });
+  }
   grpc::Status ListConnections(grpc::ServerContext* ctx, const v1::ListConnectionsRequest*,
                                v1::ListConnectionsResponse* resp) override {
     return rpc::Serve(ctx, d_, resp, [&] { return a_.ListConnections(); });
@@ -139,6 +162,7 @@ class AdminGrpc final : public v1::ConnectorAdminService::Service {
 
  private:
   Admin& a_;
+  Reconciler& r_;
   std::string d_;
 };
 
@@ -146,14 +170,16 @@ class ConnectorModule final : public server::ServiceModule {
  public:
   ConnectorModule(server::ServiceContext& context, const std::string& reservation_addr,
                   const std::string& ledger_addr, absl::Duration call_timeout, int workers,
-                  int max_attempts, absl::Duration poll_interval, int push_workers)
+                  int max_attempts, absl::Duration poll_interval, int push_workers,
+                  absl::Duration reconcile_interval)
       : metrics_(context.metrics),
         clients_(grpc::CreateChannel(reservation_addr, grpc::InsecureChannelCredentials()),
                  grpc::CreateChannel(ledger_addr, grpc::InsecureChannelCredentials()),
                  call_timeout),
         inbox_(context.db, context.clock, clients_, max_attempts, metrics_),
         admin_(context.db, context.clock, clients_),
-        admin_grpc_(admin_, context.error_domain),
+        reconciler_(context.db, context.clock, clients_),
+        admin_grpc_(admin_, reconciler_, context.error_domain),
         pusher_(context.db, context.clock, clients_, metrics_),
         db_(context.db),
         poll_interval_(poll_interval) {
@@ -172,6 +198,14 @@ class ConnectorModule final : public server::ServiceModule {
       workers_.emplace_back([this] { Loop([this] { return pusher_.PushNext(); }, "push"); });
     }
     gauges_ = std::make_unique<server::Periodic>(absl::Seconds(1), [this] { UpdateGauges(); });
+    reconcile_ = std::make_unique<server::Periodic>(reconcile_interval, [this] {
+      auto pass = reconciler_.Reconcile("");
+      if (!pass.ok()) {
+        log::Warn("reconciliation failed", {{"error", std::string(pass.status().message())}});
+      } else {
+        metrics_.drifts_opened.Increment(pass->opened());
+      }
+    });
   }
 
   ~ConnectorModule() override { Stop(); }
@@ -213,6 +247,7 @@ class ConnectorModule final : public server::ServiceModule {
     }
     workers_.clear();
     gauges_.reset();
+    reconcile_.reset();
   }
 
  private:
@@ -250,23 +285,26 @@ class ConnectorModule final : public server::ServiceModule {
   }
 
   void UpdateGauges() {
-    auto depth = db_.Run<std::pair<double, double>>(
-        [](pqxx::connection& c) -> absl::StatusOr<std::pair<double, double>> {
+    auto depth = db_.Run<std::tuple<double, double, double>>(
+        [](pqxx::connection& c) -> absl::StatusOr<std::tuple<double, double, double>> {
           pqxx::nontransaction tx(c);
           auto r = tx.exec1(
-              "SELECT count(*), coalesce(extract(epoch FROM now() - min(received_at)), 0) "
+              "SELECT count(*), coalesce(extract(epoch FROM now() - min(received_at)), 0), "
+              "(SELECT count(*) FROM drift_incidents WHERE state = 0) "
               "FROM inbox WHERE state = 0");
-          return std::make_pair(r[0].as<double>(), r[1].as<double>());
+          return std::make_tuple(r[0].as<double>(), r[1].as<double>(), r[2].as<double>());
         });
     if (!depth.ok()) return;
-    metrics_.inbox_depth.Set(depth->first);
-    metrics_.inbox_oldest.Set(depth->second);
+    metrics_.inbox_depth.Set(std::get<0>(*depth));
+    metrics_.inbox_oldest.Set(std::get<1>(*depth));
+    metrics_.drifts_open.Set(std::get<2>(*depth));
   }
 
   ConnectorMetrics metrics_;
   Clients clients_;
   Inbox inbox_;
   Admin admin_;
+  Reconciler reconciler_;
   AdminGrpc admin_grpc_;
   Pusher pusher_;
   pg::Database& db_;
@@ -278,6 +316,7 @@ class ConnectorModule final : public server::ServiceModule {
   bool stop_ = false;
   std::vector<std::thread> workers_;
   std::unique_ptr<server::Periodic> gauges_;
+  std::unique_ptr<server::Periodic> reconcile_;
 };
 
 }  // namespace
@@ -290,7 +329,8 @@ std::map<std::string, std::string> ConnectorDefaults() {
           {"inbox_workers", "4"},
           {"inbox_max_attempts", "12"},
           {"inbox_poll_interval", "200ms"},
-          {"push_workers", "4"}};
+          {"push_workers", "4"},
+          {"reconcile_interval", "5m"}};
 }
 
 absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeConnectorModule(
@@ -307,9 +347,12 @@ absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeConnectorModule(
       absl::Duration poll,
       context.config.GetDuration("inbox_poll_interval", absl::Milliseconds(10), absl::Minutes(1)));
   ASSIGN_OR_RETURN(int64_t push_workers, context.config.GetInt("push_workers", 1, 64));
+  ASSIGN_OR_RETURN(
+      absl::Duration reconcile,
+      context.config.GetDuration("reconcile_interval", absl::Seconds(1), absl::Hours(24)));
   auto module = std::make_unique<ConnectorModule>(
       context, reservation, ledger, timeout, static_cast<int>(workers), static_cast<int>(attempts),
-      poll, static_cast<int>(push_workers));
+      poll, static_cast<int>(push_workers), reconcile);
   RETURN_IF_ERROR(module->Listen(listen));
   return module;
 }

@@ -141,7 +141,9 @@ absl::StatusOr<bool> Pusher::PushNext() {
       auto rows = tx.exec_params(
           "SELECT p.channel, p.sku, p.desired, p.desired_sequence, "
           "(extract(epoch FROM p.desired_at) * 1000000)::bigint, p.platform_quantity, "
-          "p.attempts, c.platform, c.api_url, c.api_credentials, c.push_location_id "
+          "p.attempts, c.platform, c.api_url, c.api_credentials, c.push_location_id, "
+          "EXISTS (SELECT 1 FROM drift_incidents d WHERE d.channel = p.channel AND "
+          "d.sku = p.sku AND d.state = 0) "
           "FROM pushes p JOIN connections c USING (channel) "
           "WHERE p.pushed_sequence < p.desired_sequence AND p.next_attempt_at <= $1 "
           "ORDER BY p.next_attempt_at LIMIT 1 FOR UPDATE OF p SKIP LOCKED",
@@ -177,8 +179,10 @@ absl::StatusOr<bool> Pusher::PushNext() {
                             r[10].as<std::string>()};
       std::optional<int64_t> expected;
       if (!r[5].is_null()) expected = r[5].as<int64_t>();
+      // An item with an open drift incident is frozen: offered as 0.
+      const int64_t quantity = r[11].as<bool>() ? 0 : r[2].as<int64_t>();
       for (const auto& target : targets) {
-        StockUpdate update{target[0].as<std::string>(), r[2].as<int64_t>(), expected,
+        StockUpdate update{target[0].as<std::string>(), quantity, expected,
                            absl::StrCat("kura-", channel, "-", sku, "-", sequence),
                            absl::FromUnixMicros(r[4].as<int64_t>())};
         Pace(channel, connector->Limits().requests_per_second);
@@ -215,10 +219,10 @@ absl::StatusOr<bool> Pusher::PushNext() {
         }
       }
       tx.exec_params(
-          "UPDATE pushes SET pushed = desired, pushed_sequence = desired_sequence, "
-          "platform_quantity = desired, attempts = 0, last_error = '', acknowledged_at = $3 "
+          "UPDATE pushes SET pushed = $4, pushed_sequence = desired_sequence, "
+          "platform_quantity = $4, attempts = 0, last_error = '', acknowledged_at = $3 "
           "WHERE channel = $1 AND sku = $2",
-          channel, sku, SqlTime(clock_.Now()));
+          channel, sku, SqlTime(clock_.Now()), quantity);
       lag = clock_.Now() - absl::FromUnixMicros(r[4].as<int64_t>());
       return true;
     });

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "clients.h"
+#include "kura/base/clock.h"
+#include "kura/connector/v1/admin.pb.h"
+#include "kura/pg/database.h"
+
+namespace kura::connector {
+
+namespace v1 = ::kura::connector::v1;
+
+/// Reconciliation: reads each platform's stock for every mapped item and compares it with what
+/// kura last pushed there (both are the sellable "available" quantity). A mismatch seen on two
+/// passes in a row opens a drift incident and freezes the item on that channel (offered as 0)
+/// until an operator resolves it. Thread-safe.
+class Reconciler {
+ public:
+  Reconciler(pg::Database& db, const Clock& clock, const Clients& clients)
+      : db_(db), clock_(clock), clients_(clients) {}
+
+  absl::StatusOr<v1::ReconcileResponse> Reconcile(const std::string& channel);
+  absl::StatusOr<v1::ListDriftsResponse> List(v1::DriftState state);
+  absl::StatusOr<v1::DriftIncident> Resolve(const v1::ResolveDriftRequest& request);
+
+ private:
+  pg::Database& db_;
+  const Clock& clock_;
+  const Clients& clients_;
+};
+
+}  // namespace kura::connector
