@@ -22,7 +22,7 @@ const char kUsage[] =
     "                    --json prints the API's JSON):\n"
     "  connector connections                          channels' platform connections\n"
     "  connector connect CHANNEL --platform P --secret S [--secret S2]\n"
-    "            [--notification-url U] [--api-url U] [--credentials C]\n"
+    "            [--notification-url U] [--api-url U] [--credentials C] [--push-location L]\n"
     "                                                 creates or replaces the connection;\n"
     "                                                 P: shopify|woocommerce|square|kura;\n"
     "                                                 a second --secret during a rotation\n"
@@ -32,7 +32,10 @@ const char kUsage[] =
     "  connector locations CHANNEL                    the channel's location mappings\n"
     "  connector map-location CHANNEL PLATFORM_LOCATION_ID LOCATION\n"
     "  connector dead-letters [--channel C] [--limit N]   deliveries not applied, newest first\n"
-    "  connector retry DEAD_LETTER_ID                 puts the delivery back in the inbox\n";
+    "  connector retry DEAD_LETTER_ID                 puts the delivery back in the inbox\n"
+    "  connector reconcile [CHANNEL]                  compare platform stock with kura's now\n"
+    "  drift list [--state open|kura|platform]        drift incidents, newest first\n"
+    "  drift resolve INCIDENT_ID --trust=kura|platform   apply one side and unfreeze the item\n";
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "kura-ctl: %s\n\n%s", message.c_str(), kUsage);
@@ -96,6 +99,7 @@ int Connect(const Args& args, Stub& stub) {
   c->set_notification_url(args.Get("notification-url"));
   c->set_api_url(args.Get("api-url"));
   c->set_api_credentials(args.Get("credentials"));
+  c->set_push_location_id(args.Get("push-location"));
   auto resp = Call(stub, &Stub::SetConnection, r);
   if (!resp) return 1;
   PrintDone(*resp, args.Has("json"),
@@ -227,28 +231,105 @@ int Retry(const Args& args, Stub& stub) {
   return 0;
 }
 
+int Reconcile(const Args& args, Stub& stub) {
+  const auto& pos = args.positional();
+  if (pos.size() > 2) return UsageError("connector reconcile [CHANNEL] expected");
+  v1::ReconcileRequest r;
+  if (pos.size() == 2) r.set_channel(pos[1]);
+  auto resp = Call(stub, &Stub::Reconcile, r);
+  if (!resp) return 1;
+  PrintDone(*resp, args.Has("json"),
+            absl::StrCat(resp->checked(), " items compared, ", resp->suspected(),
+                         " mismatches seen once, ", resp->opened(), " drift incidents opened"));
+  return 0;
+}
+
+std::string DriftStateName(v1::DriftState state) {
+  switch (state) {
+    case v1::DRIFT_STATE_OPEN:
+      return "open (frozen)";
+    case v1::DRIFT_STATE_RESOLVED_KURA:
+      return "resolved: kura";
+    case v1::DRIFT_STATE_RESOLVED_PLATFORM:
+      return "resolved: platform";
+    default:
+      return "-";
+  }
+}
+
+int Drift(const Args& args, Stub& stub) {
+  const auto& pos = args.positional();
+  const bool json = args.Has("json");
+  if (!pos.empty() && pos[0] == "list" && pos.size() == 1) {
+    v1::ListDriftsRequest r;
+    const std::string state = args.Get("state");
+    if (state == "open") {
+      r.set_state(v1::DRIFT_STATE_OPEN);
+    } else if (state == "kura") {
+      r.set_state(v1::DRIFT_STATE_RESOLVED_KURA);
+    } else if (state == "platform") {
+      r.set_state(v1::DRIFT_STATE_RESOLVED_PLATFORM);
+    } else if (!state.empty()) {
+      return UsageError("--state is open, kura or platform");
+    }
+    auto resp = Call(stub, &Stub::ListDrifts, r);
+    if (!resp) return 1;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& d : resp->incidents()) {
+      if (json) {
+        PrintJson(d);
+        continue;
+      }
+      rows.push_back({std::to_string(d.incident_id()), d.channel(), d.sku(),
+                      std::to_string(d.pushed_quantity()), std::to_string(d.platform_quantity()),
+                      std::to_string(d.kura_quantity()), DriftStateName(d.state()),
+                      FormatTime(d.open_time())});
+    }
+    if (!json) {
+      PrintTable({"ID", "CHANNEL", "SKU", "PUSHED", "PLATFORM", "KURA", "STATE", "OPENED"}, rows);
+    }
+    return 0;
+  }
+  int64_t id = 0;
+  if (pos.size() == 2 && pos[0] == "resolve" && absl::SimpleAtoi(pos[1], &id) && id > 0) {
+    v1::ResolveDriftRequest r;
+    r.set_incident_id(id);
+    r.set_trust(args.Get("trust"));
+    auto resp = Call(stub, &Stub::ResolveDrift, r);
+    if (!resp) return 1;
+    PrintDone(
+        *resp, json,
+        absl::StrCat("drift incident ", id, " ", DriftStateName(resp->incident().state()), "; ",
+                     resp->incident().sku(), " unfrozen on ", resp->incident().channel()));
+    return 0;
+  }
+  return UsageError("drift list | drift resolve INCIDENT_ID --trust=kura|platform expected");
+}
+
 }  // namespace
 
 const char* ConnectorUsage() { return kUsage; }
 
 int RunConnectorCommand(const std::string& command, const std::vector<std::string>& argv) {
-  if (command != "connector") return -1;
-  auto args = Args::Parse(argv, {"json"},
-                          {"addr", "platform", "secret", "notification-url", "api-url",
-                           "credentials", "inventory-item", "channel", "limit"});
+  if (command != "connector" && command != "drift") return -1;
+  auto args =
+      Args::Parse(argv, {"json"},
+                  {"addr", "platform", "secret", "notification-url", "api-url", "credentials",
+                   "inventory-item", "channel", "limit", "push-location", "state", "trust"});
   if (!args.ok()) return UsageError(absl::StrCat(command, ": ", args.status().message()));
   const auto& pos = args->positional();
-  if (pos.empty()) return UsageError("connector: a command expected");
-  const std::string& verb = pos[0];
-  if (verb != "connections" && verb != "connect" && verb != "items" && verb != "map-item" &&
-      verb != "unmap-item" && verb != "locations" && verb != "map-location" &&
-      verb != "dead-letters" && verb != "retry") {
-    return UsageError("unknown connector command '" + verb + "'");
-  }
   const char* env_addr = std::getenv("KURA_CONNECTOR_ADDR");
   std::string addr = args->Get("addr", env_addr != nullptr ? env_addr : "127.0.0.1:7103");
   auto stub = v1::ConnectorAdminService::NewStub(
       grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  if (command == "drift") return Drift(*args, *stub);
+  if (pos.empty()) return UsageError("connector: a command expected");
+  const std::string& verb = pos[0];
+  if (verb != "connections" && verb != "connect" && verb != "items" && verb != "map-item" &&
+      verb != "unmap-item" && verb != "locations" && verb != "map-location" &&
+      verb != "dead-letters" && verb != "retry" && verb != "reconcile") {
+    return UsageError("unknown connector command '" + verb + "'");
+  }
   if (verb == "connections") {
     if (pos.size() != 1) return UsageError("connector connections takes no arguments");
     return Connections(*args, *stub);
@@ -258,6 +339,7 @@ int RunConnectorCommand(const std::string& command, const std::vector<std::strin
   if (verb == "locations") return Locations(*args, *stub);
   if (verb == "dead-letters") return DeadLetters(*args, *stub);
   if (verb == "retry") return Retry(*args, *stub);
+  if (verb == "reconcile") return Reconcile(*args, *stub);
   return MapOrUnmap(*args, *stub);
 }
 

@@ -378,5 +378,33 @@ TEST_CASE("Connections and mappings: bad input is refused; WooCommerce's ping is
   REQUIRE(f.Post("woocommerce", "ec", R"({"id":1})", {}) == 401);
 }
 
+TEST_CASE("kura-ctl manages connections, mappings, dead letters and drift") {
+  ConnectorFixture f("cn_ctl");
+  f.l.CreateItem("TEE");
+  const std::string addr = f.connector->grpc_address();
+  auto expect = [&](std::vector<std::string> args, int code, std::vector<std::string> shown) {
+    auto [exit, out] = f.Ctl(std::move(args), addr);
+    INFO(out);
+    REQUIRE(exit == code);
+    for (const auto& text : shown) REQUIRE(out.find(text) != std::string::npos);
+  };
+  expect({"connector", "connect", "ec", "--platform", "kura", "--secret", kKuraSecret}, 0,
+         {"channel ec connected to kura"});
+  expect({"connector", "connect", "ec", "--platform", "ebay", "--secret", kKuraSecret}, 1,
+         {"INVALID_ARGUMENT"});
+  expect({"connector", "connections"}, 0, {"ec", "kura"});
+  expect({"connector", "map-item", "ec", "V-1", "TEE"}, 0, {});
+  expect({"connector", "map-item", "ec", "V-2", "NOPE"}, 1, {"ITEM_NOT_FOUND"});
+  expect({"connector", "items", "ec"}, 0, {"V-1", "TEE"});
+  REQUIRE(f.PostKura("ec", "x-1", "order.placed", "X-1", "2026-11-26T10:00:00Z",
+                     R"([{"sku":"NOPE","quantity":1}])") == 200);
+  REQUIRE(Eventually([&] { return f.DeadLetters().size() == 1; }));
+  expect({"connector", "dead-letters"}, 0, {"ITEM_NOT_FOUND"});
+  expect({"connector", "reconcile"}, 0, {"0 items compared"});
+  expect({"drift", "list"}, 0, {"ID"});
+  expect({"drift", "resolve", "99", "--trust=kura"}, 1, {"DRIFT_NOT_FOUND"});
+  expect({"drift", "resolve"}, 2, {});
+}
+
 }  // namespace
 }  // namespace kura::reservation::testing
