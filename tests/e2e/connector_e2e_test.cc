@@ -378,6 +378,55 @@ TEST_CASE("Connections and mappings: bad input is refused; WooCommerce's ping is
   REQUIRE(f.Post("woocommerce", "ec", R"({"id":1})", {}) == 401);
 }
 
+TEST_CASE("WooCommerce and Square simulators receive the channels' availability") {
+  ConnectorFixture f("cn_push_woo_square");
+  Simulator woo("woocommerce", f.dir, "");
+  Simulator square("square", f.dir, "EF6D9SACKWBKZ");
+  f.l.CreateChannel("ec-woo", {"store-a"});
+  f.l.CreateChannel("ec-square", {"store-b"});
+  f.l.CreateItem("MUG");
+  auto connect = [&](const std::string& channel, const std::string& platform,
+                     const Simulator& sim, const std::string& credentials,
+                     const std::string& location) {
+    cv1::SetConnectionRequest r;
+    auto* c = r.mutable_connection();
+    c->set_channel(channel);
+    c->set_platform(platform);
+    c->add_webhook_secrets("webhook-secret-1");
+    c->set_notification_url("https://sync.example.com/webhooks/square/ec-square");
+    c->set_api_url(sim.url());
+    c->set_api_credentials(credentials);
+    c->set_push_location_id(location);
+    auto result = Call(*f.admin, &AdminStub::SetConnection, r);
+    INFO(result.status().ToString());
+    REQUIRE(result.ok());
+  };
+  // WooCommerce authenticates with key:secret (HTTP Basic; the simulator's "token" is that pair).
+  connect("ec-woo", "woocommerce", woo, "sim-token", "");
+  connect("ec-square", "square", square, "sim-token", "EF6D9SACKWBKZ");
+  f.MapItem("ec-woo", "620", "MUG");  // a simple product
+  cv1::SetItemMappingRequest variation;
+  variation.mutable_mapping()->set_channel("ec-woo");
+  variation.mutable_mapping()->set_platform_item_id("507");
+  variation.mutable_mapping()->set_sku("MUG");
+  variation.mutable_mapping()->set_platform_inventory_item_id("501/507");
+  REQUIRE(Call(*f.admin, &AdminStub::SetItemMapping, variation).ok());
+  f.MapItem("ec-square", "6F4K33KPNUVDWKZ43KUIFH6K", "MUG");
+
+  f.l.Receive("MUG", "store-a", 6);
+  f.l.Receive("MUG", "store-b", 9);
+  REQUIRE(Eventually([&] {
+    return woo.Stock("620") == 6 && woo.Stock("501/507") == 6 &&
+           square.Stock("6F4K33KPNUVDWKZ43KUIFH6K") == 9;
+  }));
+  // 429s from WooCommerce are waited out.
+  woo.Post("/sim/throttle", {{"count", 2}});
+  REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "MUG", "store-a", 1).ok());
+  REQUIRE(Eventually([&] { return woo.Stock("620") == 5 && woo.Stock("501/507") == 5; }));
+  REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "MUG", "store-b", 4).ok());
+  REQUIRE(Eventually([&] { return square.Stock("6F4K33KPNUVDWKZ43KUIFH6K") == 5; }));
+}
+
 TEST_CASE("kura-ctl manages connections, mappings, dead letters and drift") {
   ConnectorFixture f("cn_ctl");
   f.l.CreateItem("TEE");
