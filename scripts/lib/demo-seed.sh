@@ -23,6 +23,10 @@ seed_demo() {
     --locations shibuya --no-safety-stock --request-id demo-ch-pos-shibuya
   kctl channels create --code pos-shinjuku --name "Shinjuku registers" --kind register \
     --locations shinjuku --no-safety-stock --request-id demo-ch-pos-shinjuku
+  # The Shopify store behind the shopify channel is kura-ec-sim (scripts/dev-up): its variants
+  # 44001..44006 (inventory items 46001..46006) are the six tees; pushes go to its location 1001.
+  kctl connector connect shopify --platform shopify --secret demo-shopify-secret \
+    --api-url http://127.0.0.1:8181 --credentials demo-token --push-location 1001
   local n=0 color size sku
   for color in navy white; do
     for size in S M L; do
@@ -31,6 +35,7 @@ seed_demo() {
       kctl items create --sku "$sku" --name "Organic tee $color $size" --price 2980 --cost 1100 \
         --group organic-tee --attr color=$color --attr size=$size \
         --barcode "$(jan "4912345000$(printf %02d $n)")" --request-id "demo-item-$sku"
+      kctl connector map-item shopify "4400$n" "$sku" --inventory-item "4600$n"
       kctl receive "$sku" kawasaki-dc 40 --ref PO-DEMO-1 --request-id "demo-recv-dc-$sku"
       kctl receive "$sku" shibuya 6 --ref PO-DEMO-1 --request-id "demo-recv-shibuya-$sku"
       kctl receive "$sku" shinjuku 4 --ref PO-DEMO-1 --request-id "demo-recv-shinjuku-$sku"

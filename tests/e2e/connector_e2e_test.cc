@@ -385,9 +385,8 @@ TEST_CASE("WooCommerce and Square simulators receive the channels' availability"
   f.l.CreateChannel("ec-woo", {"store-a"});
   f.l.CreateChannel("ec-square", {"store-b"});
   f.l.CreateItem("MUG");
-  auto connect = [&](const std::string& channel, const std::string& platform,
-                     const Simulator& sim, const std::string& credentials,
-                     const std::string& location) {
+  auto connect = [&](const std::string& channel, const std::string& platform, const Simulator& sim,
+                     const std::string& credentials, const std::string& location) {
     cv1::SetConnectionRequest r;
     auto* c = r.mutable_connection();
     c->set_channel(channel);
@@ -425,6 +424,13 @@ TEST_CASE("WooCommerce and Square simulators receive the channels' availability"
   REQUIRE(Eventually([&] { return woo.Stock("620") == 5 && woo.Stock("501/507") == 5; }));
   REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "MUG", "store-b", 4).ok());
   REQUIRE(Eventually([&] { return square.Stock("6F4K33KPNUVDWKZ43KUIFH6K") == 5; }));
+
+  // An item mapped after its stock arrived is offered at once, without waiting for a change.
+  f.l.CreateItem("CUP");
+  f.l.Receive("CUP", "store-b", 3);
+  absl::SleepFor(absl::Milliseconds(300));
+  f.MapItem("ec-square", "CUPCUPCUP", "CUP");
+  REQUIRE(Eventually([&] { return square.Stock("CUPCUPCUP") == 3; }));
 }
 
 TEST_CASE("kura-ctl manages connections, mappings, dead letters and drift") {

@@ -25,3 +25,10 @@ CREATE TABLE pushes (
   PRIMARY KEY (channel, sku)
 );
 CREATE INDEX pushes_due ON pushes (next_attempt_at) WHERE pushed_sequence < desired_sequence;
+
+-- Items to work out afresh (a mapping or connection changed), whatever the feed says.
+CREATE TABLE push_refresh (
+  channel text NOT NULL,
+  sku text NOT NULL,
+  PRIMARY KEY (channel, sku)
+);

@@ -112,6 +112,10 @@ absl::StatusOr<v1::Connection> Admin::SetConnection(const v1::SetConnectionReque
         pg::SqlTextArray({c.webhook_secrets().begin(), c.webhook_secrets().end()}),
         c.notification_url(), c.api_url(), c.api_credentials(), SqlTime(clock_.Now()),
         c.push_location_id());
+    tx.exec_params(  // what the channel offers is pushed afresh to the (new) endpoint
+        "INSERT INTO push_refresh SELECT channel, sku FROM item_mappings WHERE channel = $1 "
+        "ON CONFLICT DO NOTHING",
+        c.channel());
     v1::Connection out = ToConnection(
         tx.exec_params1(std::string(kConnectionColumns) + " WHERE channel = $1", c.channel()));
     tx.commit();
@@ -150,10 +154,12 @@ absl::StatusOr<v1::ItemMapping> Admin::SetItemMapping(const v1::SetItemMappingRe
       clients_.Call(*clients_.catalog, &ledger_v1::CatalogService::Stub::GetItem, get).status());
   RETURN_IF_ERROR(Read<bool>(db_, [&](pqxx::transaction_base& tx) {
                     tx.exec_params(
-                        "INSERT INTO item_mappings (channel, platform_item_id, sku, "
-                        "platform_inventory_item_id) VALUES ($1, $2, $3, $4) ON CONFLICT "
+                        "WITH mapped AS (INSERT INTO item_mappings (channel, platform_item_id, "
+                        "sku, platform_inventory_item_id) VALUES ($1, $2, $3, $4) ON CONFLICT "
                         "(channel, platform_item_id) DO UPDATE SET sku = $3, "
-                        "platform_inventory_item_id = $4",
+                        "platform_inventory_item_id = $4 RETURNING channel, sku) "
+                        "INSERT INTO push_refresh SELECT channel, sku FROM mapped "
+                        "ON CONFLICT DO NOTHING",
                         m.channel(), m.platform_item_id(), m.sku(), m.platform_inventory_item_id());
                     return true;
                   }).status());

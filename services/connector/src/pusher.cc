@@ -57,7 +57,9 @@ absl::StatusOr<int> Pusher::Follow() {
       ASSIGN_OR_RETURN(
           auto page,
           clients_.Call(*clients_.feed, &ledger_v1::ChangeFeedService::Stub::ListChanges, list));
-      if (page.events().empty()) return 0;
+      // Items whose mapping or connection changed are worked out afresh too.
+      auto refresh = tx.exec("DELETE FROM push_refresh RETURNING sku");
+      if (page.events().empty() && refresh.empty()) return 0;
 
       // What changed: items (with their latest commit), and channels whose settings changed.
       std::map<std::string, absl::Time> touched;
@@ -68,8 +70,12 @@ absl::StatusOr<int> Pusher::Follow() {
         if (e.has_oversold()) touched[e.oversold().sku()] = at;
         if (e.has_channel_changed()) channels_changed.insert(e.channel_changed().channel());
       }
-      const int64_t last = page.events(page.events_size() - 1).sequence();
-      const absl::Time last_at = FromProto(page.events(page.events_size() - 1).commit_time());
+      const int64_t last = page.events().empty() ? list.after_sequence()
+                                                 : page.events(page.events_size() - 1).sequence();
+      const absl::Time last_at = page.events().empty()
+                                     ? clock_.Now()
+                                     : FromProto(page.events(page.events_size() - 1).commit_time());
+      for (const auto& row : refresh) touched.emplace(row[0].as<std::string>(), clock_.Now());
       for (const auto& channel : channels_changed) {
         for (const auto& row :
              tx.exec_params("SELECT DISTINCT sku FROM item_mappings WHERE channel = $1", channel)) {
@@ -103,17 +109,23 @@ absl::StatusOr<int> Pusher::Follow() {
         for (const auto& [sku, sku_channels] : channels_of) {
           for (const auto& channel : sku_channels) {
             tx.exec_params(
+                // A value equal to the one already pushed needs no push; a value worked out
+                // afresh at the position of the last push does (pushed_sequence -1).
                 "INSERT INTO pushes (channel, sku, desired, desired_sequence, desired_at, "
-                "next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6) "
+                "next_attempt_at, pushed_sequence) VALUES ($1, $2, $3, $4, $5, $6, -1) "
                 "ON CONFLICT (channel, sku) DO UPDATE SET desired = $3, desired_sequence = $4, "
                 "desired_at = $5, next_attempt_at = least(pushes.next_attempt_at, $6), "
-                "attempts = 0 WHERE pushes.desired_sequence < $4",
+                "attempts = 0, pushed_sequence = CASE "
+                "  WHEN pushes.pushed IS NOT DISTINCT FROM $3 "
+                "    AND pushes.pushed_sequence >= pushes.desired_sequence THEN $4 "
+                "  WHEN pushes.pushed_sequence >= $4 THEN -1 ELSE pushes.pushed_sequence END "
+                "WHERE pushes.desired_sequence <= $4",
                 channel, sku, atp[{channel, sku}], last, SqlTime(touched[sku]), now);
           }
         }
       }
       tx.exec_params("UPDATE feed_cursor SET sequence = $1 WHERE name = 'push'", last);
-      return page.events_size();
+      return page.events_size() + static_cast<int>(refresh.size());
     });
   });
 }

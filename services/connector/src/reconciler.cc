@@ -41,7 +41,7 @@ v1::DriftIncident ToIncident(const pqxx::row& r) {
 // Makes the pusher set the item on the channel again at once.
 void ForcePush(Tx& tx, const std::string& channel, const std::string& sku, absl::Time now) {
   tx.exec_params(
-      "UPDATE pushes SET pushed_sequence = 0, attempts = 0, next_attempt_at = $3, "
+      "UPDATE pushes SET pushed_sequence = -1, attempts = 0, next_attempt_at = $3, "
       "suspect_quantity = NULL WHERE channel = $1 AND sku = $2",
       channel, sku, SqlTime(now));
 }
