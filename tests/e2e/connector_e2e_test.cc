@@ -40,7 +40,8 @@ struct ConnectorFixture : Fixture {
             {"KURA_LEDGER_ADDR", l.address()},
             {"KURA_RESERVATION_ADDR", reservation->grpc_address()},
             {"KURA_WEBHOOK_LISTEN", absl::StrCat("127.0.0.1:", webhook_port)},
-            {"KURA_INBOX_POLL_INTERVAL", "50ms"}});
+            {"KURA_INBOX_POLL_INTERVAL", "50ms"},
+            {"KURA_DRIFT_CONFIRM_AFTER", "0s"}});
     admin = cv1::ConnectorAdminService::NewStub(
         grpc::CreateChannel(connector->grpc_address(), grpc::InsecureChannelCredentials()));
   }
@@ -424,6 +425,32 @@ TEST_CASE("WooCommerce and Square simulators receive the channels' availability"
   REQUIRE(Eventually([&] { return woo.Stock("620") == 5 && woo.Stock("501/507") == 5; }));
   REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "MUG", "store-b", 4).ok());
   REQUIRE(Eventually([&] { return square.Stock("6F4K33KPNUVDWKZ43KUIFH6K") == 5; }));
+
+  // A sale at a Square register: Square reports the count left; kura records the difference as
+  // a store sale at the mapped location. The echo of kura's own push changes nothing.
+  cv1::SetLocationMappingRequest square_location;
+  square_location.mutable_mapping()->set_channel("ec-square");
+  square_location.mutable_mapping()->set_platform_location_id("EF6D9SACKWBKZ");
+  square_location.mutable_mapping()->set_location("store-b");
+  REQUIRE(Call(*f.admin, &AdminStub::SetLocationMapping, square_location).ok());
+  auto square_count = [&](const std::string& event_id, int64_t quantity) {
+    const std::string body = absl::StrCat(
+        R"({"merchant_id":"M","type":"inventory.count.updated","event_id":")", event_id,
+        R"(","created_at":"2026-11-26T10:00:00Z","data":{"type":"inventory_counts","id":"x",)",
+        R"("object":{"inventory_counts":[{"catalog_object_id":"6F4K33KPNUVDWKZ43KUIFH6K",)",
+        R"("catalog_object_type":"ITEM_VARIATION","location_id":"EF6D9SACKWBKZ","quantity":")",
+        quantity, R"(","state":"IN_STOCK"}]}}})");
+    return f.Post(
+        "square", "ec-square", body,
+        {{"x-square-hmacsha256-signature",
+          connector::Base64(connector::HmacSha256(
+              "webhook-secret-1", "https://sync.example.com/webhooks/square/ec-square" + body))}});
+  };
+  REQUIRE(square_count("sq-echo", 5) == 200);  // kura's own value
+  REQUIRE(square_count("sq-sale", 3) == 200);  // two sold at the register
+  REQUIRE(Eventually([&] { return f.l.Availability("MUG", "store-b").sellable() == 3; }));
+  absl::SleepFor(absl::Milliseconds(300));
+  REQUIRE(f.l.Availability("MUG", "store-b").sellable() == 3);
 
   // An item mapped after its stock arrived is offered at once, without waiting for a change.
   f.l.CreateItem("CUP");

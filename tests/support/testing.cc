@@ -153,6 +153,10 @@ ServiceProcess::ServiceProcess(const std::string& binary, const std::string& dsn
                                                  {"KURA_METRICS_LISTEN", "127.0.0.1:0"},
                                                  {"KURA_HEALTH_CHECK_INTERVAL", "200ms"},
                                                  {"KURA_DB_POOL_SIZE", "2"}};
+  if (name_ == "kura-connector") {  // its workers need connections; its webhooks a port
+    settings["KURA_DB_POOL_SIZE"] = "8";
+    settings["KURA_WEBHOOK_LISTEN"] = "127.0.0.1:0";
+  }
   for (auto& [key, value] : env) settings[key] = value;
   process_ = std::make_unique<Subprocess>(std::vector<std::string>{binary}, settings,
                                           dir + "/" + name_ + ".log");

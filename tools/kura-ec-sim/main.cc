@@ -70,7 +70,9 @@ class Simulator {
     http.Post("/sim/stock", [this](const httplib::Request& req, httplib::Response& res) {
       Json body = Json::parse(req.body, nullptr, false);
       std::lock_guard lock(mu_);
-      stock_[body.value("item_id", "")] = body.value("quantity", int64_t{0});
+      const std::string item = body.value("item_id", "");
+      stock_[item] = body.value("quantity", int64_t{0});
+      counted_at_[item] = absl::Now();  // a count made on the platform now
       res.set_content("{}", "application/json");
     });
     http.Get(R"(/sim/stock/(.+))", [this](const httplib::Request& req, httplib::Response& res) {

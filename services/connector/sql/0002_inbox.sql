@@ -49,7 +49,7 @@ CREATE TABLE inbox (
   next_attempt_at timestamptz NOT NULL,
   last_error text NOT NULL DEFAULT '',
   done_at timestamptz,
-  UNIQUE (channel, event_id)
+  UNIQUE (channel, topic, event_id)
 );
 CREATE UNIQUE INDEX inbox_order_delivery ON inbox (channel, order_id, topic, platform_time)
   WHERE order_id <> '' AND platform_time IS NOT NULL;

@@ -22,6 +22,9 @@ CREATE TABLE pushes (
   next_attempt_at timestamptz NOT NULL,
   last_error text NOT NULL DEFAULT '',
   acknowledged_at timestamptz,
+  -- After a failed compare-and-set: the platform's quantity then, the most to offer until kura's
+  -- next value arrives (a sale there kura has not heard of yet).
+  stale_cap bigint,
   PRIMARY KEY (channel, sku)
 );
 CREATE INDEX pushes_due ON pushes (next_attempt_at) WHERE pushed_sequence < desired_sequence;

@@ -18,4 +18,4 @@ CREATE UNIQUE INDEX drift_open ON drift_incidents (channel, sku) WHERE state = 0
 
 -- A mismatch seen once, waiting for the next pass to confirm it (a platform sale whose webhook
 -- is still on its way looks the same for a moment).
-ALTER TABLE pushes ADD COLUMN suspect_quantity bigint;
+ALTER TABLE pushes ADD COLUMN suspect_quantity bigint, ADD COLUMN suspect_at timestamptz;

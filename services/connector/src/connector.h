@@ -62,6 +62,8 @@ struct CanonicalEvent {
     int64_t quantity = 0;
   };
   std::vector<Line> lines;
+  /// The platform's reference of a return or sale (e.g. the refund id): applied once per ref.
+  std::string ref = {};
 };
 
 /// A platform's stock API as a connection configures it.

@@ -171,14 +171,14 @@ class ConnectorModule final : public server::ServiceModule {
   ConnectorModule(server::ServiceContext& context, const std::string& reservation_addr,
                   const std::string& ledger_addr, absl::Duration call_timeout, int workers,
                   int max_attempts, absl::Duration poll_interval, int push_workers,
-                  absl::Duration reconcile_interval)
+                  absl::Duration reconcile_interval, absl::Duration drift_confirm_after)
       : metrics_(context.metrics),
         clients_(grpc::CreateChannel(reservation_addr, grpc::InsecureChannelCredentials()),
                  grpc::CreateChannel(ledger_addr, grpc::InsecureChannelCredentials()),
                  call_timeout),
         inbox_(context.db, context.clock, clients_, max_attempts, metrics_),
         admin_(context.db, context.clock, clients_),
-        reconciler_(context.db, context.clock, clients_),
+        reconciler_(context.db, context.clock, clients_, drift_confirm_after),
         admin_grpc_(admin_, reconciler_, context.error_domain),
         pusher_(context.db, context.clock, clients_, metrics_),
         db_(context.db),
@@ -221,12 +221,18 @@ class ConnectorModule final : public server::ServiceModule {
     http_.Post(R"(/webhooks/([a-z0-9_-]+)/([a-z0-9_-]+))",
                [this](const httplib::Request& req, httplib::Response& res) { Webhook(req, res); });
     http_.set_payload_max_length(4 << 20);
-    if (!http_.bind_to_port(hp.first, port)) {
+    // Port 0 takes any free port (tests).
+    const int bound = port == 0                            ? http_.bind_to_any_port(hp.first)
+                      : http_.bind_to_port(hp.first, port) ? port
+                                                           : -1;
+    if (bound <= 0) {
       return MakeError(absl::StatusCode::kUnavailable, "LISTEN_FAILED",
                        absl::StrCat("cannot listen for webhooks on ", listen));
     }
     http_thread_ = std::thread([this] { http_.listen_after_bind(); });
-    log::Info("webhooks listening", {{"address", listen}});
+    // stop() has no effect before the server runs: wait for it, so that Stop never hangs.
+    for (int i = 0; i < 500 && !http_.is_running(); ++i) absl::SleepFor(absl::Milliseconds(10));
+    log::Info("webhooks listening", {{"address", absl::StrCat(hp.first, ":", bound)}});
     return absl::OkStatus();
   }
 
@@ -326,11 +332,12 @@ std::map<std::string, std::string> ConnectorDefaults() {
           {"reservation_addr", "127.0.0.1:7102"},
           {"ledger_addr", "127.0.0.1:7101"},
           {"call_timeout", "5s"},
-          {"inbox_workers", "4"},
+          {"inbox_workers", "2"},
           {"inbox_max_attempts", "12"},
           {"inbox_poll_interval", "200ms"},
-          {"push_workers", "4"},
-          {"reconcile_interval", "5m"}};
+          {"push_workers", "2"},
+          {"reconcile_interval", "5m"},
+          {"drift_confirm_after", "2m"}};
 }
 
 absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeConnectorModule(
@@ -347,12 +354,23 @@ absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeConnectorModule(
       absl::Duration poll,
       context.config.GetDuration("inbox_poll_interval", absl::Milliseconds(10), absl::Minutes(1)));
   ASSIGN_OR_RETURN(int64_t push_workers, context.config.GetInt("push_workers", 1, 64));
+  // Each worker and the feed follower keep a database connection while they wait on other
+  // services; webhooks and the admin API need some left.
+  if (workers + push_workers + 3 > context.db.size()) {
+    return MakeError(absl::StatusCode::kInvalidArgument, "CONFIG_INVALID",
+                     absl::StrCat("config: db_pool_size (", context.db.size(),
+                                  ") must be at least inbox_workers + push_workers + 3 (",
+                                  workers + push_workers + 3, ")"));
+  }
   ASSIGN_OR_RETURN(
       absl::Duration reconcile,
       context.config.GetDuration("reconcile_interval", absl::Seconds(1), absl::Hours(24)));
+  ASSIGN_OR_RETURN(
+      absl::Duration confirm,
+      context.config.GetDuration("drift_confirm_after", absl::ZeroDuration(), absl::Hours(24)));
   auto module = std::make_unique<ConnectorModule>(
       context, reservation, ledger, timeout, static_cast<int>(workers), static_cast<int>(attempts),
-      poll, static_cast<int>(push_workers), reconcile);
+      poll, static_cast<int>(push_workers), reconcile, confirm);
   RETURN_IF_ERROR(module->Listen(listen));
   return module;
 }

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -153,9 +154,12 @@ Reception Inbox::Receive(const std::string& platform, const std::string& channel
   }
   auto inserted = db_.Run<bool>([&](pqxx::connection& c) -> absl::StatusOr<bool> {
     pqxx::nontransaction tx(c);
+    // Only snapshots of orders are deduplicated and ordered by the platform's time (clamped:
+    // the header that carries it is not signed).
     const std::optional<std::string> platform_time =
-        info->platform_time == absl::InfinitePast() ? std::nullopt
-                                                    : std::optional(SqlTime(info->platform_time));
+        info->platform_time == absl::InfinitePast() || !connector->SnapshotsOrders()
+            ? std::nullopt
+            : std::optional(SqlTime(std::min(info->platform_time, now)));
     return !tx.exec_params(
                   "INSERT INTO inbox (channel, platform, topic, event_id, order_id, platform_time, "
                   "headers, body, received_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, "
@@ -214,7 +218,13 @@ absl::StatusOr<bool> Inbox::ProcessNext() {
       auto events = connector->Parse(request);
       if (!events.ok()) return dead("MALFORMED_BODY", std::string(events.status().message()));
 
-      // Deliveries about one order take turns; a snapshot older than one applied is stale.
+      // Deliveries about one order take turns; a snapshot of the order (not a refund, say)
+      // older than one applied is stale.
+      const bool snapshot =
+          connector->SnapshotsOrders() &&
+          std::any_of(events->begin(), events->end(), [](const CanonicalEvent& e) {
+            return e.kind == Kind::kOrderPlaced || e.kind == Kind::kOrderCancelled;
+          });
       bool cancelled = false;
       std::optional<int64_t> applied_time;
       if (!order_id.empty()) {
@@ -228,8 +238,7 @@ absl::StatusOr<bool> Inbox::ProcessNext() {
             channel, order_id);
         if (!state[0].is_null()) applied_time = state[0].as<int64_t>();
         cancelled = state[1].as<bool>();
-        if (connector->SnapshotsOrders() && !row[7].is_null() && applied_time &&
-            row[7].as<int64_t>() < *applied_time) {
+        if (snapshot && !row[7].is_null() && applied_time && row[7].as<int64_t>() < *applied_time) {
           tx.exec_params(
               "UPDATE inbox SET state = 1, last_error = 'stale', done_at = $2 "
               "WHERE inbox_id = $1",
@@ -249,7 +258,7 @@ absl::StatusOr<bool> Inbox::ProcessNext() {
               "UPDATE platform_orders SET cancelled = $3, platform_time = "
               "greatest(platform_time, $4::timestamptz) WHERE channel = $1 AND order_id = $2",
               channel, order_id, cancelled,
-              row[7].is_null()
+              row[7].is_null() || !snapshot
                   ? std::nullopt
                   : std::optional(SqlTime(absl::FromUnixMicros(row[7].as<int64_t>()))));
         }
@@ -285,9 +294,24 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
                           bool* cancelled) {
   Mapper mapper(tx, channel, connector.platform() == "kura");
   using Orders = reservation_v1::OrderService::Stub;
+  // A delivery that cancels its order does that first and nothing else of the order: what was
+  // held or committed goes back, or (when the order is not there yet) the cancel is remembered
+  // for a create that comes later.
+  const bool cancels = std::any_of(events.begin(), events.end(), [](const CanonicalEvent& e) {
+    return e.kind == Kind::kOrderCancelled;
+  });
+  for (const CanonicalEvent& event : events) {
+    if (event.kind == Kind::kOrderCancelled) {
+      *cancelled = true;
+      absl::Status s = CancelOrder(channel, event.order_id);
+      if (ErrorReason(s) != "ORDER_NOT_FOUND") RETURN_IF_ERROR(s);
+    }
+  }
+  std::set<std::string> touched;  // SKUs of the orders applied: pushed afresh (below)
   for (const CanonicalEvent& event : events) {
     switch (event.kind) {
       case Kind::kOrderPlaced: {
+        if (cancels) break;
         reservation_v1::PlaceOrderRequest place;
         place.set_channel(channel);
         place.set_external_order_id(event.order_id);
@@ -301,6 +325,7 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
           auto* line = place.add_lines();
           line->set_sku(sku);
           line->set_quantity(quantity);
+          touched.insert(sku);
         }
         auto placed = clients_.Call(*clients_.orders, &Orders::PlaceOrder, place);
         if (*cancelled) {
@@ -308,6 +333,13 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
           if (!placed.ok() && IsPermanent(Classify(placed.status()))) break;
           RETURN_IF_ERROR(placed.status());
           RETURN_IF_ERROR(CancelOrder(channel, event.order_id));
+          break;
+        }
+        if (ErrorReason(placed.status()) == "ORDER_EXISTS") {
+          // Placed before with other contents (an edit, a customer attached later): edits are
+          // not applied; the order's later events still are.
+          log::Warn("order changed on the platform; kept as first placed",
+                    {{"channel", channel}, {"order", event.order_id}});
           break;
         }
         RETURN_IF_ERROR(placed.status());
@@ -318,7 +350,9 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
         reservation_v1::ConfirmOrderRequest confirm;
         confirm.set_channel(channel);
         confirm.set_external_order_id(event.order_id);
-        RETURN_IF_ERROR(clients_.Call(*clients_.orders, &Orders::ConfirmOrder, confirm).status());
+        auto confirmed = clients_.Call(*clients_.orders, &Orders::ConfirmOrder, confirm);
+        if (ErrorReason(confirmed.status()) == "ORDER_CANCELLED") break;  // cancelled in kura
+        RETURN_IF_ERROR(confirmed.status());
         break;
       }
       case Kind::kOrderFulfilled: {
@@ -332,19 +366,18 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
         RETURN_IF_ERROR(done.status());
         break;
       }
-      case Kind::kOrderCancelled: {
-        *cancelled = true;
-        absl::Status s = CancelOrder(channel, event.order_id);
-        if (ErrorReason(s) == "ORDER_NOT_FOUND") break;  // remembered: its create may follow
-        RETURN_IF_ERROR(s);
-        break;
-      }
+      case Kind::kOrderCancelled:
+        break;  // done above
       case Kind::kReturned:
       case Kind::kStoreSale: {
         ledger_v1::ApplyMovementsRequest moves;
-        moves.set_request_id(event.kind == Kind::kReturned
-                                 ? absl::StrCat("cn-return-", inbox_id)
-                                 : absl::StrCat("cn-sale-", channel, "-", event.order_id));
+        // Keyed on the platform's own reference (refund, order), not on the delivery, so that
+        // a replayed body under a new delivery id is applied once.
+        const std::string ref = !event.ref.empty()        ? event.ref
+                                : !event.order_id.empty() ? absl::StrCat("order-", event.order_id)
+                                                          : absl::StrCat("inbox-", inbox_id);
+        moves.set_request_id(absl::StrCat(event.kind == Kind::kReturned ? "cn-return-" : "cn-sale-",
+                                          channel, "-", ref));
         for (const auto& line : event.lines) {
           auto* m = moves.add_movements();
           m->set_kind(event.kind == Kind::kReturned ? ledger_v1::MOVEMENT_KIND_RETURN
@@ -362,9 +395,43 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
                 .status());
         break;
       }
-      case Kind::kStockCount:
-        break;  // a stock report: reconciliation compares it
+      case Kind::kStockCount: {
+        // A platform that sells over its own counter reports the stock left (Square). Less than
+        // kura last set there, with no push in flight, is a sale made there: a store sale at
+        // the mapped location. The echo of kura's own push matches and does nothing.
+        for (size_t i = 0; i < event.lines.size(); ++i) {
+          const auto& line = event.lines[i];
+          auto sku = mapper.Sku(line);
+          auto location = mapper.Location(line);
+          if (!sku.ok() || !location.ok()) continue;  // not an item or place kura syncs
+          auto row = tx.exec_params(
+              "SELECT platform_quantity FROM pushes WHERE channel = $1 AND sku = $2 "
+              "AND platform_quantity IS NOT NULL AND pushed_sequence >= desired_sequence "
+              "FOR UPDATE",
+              channel, *sku);
+          if (row.empty() || line.quantity >= row[0][0].as<int64_t>()) continue;
+          ledger_v1::ApplyMovementsRequest sale;
+          sale.set_request_id(absl::StrCat("cn-platform-sale-", inbox_id, "-", i));
+          auto* m = sale.add_movements();
+          m->set_kind(ledger_v1::MOVEMENT_KIND_STORE_SALE);
+          m->set_sku(*sku);
+          m->set_location(*location);
+          m->set_quantity(row[0][0].as<int64_t>() - line.quantity);
+          m->set_source_ref(absl::StrCat(connector.platform(), " count ", line.item_ref));
+          RETURN_IF_ERROR(
+              clients_.Call(*clients_.ledger, &ledger_v1::LedgerService::Stub::ApplyMovements, sale)
+                  .status());
+          tx.exec_params("UPDATE pushes SET platform_quantity = $3 WHERE channel = $1 AND sku = $2",
+                         channel, *sku, line.quantity);
+        }
+        break;
+      }
     }
+  }
+  // The platform moves its own stock for its orders (WooCommerce at payment, Shopify at
+  // creation): kura's quantity is set there again once kura has applied the order.
+  for (const auto& sku : touched) {
+    tx.exec_params("INSERT INTO push_refresh VALUES ($1, $2) ON CONFLICT DO NOTHING", channel, sku);
   }
   return absl::OkStatus();
 }

@@ -58,7 +58,7 @@ absl::StatusOr<int> Pusher::Follow() {
           auto page,
           clients_.Call(*clients_.feed, &ledger_v1::ChangeFeedService::Stub::ListChanges, list));
       // Items whose mapping or connection changed are worked out afresh too.
-      auto refresh = tx.exec("DELETE FROM push_refresh RETURNING sku");
+      auto refresh = tx.exec("DELETE FROM push_refresh RETURNING channel, sku");
       if (page.events().empty() && refresh.empty()) return 0;
 
       // What changed: items (with their latest commit), and channels whose settings changed.
@@ -75,7 +75,7 @@ absl::StatusOr<int> Pusher::Follow() {
       const absl::Time last_at = page.events().empty()
                                      ? clock_.Now()
                                      : FromProto(page.events(page.events_size() - 1).commit_time());
-      for (const auto& row : refresh) touched.emplace(row[0].as<std::string>(), clock_.Now());
+      for (const auto& row : refresh) touched.emplace(row[1].as<std::string>(), clock_.Now());
       for (const auto& channel : channels_changed) {
         for (const auto& row :
              tx.exec_params("SELECT DISTINCT sku FROM item_mappings WHERE channel = $1", channel)) {
@@ -95,15 +95,19 @@ absl::StatusOr<int> Pusher::Follow() {
         channels.insert(row[1].as<std::string>());
       }
       if (!channels_of.empty()) {
-        ledger_v1::GetAvailabilityRequest ask;
-        for (const auto& [sku, _] : channels_of) ask.add_skus(sku);
-        for (const auto& channel : channels) ask.add_channels(channel);
-        ASSIGN_OR_RETURN(
-            auto rows,
-            clients_.Call(*clients_.ledger, &ledger_v1::LedgerService::Stub::GetAvailability, ask));
         std::map<std::pair<std::string, std::string>, int64_t> atp;  // (channel, sku)
-        for (const auto& row : rows.rows()) {
-          atp[{row.channel(), row.sku()}] += std::max<int64_t>(0, row.available_to_promise());
+        ledger_v1::GetAvailabilityRequest ask;
+        for (const auto& channel : channels) ask.add_channels(channel);
+        auto it = channels_of.begin();
+        while (it != channels_of.end()) {  // at most 1000 items a call
+          ask.clear_skus();
+          for (; it != channels_of.end() && ask.skus_size() < 1000; ++it) ask.add_skus(it->first);
+          ASSIGN_OR_RETURN(auto rows,
+                           clients_.Call(*clients_.ledger,
+                                         &ledger_v1::LedgerService::Stub::GetAvailability, ask));
+          for (const auto& row : rows.rows()) {
+            atp[{row.channel(), row.sku()}] += std::max<int64_t>(0, row.available_to_promise());
+          }
         }
         const std::string now = SqlTime(clock_.Now());
         for (const auto& [sku, sku_channels] : channels_of) {
@@ -115,7 +119,7 @@ absl::StatusOr<int> Pusher::Follow() {
                 "next_attempt_at, pushed_sequence) VALUES ($1, $2, $3, $4, $5, $6, -1) "
                 "ON CONFLICT (channel, sku) DO UPDATE SET desired = $3, desired_sequence = $4, "
                 "desired_at = $5, next_attempt_at = least(pushes.next_attempt_at, $6), "
-                "attempts = 0, pushed_sequence = CASE "
+                "attempts = 0, stale_cap = NULL, pushed_sequence = CASE "
                 "  WHEN pushes.pushed IS NOT DISTINCT FROM $3 "
                 "    AND pushes.pushed_sequence >= pushes.desired_sequence THEN $4 "
                 "  WHEN pushes.pushed_sequence >= $4 THEN -1 ELSE pushes.pushed_sequence END "
@@ -123,6 +127,10 @@ absl::StatusOr<int> Pusher::Follow() {
                 channel, sku, atp[{channel, sku}], last, SqlTime(touched[sku]), now);
           }
         }
+      }
+      for (const auto& row : refresh) {  // set on the platform again, even if unchanged here
+        tx.exec_params("UPDATE pushes SET pushed_sequence = -1 WHERE channel = $1 AND sku = $2",
+                       row[0].as<std::string>(), row[1].as<std::string>());
       }
       tx.exec_params("UPDATE feed_cursor SET sequence = $1 WHERE name = 'push'", last);
       return page.events_size() + static_cast<int>(refresh.size());
@@ -155,7 +163,7 @@ absl::StatusOr<bool> Pusher::PushNext() {
           "(extract(epoch FROM p.desired_at) * 1000000)::bigint, p.platform_quantity, "
           "p.attempts, c.platform, c.api_url, c.api_credentials, c.push_location_id, "
           "EXISTS (SELECT 1 FROM drift_incidents d WHERE d.channel = p.channel AND "
-          "d.sku = p.sku AND d.state = 0) "
+          "d.sku = p.sku AND d.state = 0), p.stale_cap "
           "FROM pushes p JOIN connections c USING (channel) "
           "WHERE p.pushed_sequence < p.desired_sequence AND p.next_attempt_at <= $1 "
           "ORDER BY p.next_attempt_at LIMIT 1 FOR UPDATE OF p SKIP LOCKED",
@@ -191,12 +199,18 @@ absl::StatusOr<bool> Pusher::PushNext() {
                             r[10].as<std::string>()};
       std::optional<int64_t> expected;
       if (!r[5].is_null()) expected = r[5].as<int64_t>();
-      // An item with an open drift incident is frozen: offered as 0.
-      const int64_t quantity = r[11].as<bool>() ? 0 : r[2].as<int64_t>();
+      // An item with an open drift incident is frozen: offered as 0. After a failed
+      // compare-and-set, no more than the platform showed.
+      int64_t quantity = r[11].as<bool>() ? 0 : r[2].as<int64_t>();
+      if (!r[12].is_null()) quantity = std::min(quantity, r[12].as<int64_t>());
       for (const auto& target : targets) {
-        StockUpdate update{target[0].as<std::string>(), quantity, expected,
-                           absl::StrCat("kura-", channel, "-", sku, "-", sequence),
-                           absl::FromUnixMicros(r[4].as<int64_t>())};
+        StockUpdate update{
+            target[0].as<std::string>(), quantity, expected,
+            // One key per distinct request (a retry sends the same).
+            absl::StrCat("kura-", rpc::RequestDigest(absl::StrCat(channel, "|", sku, "|",
+                                                                  target[0].as<std::string>(), "|",
+                                                                  sequence, "|", quantity))),
+            absl::FromUnixMicros(r[4].as<int64_t>())};
         Pace(channel, connector->Limits().requests_per_second);
         PushResult pushed_one = connector->Push(api, update);
         result = ResultName(pushed_one.outcome);
@@ -204,13 +218,17 @@ absl::StatusOr<bool> Pusher::PushNext() {
           case Outcome::kApplied:
             continue;
           case Outcome::kStale: {
-            // The platform moved (a sale there): learn its quantity and set ours again.
+            // The platform moved (a sale there kura has not heard of yet): learn its quantity,
+            // and until kura's next value offer no more than it shows.
             auto current = connector->ReadStock(api, {update.item_id});
-            if (current.ok() && current->count(update.item_id)) {
-              tx.exec_params(
-                  "UPDATE pushes SET platform_quantity = $3 WHERE channel = $1 AND sku = $2",
-                  channel, sku, current->at(update.item_id));
+            if (!current.ok() || !current->count(update.item_id)) {
+              later(absl::Seconds(1) * Jitter(), pushed_one.detail, true);
+              return true;
             }
+            tx.exec_params(
+                "UPDATE pushes SET platform_quantity = $3, stale_cap = $3 "
+                "WHERE channel = $1 AND sku = $2",
+                channel, sku, current->at(update.item_id));
             later(absl::ZeroDuration(), pushed_one.detail, true);
             return true;
           }
@@ -232,7 +250,8 @@ absl::StatusOr<bool> Pusher::PushNext() {
       }
       tx.exec_params(
           "UPDATE pushes SET pushed = $4, pushed_sequence = desired_sequence, "
-          "platform_quantity = $4, attempts = 0, last_error = '', acknowledged_at = $3 "
+          "platform_quantity = $4, stale_cap = NULL, attempts = 0, last_error = '', "
+          "acknowledged_at = $3 "
           "WHERE channel = $1 AND sku = $2",
           channel, sku, SqlTime(clock_.Now()), quantity);
       lag = clock_.Now() - absl::FromUnixMicros(r[4].as<int64_t>());

@@ -104,8 +104,14 @@ absl::StatusOr<v1::ReconcileResponse> Reconciler::Reconcile(const std::string& o
     for (size_t from = 0; from < targets.size(); from += 100) {
       std::vector<std::string> chunk(targets.begin() + from,
                                      targets.begin() + std::min(targets.size(), from + 100));
-      ASSIGN_OR_RETURN(auto got, connector->ReadStock(conn.api, chunk));
-      platform.insert(got.begin(), got.end());
+      auto got = connector->ReadStock(conn.api, chunk);
+      if (!got.ok()) {  // this channel is skipped this time; the others go on
+        log::Warn("reconciliation could not read the platform's stock",
+                  {{"channel", conn.channel}, {"error", std::string(got.status().message())}});
+        platform.clear();
+        break;
+      }
+      platform.insert(got->begin(), got->end());
     }
     for (const auto& item : items) {
       auto it = platform.find(item.target);
@@ -117,9 +123,10 @@ absl::StatusOr<v1::ReconcileResponse> Reconciler::Reconcile(const std::string& o
           auto row = tx.exec_params(
               "SELECT pushed, suspect_quantity, desired, pushed_sequence >= desired_sequence, "
               "EXISTS (SELECT 1 FROM drift_incidents d WHERE d.channel = p.channel AND "
-              "d.sku = p.sku AND d.state = 0) FROM pushes p WHERE channel = $1 AND sku = $2 "
-              "FOR UPDATE",
-              conn.channel, item.sku);
+              "d.sku = p.sku AND d.state = 0), suspect_at <= $3, "
+              "EXISTS (SELECT 1 FROM inbox i WHERE i.channel = p.channel AND i.state = 0) "
+              "FROM pushes p WHERE channel = $1 AND sku = $2 FOR UPDATE",
+              conn.channel, item.sku, SqlTime(clock_.Now() - confirm_after_));
           // Moved since it was read (a push went out), or already frozen: nothing to say.
           if (row.empty() || row[0][0].as<int64_t>() != item.pushed || !row[0][3].as<bool>() ||
               row[0][4].as<bool>()) {
@@ -133,10 +140,14 @@ absl::StatusOr<v1::ReconcileResponse> Reconciler::Reconcile(const std::string& o
           }
           if (row[0][1].is_null() || row[0][1].as<int64_t>() != seen) {
             tx.exec_params(
-                "UPDATE pushes SET suspect_quantity = $3 WHERE channel = $1 AND sku = $2",
-                conn.channel, item.sku, seen);
+                "UPDATE pushes SET suspect_quantity = $3, suspect_at = $4 "
+                "WHERE channel = $1 AND sku = $2",
+                conn.channel, item.sku, seen, SqlTime(clock_.Now()));
             return 1;
           }
+          // Seen again: a drift once it has lasted drift_confirm_after and no delivery of the
+          // channel is waiting (a platform sale on its way to kura looks the same meanwhile).
+          if (!row[0][5].as<bool>() || row[0][6].as<bool>()) return 1;
           tx.exec_params(
               "INSERT INTO drift_incidents (channel, sku, platform_item_id, pushed_quantity, "
               "platform_quantity, kura_quantity, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -210,16 +221,8 @@ absl::StatusOr<v1::DriftIncident> Reconciler::Resolve(const v1::ResolveDriftRequ
                                "the connection's push location is not mapped to a kura "
                                "location: map it, or trust kura");
             }
-            ledger_v1::GetAvailabilityRequest ask;
-            ask.add_skus(d.sku());
-            ask.add_channels(d.channel());
-            ASSIGN_OR_RETURN(auto rows_now,
-                             clients_.Call(*clients_.ledger,
-                                           &ledger_v1::LedgerService::Stub::GetAvailability, ask));
-            int64_t atp = 0;
-            for (const auto& r : rows_now.rows())
-              atp += std::max<int64_t>(0, r.available_to_promise());
-            const int64_t delta = d.platform_quantity() - atp;
+            // What the platform shows beyond what kura pushed is what kura's stock lacks.
+            const int64_t delta = d.platform_quantity() - d.pushed_quantity();
             if (delta != 0) {
               ledger_v1::ApplyMovementsRequest adjust;
               adjust.set_request_id(absl::StrCat("cn-drift-", d.incident_id()));

@@ -18,8 +18,10 @@ namespace v1 = ::kura::connector::v1;
 /// until an operator resolves it. Thread-safe.
 class Reconciler {
  public:
-  Reconciler(pg::Database& db, const Clock& clock, const Clients& clients)
-      : db_(db), clock_(clock), clients_(clients) {}
+  /// A mismatch opens an incident when it has been seen for `confirm_after` (and again).
+  Reconciler(pg::Database& db, const Clock& clock, const Clients& clients,
+             absl::Duration confirm_after)
+      : db_(db), clock_(clock), clients_(clients), confirm_after_(confirm_after) {}
 
   absl::StatusOr<v1::ReconcileResponse> Reconcile(const std::string& channel);
   absl::StatusOr<v1::ListDriftsResponse> List(v1::DriftState state);
@@ -29,6 +31,7 @@ class Reconciler {
   pg::Database& db_;
   const Clock& clock_;
   const Clients& clients_;
+  const absl::Duration confirm_after_;
 };
 
 }  // namespace kura::connector

@@ -90,21 +90,22 @@ class Shopify final : public Connector {
       }
       ASSIGN_OR_RETURN(auto lines, OrderLines(body, ""));
       events.push_back({Kind::kOrderPlaced, order_id, customer, lines});
+      // The order's state comes from the signed body, never from the (unsigned) topic.
       const std::string paid = Text(body, "financial_status");
-      if (paid == "paid" || paid == "partially_refunded" || paid == "refunded" ||
-          topic == "orders/paid") {
+      if (paid == "paid" || paid == "partially_refunded" || paid == "refunded") {
         events.push_back({Kind::kOrderPaid, order_id, customer, {}});
       }
-      if (Text(body, "fulfillment_status") == "fulfilled" || topic == "orders/fulfilled") {
+      if (Text(body, "fulfillment_status") == "fulfilled") {
         events.push_back({Kind::kOrderFulfilled, order_id, customer, {}});
       }
-      if (!Text(body, "cancelled_at").empty() || topic == "orders/cancelled") {
+      if (!Text(body, "cancelled_at").empty()) {
         events.push_back({Kind::kOrderCancelled, order_id, customer, lines});
       }
       return events;
     }
     if (topic == "refunds/create") {
-      CanonicalEvent returned{Kind::kReturned, order_id, "", {}};
+      CanonicalEvent returned{
+          Kind::kReturned, order_id, "", {}, absl::StrCat("refund-", IdText(body, "id"))};
       auto items = body.find("refund_line_items");
       if (items == body.end() || !items->is_array()) {
         return InvalidArgument("refund_line_items", "the refund has no refund_line_items array");

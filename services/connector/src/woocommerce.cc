@@ -114,6 +114,17 @@ class WooCommerce final : public Connector {
                        Json({{"update", Json::array({item})}}).dump());
     }
     if (reply.status != 200) return FailureOf(reply);
+    // The batch endpoint answers 200 with an "error" per item it could not update.
+    Json body = Json::parse(reply.body, nullptr, false);
+    if (!body.is_discarded() && body.is_object() && body.contains("update") &&
+        body["update"].is_array()) {
+      for (const auto& item : body["update"]) {
+        if (item.is_object() && item.contains("error")) {
+          return {PushResult::Outcome::kRejected, std::nullopt, absl::ZeroDuration(),
+                  absl::StrCat("WooCommerce: ", item["error"].dump())};
+        }
+      }
+    }
     return {PushResult::Outcome::kApplied, update.quantity, absl::ZeroDuration(), ""};
   }
 

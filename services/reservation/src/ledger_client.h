@@ -24,12 +24,7 @@ namespace kura::reservation {
 
 namespace ledger_v1 = ::kura::ledger::v1;
 
-/// A short stable digest (64-bit FNV-1a, hex) to derive ledger request ids from longer keys.
-inline std::string RequestDigest(absl::string_view text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  return absl::StrCat(absl::Hex(h, absl::kZeroPad16));
-}
+using rpc::RequestDigest;
 
 class LedgerClient {
  public:

@@ -5,11 +5,22 @@
 
 #include <grpcpp/client_context.h>
 
+#include <string>
+
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "kura/rpc/status.h"
 
 namespace kura::rpc {
+
+/// A short stable digest (64-bit FNV-1a, hex) to derive request ids from longer keys.
+inline std::string RequestDigest(absl::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return absl::StrCat(absl::Hex(h, absl::kZeroPad16));
+}
 
 /// Calls `method` of `stub`, giving up at `deadline`.
 template <typename Stub, typename Req, typename Resp>
