@@ -16,6 +16,7 @@ HttpReply HttpCall(const std::string& base_url, const std::string& method, const
   client.set_connection_timeout(seconds);
   client.set_read_timeout(seconds);
   client.set_write_timeout(seconds);
+  client.set_tcp_nodelay(true);
   httplib::Headers h(headers.begin(), headers.end());
   httplib::Result result = method == "GET" ? client.Get(path.c_str(), h)
                            : method == "PUT"

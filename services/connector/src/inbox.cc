@@ -106,28 +106,10 @@ Reception Inbox::Receive(const std::string& platform, const std::string& channel
   if (connector == nullptr || !ValidateCode("channel", channel).ok()) {
     return {404, "unknown_webhook"};
   }
-  struct Loaded {
-    std::vector<std::string> secrets;
-    std::string url;
-  };
-  auto connection = db_.Run<std::optional<Loaded>>(
-      [&](pqxx::connection& c) -> absl::StatusOr<std::optional<Loaded>> {
-        pqxx::nontransaction tx(c);
-        auto rows = tx.exec_params(
-            "SELECT array_to_json(webhook_secrets)::text, notification_url FROM connections "
-            "WHERE channel = $1 AND platform = $2",
-            channel, platform);
-        if (rows.empty()) return std::nullopt;
-        Loaded out;
-        for (const auto& s : Json::parse(rows[0][0].as<std::string>())) {
-          out.secrets.push_back(s.get<std::string>());
-        }
-        out.url = rows[0][1].as<std::string>();
-        return out;
-      });
+  auto connection = Connection(channel, platform);
   if (!connection.ok()) return {503, "error"};
   if (!*connection) return {404, "unknown_webhook"};
-  request.url = (*connection)->url;
+  request.url = (*connection)->notification_url;
   if (!connector->Verify(request, (*connection)->secrets)) {
     if (connector->IsPing(request)) return {200, "ping"};
     log::Warn("webhook signature rejected", {{"platform", platform}, {"channel", channel}});
@@ -152,24 +134,103 @@ Reception Inbox::Receive(const std::string& platform, const std::string& channel
         {{"platform", platform}, {"channel", channel}, {"error", std::string(parsed.message())}});
     return {stored.ok() ? 400 : 503, "malformed"};
   }
-  auto inserted = db_.Run<bool>([&](pqxx::connection& c) -> absl::StatusOr<bool> {
-    pqxx::nontransaction tx(c);
-    // Only snapshots of orders are deduplicated and ordered by the platform's time (clamped:
-    // the header that carries it is not signed).
-    const std::optional<std::string> platform_time =
-        info->platform_time == absl::InfinitePast() || !connector->SnapshotsOrders()
-            ? std::nullopt
-            : std::optional(SqlTime(std::min(info->platform_time, now)));
-    return !tx.exec_params(
-                  "INSERT INTO inbox (channel, platform, topic, event_id, order_id, platform_time, "
-                  "headers, body, received_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, "
-                  "$7, decode($8, 'hex'), $9, $9) ON CONFLICT DO NOTHING RETURNING 1",
-                  channel, platform, info->topic, info->event_id, info->order_id, platform_time,
-                  HeadersJson(request.headers), absl::BytesToHexString(request.body), SqlTime(now))
-                .empty();
-  });
+  // Only snapshots of orders are deduplicated and ordered by the platform's time (clamped: the
+  // header that carries it is not signed).
+  const InboxRow row{channel,
+                     platform,
+                     info->topic,
+                     info->event_id,
+                     info->order_id,
+                     info->platform_time == absl::InfinitePast() || !connector->SnapshotsOrders()
+                         ? std::nullopt
+                         : std::optional(SqlTime(std::min(info->platform_time, now))),
+                     HeadersJson(request.headers),
+                     absl::BytesToHexString(request.body),
+                     SqlTime(now)};
+  absl::StatusOr<bool> inserted = Store(row);
   if (!inserted.ok()) return {503, "error"};  // not stored: the platform retries
   return {200, *inserted ? "accepted" : "duplicate"};
+}
+
+absl::StatusOr<std::optional<Inbox::Secrets>> Inbox::Connection(const std::string& channel,
+                                                                const std::string& platform) {
+  const std::pair<std::string, std::string> key{channel, platform};
+  const absl::Time now = absl::Now();
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.first > now) return it->second.second;
+  }
+  auto loaded = db_.Run<std::optional<Secrets>>(
+      [&](pqxx::connection& c) -> absl::StatusOr<std::optional<Secrets>> {
+        pqxx::nontransaction tx(c);
+        auto rows = tx.exec_params(
+            "SELECT array_to_json(webhook_secrets)::text, notification_url FROM connections "
+            "WHERE channel = $1 AND platform = $2",
+            channel, platform);
+        if (rows.empty()) return std::nullopt;
+        Secrets out;
+        for (const auto& secret : Json::parse(rows[0][0].as<std::string>())) {
+          out.secrets.push_back(secret.get<std::string>());
+        }
+        out.notification_url = rows[0][1].as<std::string>();
+        return out;
+      });
+  if (!loaded.ok()) return loaded.status();
+  std::lock_guard lock(cache_mu_);
+  cache_[key] = {now + kConnectionCacheTtl, *loaded};
+  return *loaded;
+}
+
+// Group commit: deliveries that arrive together are stored in one transaction, so that many
+// concurrent webhooks share one commit (one fsync) and each is answered once it is durable.
+absl::StatusOr<bool> Inbox::Store(const InboxRow& row) {
+  Waiter waiter{&row};
+  std::unique_lock lock(store_mu_);
+  store_queue_.push_back(&waiter);
+  store_wake_.notify_all();
+  while (true) {
+    if (waiter.done) return waiter.result;
+    if (!store_writing_) {
+      // No batch is being written: this caller writes what is queued now (its own included).
+      store_writing_ = true;
+      std::vector<Waiter*> batch;
+      batch.swap(store_queue_);
+      lock.unlock();
+      absl::StatusOr<std::vector<bool>> stored = WriteBatch(batch);
+      lock.lock();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        batch[i]->result = stored.ok() ? absl::StatusOr<bool>((*stored)[i])
+                                       : absl::StatusOr<bool>(stored.status());
+        batch[i]->done = true;
+      }
+      store_writing_ = false;
+      store_wake_.notify_all();
+      continue;
+    }
+    store_wake_.wait(lock);
+  }
+}
+
+absl::StatusOr<std::vector<bool>> Inbox::WriteBatch(const std::vector<Waiter*>& batch) {
+  return db_.Run<std::vector<bool>>([&](pqxx::connection& c) -> absl::StatusOr<std::vector<bool>> {
+    pqxx::work tx(c);
+    std::vector<bool> inserted;
+    for (const Waiter* w : batch) {
+      const InboxRow& r = *w->row;
+      inserted.push_back(
+          !tx.exec_params(
+                 "INSERT INTO inbox (channel, platform, topic, event_id, order_id, "
+                 "platform_time, headers, body, received_at, next_attempt_at) VALUES ($1, $2, "
+                 "$3, $4, $5, $6, $7, decode($8, 'hex'), $9, $9) ON CONFLICT DO NOTHING "
+                 "RETURNING 1",
+                 r.channel, r.platform, r.topic, r.event_id, r.order_id, r.platform_time, r.headers,
+                 r.body_hex, r.received_at)
+               .empty());
+    }
+    tx.commit();
+    return inserted;
+  });
 }
 
 absl::StatusOr<bool> Inbox::ProcessNext() {

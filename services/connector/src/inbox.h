@@ -1,5 +1,9 @@
 #pragma once
 
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +54,30 @@ class Inbox {
   absl::StatusOr<bool> ProcessNext();
 
  private:
+  struct InboxRow {
+    std::string channel, platform, topic, event_id, order_id;
+    std::optional<std::string> platform_time;
+    std::string headers, body_hex, received_at;
+  };
+  struct Waiter {
+    const InboxRow* row;
+    bool done = false;
+    absl::StatusOr<bool> result = false;
+  };
+  // A channel's webhook secrets and notification URL, read at most every
+  // kConnectionCacheTtl (a changed connection takes effect within that).
+  struct Secrets {
+    std::vector<std::string> secrets;
+    std::string notification_url;
+  };
+  static constexpr absl::Duration kConnectionCacheTtl = absl::Seconds(2);
+  absl::StatusOr<std::optional<Secrets>> Connection(const std::string& channel,
+                                                    const std::string& platform);
+
+  // Stores one delivery (group commit with those arriving meanwhile); whether it was new.
+  absl::StatusOr<bool> Store(const InboxRow& row);
+  absl::StatusOr<std::vector<bool>> WriteBatch(const std::vector<Waiter*>& batch);
+
   // Applies a delivery's events in order; `cancelled` is the order's remembered cancellation
   // (read and updated).
   absl::Status Apply(pqxx::transaction_base& tx, const std::string& channel,
@@ -62,6 +90,13 @@ class Inbox {
   const Clients& clients_;
   const int max_attempts_;
   InboxObserver& observer_;
+  std::mutex cache_mu_;
+  std::map<std::pair<std::string, std::string>, std::pair<absl::Time, std::optional<Secrets>>>
+      cache_;
+  std::mutex store_mu_;
+  std::condition_variable store_wake_;
+  std::vector<Waiter*> store_queue_;
+  bool store_writing_ = false;
 };
 
 }  // namespace kura::connector
