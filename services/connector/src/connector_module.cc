@@ -7,6 +7,10 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <condition_variable>
 #include <pqxx/pqxx>
 #include <thread>
@@ -168,6 +172,29 @@ class AdminGrpc final : public v1::ConnectorAdminService::Service {
 
 constexpr int kWebhookThreads = 64;
 
+// cpp-httplib (as Debian builds it) listens with a backlog of 5: a burst of platform deliveries
+// overflows it and connections hang until the sender times out. Linux lets a listening socket
+// be given a larger backlog by calling listen() again, so find ours and do that.
+void WidenBacklog(int port) {
+  for (int fd = 0; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t size = sizeof(listening);
+    sockaddr_storage address{};
+    socklen_t address_size = sizeof(address);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_size) != 0) {
+      continue;
+    }
+    int bound = -1;
+    if (address.ss_family == AF_INET) {
+      bound = ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+    } else if (address.ss_family == AF_INET6) {
+      bound = ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+    }
+    if (bound == port) ::listen(fd, SOMAXCONN);
+  }
+}
+
 class ConnectorModule final : public server::ServiceModule {
  public:
   ConnectorModule(server::ServiceContext& context, const std::string& reservation_addr,
@@ -236,6 +263,7 @@ class ConnectorModule final : public server::ServiceModule {
       return MakeError(absl::StatusCode::kUnavailable, "LISTEN_FAILED",
                        absl::StrCat("cannot listen for webhooks on ", listen));
     }
+    WidenBacklog(bound);
     http_thread_ = std::thread([this] { http_.listen_after_bind(); });
     // stop() has no effect before the server runs: wait for it, so that Stop never hangs.
     for (int i = 0; i < 500 && !http_.is_running(); ++i) absl::SleepFor(absl::Milliseconds(10));

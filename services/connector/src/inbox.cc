@@ -59,7 +59,30 @@ absl::Status Classify(const absl::Status& s) {
 std::string HeadersJson(const std::map<std::string, std::string>& headers) {
   Json out = Json::object();
   for (const auto& [k, v] : headers) out[k] = v;
-  return out.dump();
+  // Header bytes are the sender's: invalid UTF-8 is stored replaced, never thrown on.
+  return out.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// Whether a text the inbox keys on is storable: valid UTF-8 without control characters, at most
+// 512 bytes (a header value is the sender's bytes).
+bool Storable(const std::string& text) {
+  if (text.size() > 512) return false;
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    const int n = c < 0x80           ? 1
+                  : (c >> 5) == 0x6  ? 2
+                  : (c >> 4) == 0xe  ? 3
+                  : (c >> 3) == 0x1e ? 4
+                                     : 0;
+    if (n == 0 || i + n > text.size()) return false;
+    for (int k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
+  }
+  return true;
 }
 
 // Resolves platform references to kura codes with the channel's mappings.
@@ -116,6 +139,10 @@ Reception Inbox::Receive(const std::string& platform, const std::string& channel
     return {401, "bad_signature"};
   }
   absl::StatusOr<DeliveryInfo> info = connector->Identify(request);
+  if (info.ok() &&
+      (!Storable(info->topic) || !Storable(info->event_id) || !Storable(info->order_id))) {
+    info = InvalidArgument("headers", "the topic, event id or order id is not printable UTF-8");
+  }
   absl::Status parsed = info.ok() ? connector->Parse(request).status() : info.status();
   const absl::Time now = clock_.Now();
   if (!parsed.ok()) {
