@@ -162,6 +162,43 @@ TEST_CASE("A signed Shopify order becomes a confirmed kura order once, however o
   f.l.RequireConsistent();
 }
 
+TEST_CASE("Shopify snapshots out of order: an older state never overrides a newer one") {
+  ConnectorFixture f("cn_stale");
+  f.l.CreateItem("TEE");
+  f.l.Receive("TEE", "wh", 10);
+  f.Connect("ec", "shopify", {kShopifySecret});
+  auto order = [](const std::string& financial_status, const std::string& cancelled_at) {
+    return absl::StrCat(R"({"id":900001,"financial_status":")", financial_status,
+                        R"(","cancelled_at":)", cancelled_at,
+                        R"(,"customer":null,"line_items":[{"id":1,"variant_id":7,"sku":"TEE",)",
+                        R"("quantity":2}]})");
+  };
+  auto post = [&](const std::string& body, const std::string& event, const std::string& at) {
+    return f.Post(
+        "shopify", "ec", body,
+        {{"X-Shopify-Topic", "orders/updated"},
+         {"X-Shopify-Hmac-Sha256", connector::Base64(connector::HmacSha256(kShopifySecret, body))},
+         {"X-Shopify-Event-Id", event},
+         {"X-Shopify-Triggered-At", at}});
+  };
+  auto state = [&] {
+    auto o = f.Get("ec", "900001");
+    return o.ok() ? o->state() : rv1::ORDER_STATE_UNSPECIFIED;
+  };
+  // Created (pending) at 10:00, then paid at 10:02: confirmed.
+  REQUIRE(post(order("pending", "null"), "s-1", "2026-11-26T10:00:00Z") == 200);
+  REQUIRE(Eventually([&] { return state() == rv1::ORDER_STATE_PENDING; }));
+  REQUIRE(post(order("paid", "null"), "s-3", "2026-11-26T10:02:00Z") == 200);
+  REQUIRE(Eventually([&] { return state() == rv1::ORDER_STATE_CONFIRMED; }));
+  // A retried delivery of a 10:01 state (cancelled then, as its snapshot says) arrives last: it
+  // is older than the state applied, so it is skipped and the order stays confirmed.
+  REQUIRE(post(order("voided", R"("2026-11-26T10:01:00Z")"), "s-2", "2026-11-26T10:01:00Z") == 200);
+  absl::SleepFor(absl::Milliseconds(500));
+  REQUIRE(state() == rv1::ORDER_STATE_CONFIRMED);
+  REQUIRE(f.l.Availability("TEE", "wh").committed() == 2);
+  REQUIRE(f.DeadLetters().empty());
+}
+
 TEST_CASE("A cancel that arrives before its create ends cancelled with stock unchanged") {
   ConnectorFixture f("cn_cancel_first");
   f.l.CreateItem("TEE");
