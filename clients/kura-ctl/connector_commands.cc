@@ -68,19 +68,16 @@ int Connections(const Args& args, Stub& stub) {
   const bool json = args.Has("json");
   auto resp = Call(stub, &Stub::ListConnections, v1::ListConnectionsRequest());
   if (!resp) return 1;
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& c : resp->connections()) {
-    if (json) {
-      PrintJson(c);
-      continue;
-    }
-    rows.push_back({c.channel(), c.platform(), std::to_string(c.webhook_secret_count()),
-                    OrDash(c.notification_url()), OrDash(c.api_url()),
-                    c.has_update_time() ? FormatTime(c.update_time()) : "-"});
-  }
-  if (!json) {
-    PrintTable({"CHANNEL", "PLATFORM", "SECRETS", "NOTIFICATION_URL", "API_URL", "UPDATED"}, rows);
-  }
+  PrintRows(json, resp->connections(),
+            {"CHANNEL", "PLATFORM", "SECRETS", "NOTIFICATION_URL", "API_URL", "UPDATED"},
+            [&](const auto& c) -> std::vector<std::string> {
+              return {c.channel(),
+                      c.platform(),
+                      std::to_string(c.webhook_secret_count()),
+                      OrDash(c.notification_url()),
+                      OrDash(c.api_url()),
+                      c.has_update_time() ? FormatTime(c.update_time()) : "-"};
+            });
   return 0;
 }
 
@@ -116,15 +113,10 @@ int Items(const Args& args, Stub& stub) {
   r.set_channel(pos[1]);
   auto resp = Call(stub, &Stub::ListItemMappings, r);
   if (!resp) return 1;
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& m : resp->mappings()) {
-    if (json) {
-      PrintJson(m);
-      continue;
-    }
-    rows.push_back({m.platform_item_id(), m.sku(), OrDash(m.platform_inventory_item_id())});
-  }
-  if (!json) PrintTable({"PLATFORM_ITEM", "SKU", "INVENTORY_ITEM"}, rows);
+  PrintRows(json, resp->mappings(), {"PLATFORM_ITEM", "SKU", "INVENTORY_ITEM"},
+            [&](const auto& m) -> std::vector<std::string> {
+              return {m.platform_item_id(), m.sku(), OrDash(m.platform_inventory_item_id())};
+            });
   return 0;
 }
 
@@ -136,15 +128,10 @@ int Locations(const Args& args, Stub& stub) {
   r.set_channel(pos[1]);
   auto resp = Call(stub, &Stub::ListLocationMappings, r);
   if (!resp) return 1;
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& m : resp->mappings()) {
-    if (json) {
-      PrintJson(m);
-      continue;
-    }
-    rows.push_back({m.platform_location_id(), m.location()});
-  }
-  if (!json) PrintTable({"PLATFORM_LOCATION", "LOCATION"}, rows);
+  PrintRows(json, resp->mappings(), {"PLATFORM_LOCATION", "LOCATION"},
+            [&](const auto& m) -> std::vector<std::string> {
+              return {m.platform_location_id(), m.location()};
+            });
   return 0;
 }
 
@@ -201,19 +188,18 @@ int DeadLetters(const Args& args, Stub& stub) {
   r.set_page_size(limit);
   auto resp = Call(stub, &Stub::ListDeadLetters, r);
   if (!resp) return 1;
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& d : resp->dead_letters()) {
-    if (json) {
-      PrintJson(d);
-      continue;
-    }
-    rows.push_back({std::to_string(d.dead_letter_id()), d.channel(), d.platform(), d.reason(),
-                    OrDash(d.topic()), OrDash(d.event_id()), FormatTime(d.create_time()),
-                    Clip(d.detail(), 60)});
-  }
-  if (!json) {
-    PrintTable({"ID", "CHANNEL", "PLATFORM", "REASON", "TOPIC", "EVENT", "WHEN", "DETAIL"}, rows);
-  }
+  PrintRows(json, resp->dead_letters(),
+            {"ID", "CHANNEL", "PLATFORM", "REASON", "TOPIC", "EVENT", "WHEN", "DETAIL"},
+            [&](const auto& d) -> std::vector<std::string> {
+              return {std::to_string(d.dead_letter_id()),
+                      d.channel(),
+                      d.platform(),
+                      d.reason(),
+                      OrDash(d.topic()),
+                      OrDash(d.event_id()),
+                      FormatTime(d.create_time()),
+                      Clip(d.detail(), 60)};
+            });
   return 0;
 }
 
@@ -274,20 +260,18 @@ int Drift(const Args& args, Stub& stub) {
     }
     auto resp = Call(stub, &Stub::ListDrifts, r);
     if (!resp) return 1;
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& d : resp->incidents()) {
-      if (json) {
-        PrintJson(d);
-        continue;
-      }
-      rows.push_back({std::to_string(d.incident_id()), d.channel(), d.sku(),
-                      std::to_string(d.pushed_quantity()), std::to_string(d.platform_quantity()),
-                      std::to_string(d.kura_quantity()), DriftStateName(d.state()),
-                      FormatTime(d.open_time())});
-    }
-    if (!json) {
-      PrintTable({"ID", "CHANNEL", "SKU", "PUSHED", "PLATFORM", "KURA", "STATE", "OPENED"}, rows);
-    }
+    PrintRows(json, resp->incidents(),
+              {"ID", "CHANNEL", "SKU", "PUSHED", "PLATFORM", "KURA", "STATE", "OPENED"},
+              [&](const auto& d) -> std::vector<std::string> {
+                return {std::to_string(d.incident_id()),
+                        d.channel(),
+                        d.sku(),
+                        std::to_string(d.pushed_quantity()),
+                        std::to_string(d.platform_quantity()),
+                        std::to_string(d.kura_quantity()),
+                        DriftStateName(d.state()),
+                        FormatTime(d.open_time())};
+              });
     return 0;
   }
   int64_t id = 0;

@@ -46,6 +46,19 @@ void PrintJson(const google::protobuf::Message& message);
 /// Prints rows under headers, each column as wide as its widest cell; numbers right-aligned.
 void PrintTable(const std::vector<std::string>& headers,
                 const std::vector<std::vector<std::string>>& rows);
+/// Prints `items` as the API's JSON, one per line, or as a table of `row(item)` under `headers`.
+template <typename Items, typename Row>
+void PrintRows(bool json, const Items& items, const std::vector<std::string>& headers, Row row) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& item : items) {
+    if (json) {
+      PrintJson(item);
+    } else {
+      rows.push_back(row(item));
+    }
+  }
+  if (!json) PrintTable(headers, rows);
+}
 /// "BUCKET_SELLABLE" with prefix 7 → "sellable".
 std::string Short(const std::string& enum_name, size_t prefix);
 /// A timestamp in the local time zone, to the second.

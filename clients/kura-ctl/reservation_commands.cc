@@ -426,18 +426,15 @@ int Allocation(const Args& args, v1::AllocationService::Stub& stub) {
     r.set_location(args.Get("location"));
     auto resp = Call(stub, &AStub::ListAllocationRules, r);
     if (!resp) return 1;
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& rule : resp->rules()) {
-      if (json) {
-        PrintJson(rule);
-        continue;
-      }
-      rows.push_back({std::to_string(rule.rule_id()),
-                      rule.sku().empty() ? "group " + rule.product_group() : "item " + rule.sku(),
-                      rule.location(), rule.channel().empty() ? "-" : rule.channel(),
-                      ValueText(rule), ScheduleText(rule)});
-    }
-    if (!json) PrintTable({"ID", "SCOPE", "LOCATION", "CHANNEL", "VALUE", "SCHEDULE"}, rows);
+    PrintRows(json, resp->rules(), {"ID", "SCOPE", "LOCATION", "CHANNEL", "VALUE", "SCHEDULE"},
+              [&](const auto& rule) -> std::vector<std::string> {
+                return {std::to_string(rule.rule_id()),
+                        rule.sku().empty() ? "group " + rule.product_group() : "item " + rule.sku(),
+                        rule.location(),
+                        rule.channel().empty() ? "-" : rule.channel(),
+                        ValueText(rule),
+                        ScheduleText(rule)};
+              });
     return 0;
   }
   if (pos[0] == "set" && pos.size() == 1) {

@@ -209,15 +209,18 @@ std::string Reason(const Rule* r, const std::string& time_zone) {
   return absl::StrCat("rule ", r->id, ": ", scope, ", ", when);
 }
 
+// Every rule, by id, read on `c`.
+std::vector<Rule> ReadRules(pqxx::connection& c) {
+  std::vector<Rule> out;
+  for (const auto& row : pqxx::nontransaction(c).exec(std::string(kSelect) + " ORDER BY rule_id")) {
+    out.push_back(FromRow(row));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<Rule>> LoadRules(pg::Database& db) {
-  return db.Run<std::vector<Rule>>([](pqxx::connection& c) -> absl::StatusOr<std::vector<Rule>> {
-    pqxx::nontransaction tx(c);
-    std::vector<Rule> out;
-    for (const auto& row : tx.exec(std::string(kSelect) + " ORDER BY rule_id")) {
-      out.push_back(FromRow(row));
-    }
-    return out;
-  });
+  return db.Run<std::vector<Rule>>(
+      [](pqxx::connection& c) -> absl::StatusOr<std::vector<Rule>> { return ReadRules(c); });
 }
 
 // Each location's time zone, looked up once per use.
@@ -470,10 +473,7 @@ absl::StatusOr<Allocation::Pass> Allocation::Apply(std::optional<absl::Time> dea
 
 absl::StatusOr<Allocation::Pass> Allocation::RunPass(pqxx::connection& c,
                                                      std::optional<absl::Time> deadline) {
-  std::vector<Rule> rules;
-  for (const auto& row : pqxx::nontransaction(c).exec(std::string(kSelect) + " ORDER BY rule_id")) {
-    rules.push_back(FromRow(row));
-  }
+  const std::vector<Rule> rules = ReadRules(c);
   // Every key a rule covers: (sku, location, channel), with the item's product group.
   std::map<std::string, std::string> group_of;
   std::set<std::tuple<std::string, std::string, std::string>> keys;
