@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "crypto.h"
 #include "kura/connector/v1/admin.grpc.pb.h"
 #include "reservation_fixture.h"
@@ -274,6 +275,15 @@ struct Simulator {
     auto res = client.Post(path.c_str(), body.dump(), "application/json");
     REQUIRE(res);
   }
+  // A change made in the platform itself (Square: a sale or write-off); the webhook's status.
+  int Adjust(const std::string& item, int64_t quantity, const std::string& to_state) {
+    httplib::Client client("127.0.0.1", port);
+    auto res = client.Post(
+        "/sim/adjust",
+        nlohmann::json({{"item_id", item}, {"quantity", quantity}, {"to_state", to_state}}).dump(),
+        "application/json");
+    return res ? res->status : 0;
+  }
   std::optional<int64_t> Stock(const std::string& item) {
     auto got = Get("/sim/stock/" + item);
     if (!got) return std::nullopt;
@@ -422,7 +432,10 @@ TEST_CASE("Connections and mappings: bad input is refused; WooCommerce's ping is
 TEST_CASE("WooCommerce and Square simulators receive the channels' availability") {
   ConnectorFixture f("cn_push_woo_square");
   Simulator woo("woocommerce", f.dir, "");
-  Simulator square("square", f.dir, "EF6D9SACKWBKZ");
+  const std::string square_url =
+      absl::StrCat("http://127.0.0.1:", f.webhook_port, "/webhooks/square/ec-square");
+  Simulator square("square", f.dir, "EF6D9SACKWBKZ",
+                   {"--webhook-url=" + square_url, "--webhook-secret=webhook-secret-1"});
   f.l.CreateChannel("ec-woo", {"store-a"});
   f.l.CreateChannel("ec-square", {"store-b"});
   f.l.CreateItem("MUG");
@@ -433,7 +446,7 @@ TEST_CASE("WooCommerce and Square simulators receive the channels' availability"
     c->set_channel(channel);
     c->set_platform(platform);
     c->add_webhook_secrets("webhook-secret-1");
-    c->set_notification_url("https://sync.example.com/webhooks/square/ec-square");
+    c->set_notification_url(square_url);
     c->set_api_url(sim.url());
     c->set_api_credentials(credentials);
     c->set_push_location_id(location);
@@ -466,8 +479,10 @@ TEST_CASE("WooCommerce and Square simulators receive the channels' availability"
   REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "MUG", "store-b", 4).ok());
   REQUIRE(Eventually([&] { return square.Stock("6F4K33KPNUVDWKZ43KUIFH6K") == 5; }));
 
-  // A sale at a Square register: Square reports the count left; kura records the difference as
-  // a store sale at the mapped location. The echo of kura's own push changes nothing.
+  // A sale and a write-off at a Square register: Square announces the counts left, kura reads
+  // what moved them from Square's history and books a store sale and an adjustment at the
+  // mapped location, once each. The echo of kura's own push, and a repeated count, change
+  // nothing.
   cv1::SetLocationMappingRequest square_location;
   square_location.mutable_mapping()->set_channel("ec-square");
   square_location.mutable_mapping()->set_platform_location_id("EF6D9SACKWBKZ");
@@ -480,17 +495,37 @@ TEST_CASE("WooCommerce and Square simulators receive the channels' availability"
         R"("object":{"inventory_counts":[{"catalog_object_id":"6F4K33KPNUVDWKZ43KUIFH6K",)",
         R"("catalog_object_type":"ITEM_VARIATION","location_id":"EF6D9SACKWBKZ","quantity":")",
         quantity, R"(","state":"IN_STOCK"}]}}})");
-    return f.Post(
-        "square", "ec-square", body,
-        {{"x-square-hmacsha256-signature",
-          connector::Base64(connector::HmacSha256(
-              "webhook-secret-1", "https://sync.example.com/webhooks/square/ec-square" + body))}});
+    return f.Post("square", "ec-square", body,
+                  {{"x-square-hmacsha256-signature", connector::Base64(connector::HmacSha256(
+                                                         "webhook-secret-1", square_url + body))}});
   };
   REQUIRE(square_count("sq-echo", 5) == 200);  // kura's own value
-  REQUIRE(square_count("sq-sale", 3) == 200);  // two sold at the register
+  REQUIRE(square.Adjust("6F4K33KPNUVDWKZ43KUIFH6K", 2, "SOLD") == 200);
   REQUIRE(Eventually([&] { return f.l.Availability("MUG", "store-b").sellable() == 3; }));
+  REQUIRE(square.Adjust("6F4K33KPNUVDWKZ43KUIFH6K", 1, "WASTE") == 200);
+  REQUIRE(Eventually([&] { return f.l.Availability("MUG", "store-b").sellable() == 2; }));
+  REQUIRE(square_count("sq-again", 2) == 200);  // a count seen again
+  // A sale in kura and one at the Square register at the same moment: both count, and Square
+  // ends with what kura offers.
+  REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "MUG", "store-b", 1).ok());
+  REQUIRE(square.Adjust("6F4K33KPNUVDWKZ43KUIFH6K", 1, "SOLD") == 200);
+  REQUIRE(Eventually([&] {
+    return f.l.Availability("MUG", "store-b").sellable() == 0 &&
+           square.Stock("6F4K33KPNUVDWKZ43KUIFH6K") == 0;
+  }));
   absl::SleepFor(absl::Milliseconds(300));
-  REQUIRE(f.l.Availability("MUG", "store-b").sellable() == 3);
+  REQUIRE(f.l.Availability("MUG", "store-b").sellable() == 0);
+  int square_sales = 0, write_offs = 0;
+  for (const auto& e : f.l.AllEvents()) {
+    if (!e.has_movement_applied()) continue;
+    const auto& m = e.movement_applied().movement();
+    if (m.kind() == lv1::MOVEMENT_KIND_STORE_SALE && absl::StartsWith(m.source_ref(), "square")) {
+      square_sales += m.quantity();
+    }
+    if (m.kind() == lv1::MOVEMENT_KIND_ADJUST) write_offs += m.quantity();
+  }
+  REQUIRE(square_sales == 3);
+  REQUIRE(write_offs == 1);
 
   // An item mapped after its stock arrived is offered at once, without waiting for a change.
   f.l.CreateItem("CUP");
@@ -498,6 +533,85 @@ TEST_CASE("WooCommerce and Square simulators receive the channels' availability"
   absl::SleepFor(absl::Milliseconds(300));
   f.MapItem("ec-square", "CUPCUPCUP", "CUP");
   REQUIRE(Eventually([&] { return square.Stock("CUPCUPCUP") == 3; }));
+}
+
+TEST_CASE("WooCommerce refunds of shipped orders are read from the platform and returned once") {
+  ConnectorFixture f("cn_woo_refund");
+  const std::string url =
+      absl::StrCat("http://127.0.0.1:", f.webhook_port, "/webhooks/woocommerce/ec-woo");
+  Simulator woo("woocommerce", f.dir, "", {"--webhook-url=" + url, "--webhook-secret=woo-secret"});
+  f.l.CreateChannel("ec-woo", {"store-a", "store-b"});
+  f.l.CreateItem("MUG");
+  f.l.Receive("MUG", "store-a", 10);
+  cv1::SetConnectionRequest r;
+  r.mutable_connection()->set_channel("ec-woo");
+  r.mutable_connection()->set_platform("woocommerce");
+  r.mutable_connection()->add_webhook_secrets("woo-secret");
+  r.mutable_connection()->set_api_url(woo.url());
+  r.mutable_connection()->set_api_credentials("sim-token");
+  REQUIRE(Call(*f.admin, &AdminStub::SetConnection, r).ok());
+  f.MapItem("ec-woo", "620", "MUG");
+
+  // An order as WooCommerce sends it (status, GMT times without a zone, refunds named only).
+  auto order = [&](int id, const std::string& status, const std::string& modified, bool completed,
+                   const std::string& refunds) {
+    const std::string body = absl::StrCat(
+        R"({"id":)", id, R"(,"status":")", status, R"(","date_modified_gmt":")", modified,
+        R"(","date_completed_gmt":)", completed ? R"("2026-11-26T09:00:00")" : "null",
+        R"(,"customer_id":0,"line_items":[{"id":1,"product_id":620,"variation_id":0,)",
+        R"("quantity":3,"sku":""}],"refunds":)", refunds, "}");
+    httplib::Client client("127.0.0.1", woo.port);
+    auto res = client.Post("/sim/send?topic=order.updated", body, "application/json");
+    return res ? res->status : 0;
+  };
+  auto get = [&](const std::string& id) { return f.Get("ec-woo", id); };
+
+  REQUIRE(order(900, "processing", "2026-11-26T08:00:00", false, "[]") == 200);
+  REQUIRE(Eventually([&] {
+    auto o = get("900");
+    return o.ok() && o->state() == rv1::ORDER_STATE_CONFIRMED;
+  }));
+  REQUIRE(order(900, "completed", "2026-11-26T09:00:00", true, "[]") == 200);
+  REQUIRE(Eventually([&] { return f.l.Availability("MUG", "store-a").committed() == 0; }));
+  REQUIRE(f.l.Availability("MUG", "store-a").sellable() == 7);
+
+  // Two refunds: one restocked a unit, one gave money back only. The restocked unit comes back
+  // into quality control at the channel's first location (WooCommerce has no locations).
+  woo.Post("/sim/refund", {{"order_id", "900"},
+                           {"refund_id", "77"},
+                           {"api_restock", true},
+                           {"line_items", {{{"product_id", 620}, {"quantity", -1}}}}});
+  woo.Post("/sim/refund", {{"order_id", "900"},
+                           {"refund_id", "78"},
+                           {"api_restock", false},
+                           {"line_items", {{{"product_id", 620}, {"quantity", -2}}}}});
+  REQUIRE(order(900, "completed", "2026-11-26T10:00:00", true,
+                R"([{"id":77,"reason":"","total":"-10"},{"id":78,"reason":"","total":"-20"}])") ==
+          200);
+  REQUIRE(Eventually([&] { return f.l.Availability("MUG", "store-a").quality_control() == 1; }));
+  auto refund_reads = [&] { return (*woo.Get("/sim/stats"))["refund_reads"].get<int64_t>(); };
+  REQUIRE(refund_reads() == 2);
+  // A later delivery names the same refunds again: they are not read or applied again.
+  REQUIRE(order(900, "refunded", "2026-11-26T11:00:00", true,
+                R"([{"id":77,"reason":"","total":"-10"},{"id":78,"reason":"","total":"-20"}])") ==
+          200);
+  absl::SleepFor(absl::Milliseconds(400));
+  REQUIRE(f.l.Availability("MUG", "store-a").quality_control() == 1);
+  REQUIRE(refund_reads() == 2);
+
+  // Refunded in full before it shipped: the order is cancelled and its units are sellable again.
+  REQUIRE(order(901, "processing", "2026-11-26T08:00:00", false, "[]") == 200);
+  REQUIRE(Eventually([&] { return f.l.Availability("MUG", "store-a").committed() == 3; }));
+  REQUIRE(order(901, "refunded", "2026-11-26T08:30:00", false,
+                R"([{"id":79,"reason":"","total":"-30"}])") == 200);
+  REQUIRE(Eventually([&] {
+    auto o = get("901");
+    return o.ok() && o->state() == rv1::ORDER_STATE_CANCELLED;
+  }));
+  REQUIRE(f.l.Availability("MUG", "store-a").sellable() == 7);
+  REQUIRE(f.l.Availability("MUG", "store-a").quality_control() == 1);
+  REQUIRE(f.DeadLetters().empty());
+  f.l.RequireConsistent();
 }
 
 TEST_CASE("kura-ctl manages connections, mappings, dead letters and drift") {

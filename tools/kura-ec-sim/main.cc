@@ -5,27 +5,40 @@
 //                read of inventory levels; X-Shopify-Access-Token; a cost bucket (100 points,
 //                50 restored per second, 10 a call) answered THROTTLED with extensions.cost.
 //   woocommerce  POST /wp-json/wc/v3/products/batch, PUT .../products/<p>/variations/<v>,
-//                GET .../products/<id> and .../variations/<v>; HTTP Basic; absolute only.
+//                GET .../products/<id> and .../variations/<v>,
+//                GET /wp-json/wc/v3/orders/<o>/refunds/<r>; HTTP Basic; absolute only.
 //   square       POST /v2/inventory/changes/batch-create (idempotency_key; PHYSICAL_COUNTs
 //                ordered by occurred_at: an older count than the last is ignored),
-//                POST /v2/inventory/counts/batch-retrieve; Bearer token.
+//                POST /v2/inventory/counts/batch-retrieve, POST /v2/inventory/changes/
+//                batch-retrieve (the history: counts and adjustments, oldest first, paged);
+//                Bearer token.
 // Control endpoints for tests (not part of any platform):
 //   POST /sim/stock {"item_id","quantity"}  set a quantity directly (drift, sales there)
 //   GET  /sim/stock/<item_id>               {"quantity": N}
 //   POST /sim/fail {"count": N, "status": S}  the next N API calls answer S
 //   POST /sim/throttle {"count": N}          the next N API calls are rate-limited
-//   GET  /sim/stats                          {"api_calls", "applied", "stale", "refused"}
+//   GET  /sim/stats                          {"api_calls", "applied", "stale", "refused",
+//                                            "refund_reads"}
 //   POST /sim/send?topic=T                   signs the body like the platform and posts it to
 //                                            --webhook-url (answers with its HTTP status)
+//   POST /sim/refund {"order_id","refund_id","api_restock","line_items"}  (woocommerce) a
+//                                            refund as GET .../refunds/<r> will show it
+//   POST /sim/adjust {"item_id","quantity","to_state"}  (square) a register sale (SOLD) or a
+//                                            write-off (WASTE) made in Square: the history
+//                                            records it and inventory.count.updated is sent
+//                                            (answers with the webhook's HTTP status)
 #include <httplib.h>
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -67,6 +80,19 @@ class Simulator {
               [this](const auto& req, auto& res) { Api(req, res, &Simulator::SquareChange); });
     http.Post("/v2/inventory/counts/batch-retrieve",
               [this](const auto& req, auto& res) { Api(req, res, &Simulator::SquareRead); });
+    http.Post("/v2/inventory/changes/batch-retrieve",
+              [this](const auto& req, auto& res) { Api(req, res, &Simulator::SquareHistory); });
+    http.Get(R"(/wp-json/wc/v3/orders/(\d+)/refunds/(\d+))",
+             [this](const auto& req, auto& res) { Api(req, res, &Simulator::WooRefund); });
+    http.Post("/sim/refund", [this](const httplib::Request& req, httplib::Response& res) {
+      Json body = Json::parse(req.body, nullptr, false);
+      std::lock_guard lock(mu_);
+      refunds_[{body.value("order_id", ""), body.value("refund_id", "")}] = body;
+      res.set_content("{}", "application/json");
+    });
+    http.Post("/sim/adjust", [this](const httplib::Request& req, httplib::Response& res) {
+      res.status = Adjust(Json::parse(req.body, nullptr, false));
+    });
     http.Post("/sim/stock", [this](const httplib::Request& req, httplib::Response& res) {
       Json body = Json::parse(req.body, nullptr, false);
       std::lock_guard lock(mu_);
@@ -102,7 +128,8 @@ class Simulator {
       res.set_content(Json({{"api_calls", api_calls_},
                             {"applied", applied_},
                             {"stale", stale_},
-                            {"refused", refused_}})
+                            {"refused", refused_},
+                            {"refund_reads", refund_reads_}})
                           .dump(),
                       "application/json");
     });
@@ -334,6 +361,11 @@ class Simulator {
         counted_at_[item] = at;
         ++applied_;
       }
+      Json recorded = c;
+      recorded["id"] = absl::StrCat("PC", history_.size() + 1);
+      recorded["created_at"] =
+          absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone());
+      history_.push_back({"PHYSICAL_COUNT", recorded, absl::Now()});
       counts.push_back({{"catalog_object_id", item},
                         {"location_id", o_.location},
                         {"state", "IN_STOCK"},
@@ -355,6 +387,120 @@ class Simulator {
                         {"quantity", std::to_string(it->second)}});
     }
     res.set_content(Json({{"counts", counts}}).dump(), "application/json");
+  }
+
+  void WooRefund(const httplib::Request& req, httplib::Response& res) {
+    ++refund_reads_;
+    auto it = refunds_.find({req.matches[1], req.matches[2]});
+    if (it == refunds_.end()) {
+      res.status = 404;
+      res.set_content(R"({"code":"woocommerce_rest_invalid_id","message":"Invalid ID."})",
+                      "application/json");
+      return;
+    }
+    const Json& r = it->second;
+    Json lines = Json::array();
+    for (const auto& line : r.value("line_items", Json::array())) {
+      lines.push_back({{"product_id", line.value("product_id", int64_t{0})},
+                       {"variation_id", line.value("variation_id", int64_t{0})},
+                       {"quantity", -std::abs(line.value("quantity", int64_t{0}))}});
+    }
+    Json out = {
+        {"id", std::stoll(r.value("refund_id", "0"))}, {"reason", ""}, {"line_items", lines}};
+    if (r.contains("api_restock")) out["api_restock"] = r["api_restock"];
+    res.set_content(out.dump(), "application/json");
+  }
+
+  // BatchRetrieveInventoryChanges: the history filtered by item, location, type and
+  // created_at > updated_after, oldest first, `limit` a page (cursor = the next index).
+  void SquareHistory(const httplib::Request& req, httplib::Response& res) {
+    Json body = Json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) {
+      res.status = 400;
+      return;
+    }
+    auto listed = [&](const char* field, const std::string& value) {
+      if (!body.contains(field)) return true;
+      for (const auto& v : body[field]) {
+        if (v == value) return true;
+      }
+      return false;
+    };
+    absl::Time after = absl::UnixEpoch();
+    std::string error;
+    if (body.contains("updated_after") &&
+        !absl::ParseTime(absl::RFC3339_full, body["updated_after"].get<std::string>(), &after,
+                         &error)) {
+      res.status = 400;
+      return;
+    }
+    const size_t limit = std::clamp<int64_t>(body.value("limit", 100), 1, 1000);
+    size_t start = 0;
+    if (body.contains("cursor")) start = std::stoul(body["cursor"].get<std::string>());
+    Json changes = Json::array();
+    size_t i = start;
+    for (; i < history_.size() && changes.size() < limit; ++i) {
+      const auto& [type, change, created] = history_[i];
+      if (created <= after || !listed("types", type) ||
+          !listed("catalog_object_ids", change.value("catalog_object_id", "")) ||
+          !listed("location_ids", change.value("location_id", ""))) {
+        continue;
+      }
+      changes.push_back(
+          {{"type", type}, {type == "ADJUSTMENT" ? "adjustment" : "physical_count", change}});
+    }
+    Json out = {{"changes", changes}};
+    if (i < history_.size()) out["cursor"] = std::to_string(i);
+    res.set_content(out.dump(), "application/json");
+  }
+
+  // A change made in Square itself, recorded in the history and announced with
+  // inventory.count.updated: the IN_STOCK total, and for a write-off also the WASTE total.
+  int Adjust(const Json& body) {
+    std::string notification;
+    {
+      std::lock_guard lock(mu_);
+      const std::string item = body.value("item_id", "");
+      const std::string to = body.value("to_state", "SOLD");
+      const int64_t quantity = body.value("quantity", int64_t{0});
+      if (item.empty() || quantity <= 0 || (to != "SOLD" && to != "WASTE")) return 400;
+      const absl::Time now = absl::Now();
+      const std::string at = absl::FormatTime(absl::RFC3339_full, now, absl::UTCTimeZone());
+      stock_[item] -= quantity;
+      if (to == "WASTE") waste_[item] += quantity;
+      history_.push_back({"ADJUSTMENT",
+                          {{"id", absl::StrCat("ADJ", history_.size() + 1)},
+                           {"from_state", "IN_STOCK"},
+                           {"to_state", to},
+                           {"location_id", o_.location},
+                           {"catalog_object_id", item},
+                           {"catalog_object_type", "ITEM_VARIATION"},
+                           {"quantity", std::to_string(quantity)},
+                           {"occurred_at", at},
+                           {"created_at", at}},
+                          now});
+      auto count = [&](const std::string& state, int64_t n) {
+        return Json({{"calculated_at", at},
+                     {"catalog_object_id", item},
+                     {"catalog_object_type", "ITEM_VARIATION"},
+                     {"location_id", o_.location},
+                     {"quantity", std::to_string(n)},
+                     {"state", state}});
+      };
+      Json counts = Json::array({count("IN_STOCK", stock_[item])});
+      if (to == "WASTE") counts.push_back(count("WASTE", waste_[item]));
+      static std::atomic<int> sequence = 0;
+      notification = Json({{"merchant_id", "SIMMERCHANT"},
+                           {"type", "inventory.count.updated"},
+                           {"event_id", absl::StrCat("sim-count-", ++sequence)},
+                           {"created_at", at},
+                           {"data",
+                            {{"type", "inventory_counts"},
+                             {"id", absl::StrCat("sim-", sequence.load())},
+                             {"object", {{"inventory_counts", counts}}}}}})
+                         .dump();
+    }
+    return Send("", notification);
   }
 
   // Signs `body` the way the platform does and posts it to the connector.
@@ -391,10 +537,18 @@ class Simulator {
   std::map<std::string, int64_t> stock_;
   std::map<std::string, absl::Time> counted_at_;
   std::map<std::string, std::string> answers_;
+  std::map<std::pair<std::string, std::string>, Json> refunds_;  // (order, refund)
+  struct Change {
+    std::string type;  // ADJUSTMENT or PHYSICAL_COUNT
+    Json change;
+    absl::Time created;
+  };
+  std::vector<Change> history_;
+  std::map<std::string, int64_t> waste_;
   double points_ = 100;
   absl::Time bucket_at_;
   int fail_count_ = 0, fail_status_ = 503, throttle_count_ = 0;
-  int64_t api_calls_ = 0, applied_ = 0, stale_ = 0, refused_ = 0;
+  int64_t api_calls_ = 0, applied_ = 0, stale_ = 0, refused_ = 0, refund_reads_ = 0;
 };
 
 httplib::Server* server = nullptr;

@@ -50,7 +50,10 @@ struct CanonicalEvent {
     kOrderCancelled,  // ... or was cancelled
     kReturned,        // units came back to a location (refund with restock)
     kStoreSale,       // units sold at a platform POS in a store (already handed over)
-    kStockCount,      // the platform reports a stock level (for reconciliation)
+    kStockCount,      // the platform reports stock levels: what left them is read from its
+                      // history (Connector::ReadMovements)
+    kRefundIssued,    // a refund the delivery only names (`ref`): its lines are read from the
+                      // platform (Connector::ReadRefund)
   };
   Kind kind;
   std::string order_id;
@@ -102,6 +105,20 @@ struct PushResult {
   std::string detail;
 };
 
+/// A change of stock made on the platform itself (a sale at its own register, a write-off), read
+/// from its inventory history. kura's own pushes are never among them.
+struct PlatformMovement {
+  enum class Kind { kSale, kWriteOff };
+  Kind kind;
+  /// The platform's id of the change: each is applied once.
+  std::string id;
+  std::string item_ref;
+  std::string location_ref;
+  int64_t quantity = 0;
+  /// When the platform recorded it (the next read starts a little before the newest seen).
+  absl::Time recorded_at;
+};
+
 /// How hard a platform's API may be driven.
 struct RateLimit {
   double requests_per_second;
@@ -137,6 +154,22 @@ class Connector {
   /// platform does not know are left out.
   virtual absl::StatusOr<std::map<std::string, int64_t>> ReadStock(
       const ApiEndpoint& api, const std::vector<std::string>& item_ids) const = 0;
+  /// The returned lines of refund `refund_id` of `order_id` as a kReturned event (no lines when
+  /// nothing was restocked), for platforms whose deliveries name refunds without their lines
+  /// (kRefundIssued). UNAVAILABLE when the platform cannot be reached.
+  virtual absl::StatusOr<CanonicalEvent> ReadRefund(const ApiEndpoint& /*api*/,
+                                                    const std::string& /*order_id*/,
+                                                    const std::string& /*refund_id*/) const {
+    return absl::UnimplementedError(platform() + " deliveries carry their refunds' lines");
+  }
+  /// The sales and write-offs the platform recorded for `item_ids` (at the endpoint's location)
+  /// after `after`, oldest first, for platforms that report stock levels (kStockCount).
+  /// Other changes (counts, kura's pushes, receipts) are left out: reconciliation sees those.
+  virtual absl::StatusOr<std::vector<PlatformMovement>> ReadMovements(
+      const ApiEndpoint& /*api*/, const std::vector<std::string>& /*item_ids*/,
+      absl::Time /*after*/) const {
+    return absl::UnimplementedError(platform() + " has no inventory history");
+  }
   /// The rate the pusher keeps to per connection.
   virtual RateLimit Limits() const = 0;
 };

@@ -205,6 +205,26 @@ TEST_CASE("Deliveries are identified for dedupe and parsed into canonical events
   events = woo.Parse(cancelled);
   REQUIRE(events->size() == 1);
   REQUIRE((*events)[0].kind == Kind::kOrderCancelled);
+  // A refund of an unshipped order (the sample: a size exchange while processing) is not a
+  // return; the refunds of a shipped one are named for reading from the platform; refunded in
+  // full before shipping is a cancel.
+  events = woo.Parse(Request("woocommerce_order_updated_partial_refund.json",
+                             {{"x-wc-webhook-topic", "order.updated"}}));
+  REQUIRE(events->size() == 2);
+  REQUIRE(events->back().kind == Kind::kOrderPaid);
+  auto woo_order = [&](const std::string& status, const std::string& completed) {
+    return woo.Parse({"",
+                      {{"x-wc-webhook-topic", "order.updated"}},
+                      R"({"id":9,"status":")" + status + R"(","date_completed_gmt":)" + completed +
+                          R"(,"line_items":[{"product_id":620,"quantity":1}],)"
+                          R"("refunds":[{"id":1301,"reason":"","total":"-3300"}]})"});
+  };
+  events = woo_order("completed", R"("2025-03-15T00:00:00")");
+  REQUIRE(events->back().kind == Kind::kRefundIssued);
+  REQUIRE(events->back().ref == "1301");
+  events = woo_order("refunded", "null");
+  REQUIRE(events->size() == 1);
+  REQUIRE((*events)[0].kind == Kind::kOrderCancelled);
   REQUIRE(woo.IsPing({"", {}, "webhook_id=3"}));
   REQUIRE(!woo.IsPing(created));
 

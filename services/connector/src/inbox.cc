@@ -395,6 +395,33 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
       if (ErrorReason(s) != "ORDER_NOT_FOUND") RETURN_IF_ERROR(s);
     }
   }
+  // Returns and store sales: keyed on the platform's own reference (refund, order), not on the
+  // delivery, so that a replayed body under a new delivery id is applied once.
+  auto ApplyMovements = [&](const CanonicalEvent& event) -> absl::Status {
+    ledger_v1::ApplyMovementsRequest moves;
+    const std::string ref = !event.ref.empty()        ? event.ref
+                            : !event.order_id.empty() ? absl::StrCat("order-", event.order_id)
+                                                      : absl::StrCat("inbox-", inbox_id);
+    moves.set_request_id(
+        absl::StrCat(event.kind == Kind::kReturned ? "cn-return-" : "cn-sale-", channel, "-", ref));
+    for (const auto& line : event.lines) {
+      auto* m = moves.add_movements();
+      m->set_kind(event.kind == Kind::kReturned ? ledger_v1::MOVEMENT_KIND_RETURN
+                                                : ledger_v1::MOVEMENT_KIND_STORE_SALE);
+      ASSIGN_OR_RETURN(std::string sku, mapper.Sku(line));
+      // A platform without locations (WooCommerce), or a refund that names none: the channel's
+      // first location, where its online orders ship from.
+      ASSIGN_OR_RETURN(std::string location, line.location_ref.empty() ? PrimaryLocation(channel)
+                                                                       : mapper.Location(line));
+      m->set_sku(sku);
+      m->set_location(location);
+      m->set_quantity(line.quantity);
+      m->set_source_ref(absl::StrCat(connector.platform(), " order ", event.order_id));
+    }
+    if (moves.movements().empty()) return absl::OkStatus();
+    return clients_.Call(*clients_.ledger, &ledger_v1::LedgerService::Stub::ApplyMovements, moves)
+        .status();
+  };
   std::set<std::string> touched;  // SKUs of the orders applied: pushed afresh (below)
   for (const CanonicalEvent& event : events) {
     switch (event.kind) {
@@ -425,9 +452,20 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
         }
         if (ErrorReason(placed.status()) == "ORDER_EXISTS") {
           // Placed before with other contents (an edit, a customer attached later): edits are
-          // not applied; the order's later events still are.
+          // not applied; the order's later events still are. The operator is told through a
+          // dead letter of this delivery.
           log::Warn("order changed on the platform; kept as first placed",
                     {{"channel", channel}, {"order", event.order_id}});
+          tx.exec_params(
+              "INSERT INTO dead_letters (inbox_id, channel, platform, reason, detail, headers, "
+              "body, created_at) SELECT inbox_id, channel, platform, 'ORDER_EDIT_NOT_APPLIED', "
+              "$2, headers, body, $3 FROM inbox WHERE inbox_id = $1",
+              inbox_id,
+              absl::StrCat("order ", event.order_id,
+                           " differs from its first contents, which kura keeps; the rest of "
+                           "the delivery was applied"),
+              SqlTime(clock_.Now()));
+          observer_.DeadLettered("ORDER_EDIT_NOT_APPLIED");
           break;
         }
         RETURN_IF_ERROR(placed.status());
@@ -457,60 +495,84 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
       case Kind::kOrderCancelled:
         break;  // done above
       case Kind::kReturned:
-      case Kind::kStoreSale: {
-        ledger_v1::ApplyMovementsRequest moves;
-        // Keyed on the platform's own reference (refund, order), not on the delivery, so that
-        // a replayed body under a new delivery id is applied once.
-        const std::string ref = !event.ref.empty()        ? event.ref
-                                : !event.order_id.empty() ? absl::StrCat("order-", event.order_id)
-                                                          : absl::StrCat("inbox-", inbox_id);
-        moves.set_request_id(absl::StrCat(event.kind == Kind::kReturned ? "cn-return-" : "cn-sale-",
-                                          channel, "-", ref));
-        for (const auto& line : event.lines) {
-          auto* m = moves.add_movements();
-          m->set_kind(event.kind == Kind::kReturned ? ledger_v1::MOVEMENT_KIND_RETURN
-                                                    : ledger_v1::MOVEMENT_KIND_STORE_SALE);
-          ASSIGN_OR_RETURN(std::string sku, mapper.Sku(line));
-          ASSIGN_OR_RETURN(std::string location, mapper.Location(line));
-          m->set_sku(sku);
-          m->set_location(location);
-          m->set_quantity(line.quantity);
-          m->set_source_ref(absl::StrCat(connector.platform(), " order ", event.order_id));
+      case Kind::kStoreSale:
+        RETURN_IF_ERROR(ApplyMovements(event));
+        break;
+      case Kind::kRefundIssued: {
+        if (!tx.exec_params("SELECT 1 FROM applied_refunds WHERE channel = $1 AND refund_id = $2",
+                            channel, event.ref)
+                 .empty()) {
+          break;  // read and applied before
         }
-        if (moves.movements().empty()) break;
-        RETURN_IF_ERROR(
-            clients_.Call(*clients_.ledger, &ledger_v1::LedgerService::Stub::ApplyMovements, moves)
-                .status());
+        ASSIGN_OR_RETURN(ApiEndpoint api, Endpoint(tx, channel));
+        absl::StatusOr<CanonicalEvent> refund =
+            connector.ReadRefund(api, event.order_id, event.ref);
+        if (absl::IsNotFound(refund.status())) {
+          log::Warn("refund gone from the platform; nothing returned",
+                    {{"channel", channel}, {"order", event.order_id}, {"refund", event.ref}});
+        } else {
+          RETURN_IF_ERROR(refund.status());
+          RETURN_IF_ERROR(ApplyMovements(*refund));
+        }
+        tx.exec_params("INSERT INTO applied_refunds VALUES ($1, $2, $3)", channel, event.ref,
+                       SqlTime(clock_.Now()));
         break;
       }
       case Kind::kStockCount: {
-        // A platform that sells over its own counter reports the stock left (Square). Less than
-        // kura last set there, with no push in flight, is a sale made there: a store sale at
-        // the mapped location. The echo of kura's own push matches and does nothing.
-        for (size_t i = 0; i < event.lines.size(); ++i) {
-          const auto& line = event.lines[i];
-          auto sku = mapper.Sku(line);
-          auto location = mapper.Location(line);
-          if (!sku.ok() || !location.ok()) continue;  // not an item or place kura syncs
-          auto row = tx.exec_params(
-              "SELECT platform_quantity FROM pushes WHERE channel = $1 AND sku = $2 "
-              "AND platform_quantity IS NOT NULL AND pushed_sequence >= desired_sequence "
-              "FOR UPDATE",
-              channel, *sku);
-          if (row.empty() || line.quantity >= row[0][0].as<int64_t>()) continue;
-          ledger_v1::ApplyMovementsRequest sale;
-          sale.set_request_id(absl::StrCat("cn-platform-sale-", inbox_id, "-", i));
-          auto* m = sale.add_movements();
-          m->set_kind(ledger_v1::MOVEMENT_KIND_STORE_SALE);
-          m->set_sku(*sku);
-          m->set_location(*location);
-          m->set_quantity(row[0][0].as<int64_t>() - line.quantity);
-          m->set_source_ref(absl::StrCat(connector.platform(), " count ", line.item_ref));
-          RETURN_IF_ERROR(
-              clients_.Call(*clients_.ledger, &ledger_v1::LedgerService::Stub::ApplyMovements, sale)
-                  .status());
-          tx.exec_params("UPDATE pushes SET platform_quantity = $3 WHERE channel = $1 AND sku = $2",
-                         channel, *sku, line.quantity);
+        // A platform that sells over its own counter (Square) reports the stock left. What left
+        // it is read from its history: each sale there becomes a store sale and each write-off an
+        // adjustment at the mapped location, once per platform id. kura's own pushes are not
+        // in that history, so their echoes change nothing; other changes are reconciliation's.
+        std::set<std::string> items;
+        for (const auto& line : event.lines) {
+          if (mapper.Sku(line).ok() && mapper.Location(line).ok()) items.insert(line.item_ref);
+        }
+        if (items.empty()) break;
+        ASSIGN_OR_RETURN(ApiEndpoint api, Endpoint(tx, channel));
+        for (const std::string& item : items) {
+          // Read from a minute before the newest change seen: the platform's clock and the
+          // order it records changes in are its own; what is read twice is applied once.
+          auto from = tx.exec_params1(
+              "SELECT (extract(epoch FROM history_from) * 1000000)::bigint, "
+              "(extract(epoch FROM coalesce(history_read_to, history_from)) * 1000000)::bigint "
+              "FROM item_mappings WHERE channel = $1 AND platform_item_id = $2 FOR UPDATE",
+              channel, item);
+          const absl::Time history_from = absl::FromUnixMicros(from[0].as<int64_t>());
+          const absl::Time read_to = absl::FromUnixMicros(from[1].as<int64_t>());
+          ASSIGN_OR_RETURN(std::vector<PlatformMovement> moved,
+                           connector.ReadMovements(
+                               api, {item}, std::max(history_from, read_to - absl::Minutes(1))));
+          absl::Time newest = read_to;
+          for (const PlatformMovement& m : moved) {
+            newest = std::max(newest, m.recorded_at);
+            if (m.recorded_at < history_from || m.item_ref != item) continue;
+            const CanonicalEvent::Line line{m.item_ref, "", m.location_ref, m.quantity};
+            ASSIGN_OR_RETURN(std::string sku, mapper.Sku(line));
+            ASSIGN_OR_RETURN(std::string location, mapper.Location(line));
+            ledger_v1::ApplyMovementsRequest moves;
+            moves.set_request_id(absl::StrCat("cn-platform-", channel, "-", m.id));
+            auto* move = moves.add_movements();
+            move->set_sku(sku);
+            move->set_location(location);
+            if (m.kind == PlatformMovement::Kind::kSale) {
+              move->set_kind(ledger_v1::MOVEMENT_KIND_STORE_SALE);
+              move->set_quantity(m.quantity);
+            } else {
+              move->set_kind(ledger_v1::MOVEMENT_KIND_ADJUST);
+              move->set_quantity(-m.quantity);
+            }
+            move->set_source_ref(absl::StrCat(
+                connector.platform(),
+                m.kind == PlatformMovement::Kind::kSale ? " sale " : " write-off ", m.id));
+            RETURN_IF_ERROR(
+                clients_
+                    .Call(*clients_.ledger, &ledger_v1::LedgerService::Stub::ApplyMovements, moves)
+                    .status());
+          }
+          tx.exec_params(
+              "UPDATE item_mappings SET history_read_to = $3 WHERE channel = $1 AND "
+              "platform_item_id = $2",
+              channel, item, SqlTime(newest));
         }
         break;
       }
@@ -522,6 +584,30 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
     tx.exec_params("INSERT INTO push_refresh VALUES ($1, $2) ON CONFLICT DO NOTHING", channel, sku);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ApiEndpoint> Inbox::Endpoint(Tx& tx, const std::string& channel) {
+  auto rows = tx.exec_params(
+      "SELECT api_url, api_credentials, push_location_id FROM connections WHERE channel = $1",
+      channel);
+  if (rows.empty() || rows[0][0].as<std::string>().empty()) {
+    return Permanent("NO_PLATFORM_API",
+                     absl::StrCat("channel ", channel, " has no platform API to read from"));
+  }
+  return ApiEndpoint{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
+                     rows[0][2].as<std::string>()};
+}
+
+absl::StatusOr<std::string> Inbox::PrimaryLocation(const std::string& channel) {
+  ledger_v1::GetChannelRequest get;
+  get.set_code(channel);
+  ASSIGN_OR_RETURN(auto got, clients_.Call(*clients_.catalog,
+                                           &ledger_v1::CatalogService::Stub::GetChannel, get));
+  if (got.channel().location_codes().empty()) {
+    return Permanent("UNMAPPED_LOCATION",
+                     absl::StrCat("channel ", channel, " has no location to return goods to"));
+  }
+  return got.channel().location_codes(0);
 }
 
 absl::Status Inbox::CancelOrder(const std::string& channel, const std::string& order_id) {

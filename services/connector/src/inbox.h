@@ -84,6 +84,10 @@ class Inbox {
                      const Connector& connector, int64_t inbox_id,
                      const std::vector<CanonicalEvent>& events, bool* cancelled);
   absl::Status CancelOrder(const std::string& channel, const std::string& order_id);
+  // The channel's platform API, to read from (refunds, stock history).
+  absl::StatusOr<ApiEndpoint> Endpoint(pqxx::transaction_base& tx, const std::string& channel);
+  // The channel's first location in the ledger.
+  absl::StatusOr<std::string> PrimaryLocation(const std::string& channel);
 
   pg::Database& db_;
   const Clock& clock_;

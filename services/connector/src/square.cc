@@ -1,7 +1,9 @@
 // Square: x-square-hmacsha256-signature = base64(HMAC-SHA256(subscription signature key,
 // notification URL as registered + raw body)); dedupe on the body's event_id.
-// inventory.count.updated carries resulting totals per (variation, location, state): they are
-// stock reports, for reconciliation.
+// inventory.count.updated carries resulting totals per (variation, location, state), not what
+// moved them: it is a cue to read the inventory history (BatchRetrieveInventoryChanges), where
+// each ADJUSTMENT says what happened (IN_STOCK → SOLD: a register sale; IN_STOCK → WASTE: a
+// write-off) under its own id. kura's pushes are PHYSICAL_COUNTs and never read as movements.
 #include "absl/strings/str_cat.h"
 #include "connector.h"
 #include "crypto.h"
@@ -110,6 +112,47 @@ class Square final : public Connector {
       }
     }
     return out;
+  }
+
+  absl::StatusOr<std::vector<PlatformMovement>> ReadMovements(
+      const ApiEndpoint& api, const std::vector<std::string>& item_ids,
+      absl::Time after) const override {
+    std::vector<PlatformMovement> out;
+    Json request = {
+        {"catalog_object_ids", item_ids},
+        {"location_ids", Json::array({api.location_id})},
+        {"types", Json::array({"ADJUSTMENT"})},
+        {"updated_after", absl::FormatTime(absl::RFC3339_full, after, absl::UTCTimeZone())},
+        {"limit", 1000}};
+    for (int page = 0; page < 100; ++page) {
+      HttpReply reply = HttpCall(api.base_url, "POST", "/v2/inventory/changes/batch-retrieve",
+                                 Headers(api), request.dump());
+      if (reply.status != 200) {
+        return absl::UnavailableError(absl::StrCat("Square: ", FailureOf(reply).detail));
+      }
+      Json body = Json::parse(reply.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object()) {
+        return absl::UnavailableError("Square: unexpected answer to the history read");
+      }
+      for (const auto& change : body.value("changes", Json::array())) {
+        if (!change.is_object() || Text(change, "type") != "ADJUSTMENT") continue;
+        const Json& a = change.value("adjustment", Json::object());
+        const std::string to = Text(a, "to_state");
+        if (Text(a, "from_state") != "IN_STOCK" || (to != "SOLD" && to != "WASTE")) continue;
+        auto quantity = Quantity(a, "quantity");
+        auto at = Timestamp(Text(a, "created_at"));
+        if (Text(a, "id").empty() || !quantity || !at) {
+          return absl::UnavailableError("Square: an adjustment lacks id, quantity or created_at");
+        }
+        out.push_back(
+            {to == "SOLD" ? PlatformMovement::Kind::kSale : PlatformMovement::Kind::kWriteOff,
+             Text(a, "id"), Text(a, "catalog_object_id"), Text(a, "location_id"), *quantity, *at});
+      }
+      const std::string cursor = Text(body, "cursor");
+      if (cursor.empty()) return out;
+      request["cursor"] = cursor;
+    }
+    return absl::UnavailableError("Square: the history read did not end");
   }
 
   RateLimit Limits() const override { return {10}; }

@@ -2,7 +2,10 @@
 // no stable event id and deliveries coalesce (the payload is built at send time), so a delivery
 // is named by (order id, date_modified_gmt, status) and acted on by the order's status:
 // pending → hold; processing, on-hold, completed → hold and confirm; completed → hand over;
-// cancelled, failed → cancel. The creation ping (form-encoded webhook_id=N, unsigned) is
+// cancelled, failed → cancel; refunded before it was completed → cancel (the goods never left).
+// The order names its refunds only ({id, reason, total}); once the order was completed (shipped)
+// each refund's lines are read with GET /orders/<id>/refunds/<id> and what it restocked comes
+// back as a return. The creation ping (form-encoded webhook_id=N, unsigned) is
 // answered and ignored.
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -77,7 +80,8 @@ class WooCommerce final : public Connector {
       lines.push_back({ref, Text(item, "sku"), "", *quantity});
     }
     const std::string status = Text(body, "status");
-    if (status == "cancelled" || status == "failed") {
+    const bool shipped = !Text(body, "date_completed_gmt").empty();
+    if (status == "cancelled" || status == "failed" || (status == "refunded" && !shipped)) {
       events.push_back({Kind::kOrderCancelled, order_id, customer, lines});
       return events;
     }
@@ -89,6 +93,16 @@ class WooCommerce final : public Connector {
       events.push_back({Kind::kOrderPaid, order_id, customer, {}});
     }
     if (status == "completed") events.push_back({Kind::kOrderFulfilled, order_id, customer, {}});
+    // Refunds of a shipped order may bring goods back. (A refund before shipping changes what
+    // is to ship, like an edit: not applied; a full one cancels, above.)
+    auto refunds = body.find("refunds");
+    if (shipped && refunds != body.end() && refunds->is_array()) {
+      for (const auto& refund : *refunds) {
+        const std::string id = refund.is_object() ? IdText(refund, "id") : "";
+        if (id.empty()) return InvalidArgument("refunds", "a refund has no id");
+        events.push_back({Kind::kRefundIssued, order_id, customer, {}, id});
+      }
+    }
     return events;
   }
 
@@ -149,6 +163,39 @@ class WooCommerce final : public Connector {
       if (auto n = Quantity(body, "stock_quantity")) out[item_id] = *n;
     }
     return out;
+  }
+
+  // A refund's lines have negative quantities; api_restock (default true on REST refunds) says
+  // whether they went back to stock.
+  absl::StatusOr<CanonicalEvent> ReadRefund(const ApiEndpoint& api, const std::string& order_id,
+                                            const std::string& refund_id) const override {
+    HttpReply reply = HttpCall(
+        api.base_url, "GET",
+        absl::StrCat("/wp-json/wc/v3/orders/", order_id, "/refunds/", refund_id), Auth(api), "");
+    if (reply.status == 404) {
+      return absl::NotFoundError(
+          absl::StrCat("WooCommerce has no refund ", refund_id, " of order ", order_id));
+    }
+    if (reply.status != 200) {
+      return absl::UnavailableError(absl::StrCat("WooCommerce: ", FailureOf(reply).detail));
+    }
+    ASSIGN_OR_RETURN(Json body, ParseObject(reply.body));
+    CanonicalEvent event{Kind::kReturned, order_id, "", {}, absl::StrCat("refund-", refund_id)};
+    auto restock = body.find("api_restock");
+    if (restock != body.end() && restock->is_boolean() && !restock->get<bool>()) return event;
+    auto items = body.find("line_items");
+    if (items == body.end() || !items->is_array()) {
+      return InvalidArgument("line_items", "the refund has no line_items array");
+    }
+    for (const auto& item : *items) {
+      auto quantity = item.is_object() ? Quantity(item, "quantity") : std::nullopt;
+      if (!quantity) return InvalidArgument("line_items", "a refund line has no quantity");
+      if (*quantity == 0) continue;
+      std::string ref = IdText(item, "variation_id");
+      if (ref.empty() || ref == "0") ref = IdText(item, "product_id");
+      event.lines.push_back({ref, Text(item, "sku"), "", *quantity < 0 ? -*quantity : *quantity});
+    }
+    return event;
   }
 
   RateLimit Limits() const override { return {5}; }
