@@ -150,6 +150,17 @@ TEST_CASE("A signed Shopify order becomes a confirmed kura order once, however o
   REQUIRE(dead[0].reason() == "MALFORMED_BODY");
   REQUIRE(f.Post("shopify", "nochannel", body, {}) == 404);
 
+  // An edit on the platform (three shirts now) is not applied: kura keeps the order as first
+  // placed and tells the operator with a dead letter; the delivery's other events still apply.
+  std::string edited = body;
+  edited.replace(edited.find(R"("quantity": 2)"), 13, R"("quantity": 3)");
+  edited.replace(edited.find(R"("current_quantity": 2)"), 21, R"("current_quantity": 3)");
+  REQUIRE(f.PostShopify("ec", edited, "orders/updated", "ev-4") == 200);
+  REQUIRE(Eventually([&] { return f.DeadLetters().size() == 2; }));
+  REQUIRE(f.DeadLetters()[0].reason() == "ORDER_EDIT_NOT_APPLIED");
+  REQUIRE(f.l.Availability("TSHIRT-BLK-M", "wh").committed() == 2);
+  REQUIRE(f.Get("ec", "5891234567890")->state() == rv1::ORDER_STATE_CONFIRMED);
+
   // A POS order is a store sale at the mapped location.
   cv1::SetLocationMappingRequest map;
   map.mutable_mapping()->set_channel("ec");
@@ -606,9 +617,9 @@ TEST_CASE("WooCommerce refunds of shipped orders are read from the platform and 
                 R"([{"id":79,"reason":"","total":"-30"}])") == 200);
   REQUIRE(Eventually([&] {
     auto o = get("901");
-    return o.ok() && o->state() == rv1::ORDER_STATE_CANCELLED;
+    return o.ok() && o->state() == rv1::ORDER_STATE_CANCELLED &&
+           f.l.Availability("MUG", "store-a").sellable() == 7;
   }));
-  REQUIRE(f.l.Availability("MUG", "store-a").sellable() == 7);
   REQUIRE(f.l.Availability("MUG", "store-a").quality_control() == 1);
   REQUIRE(f.DeadLetters().empty());
   f.l.RequireConsistent();
