@@ -844,6 +844,9 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
   }
   if (!request.channel().empty()) RETURN_IF_ERROR(ValidateCode("channel", request.channel()));
   RETURN_IF_ERROR(ValidateRef("customer", request.customer()));
+  if (!request.pickup_store().empty()) {
+    RETURN_IF_ERROR(ValidateCode("pickup_store", request.pickup_store()));
+  }
   if (!v1::OrderState_IsValid(request.state())) {
     return InvalidArgument("state", "state is not an OrderState");
   }
@@ -859,10 +862,11 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
           auto rows = tx.exec_params(
               "SELECT order_id FROM orders WHERE order_id < $1 "
               "AND ($2 = '' OR channel = $2) AND ($3 = '' OR customer = $3) "
-              "AND ($4 OR state = ANY($6::integer[])) ORDER BY order_id DESC LIMIT $5",
+              "AND ($4 OR state = ANY($6::integer[])) AND ($7 = '' OR pickup_store = $7) "
+              "ORDER BY order_id DESC LIMIT $5",
               before, request.channel(), request.customer(),
               request.state() == v1::ORDER_STATE_UNSPECIFIED, limit + 1,
-              pg::SqlNumberArray(states));
+              pg::SqlNumberArray(states), request.pickup_store());
           v1::ListOrdersResponse out;
           for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
             *out.add_orders() = LoadOrder(tx, rows[i][0].as<int64_t>());

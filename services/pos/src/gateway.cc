@@ -1,0 +1,703 @@
+#include "gateway.h"
+
+#include <pqxx/pqxx>
+
+#include <map>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "kura/base/error.h"
+#include "kura/base/proto_util.h"
+#include "kura/base/status_macros.h"
+#include "kura/base/validation.h"
+#include "kura/pg/sql.h"
+#include "kura/pg/transaction.h"
+#include "kura/pos/barcode.h"
+#include "kura/pos/receipt.h"
+
+namespace kura::pos {
+namespace {
+
+using Tx = pqxx::transaction_base;
+using ledger_v1::CatalogService;
+using ledger_v1::LedgerService;
+
+constexpr int kSale = 1, kReturn = 2;
+
+TaxClass TaxClassOf(ledger_v1::TaxClass c) {
+  return c == ledger_v1::TAX_CLASS_REDUCED ? TaxClass::kReduced : TaxClass::kStandard;
+}
+v1::TaxRate RateOf(ledger_v1::TaxClass c) {
+  return c == ledger_v1::TAX_CLASS_REDUCED ? v1::TAX_RATE_REDUCED : v1::TAX_RATE_STANDARD;
+}
+
+absl::StatusOr<pos::TenderKind> TenderKindOf(v1::TenderKind k) {
+  switch (k) {
+    case v1::TENDER_KIND_CASH:
+      return pos::TenderKind::kCash;
+    case v1::TENDER_KIND_CARD:
+      return pos::TenderKind::kCard;
+    case v1::TENDER_KIND_EMONEY:
+      return pos::TenderKind::kEMoney;
+    case v1::TENDER_KIND_QR:
+      return pos::TenderKind::kQr;
+    default:
+      return InvalidArgument("tenders.kind", "a tender needs its kind: cash, card, emoney or qr");
+  }
+}
+v1::TenderKind ProtoTenderKind(pos::TenderKind k) {
+  switch (k) {
+    case pos::TenderKind::kCash:
+      return v1::TENDER_KIND_CASH;
+    case pos::TenderKind::kCard:
+      return v1::TENDER_KIND_CARD;
+    case pos::TenderKind::kEMoney:
+      return v1::TENDER_KIND_EMONEY;
+    case pos::TenderKind::kQr:
+      return v1::TENDER_KIND_QR;
+  }
+  return v1::TENDER_KIND_UNSPECIFIED;
+}
+
+// The wire form of a receipt built by MakeReceipt; `skus` runs along its lines.
+v1::Receipt ToProto(const pos::Receipt& r, const std::vector<std::string>& skus, absl::Time at,
+                    const std::string& original) {
+  v1::Receipt out;
+  out.set_store_name(r.header.store_name);
+  out.set_store_address(r.header.address);
+  out.set_store_phone(r.header.phone);
+  out.set_invoice_number(r.header.registration_number);
+  out.set_terminal_id(r.header.terminal_id);
+  out.set_transaction_id(r.header.transaction_id);
+  *out.mutable_occurred_at() = kura::ToProto(at);
+  out.set_local_time(r.header.issued_at);
+  for (size_t i = 0; i < r.lines.size(); ++i) {
+    const auto& l = r.lines[i];
+    auto* line = out.add_lines();
+    line->set_sku(skus[i]);
+    line->set_name(l.name);
+    line->set_quantity(l.quantity);
+    line->set_unit_price_yen(l.unit_price);
+    line->set_amount_yen(l.amount);
+    line->set_discount_yen(l.unit_price * l.quantity - l.amount);
+    line->set_reduced_rate(l.tax_class == TaxClass::kReduced);
+  }
+  for (const auto& rate : r.rates) {
+    auto* t = out.add_taxes();
+    t->set_rate(rate.tax_class == TaxClass::kReduced ? v1::TAX_RATE_REDUCED
+                                                     : v1::TAX_RATE_STANDARD);
+    t->set_taxable_yen(rate.taxable);
+    t->set_tax_yen(rate.tax);
+  }
+  out.set_total_yen(r.total);
+  for (const auto& t : r.tenders) {
+    auto* tender = out.add_tenders();
+    tender->set_kind(ProtoTenderKind(t.kind));
+    tender->set_amount_yen(t.amount);
+  }
+  out.set_change_yen(r.change);
+  out.set_is_return(r.header.is_return);
+  out.set_original_transaction_id(original);
+  return out;
+}
+
+// A refusal that no retry will change (as opposed to an unreachable service).
+bool Permanent(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kResourceExhausted:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Gateway::PricedItem> Gateway::Priced(const std::string& sku) {
+  ledger_v1::GetItemRequest get;
+  get.set_sku(sku);
+  ASSIGN_OR_RETURN(auto got, clients_.Call(*clients_.catalog, &CatalogService::Stub::GetItem, get));
+  PricedItem out{got.item(), got.item().price_yen(), false};
+  reservation_v1::GetLimitedItemRequest limited;
+  limited.set_sku(sku);
+  auto l = clients_.Call(*clients_.limits,
+                         &reservation_v1::LimitedItemService::Stub::GetLimitedItem, limited);
+  if (l.ok()) {
+    if (l->item().current_price_yen() > 0) out.price = l->item().current_price_yen();
+    out.window_closed = !l->item().window_open();
+  } else if (!absl::IsNotFound(l.status())) {
+    return l.status();
+  }
+  return out;
+}
+
+absl::StatusOr<Gateway::Places> Gateway::KnownPlaces() {
+  const absl::Time now = absl::Now();
+  {
+    std::lock_guard lock(places_mu_);
+    if (places_ && places_->first > now) return places_->second;
+  }
+  Places places;
+  ledger_v1::ListLocationsRequest locations;
+  locations.set_page_size(1000);
+  do {
+    ASSIGN_OR_RETURN(auto page, clients_.Call(*clients_.catalog,
+                                              &CatalogService::Stub::ListLocations, locations));
+    for (const auto& l : page.locations()) {
+      if (l.kind() == ledger_v1::LOCATION_KIND_STORE) places.stores.push_back(l);
+    }
+    locations.set_page_token(page.next_page_token());
+  } while (!locations.page_token().empty());
+  ledger_v1::ListChannelsRequest channels;
+  channels.set_page_size(1000);
+  do {
+    ASSIGN_OR_RETURN(
+        auto page, clients_.Call(*clients_.catalog, &CatalogService::Stub::ListChannels, channels));
+    for (const auto& c : page.channels()) {
+      if (c.kind() == ledger_v1::CHANNEL_KIND_EC_SITE) places.ec_channels.push_back(c);
+    }
+    channels.set_page_token(page.next_page_token());
+  } while (!channels.page_token().empty());
+  std::lock_guard lock(places_mu_);
+  places_ = {now + absl::Seconds(30), places};
+  return places;
+}
+
+absl::Status Gateway::FillStock(const std::string& sku, const std::string& store, int64_t* here,
+                                google::protobuf::RepeatedPtrField<v1::StockAt>* stores,
+                                google::protobuf::RepeatedPtrField<v1::StockAt>* online) {
+  ASSIGN_OR_RETURN(Places places, KnownPlaces());
+  ledger_v1::GetAvailabilityRequest all;
+  all.add_skus(sku);
+  ASSIGN_OR_RETURN(auto rows,
+                   clients_.Call(*clients_.ledger, &LedgerService::Stub::GetAvailability, all));
+  std::map<std::string, int64_t> by_location;
+  for (const auto& r : rows.rows()) by_location[r.location()] += r.available_to_promise();
+  *here = by_location[store];
+  for (const auto& s : places.stores) {
+    if (s.code() == store) continue;
+    auto* at = stores->Add();
+    at->set_place(s.code());
+    at->set_name(s.name());
+    at->set_available(by_location[s.code()]);
+  }
+  if (places.ec_channels.empty()) return absl::OkStatus();
+  ledger_v1::GetAvailabilityRequest ec;
+  ec.add_skus(sku);
+  for (const auto& c : places.ec_channels) ec.add_channels(c.code());
+  ASSIGN_OR_RETURN(auto ec_rows,
+                   clients_.Call(*clients_.ledger, &LedgerService::Stub::GetAvailability, ec));
+  std::map<std::string, int64_t> by_channel;
+  for (const auto& r : ec_rows.rows()) by_channel[r.channel()] += r.available_to_promise();
+  for (const auto& c : places.ec_channels) {
+    auto* at = online->Add();
+    at->set_place(c.code());
+    at->set_name(c.name());
+    at->set_available(by_channel[c.code()]);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::LookupResponse> Gateway::Lookup(const TerminalIdentity& who,
+                                                   const v1::LookupRequest& request) {
+  ASSIGN_OR_RETURN(v1::StoreSettings settings, registers_.Settings(who.location));
+  ASSIGN_OR_RETURN(InStoreLayout layout, ParseInStoreLayout(settings.in_store_layout()));
+  if (settings.in_store_layout().empty()) layout = DefaultInStoreLayout();
+  ASSIGN_OR_RETURN(ScannedCode code, ParseScan(request.barcode(), layout));
+  v1::LookupResponse out;
+  static const std::map<CodeKind, v1::CodeKind> kinds = {
+      {CodeKind::kJan13, v1::CODE_KIND_EAN13},
+      {CodeKind::kEan8, v1::CODE_KIND_EAN8},
+      {CodeKind::kUpcA, v1::CODE_KIND_UPCA},
+      {CodeKind::kInStorePlu, v1::CODE_KIND_IN_STORE},
+      {CodeKind::kInStorePrice, v1::CODE_KIND_IN_STORE_PRICE},
+      {CodeKind::kInStoreWeight, v1::CODE_KIND_IN_STORE_WEIGHT},
+      {CodeKind::kIsbn, v1::CODE_KIND_ISBN},
+      {CodeKind::kBook, v1::CODE_KIND_ISBN},
+      {CodeKind::kBookPriceCode, v1::CODE_KIND_BOOK_PRICE}};
+  out.set_kind(kinds.at(code.kind));
+  // A book's list price is without tax; books are sold at the standard rate.
+  const bool has_book_price = code.book_price_yen.has_value();
+  const int64_t book_price = has_book_price ? *code.book_price_yen * 110 / 100 : 0;
+  if (code.kind == CodeKind::kBookPriceCode) {
+    out.set_price_yen(book_price);
+    out.set_list_price_yen(out.price_yen());
+    out.set_tax_rate(v1::TAX_RATE_STANDARD);
+    return out;
+  }
+  ledger_v1::LookupBarcodeRequest find;
+  find.set_barcode(code.lookup_code);
+  auto found = clients_.Call(*clients_.catalog, &CatalogService::Stub::LookupBarcode, find);
+  if (!found.ok() && absl::IsNotFound(found.status()) && code.lookup_code != code.code) {
+    find.set_barcode(code.code);  // stored as scanned (a UPC-A as 12 digits, say)
+    found = clients_.Call(*clients_.catalog, &CatalogService::Stub::LookupBarcode, find);
+  }
+  if (absl::IsNotFound(found.status())) {
+    return MakeError(absl::StatusCode::kNotFound, "UNKNOWN_BARCODE",
+                     absl::StrCat("no item has barcode ", code.code));
+  }
+  RETURN_IF_ERROR(found.status());
+  ASSIGN_OR_RETURN(PricedItem priced, Priced(found->item().sku()));
+  out.set_sku(priced.item.sku());
+  out.set_name(priced.item.name());
+  out.set_list_price_yen(priced.item.price_yen());
+  out.set_price_yen(priced.price);
+  out.set_tax_rate(RateOf(priced.item.tax_class()));
+  if (code.price_yen) out.set_price_yen(*code.price_yen);
+  if (code.weight_grams) {
+    // Weighed goods are priced per kilogram in the catalog.
+    out.set_weight_grams(*code.weight_grams);
+    out.set_price_yen(priced.price * *code.weight_grams / 1000);
+  }
+  if (has_book_price) out.set_price_yen(book_price);
+  int64_t here = 0;
+  RETURN_IF_ERROR(FillStock(priced.item.sku(), who.location, &here, out.mutable_other_stores(),
+                            out.mutable_online()));
+  out.set_stock_here(here);
+  return out;
+}
+
+absl::StatusOr<v1::StockCheckResponse> Gateway::StockCheck(const TerminalIdentity& who,
+                                                           const v1::StockCheckRequest& request) {
+  std::string sku = request.sku();
+  if (sku.empty()) {
+    if (request.barcode().empty()) return InvalidArgument("sku", "a sku or a barcode is required");
+    v1::LookupRequest lookup;
+    lookup.set_barcode(request.barcode());
+    ASSIGN_OR_RETURN(auto found, Lookup(who, lookup));
+    if (found.sku().empty()) return InvalidArgument("barcode", "a book price code names no item");
+    sku = found.sku();
+  }
+  RETURN_IF_ERROR(ValidateSku("sku", sku));
+  ledger_v1::GetItemRequest get;
+  get.set_sku(sku);
+  ASSIGN_OR_RETURN(auto item,
+                   clients_.Call(*clients_.catalog, &CatalogService::Stub::GetItem, get));
+  v1::StockCheckResponse out;
+  out.set_sku(sku);
+  out.set_name(item.item().name());
+  int64_t here = 0;
+  RETURN_IF_ERROR(
+      FillStock(sku, who.location, &here, out.mutable_other_stores(), out.mutable_online()));
+  out.set_here(here);
+  return out;
+}
+
+absl::StatusOr<v1::SaleResponse> Gateway::Sale(const TerminalIdentity& who,
+                                               const v1::SaleRequest& request) {
+  ASSIGN_OR_RETURN(Recorded r, RecordSale(who, request, false));
+  if (!r.duplicate) {
+    observer_.Sale(false);
+    if (r.oversold) observer_.Oversold();
+  }
+  v1::SaleResponse out;
+  *out.mutable_receipt() = std::move(r.receipt);
+  out.set_oversold(r.oversold);
+  return out;
+}
+
+absl::StatusOr<v1::ReturnResponse> Gateway::Return(const TerminalIdentity& who,
+                                                   const v1::ReturnRequest& request) {
+  ASSIGN_OR_RETURN(Recorded r, RecordReturn(who, request, false));
+  if (!r.duplicate) observer_.Return(false);
+  v1::ReturnResponse out;
+  *out.mutable_receipt() = std::move(r.receipt);
+  return out;
+}
+
+// A transaction is recorded in one database transaction that takes a lock on its (terminal, id)
+// first: a repeat waits, then answers the stored receipt. The ledger call inside is idempotent
+// on the same id, so a commit lost after it is redone without moving stock twice.
+absl::StatusOr<Gateway::Recorded> Gateway::RecordSale(const TerminalIdentity& who,
+                                                      const v1::SaleRequest& request,
+                                                      bool from_journal) {
+  RETURN_IF_ERROR(ValidateCode("transaction_id", request.transaction_id()));
+  if (request.lines().empty()) return InvalidArgument("lines", "a sale needs at least one line");
+  if (from_journal && !request.has_occurred_at()) {
+    return InvalidArgument("occurred_at", "a journal entry carries the time it happened");
+  }
+  if (request.has_occurred_at()) {
+    RETURN_IF_ERROR(ValidateTimestamp("occurred_at", request.occurred_at()));
+  }
+  const absl::Time at = request.has_occurred_at() ? FromProto(request.occurred_at()) : clock_.Now();
+  const std::string digest = rpc::RequestDigest(DeterministicBytes(request));
+  ASSIGN_OR_RETURN(v1::StoreSettings settings, registers_.Settings(who.location));
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(settings.time_zone(), &zone)) zone = absl::UTCTimeZone();
+
+  return db_.Run<Recorded>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<Recorded>(c, {}, [&](Tx& tx) -> absl::StatusOr<Recorded> {
+      tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
+                     absl::StrCat(who.terminal_id, "/", request.transaction_id()));
+      auto seen = tx.exec_params(
+          "SELECT request_digest, encode(receipt, 'hex'), oversold FROM transactions "
+          "WHERE terminal_id = $1 AND transaction_id = $2",
+          who.terminal_id, request.transaction_id());
+      if (!seen.empty()) {
+        if (seen[0][0].as<std::string>() != digest) {
+          return MakeError(absl::StatusCode::kAlreadyExists, "TRANSACTION_ID_REUSED",
+                           absl::StrCat("transaction ", request.transaction_id(),
+                                        " was recorded with other contents"));
+        }
+        Recorded out;
+        out.receipt.ParseFromString(absl::HexStringToBytes(seen[0][1].as<std::string>()));
+        out.oversold = seen[0][2].as<bool>();
+        out.duplicate = true;
+        return out;
+      }
+      std::vector<SaleItem> items;
+      std::vector<std::string> skus;
+      ledger_v1::ApplyMovementsRequest moves;
+      moves.set_request_id(absl::StrCat("pos-", who.terminal_id, "-", request.transaction_id()));
+      for (const auto& line : request.lines()) {
+        RETURN_IF_ERROR(ValidateSku("lines.sku", line.sku()));
+        ASSIGN_OR_RETURN(PricedItem priced, Priced(line.sku()));
+        if (priced.window_closed && !from_journal) {
+          return MakeError(absl::StatusCode::kFailedPrecondition, "SALE_WINDOW_CLOSED",
+                           absl::StrCat(line.sku(), " is a limited item outside its sale window"));
+        }
+        LineDiscount discount;
+        if (line.discount().amount_yen() != 0) {
+          discount = {LineDiscount::Kind::kAmount, line.discount().amount_yen()};
+        } else if (line.discount().percent() != 0) {
+          discount = {LineDiscount::Kind::kPercent, line.discount().percent()};
+        }
+        items.push_back({priced.item.name(),
+                         {line.unit_price_yen(), line.quantity(),
+                          TaxClassOf(priced.item.tax_class()), discount}});
+        skus.push_back(line.sku());
+        auto* m = moves.add_movements();
+        m->set_kind(ledger_v1::MOVEMENT_KIND_STORE_SALE);
+        m->set_sku(line.sku());
+        m->set_location(who.location);
+        m->set_quantity(line.quantity());
+        *m->mutable_occurred_at() = kura::ToProto(at);
+        m->set_source_ref(
+            absl::StrCat("register ", who.terminal_id, " ", request.transaction_id()));
+      }
+      std::vector<pos::Tender> tenders;
+      for (const auto& t : request.tenders()) {
+        ASSIGN_OR_RETURN(pos::TenderKind kind, TenderKindOf(t.kind()));
+        tenders.push_back({kind, t.amount_yen()});
+      }
+      ReceiptHeader header{settings.name(),          settings.address(),
+                           settings.phone(),         settings.invoice_number(),
+                           who.terminal_id,          request.transaction_id(),
+                           FormatIssuedAt(at, zone), false};
+      ASSIGN_OR_RETURN(pos::Receipt receipt, MakeReceipt(header, items, tenders));
+      ASSIGN_OR_RETURN(auto applied, clients_.Call(*clients_.ledger,
+                                                   &LedgerService::Stub::ApplyMovements, moves));
+      Recorded out{ToProto(receipt, skus, at, ""), applied.oversold(), false};
+      tx.exec_params(
+          "INSERT INTO transactions (terminal_id, transaction_id, location, kind, "
+          "request_digest, receipt, oversold, occurred_at, recorded_at, from_journal) VALUES "
+          "($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, $9, $10)",
+          who.terminal_id, request.transaction_id(), who.location, kSale, digest,
+          absl::BytesToHexString(DeterministicBytes(out.receipt)), out.oversold, pg::SqlTime(at),
+          pg::SqlTime(clock_.Now()), from_journal);
+      if (out.oversold) {
+        tx.exec_params(
+            "INSERT INTO oversold_incidents (terminal_id, transaction_id, location, skus, "
+            "occurred_at, recorded_at) VALUES ($1, $2, $3, $4::text[], $5, $6)",
+            who.terminal_id, request.transaction_id(), who.location, pg::SqlTextArray(skus),
+            pg::SqlTime(at), pg::SqlTime(clock_.Now()));
+      }
+      return out;
+    });
+  });
+}
+
+absl::StatusOr<Gateway::Recorded> Gateway::RecordReturn(const TerminalIdentity& who,
+                                                        const v1::ReturnRequest& request,
+                                                        bool from_journal) {
+  RETURN_IF_ERROR(ValidateCode("transaction_id", request.transaction_id()));
+  if (!request.original_transaction_id().empty()) {
+    RETURN_IF_ERROR(ValidateCode("original_transaction_id", request.original_transaction_id()));
+  }
+  if (request.lines().empty()) return InvalidArgument("lines", "a return needs at least one line");
+  if (from_journal && !request.has_occurred_at()) {
+    return InvalidArgument("occurred_at", "a journal entry carries the time it happened");
+  }
+  if (request.has_occurred_at()) {
+    RETURN_IF_ERROR(ValidateTimestamp("occurred_at", request.occurred_at()));
+  }
+  const absl::Time at = request.has_occurred_at() ? FromProto(request.occurred_at()) : clock_.Now();
+  const std::string digest = rpc::RequestDigest(DeterministicBytes(request));
+  ASSIGN_OR_RETURN(v1::StoreSettings settings, registers_.Settings(who.location));
+  if (request.original_transaction_id().empty() && !settings.returns_without_receipt()) {
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, "RETURN_NEEDS_RECEIPT",
+        absl::StrCat("store ", who.location, " takes returns only against an original sale"));
+  }
+  ASSIGN_OR_RETURN(pos::TenderKind refund_kind,
+                   TenderKindOf(request.refund_tender() == v1::TENDER_KIND_UNSPECIFIED
+                                    ? v1::TENDER_KIND_CASH
+                                    : request.refund_tender()));
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(settings.time_zone(), &zone)) zone = absl::UTCTimeZone();
+
+  return db_.Run<Recorded>([&](pqxx::connection& c) {
+    return pg::RunInTransaction<Recorded>(c, {}, [&](Tx& tx) -> absl::StatusOr<Recorded> {
+      tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
+                     absl::StrCat(who.terminal_id, "/", request.transaction_id()));
+      auto seen = tx.exec_params(
+          "SELECT request_digest, encode(receipt, 'hex') FROM transactions "
+          "WHERE terminal_id = $1 AND transaction_id = $2",
+          who.terminal_id, request.transaction_id());
+      if (!seen.empty()) {
+        if (seen[0][0].as<std::string>() != digest) {
+          return MakeError(absl::StatusCode::kAlreadyExists, "TRANSACTION_ID_REUSED",
+                           absl::StrCat("transaction ", request.transaction_id(),
+                                        " was recorded with other contents"));
+        }
+        Recorded out;
+        out.receipt.ParseFromString(absl::HexStringToBytes(seen[0][1].as<std::string>()));
+        out.duplicate = true;
+        return out;
+      }
+      // What the original sale sold, per item (quantity and amount paid).
+      std::map<std::string, std::pair<int64_t, int64_t>> sold;
+      if (!request.original_transaction_id().empty()) {
+        auto original = tx.exec_params(
+            "SELECT encode(receipt, 'hex') FROM transactions WHERE location = $1 AND "
+            "transaction_id = $2 AND kind = $3",
+            who.location, request.original_transaction_id(), kSale);
+        if (original.empty()) {
+          return MakeError(absl::StatusCode::kNotFound, "SALE_NOT_FOUND",
+                           absl::StrCat("store ", who.location, " recorded no sale ",
+                                        request.original_transaction_id()));
+        }
+        v1::Receipt receipt;
+        receipt.ParseFromString(absl::HexStringToBytes(original[0][0].as<std::string>()));
+        for (const auto& l : receipt.lines()) {
+          sold[l.sku()].first += l.quantity();
+          sold[l.sku()].second += l.amount_yen();
+        }
+      }
+      std::vector<SaleItem> items;
+      std::vector<std::string> skus;
+      ledger_v1::ApplyMovementsRequest moves;
+      moves.set_request_id(absl::StrCat("pos-", who.terminal_id, "-", request.transaction_id()));
+      for (const auto& line : request.lines()) {
+        RETURN_IF_ERROR(ValidateSku("lines.sku", line.sku()));
+        RETURN_IF_ERROR(ValidateQuantity("lines.quantity", line.quantity()));
+        ledger_v1::GetItemRequest get;
+        get.set_sku(line.sku());
+        ASSIGN_OR_RETURN(auto item,
+                         clients_.Call(*clients_.catalog, &CatalogService::Stub::GetItem, get));
+        TaxLine tax_line{
+            line.unit_price_yen(), line.quantity(), TaxClassOf(item.item().tax_class()), {}};
+        if (!request.original_transaction_id().empty()) {
+          auto it = sold.find(line.sku());
+          const int64_t returned =
+              tx.exec_params1(
+                    "INSERT INTO returned_units VALUES ($1, $2, $3, 0) ON CONFLICT (location, "
+                    "sale_transaction_id, sku) DO UPDATE SET quantity = returned_units.quantity "
+                    "RETURNING quantity",
+                    who.location, request.original_transaction_id(), line.sku())[0]
+                  .as<int64_t>();
+          if (it == sold.end() || returned + line.quantity() > it->second.first) {
+            return MakeError(absl::StatusCode::kFailedPrecondition, "RETURN_EXCEEDS_SALE",
+                             absl::StrCat("sale ", request.original_transaction_id(), " sold ",
+                                          it == sold.end() ? 0 : it->second.first, " of ",
+                                          line.sku(), "; ", returned, " already returned"));
+          }
+          // The price paid, discount included, for the units given back.
+          const auto [quantity, amount] = it->second;
+          const int64_t unit = (amount + quantity - 1) / quantity;
+          tax_line = {unit,
+                      line.quantity(),
+                      tax_line.tax_class,
+                      {LineDiscount::Kind::kAmount,
+                       unit * line.quantity() - amount * line.quantity() / quantity}};
+          tx.exec_params(
+              "UPDATE returned_units SET quantity = quantity + $4 WHERE location = $1 AND "
+              "sale_transaction_id = $2 AND sku = $3",
+              who.location, request.original_transaction_id(), line.sku(), line.quantity());
+        }
+        items.push_back({item.item().name(), tax_line});
+        skus.push_back(line.sku());
+        auto add = [&](ledger_v1::MovementKind kind) {
+          auto* m = moves.add_movements();
+          m->set_kind(kind);
+          m->set_sku(line.sku());
+          m->set_location(who.location);
+          m->set_quantity(line.quantity());
+          *m->mutable_occurred_at() = kura::ToProto(at);
+          m->set_source_ref(
+              absl::StrCat("register ", who.terminal_id, " return ", request.transaction_id()));
+        };
+        add(ledger_v1::MOVEMENT_KIND_RETURN);  // into quality control ...
+        if (line.disposition() == v1::DISPOSITION_SELLABLE) {
+          add(ledger_v1::MOVEMENT_KIND_INSPECT_PASS);  // ... and back on the shelf
+        } else if (line.disposition() == v1::DISPOSITION_DAMAGED) {
+          add(ledger_v1::MOVEMENT_KIND_INSPECT_FAIL);  // ... or damaged
+        }
+      }
+      ASSIGN_OR_RETURN(ReceiptTax tax, ComputeTax([&] {
+                         std::vector<TaxLine> lines;
+                         for (const auto& i : items) lines.push_back(i.line);
+                         return lines;
+                       }()));
+      ReceiptHeader header{settings.name(),          settings.address(),
+                           settings.phone(),         settings.invoice_number(),
+                           who.terminal_id,          request.transaction_id(),
+                           FormatIssuedAt(at, zone), true};
+      std::vector<pos::Tender> refund;
+      if (tax.total > 0) refund.push_back({refund_kind, tax.total});
+      ASSIGN_OR_RETURN(pos::Receipt receipt, MakeReceipt(header, items, refund));
+      RETURN_IF_ERROR(
+          clients_.Call(*clients_.ledger, &LedgerService::Stub::ApplyMovements, moves).status());
+      Recorded out{ToProto(receipt, skus, at, request.original_transaction_id()), false, false};
+      tx.exec_params(
+          "INSERT INTO transactions (terminal_id, transaction_id, location, kind, "
+          "request_digest, receipt, oversold, original_transaction_id, occurred_at, "
+          "recorded_at, from_journal) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), false, $7, "
+          "$8, $9, $10)",
+          who.terminal_id, request.transaction_id(), who.location, kReturn, digest,
+          absl::BytesToHexString(DeterministicBytes(out.receipt)),
+          request.original_transaction_id(), pg::SqlTime(at), pg::SqlTime(clock_.Now()),
+          from_journal);
+      return out;
+    });
+  });
+}
+
+absl::StatusOr<v1::ListPickupsResponse> Gateway::ListPickups(const TerminalIdentity& who) {
+  v1::ListPickupsResponse out;
+  reservation_v1::ListOrdersRequest list;
+  list.set_pickup_store(who.location);
+  list.set_page_size(500);
+  do {
+    ASSIGN_OR_RETURN(
+        auto page,
+        clients_.Call(*clients_.orders, &reservation_v1::OrderService::Stub::ListOrders, list));
+    for (const auto& o : page.orders()) {
+      if (o.state() != reservation_v1::ORDER_STATE_PENDING &&
+          o.state() != reservation_v1::ORDER_STATE_CONFIRMED) {
+        continue;
+      }
+      auto* p = out.add_pickups();
+      p->set_channel(o.channel());
+      p->set_external_order_id(o.external_order_id());
+      p->set_customer(o.customer());
+      for (const auto& l : o.lines()) {
+        auto* line = p->add_lines();
+        line->set_sku(l.sku());
+        line->set_quantity(l.quantity());
+      }
+      p->set_ready(o.state() == reservation_v1::ORDER_STATE_CONFIRMED);
+    }
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  return out;
+}
+
+absl::StatusOr<v1::CompletePickupResponse> Gateway::CompletePickup(
+    const TerminalIdentity& who, const v1::CompletePickupRequest& request) {
+  RETURN_IF_ERROR(ValidateCode("transaction_id", request.transaction_id()));
+  reservation_v1::CompletePickupRequest done;
+  done.set_request_id(absl::StrCat("pos-", who.terminal_id, "-", request.transaction_id()));
+  done.set_channel(request.channel());
+  done.set_external_order_id(request.external_order_id());
+  done.set_store(who.location);
+  ASSIGN_OR_RETURN(
+      auto handed,
+      clients_.Call(*clients_.pickup, &reservation_v1::PickupService::Stub::CompletePickup, done));
+  v1::CompletePickupResponse out;
+  auto* p = out.mutable_pickup();
+  p->set_channel(handed.order().channel());
+  p->set_external_order_id(handed.order().external_order_id());
+  p->set_customer(handed.order().customer());
+  for (const auto& l : handed.order().lines()) {
+    auto* line = p->add_lines();
+    line->set_sku(l.sku());
+    line->set_quantity(l.quantity());
+  }
+  p->set_ready(true);
+  return out;
+}
+
+absl::StatusOr<v1::SyncJournalResponse> Gateway::SyncJournal(
+    const TerminalIdentity& who, const v1::SyncJournalRequest& request) {
+  if (request.entries_size() > 500) {
+    return InvalidArgument("entries", "at most 500 entries per call");
+  }
+  v1::SyncJournalResponse out;
+  for (const auto& entry : request.entries()) {
+    absl::StatusOr<Recorded> recorded;
+    std::string id;
+    if (entry.has_sale()) {
+      id = entry.sale().transaction_id();
+      recorded = RecordSale(who, entry.sale(), true);
+    } else if (entry.has_return_()) {
+      id = entry.return_().transaction_id();
+      recorded = RecordReturn(who, entry.return_(), true);
+    } else {
+      recorded = InvalidArgument("entries", "an entry is a sale or a return");
+    }
+    if (!recorded.ok() && !Permanent(recorded.status())) {
+      // Entries apply in order: stop here; the register sends this one and the rest again.
+      if (out.results().empty()) return recorded.status();
+      return out;
+    }
+    auto* result = out.add_results();
+    result->set_transaction_id(id);
+    if (!recorded.ok()) {
+      result->set_error(
+          absl::StrCat(ErrorReason(recorded.status()), ": ", recorded.status().message()));
+      observer_.JournalEntry("rejected");
+      continue;
+    }
+    result->set_applied(!recorded->duplicate);
+    result->set_duplicate(recorded->duplicate);
+    result->set_oversold(recorded->oversold);
+    observer_.JournalEntry(recorded->duplicate ? "duplicate" : "applied");
+    if (!recorded->duplicate) {
+      if (entry.has_sale()) observer_.Sale(true);
+      if (entry.has_return_()) observer_.Return(true);
+      if (recorded->oversold) observer_.Oversold();
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<v1::GetCatalogResponse> Gateway::GetCatalog(const TerminalIdentity& who,
+                                                           const v1::GetCatalogRequest& request) {
+  if (request.page_size() < 0 || request.page_size() > 1000) {
+    return InvalidArgument("page_size", "page_size must be between 0 and 1000");
+  }
+  v1::GetCatalogResponse out;
+  ASSIGN_OR_RETURN(*out.mutable_store(), registers_.Settings(who.location));
+  ledger_v1::ListItemsRequest list;
+  list.set_page_size(request.page_size() == 0 ? 500 : request.page_size());
+  list.set_page_token(request.page_token());
+  ASSIGN_OR_RETURN(auto page,
+                   clients_.Call(*clients_.catalog, &CatalogService::Stub::ListItems, list));
+  ASSIGN_OR_RETURN(
+      auto limited,
+      clients_.Call(*clients_.limits, &reservation_v1::LimitedItemService::Stub::ListLimitedItems,
+                    reservation_v1::ListLimitedItemsRequest()));
+  std::map<std::string, int64_t> markdowns;
+  for (const auto& l : limited.items()) {
+    if (l.current_price_yen() > 0) markdowns[l.sku()] = l.current_price_yen();
+  }
+  for (const auto& item : page.items()) {
+    auto* c = out.add_items();
+    c->set_sku(item.sku());
+    c->set_name(item.name());
+    *c->mutable_barcodes() = item.barcodes();
+    auto markdown = markdowns.find(item.sku());
+    c->set_price_yen(markdown == markdowns.end() ? item.price_yen() : markdown->second);
+    c->set_tax_rate(RateOf(item.tax_class()));
+  }
+  out.set_next_page_token(page.next_page_token());
+  return out;
+}
+
+}  // namespace kura::pos

@@ -1,0 +1,91 @@
+#pragma once
+
+// The register API's behaviour (kura.pos.v1.PosGatewayService), behind authentication.
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "clients.h"
+#include "kura/base/clock.h"
+#include "kura/pg/database.h"
+#include "registers.h"
+
+namespace kura::pos {
+
+/// Counts the gateway reports to metrics.
+class GatewayObserver {
+ public:
+  virtual ~GatewayObserver() = default;
+  virtual void Sale(bool from_journal) = 0;
+  virtual void Return(bool from_journal) = 0;
+  /// result: applied, duplicate or rejected.
+  virtual void JournalEntry(const std::string& result) = 0;
+  virtual void Oversold() = 0;
+};
+
+/// Lookups, sales, returns, stock checks, pickups and journal replay for one store's terminals.
+/// Every sale or return is recorded once per (terminal, transaction id): a repeat answers the
+/// first receipt. Thread-safe.
+class Gateway {
+ public:
+  Gateway(pg::Database& db, const Clock& clock, const Clients& clients, Registers& registers,
+          GatewayObserver& observer)
+      : db_(db), clock_(clock), clients_(clients), registers_(registers), observer_(observer) {}
+
+  absl::StatusOr<v1::LookupResponse> Lookup(const TerminalIdentity& who,
+                                            const v1::LookupRequest& request);
+  absl::StatusOr<v1::SaleResponse> Sale(const TerminalIdentity& who,
+                                        const v1::SaleRequest& request);
+  absl::StatusOr<v1::ReturnResponse> Return(const TerminalIdentity& who,
+                                            const v1::ReturnRequest& request);
+  absl::StatusOr<v1::StockCheckResponse> StockCheck(const TerminalIdentity& who,
+                                                    const v1::StockCheckRequest& request);
+  absl::StatusOr<v1::ListPickupsResponse> ListPickups(const TerminalIdentity& who);
+  absl::StatusOr<v1::CompletePickupResponse> CompletePickup(
+      const TerminalIdentity& who, const v1::CompletePickupRequest& request);
+  absl::StatusOr<v1::SyncJournalResponse> SyncJournal(const TerminalIdentity& who,
+                                                      const v1::SyncJournalRequest& request);
+  absl::StatusOr<v1::GetCatalogResponse> GetCatalog(const TerminalIdentity& who,
+                                                    const v1::GetCatalogRequest& request);
+
+ private:
+  struct Recorded {
+    v1::Receipt receipt;
+    bool oversold = false;
+    bool duplicate = false;
+  };
+  // An item as the register sells it now.
+  struct PricedItem {
+    ledger_v1::Item item;
+    int64_t price = 0;  // the markdown in force, else the catalog price
+    bool window_closed = false;
+  };
+  absl::StatusOr<PricedItem> Priced(const std::string& sku);
+  absl::StatusOr<Recorded> RecordSale(const TerminalIdentity& who, const v1::SaleRequest& request,
+                                      bool from_journal);
+  absl::StatusOr<Recorded> RecordReturn(const TerminalIdentity& who,
+                                        const v1::ReturnRequest& request, bool from_journal);
+  // Stock of `sku` at `store` (sellable less held), at the other stores, and per EC channel.
+  absl::Status FillStock(const std::string& sku, const std::string& store, int64_t* here,
+                         google::protobuf::RepeatedPtrField<v1::StockAt>* stores,
+                         google::protobuf::RepeatedPtrField<v1::StockAt>* online);
+  // Locations and EC channels, read at most every 30 s.
+  struct Places {
+    std::vector<ledger_v1::Location> stores;
+    std::vector<ledger_v1::Channel> ec_channels;
+  };
+  absl::StatusOr<Places> KnownPlaces();
+
+  pg::Database& db_;
+  const Clock& clock_;
+  const Clients& clients_;
+  Registers& registers_;
+  GatewayObserver& observer_;
+  std::mutex places_mu_;
+  std::optional<std::pair<absl::Time, Places>> places_;
+};
+
+}  // namespace kura::pos

@@ -1,0 +1,214 @@
+#include "registers.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "kura/base/error.h"
+#include "kura/base/proto_util.h"
+#include "kura/base/status_macros.h"
+#include "kura/base/validation.h"
+#include "kura/pg/sql.h"
+#include "kura/pg/transaction.h"
+#include "kura/pos/barcode.h"
+#include "kura/pos/receipt.h"
+
+namespace kura::pos {
+namespace {
+
+using Tx = pqxx::transaction_base;
+
+std::string Sha256Hex(const std::string& text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+template <typename T>
+absl::StatusOr<T> InTx(pg::Database& db, std::function<absl::StatusOr<T>(Tx&)> body) {
+  return db.Run<T>([&](pqxx::connection& c) { return pg::RunInTransaction<T>(c, {}, body); });
+}
+
+v1::Terminal TerminalOf(const pqxx::row& r) {
+  v1::Terminal t;
+  t.set_terminal_id(r[0].as<std::string>());
+  t.set_location(r[1].as<std::string>());
+  t.set_name(r[2].as<std::string>());
+  *t.mutable_issue_time() = MicrosToProto(r[3].as<int64_t>());
+  if (!r[4].is_null()) *t.mutable_revoke_time() = MicrosToProto(r[4].as<int64_t>());
+  return t;
+}
+
+constexpr char kTerminalColumns[] =
+    "SELECT terminal_id, location, name, (extract(epoch FROM issue_time) * 1000000)::bigint, "
+    "(extract(epoch FROM revoke_time) * 1000000)::bigint FROM terminals ";
+
+}  // namespace
+
+absl::StatusOr<TerminalIdentity> Registers::Authenticate(const grpc::ServerContext& context,
+                                                         const std::string& store) {
+  auto header = context.client_metadata().find("authorization");
+  if (header == context.client_metadata().end() ||
+      !absl::StartsWith(absl::string_view(header->second.data(), header->second.size()),
+                        "Bearer ")) {
+    return MakeError(absl::StatusCode::kUnauthenticated, "TOKEN_MISSING",
+                     "the call carries no `authorization: Bearer <token>`");
+  }
+  const std::string token(header->second.data() + 7, header->second.size() - 7);
+  auto found = db_.Run<std::optional<TerminalIdentity>>(
+      [&](pqxx::connection& c) -> absl::StatusOr<std::optional<TerminalIdentity>> {
+        pqxx::nontransaction tx(c);
+        auto rows = tx.exec_params(
+            "SELECT terminal_id, location FROM terminals WHERE token_sha256 = $1 AND "
+            "revoke_time IS NULL",
+            Sha256Hex(token));
+        if (rows.empty()) return std::nullopt;
+        return TerminalIdentity{rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
+      });
+  if (!found.ok()) return found.status();
+  if (!*found) {
+    return MakeError(absl::StatusCode::kUnauthenticated, "TOKEN_INVALID",
+                     "the token is unknown or was revoked");
+  }
+  if (!store.empty() && store != (*found)->location) {
+    return MakeError(absl::StatusCode::kPermissionDenied, "WRONG_STORE",
+                     absl::StrCat("terminal ", (*found)->terminal_id, " belongs to store ",
+                                  (*found)->location, ", not ", store));
+  }
+  return **found;
+}
+
+absl::StatusOr<v1::IssueTerminalResponse> Registers::Issue(const v1::Terminal& terminal) {
+  RETURN_IF_ERROR(ValidateCode("terminal.terminal_id", terminal.terminal_id()));
+  RETURN_IF_ERROR(ValidateCode("terminal.location", terminal.location()));
+  RETURN_IF_ERROR(ValidateRef("terminal.name", terminal.name()));
+  ledger_v1::GetLocationRequest get;
+  get.set_code(terminal.location());
+  ASSIGN_OR_RETURN(
+      auto location,
+      clients_.Call(*clients_.catalog, &ledger_v1::CatalogService::Stub::GetLocation, get));
+  if (location.location().kind() != ledger_v1::LOCATION_KIND_STORE) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "NOT_A_STORE",
+                     absl::StrCat(terminal.location(), " is not a store"));
+  }
+  unsigned char random[32];
+  if (RAND_bytes(random, sizeof random) != 1) return absl::InternalError("no randomness");
+  const std::string token = absl::StrCat(
+      "kpt_", absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(random), 32)));
+  v1::IssueTerminalResponse out;
+  out.set_token(token);
+  ASSIGN_OR_RETURN(*out.mutable_terminal(), InTx<v1::Terminal>(db_, [&](Tx& tx) {
+    return TerminalOf(tx.exec_params1(
+        "INSERT INTO terminals VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (terminal_id) DO "
+        "UPDATE SET location = $2, name = $3, token_sha256 = $4, issue_time = $5, "
+        "revoke_time = NULL RETURNING terminal_id, location, name, "
+        "(extract(epoch FROM issue_time) * 1000000)::bigint, "
+        "(extract(epoch FROM revoke_time) * 1000000)::bigint",
+        terminal.terminal_id(), terminal.location(), terminal.name(), Sha256Hex(token),
+        pg::SqlTime(clock_.Now())));
+  }));
+  return out;
+}
+
+absl::StatusOr<v1::Terminal> Registers::Revoke(const std::string& terminal_id) {
+  RETURN_IF_ERROR(ValidateCode("terminal_id", terminal_id));
+  return InTx<v1::Terminal>(db_, [&](Tx& tx) -> absl::StatusOr<v1::Terminal> {
+    tx.exec_params(
+        "UPDATE terminals SET revoke_time = coalesce(revoke_time, $2) WHERE terminal_id = $1",
+        terminal_id, pg::SqlTime(clock_.Now()));
+    auto rows =
+        tx.exec_params(std::string(kTerminalColumns) + "WHERE terminal_id = $1", terminal_id);
+    if (rows.empty()) {
+      return MakeError(absl::StatusCode::kNotFound, "TERMINAL_NOT_FOUND",
+                       absl::StrCat("no terminal ", terminal_id));
+    }
+    return TerminalOf(rows[0]);
+  });
+}
+
+absl::StatusOr<v1::ListTerminalsResponse> Registers::List(const std::string& location) {
+  if (!location.empty()) RETURN_IF_ERROR(ValidateCode("location", location));
+  return InTx<v1::ListTerminalsResponse>(db_, [&](Tx& tx) {
+    v1::ListTerminalsResponse out;
+    for (const auto& r : tx.exec_params(
+             std::string(kTerminalColumns) + "WHERE $1 = '' OR location = $1 ORDER BY terminal_id",
+             location)) {
+      *out.add_terminals() = TerminalOf(r);
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<v1::StoreSettings> Registers::SetSettings(const v1::StoreSettings& s) {
+  RETURN_IF_ERROR(ValidateCode("settings.location", s.location()));
+  if (s.name().empty()) return InvalidArgument("settings.name", "the store's name is required");
+  for (const auto& [field, value] : {std::pair{"settings.name", &s.name()},
+                                     {"settings.address", &s.address()},
+                                     {"settings.phone", &s.phone()}}) {
+    RETURN_IF_ERROR(ValidateRef(field, *value));
+  }
+  RETURN_IF_ERROR(ValidateRegistrationNumber(s.invoice_number()));
+  RETURN_IF_ERROR(ParseInStoreLayout(s.in_store_layout()).status());
+  ledger_v1::GetLocationRequest get;
+  get.set_code(s.location());
+  ASSIGN_OR_RETURN(
+      auto location,
+      clients_.Call(*clients_.catalog, &ledger_v1::CatalogService::Stub::GetLocation, get));
+  if (location.location().kind() != ledger_v1::LOCATION_KIND_STORE) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "NOT_A_STORE",
+                     absl::StrCat(s.location(), " is not a store"));
+  }
+  RETURN_IF_ERROR(InTx<bool>(db_, [&](Tx& tx) {
+                    tx.exec_params(
+                        "INSERT INTO store_settings VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                        "ON CONFLICT (location) DO UPDATE SET name = $2, address = $3, "
+                        "phone = $4, invoice_number = $5, in_store_layout = $6, "
+                        "returns_without_receipt = $7",
+                        s.location(), s.name(), s.address(), s.phone(), s.invoice_number(),
+                        s.in_store_layout(), s.returns_without_receipt());
+                    return true;
+                  }).status());
+  v1::StoreSettings out = s;
+  out.set_time_zone(location.location().time_zone());
+  return out;
+}
+
+absl::StatusOr<v1::StoreSettings> Registers::Settings(const std::string& location) {
+  RETURN_IF_ERROR(ValidateCode("location", location));
+  ASSIGN_OR_RETURN(auto stored,
+                   InTx<std::optional<v1::StoreSettings>>(
+                       db_, [&](Tx& tx) -> absl::StatusOr<std::optional<v1::StoreSettings>> {
+                         auto rows = tx.exec_params(
+                             "SELECT name, address, phone, invoice_number, in_store_layout, "
+                             "returns_without_receipt FROM store_settings WHERE location = $1",
+                             location);
+                         if (rows.empty()) return std::nullopt;
+                         v1::StoreSettings s;
+                         s.set_location(location);
+                         s.set_name(rows[0][0].as<std::string>());
+                         s.set_address(rows[0][1].as<std::string>());
+                         s.set_phone(rows[0][2].as<std::string>());
+                         s.set_invoice_number(rows[0][3].as<std::string>());
+                         s.set_in_store_layout(rows[0][4].as<std::string>());
+                         s.set_returns_without_receipt(rows[0][5].as<bool>());
+                         return s;
+                       }));
+  if (!stored) {
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, "STORE_NOT_CONFIGURED",
+        absl::StrCat("store ", location, " has no register settings (kura-ctl pos-store set)"));
+  }
+  ledger_v1::GetLocationRequest get;
+  get.set_code(location);
+  ASSIGN_OR_RETURN(auto loc, clients_.Call(*clients_.catalog,
+                                           &ledger_v1::CatalogService::Stub::GetLocation, get));
+  stored->set_time_zone(loc.location().time_zone());
+  return *stored;
+}
+
+}  // namespace kura::pos
