@@ -865,8 +865,8 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
               "AND ($4 OR state = ANY($6::integer[])) AND ($7 = '' OR pickup_store = $7) "
               "ORDER BY order_id DESC LIMIT $5",
               before, request.channel(), request.customer(),
-              request.state() == v1::ORDER_STATE_UNSPECIFIED, limit + 1,
-              pg::SqlNumberArray(states), request.pickup_store());
+              request.state() == v1::ORDER_STATE_UNSPECIFIED, limit + 1, pg::SqlNumberArray(states),
+              request.pickup_store());
           v1::ListOrdersResponse out;
           for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
             *out.add_orders() = LoadOrder(tx, rows[i][0].as<int64_t>());
