@@ -6,6 +6,7 @@
 #include "connector_commands.h"
 #include "health_command.h"
 #include "ledger_commands.h"
+#include "pos_commands.h"
 #include "reservation_commands.h"
 
 namespace {
@@ -16,9 +17,9 @@ int Usage(std::FILE* out) {
                "commands:\n"
                "  health [--addr HOST:PORT] [--service NAME] [--wait DURATION]\n"
                "          print a service's gRPC health; exit 0 when SERVING\n"
-               "  version print the version\n\n%s\n%s\n%s",
-               kura::ctl::LedgerUsage(), kura::ctl::ReservationUsage(),
-               kura::ctl::ConnectorUsage());
+               "  version print the version\n\n%s\n%s\n%s\n%s",
+               kura::ctl::LedgerUsage(), kura::ctl::ReservationUsage(), kura::ctl::ConnectorUsage(),
+               kura::ctl::PosUsage());
   return out == stdout ? 0 : 2;
 }
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   if (int code = kura::ctl::RunLedgerCommand(command, args); code >= 0) return code;
   if (int code = kura::ctl::RunReservationCommand(command, args); code >= 0) return code;
   if (int code = kura::ctl::RunConnectorCommand(command, args); code >= 0) return code;
+  if (int code = kura::ctl::RunPosCommand(command, args); code >= 0) return code;
   if (command == "help" || command == "--help" || command == "-h") return Usage(stdout);
   std::fprintf(stderr, "kura-ctl: unknown command '%s'\n", command.c_str());
   return Usage(stderr);

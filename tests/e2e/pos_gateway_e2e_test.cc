@@ -43,8 +43,7 @@ TEST_CASE("Terminals act only for their own store, and revoked tokens stop at on
   REQUIRE(sale.status().code() == absl::StatusCode::kPermissionDenied);
   REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 10);
   // No token, a made-up token.
-  REQUIRE(f.As("", &Gateway::Lookup, lookup).status().code() ==
-          absl::StatusCode::kUnauthenticated);
+  REQUIRE(f.As("", &Gateway::Lookup, lookup).status().code() == absl::StatusCode::kUnauthenticated);
   REQUIRE(f.As("kpt_nope", &Gateway::Lookup, lookup).status().code() ==
           absl::StatusCode::kUnauthenticated);
   // Revoked: the next call is refused.
@@ -76,8 +75,7 @@ TEST_CASE("Lookup reads every code kind, applies markdowns and shows stock every
   SeedItems(f);
   const std::string cake_code = WithCheckDigit("491234567890");
   f.Item("CAKE", 500, lv1::TAX_CLASS_REDUCED, {cake_code});
-  REQUIRE(f.Limit("CAKE", -absl::Hours(1), absl::Hours(1), 0, 0, {{-absl::Minutes(30), 380}})
-              .ok());
+  REQUIRE(f.Limit("CAKE", -absl::Hours(1), absl::Hours(1), 0, 0, {{-absl::Minutes(30), 380}}).ok());
   auto lookup = [&](const std::string& code) {
     pv1::LookupRequest r;
     r.set_barcode(code);
@@ -123,7 +121,7 @@ TEST_CASE("Lookup reads every code kind, applies markdowns and shows stock every
   REQUIRE(pen->other_stores(0).available() == 4);
   std::map<std::string, int64_t> online;
   for (const auto& at : pen->online()) online[at.place()] = at.available();
-  REQUIRE(online["ec"] == 14);    // wh, store-a and store-b
+  REQUIRE(online["ec"] == 14);     // wh, store-a and store-b
   REQUIRE(online["flash"] == 10);  // store-a only
 
   // Wrong check digits, wrong lengths and letters are refused with the reason; a valid code of
@@ -196,14 +194,14 @@ TEST_CASE("A sale is one ledger store sale with a receipt taxed once per rate") 
 
   // Bad input changes nothing: a reused id with other contents, short tenders, an unknown item,
   // a card paying more than due.
-  auto reused = f.As(f.token_a, &Gateway::Sale,
-                     PosFixture::SaleOf("a-01-1", {{"PEN", 1, 105}}, 105));
+  auto reused =
+      f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-1", {{"PEN", 1, 105}}, 105));
   REQUIRE(Reason(reused.status()) == "TRANSACTION_ID_REUSED");
   REQUIRE(f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-2", {{"PEN", 1, 105}}, 100))
               .status()
               .code() == absl::StatusCode::kInvalidArgument);
-  REQUIRE(!f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-3", {{"NOPE", 1, 105}}, 105))
-               .ok());
+  REQUIRE(
+      !f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-3", {{"NOPE", 1, 105}}, 105)).ok());
   auto card = PosFixture::SaleOf("a-01-4", {{"PEN", 1, 105}}, 0);
   card.mutable_tenders(0)->set_kind(pv1::TENDER_KIND_CARD);
   card.mutable_tenders(0)->set_amount_yen(200);
@@ -213,8 +211,8 @@ TEST_CASE("A sale is one ledger store sale with a receipt taxed once per rate") 
 
   // A limited item outside its window is not sold at the register.
   REQUIRE(f.Limit("TISSUE", absl::Hours(1), absl::Hours(2), 0, 0).ok());
-  auto closed = f.As(f.token_a, &Gateway::Sale,
-                     PosFixture::SaleOf("a-01-5", {{"TISSUE", 1, 330}}, 330));
+  auto closed =
+      f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-5", {{"TISSUE", 1, 330}}, 330));
   REQUIRE(Reason(closed.status()) == "SALE_WINDOW_CLOSED");
   f.l.RequireConsistent();
 }
@@ -241,10 +239,10 @@ TEST_CASE("Returns go back against their sale, to the shelf, inspection or damag
     }
     return f.As(token, &Gateway::Return, r);
   };
-  auto back = give_back("a-01-11", "a-01-10",
-                        {{"PEN", 1, pv1::DISPOSITION_SELLABLE},
-                         {"TISSUE", 1, pv1::DISPOSITION_QUALITY_CONTROL}},
-                        f.token_a);
+  auto back = give_back(
+      "a-01-11", "a-01-10",
+      {{"PEN", 1, pv1::DISPOSITION_SELLABLE}, {"TISSUE", 1, pv1::DISPOSITION_QUALITY_CONTROL}},
+      f.token_a);
   INFO(back.status().ToString());
   REQUIRE(back.ok());
   REQUIRE(back->receipt().is_return());
@@ -264,8 +262,8 @@ TEST_CASE("Returns go back against their sale, to the shelf, inspection or damag
   REQUIRE(Reason(give_back("a-01-14", "", {{"PEN", 1, pv1::DISPOSITION_SELLABLE}}, f.token_a)
                      .status()) == "RETURN_NEEDS_RECEIPT");
   // store-b takes returns without a receipt at the price keyed in.
-  auto free = give_back("b-01-2", "", {{"PEN", 1, pv1::DISPOSITION_SELLABLE}}, f.token_b,
-                        "store-b");
+  auto free =
+      give_back("b-01-2", "", {{"PEN", 1, pv1::DISPOSITION_SELLABLE}}, f.token_b, "store-b");
   REQUIRE(free.ok());
   REQUIRE(free->receipt().total_yen() == 105);
   REQUIRE(f.l.Availability("PEN", "store-b").sellable() == 5);
@@ -313,7 +311,7 @@ TEST_CASE("An offline journal is applied once, in order, at its original times")
     *journal.add_entries()->mutable_sale() = sale;
   };
   add_sale("a-01-30", "PEN", 4, absl::Minutes(1));
-  add_sale("a-01-31", "PEN", 8, absl::Minutes(2));  // only 6 left: oversold, still applied
+  add_sale("a-01-31", "PEN", 8, absl::Minutes(2));     // only 6 left: oversold, still applied
   add_sale("a-01-32", "TISSUE", 1, absl::Minutes(3));  // it happened: the window is not checked
   auto bad = PosFixture::SaleOf("a-01-33", {{"PEN", 1, 105}}, 50);  // short: refused for good
   bad.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(t0 + absl::Minutes(4)));
@@ -371,6 +369,41 @@ TEST_CASE("An offline journal is applied once, in order, at its original times")
   REQUIRE(refused.ok());
   REQUIRE(!refused->results(0).error().empty());
   f.l.RequireConsistent();
+}
+
+TEST_CASE("kura-ctl issues and revokes terminals and sets store settings") {
+  PosFixture f("pos_ctl");
+  const std::string addr = f.gateway_process->grpc_address();
+  auto expect = [&](std::vector<std::string> args, int code, std::vector<std::string> shown) {
+    auto [exit, out] = f.Ctl(std::move(args), addr);
+    INFO(out);
+    REQUIRE(exit == code);
+    for (const auto& text : shown) REQUIRE(out.find(text) != std::string::npos);
+    return out;
+  };
+  const std::string issued =
+      expect({"terminals", "issue", "a-02", "--store", "store-a", "--name", "Front"}, 0,
+             {"terminal a-02 of store store-a", "token kpt_"});
+  const std::string token = issued.substr(issued.find("kpt_"), 68);
+  pv1::LookupRequest lookup;
+  lookup.set_barcode("4901330578862");
+  f.Item("PEN", 105, lv1::TAX_CLASS_STANDARD, {"4901330578862"});
+  REQUIRE(f.As(token, &Gateway::Lookup, lookup).ok());
+  expect({"terminals", "--store", "store-a"}, 0, {"a-01", "a-02", "Front"});
+  expect({"terminals", "revoke", "a-02"}, 0, {"revoked"});
+  REQUIRE(f.As(token, &Gateway::Lookup, lookup).status().code() ==
+          absl::StatusCode::kUnauthenticated);
+  expect({"terminals", "issue", "w-01", "--store", "wh"}, 1, {"NOT_A_STORE"});
+  expect({"terminals", "issue", "x"}, 2, {});
+  expect({"pos-store", "set", "store-b", "--name", "新宿店", "--invoice", "T9876543210987",
+          "--layout", "20-29:price:5", "--returns-without-receipt"},
+         0, {"T9876543210987", "20-29:price:5", "yes", "Asia/Tokyo"});
+  expect({"pos-store", "store-b"}, 0, {"新宿店"});
+  expect({"pos-store", "set", "store-b", "--name", "x", "--invoice", "T12"}, 1,
+         {"INVALID_ARGUMENT"});
+  expect({"pos-store", "set", "store-b", "--name", "x", "--invoice", "T9876543210987", "--layout",
+          "20:bogus"},
+         1, {"INVALID_IN_STORE_LAYOUT"});
 }
 
 }  // namespace
