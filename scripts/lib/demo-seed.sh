@@ -69,4 +69,15 @@ seed_demo() {
     kctl allocation set --group organic-tee --location shibuya --channel shopify --ratio 50 \
       --days sat,sun --from 10:00 --to 20:00
   fi
+  # Registers: receipt settings for both stores, and a register token for Shibuya, issued once
+  # and kept in .kura/pos/ (issuing again would end the token a running kura-pos holds).
+  kctl pos-store set shibuya --name "kura 渋谷店" --address "東京都渋谷区道玄坂1-2-3" \
+    --phone 03-1234-5678 --invoice T1234567890123 --layout "20-24:price:4,25-29:weight:5:3"
+  kctl pos-store set shinjuku --name "kura 新宿店" --address "東京都新宿区新宿3-4-5" \
+    --phone 03-2345-6789 --invoice T1234567890123 --returns-without-receipt
+  mkdir -p "$state/pos"
+  if [ ! -s "$state/pos/shibuya-01.token" ]; then
+    "$KURA_BUILD_DIR/clients/kura-ctl" terminals issue shibuya-01 --store shibuya \
+      --name "Shibuya register 1" | sed -n 's/^token //p' >"$state/pos/shibuya-01.token"
+  fi
 }
