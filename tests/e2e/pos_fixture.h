@@ -3,6 +3,8 @@
 // kura-pos-gateway as a real process in front of the reservation fixture's kura-reservation and
 // kura-ledger processes: stores store-a and store-b with register settings, and a terminal token
 // for each.
+#include <signal.h>
+
 #include "kura/pos/v1/pos.grpc.pb.h"
 #include "reservation_fixture.h"
 
@@ -18,10 +20,7 @@ using Admin = pv1::PosAdminService::Stub;
 
 struct PosFixture : Fixture {
   explicit PosFixture(const std::string& name) : Fixture(name) {
-    gateway_process = std::make_unique<kura::testing::ServiceProcess>(
-        absl::StrCat(KURA_SERVICES_DIR, "/kura-pos-gateway"), l.dsn(), dir,
-        std::map<std::string, std::string>{{"KURA_LEDGER_ADDR", l.address()},
-                                           {"KURA_RESERVATION_ADDR", reservation->grpc_address()}});
+    StartGateway();
     auto channel =
         grpc::CreateChannel(gateway_process->grpc_address(), grpc::InsecureChannelCredentials());
     gateway = pv1::PosGatewayService::NewStub(channel);
@@ -30,6 +29,20 @@ struct PosFixture : Fixture {
     Configure("store-b", "新宿店", true);
     token_a = Issue("a-01", "store-a");
     token_b = Issue("b-01", "store-b");
+  }
+
+  // The gateway process, on the same port every time (registers keep its address).
+  void StartGateway() {
+    gateway_process = std::make_unique<kura::testing::ServiceProcess>(
+        absl::StrCat(KURA_SERVICES_DIR, "/kura-pos-gateway"), l.dsn(), dir,
+        std::map<std::string, std::string>{
+            {"KURA_LEDGER_ADDR", l.address()},
+            {"KURA_RESERVATION_ADDR", reservation->grpc_address()},
+            {"KURA_GRPC_LISTEN", absl::StrCat("127.0.0.1:", gateway_port)}});
+  }
+  void StopGateway() {
+    gateway_process->process().Signal(SIGTERM);
+    REQUIRE(gateway_process->process().Wait(absl::Seconds(10)).has_value());
   }
 
   void Configure(const std::string& store, const std::string& name, bool returns_without_receipt,
@@ -106,6 +119,7 @@ struct PosFixture : Fixture {
     return r;
   }
 
+  int gateway_port = kura::testing::FreePort();
   std::unique_ptr<kura::testing::ServiceProcess> gateway_process;
   std::unique_ptr<Gateway> gateway;
   std::unique_ptr<Admin> admin;

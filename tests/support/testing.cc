@@ -93,7 +93,7 @@ TestDatabase::~TestDatabase() {
 }
 
 Subprocess::Subprocess(std::vector<std::string> argv, std::map<std::string, std::string> extra_env,
-                       std::string log_path)
+                       std::string log_path, const std::string& stdin_path)
     : log_path_(std::move(log_path)) {
   std::map<std::string, std::string> env;
   for (char** p = environ; *p != nullptr; ++p) {
@@ -115,7 +115,7 @@ Subprocess::Subprocess(std::vector<std::string> argv, std::map<std::string, std:
   posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
   int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   REQUIRE(rc == 0);

@@ -49,12 +49,13 @@ class TestDatabase {
   std::string dsn_;
 };
 
-/// A child process with its stdout and stderr written to `log_path`. Killed (SIGKILL) on
-/// destruction if still running.
+/// A child process with its stdout and stderr written to `log_path` and its stdin read from
+/// `stdin_path` (a FIFO lets a test type into it). Killed (SIGKILL) on destruction if still
+/// running.
 class Subprocess {
  public:
   Subprocess(std::vector<std::string> argv, std::map<std::string, std::string> extra_env,
-             std::string log_path);
+             std::string log_path, const std::string& stdin_path = "/dev/null");
   ~Subprocess();
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;

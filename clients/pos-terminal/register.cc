@@ -1,0 +1,673 @@
+#include "register.h"
+
+#include <algorithm>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kura/base/proto_util.h"
+#include "kura/pos/barcode.h"
+#include "kura/pos/escpos.h"
+
+namespace kura::pos_terminal {
+namespace {
+
+// Answers that mean the gateway will never take this transaction as it is (as opposed to not
+// now): the entry is refused rather than kept for replay.
+bool IsRefusal(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string DigitsOf(absl::string_view text) {
+  std::string digits;
+  for (char c : text) {
+    if (absl::ascii_isdigit(c)) digits += c;
+  }
+  return digits;
+}
+
+const char* TenderName(pos::TenderKind kind) {
+  switch (kind) {
+    case pos::TenderKind::kCash:
+      return "cash";
+    case pos::TenderKind::kCard:
+      return "card";
+    case pos::TenderKind::kEMoney:
+      return "emoney";
+    case pos::TenderKind::kQr:
+      return "qr";
+  }
+  return "cash";
+}
+
+std::string LineText(int number, const CartLine& line, int64_t amount) {
+  std::string text = absl::StrCat("line ", number, " ", line.sku, " ", line.name,
+                                  line.tax_class == pos::TaxClass::kReduced ? " ※" : "", " ",
+                                  pos::FormatYen(line.unit_price), " x", line.quantity, " = ",
+                                  pos::FormatYen(amount));
+  if (const int64_t off = line.unit_price * line.quantity - amount; off != 0) {
+    absl::StrAppend(&text, " (", pos::FormatYen(-off), ")");
+  }
+  return text;
+}
+
+// The unit price a sale line was paid at, its discount spread over its units (rounded down).
+int64_t NetUnitPrice(const v1::SaleLine& line) {
+  pos::TaxLine tax_line{.unit_price = line.unit_price_yen(),
+                        .quantity = line.quantity(),
+                        .tax_class = pos::TaxClass::kStandard,
+                        .discount = {}};
+  if (line.discount().percent() > 0) {
+    tax_line.discount = {pos::LineDiscount::Kind::kPercent, line.discount().percent()};
+  } else if (line.discount().amount_yen() > 0) {
+    tax_line.discount = {pos::LineDiscount::Kind::kAmount, line.discount().amount_yen()};
+  }
+  absl::StatusOr<pos::ReceiptTax> tax = pos::ComputeTax({tax_line});
+  if (!tax.ok() || line.quantity() <= 0) return line.unit_price_yen();
+  return tax->total / line.quantity();
+}
+
+}  // namespace
+
+Register::Register(RegisterSettings settings, Journal& journal, Catalog& catalog, Gateway& gateway,
+                   Replayer& replayer, Console& console, const Clock& clock)
+    : settings_(std::move(settings)),
+      journal_(journal),
+      catalog_(catalog),
+      gateway_(gateway),
+      replayer_(replayer),
+      console_(console),
+      clock_(clock) {}
+
+bool Register::Handle(const InputLine& input) {
+  switch (input.source) {
+    case InputLine::Source::kEndOfKeyboard:
+      Quit();
+      return false;
+    case InputLine::Source::kScanner:
+      Scan(input.text);
+      return true;
+    case InputLine::Source::kKeyboard:
+      break;
+  }
+  absl::StatusOr<Command> command = ParseCommand(input.text);
+  if (!command.ok()) {
+    Err(command.status().message());
+    return true;
+  }
+  if (command->kind == CommandKind::kQuit) {
+    Quit();
+    return false;
+  }
+  Execute(*command);
+  return true;
+}
+
+void Register::Execute(const Command& c) {
+  switch (c.kind) {
+    case CommandKind::kScan:
+      return Scan(c.text);
+    case CommandKind::kQuantity:
+      return Quantity(c.quantity);
+    case CommandKind::kVoid:
+      return Void(c.line);
+    case CommandKind::kDiscount:
+      return Discount(c.line, c.discount);
+    case CommandKind::kSubtotal:
+      return Subtotal();
+    case CommandKind::kPay:
+      return Pay(c.tender, c.amount);
+    case CommandKind::kCancel:
+      cart_.Clear();
+      return Ok("cancelled; the cart is empty");
+    case CommandKind::kReturn:
+      return Return(c);
+    case CommandKind::kStock:
+      return Stock(c.text);
+    case CommandKind::kPickups:
+      return Pickups();
+    case CommandKind::kPickup:
+      return Pickup(c.text, c.order_id);
+    case CommandKind::kSync:
+      return Sync();
+    case CommandKind::kCatalog:
+      return RefreshCatalog();
+    case CommandKind::kStatus:
+      return Status();
+    case CommandKind::kReprint:
+      return Reprint(c.text);
+    case CommandKind::kHelp:
+      console_.Text(CommandHelp());
+      return Ok("help");
+    case CommandKind::kQuit:
+      return Quit();
+  }
+}
+
+// ------------------------------------------------------------------------------ the cart
+
+std::string Register::CartSummary() {
+  absl::StatusOr<pos::ReceiptTax> totals = cart_.Totals();
+  return absl::StrCat("subtotal ", pos::FormatYen(totals.ok() ? totals->total : 0));
+}
+
+void Register::Scan(absl::string_view text) {
+  absl::StatusOr<pos::ScannedCode> scan = pos::ParseScan(text, LayoutOf(catalog_.settings()));
+  if (!scan.ok()) {
+    return Err(absl::StrCat("bad scan '", absl::StripAsciiWhitespace(text),
+                            "': ", scan.status().message()));
+  }
+  if (scan->kind == pos::CodeKind::kBookPriceCode) {
+    return Ok(absl::StrCat("book price code ", scan->code,
+                           ": nothing added (scan the book's ISBN, its upper code)"));
+  }
+  CartLine line;
+  bool found = false;
+  if (gateway_.online()) {
+    v1::LookupRequest request;
+    request.set_barcode(DigitsOf(text));
+    absl::StatusOr<v1::LookupResponse> item = gateway_.Lookup(request);
+    if (item.ok()) {
+      if (item->sku().empty()) return Err(absl::StrCat("code ", scan->code, " names no item"));
+      line.sku = item->sku();
+      line.name = item->name().empty() ? item->sku() : item->name();
+      line.unit_price = item->price_yen();
+      line.tax_class = TaxClassOf(item->tax_rate());
+      found = true;
+    } else if (absl::IsNotFound(item.status()) || absl::IsInvalidArgument(item.status())) {
+      // The gateway's word on this code: the catalog cannot know better.
+      return Err(absl::StrCat("lookup ", scan->code, ": ", Describe(item.status())));
+    } else if (!IsUnreachable(item.status())) {
+      console_.Line(absl::StrCat("GATEWAY lookup failed: ", Describe(item.status()),
+                                 "; using the offline catalog"));
+    }
+  }
+  if (!found) {
+    // Offline (or the gateway failing): the catalog as last synced.
+    if (scan->kind == pos::CodeKind::kInStoreWeight) {
+      return Err(
+          absl::StrCat("code ", scan->code, ": items priced by weight need the gateway (offline)"));
+    }
+    absl::StatusOr<std::optional<CatalogEntry>> entry = catalog_.FindByBarcode(scan->lookup_code);
+    if (entry.ok() && !*entry && scan->code != scan->lookup_code) {
+      entry = catalog_.FindByBarcode(scan->code);
+    }
+    if (!entry.ok()) return Err(absl::StrCat("catalog: ", Describe(entry.status())));
+    if (!*entry) return Err(absl::StrCat("unknown item ", scan->code, " (offline catalog)"));
+    line.sku = (*entry)->sku;
+    line.name = (*entry)->name;
+    line.unit_price = scan->price_yen.value_or((*entry)->price_yen);
+    line.tax_class = TaxClassOf((*entry)->tax_rate);
+  }
+  absl::StatusOr<int> number = cart_.Add(line);
+  if (!number.ok()) return Err(number.status().message());
+  absl::StatusOr<pos::ReceiptTax> totals = cart_.Totals();
+  Ok(absl::StrCat(LineText(*number, line, totals->line_amounts.back()), "; ", CartSummary(),
+                  found ? "" : " (offline catalog)"));
+}
+
+void Register::Quantity(int64_t quantity) {
+  if (absl::Status s = cart_.SetLastQuantity(quantity); !s.ok()) return Err(s.message());
+  absl::StatusOr<pos::ReceiptTax> totals = cart_.Totals();
+  const int n = static_cast<int>(cart_.lines().size());
+  Ok(absl::StrCat(LineText(n, cart_.lines().back(), totals->line_amounts.back()), "; ",
+                  CartSummary()));
+}
+
+void Register::Void(int line) {
+  absl::StatusOr<CartLine> removed = cart_.Void(line);
+  if (!removed.ok()) return Err(removed.status().message());
+  Ok(absl::StrCat("voided ", removed->sku, " ", removed->name, "; ", CartSummary()));
+}
+
+void Register::Discount(int line, pos::LineDiscount discount) {
+  if (absl::Status s = cart_.SetDiscount(line, discount); !s.ok()) return Err(s.message());
+  absl::StatusOr<pos::ReceiptTax> totals = cart_.Totals();
+  Ok(absl::StrCat(LineText(line, cart_.lines()[line - 1], totals->line_amounts[line - 1]), "; ",
+                  CartSummary()));
+}
+
+void Register::Subtotal() {
+  absl::StatusOr<pos::ReceiptTax> totals = cart_.Totals();
+  if (!totals.ok()) return Err(totals.status().message());
+  std::string details;
+  for (size_t i = 0; i < cart_.lines().size(); ++i) {
+    absl::StrAppend(&details, "  ",
+                    LineText(static_cast<int>(i + 1), cart_.lines()[i], totals->line_amounts[i]),
+                    "\n");
+  }
+  std::vector<std::string> rates;
+  for (const pos::RateTotal& rate : totals->rates) {
+    rates.push_back(absl::StrCat(rate.rate_percent, "% ", pos::FormatYen(rate.taxable), " tax ",
+                                 pos::FormatYen(rate.tax)));
+  }
+  for (const pos::Tender& tender : cart_.tenders()) {
+    absl::StrAppend(&details, "  paid ", TenderName(tender.kind), " ",
+                    pos::FormatYen(tender.amount), "\n");
+  }
+  console_.Text(details);
+  Ok(absl::StrCat("subtotal ", pos::FormatYen(totals->total), " (", cart_.lines().size(), " lines",
+                  rates.empty() ? "" : "; ", absl::StrJoin(rates, "; "), ") paid ",
+                  pos::FormatYen(cart_.paid()), " due ",
+                  pos::FormatYen(std::max<int64_t>(totals->total - cart_.paid(), 0))));
+}
+
+void Register::Pay(pos::TenderKind kind, std::optional<int64_t> amount) {
+  // A cart whose total is ¥0 (everything discounted) completes without a tender.
+  if (!cart_.Covered()) {
+    absl::StatusOr<pos::Tender> tender = cart_.Pay(kind, amount);
+    if (!tender.ok()) return Err(tender.status().message());
+    if (!cart_.Covered()) {
+      absl::StatusOr<pos::ReceiptTax> totals = cart_.Totals();
+      return Ok(absl::StrCat("paid ", TenderName(kind), " ", pos::FormatYen(tender->amount),
+                             "; due ", pos::FormatYen(totals->total - cart_.paid())));
+    }
+  }
+  CompleteSale();
+}
+
+// ------------------------------------------------------------------------------ sales
+
+void Register::CompleteSale() {
+  absl::StatusOr<pos::ReceiptTax> totals = cart_.Totals();
+  if (!totals.ok()) return Err(totals.status().message());
+  absl::StatusOr<std::string> id = journal_.NextTransactionId(settings_.terminal);
+  if (!id.ok()) {
+    cart_.ClearTenders();
+    return Err(absl::StrCat("journal: ", Describe(id.status()),
+                            "; nothing was sold, the tenders are cleared"));
+  }
+  v1::JournalEntry entry;
+  v1::SaleRequest& sale = *entry.mutable_sale();
+  sale.set_transaction_id(*id);
+  *sale.mutable_occurred_at() = ToProto(clock_.Now());
+  ItemLabels labels;
+  for (const CartLine& line : cart_.lines()) {
+    v1::SaleLine& out = *sale.add_lines();
+    out.set_sku(line.sku);
+    out.set_quantity(line.quantity);
+    out.set_unit_price_yen(line.unit_price);
+    if (line.discount.kind == pos::LineDiscount::Kind::kPercent) {
+      out.mutable_discount()->set_percent(static_cast<int32_t>(line.discount.value));
+    } else if (line.discount.kind == pos::LineDiscount::Kind::kAmount) {
+      out.mutable_discount()->set_amount_yen(line.discount.value);
+    }
+    labels[line.sku] = {line.name, line.tax_class, line.unit_price};
+  }
+  for (const pos::Tender& tender : cart_.tenders()) {
+    v1::Tender& out = *sale.add_tenders();
+    out.set_kind(TenderKindToProto(tender.kind));
+    out.set_amount_yen(tender.amount);
+  }
+  // The sale happens here: once this commit returns it is on disk, and it will reach the
+  // gateway exactly once (directly or by replay; the transaction id makes a repeat harmless).
+  if (absl::Status s = journal_.Append(entry); !s.ok()) {
+    cart_.ClearTenders();
+    return Err(
+        absl::StrCat("journal: ", Describe(s), "; nothing was sold, the tenders are cleared"));
+  }
+  const std::string summary = absl::StrCat("sale ", *id, " total ", pos::FormatYen(totals->total),
+                                           " paid ", pos::FormatYen(cart_.paid()), " change ",
+                                           pos::FormatYen(cart_.paid() - totals->total));
+  Cart sold = std::move(cart_);
+  cart_.Clear();
+
+  Direct direct = SendDirect(entry);
+  switch (direct.outcome) {
+    case Direct::Outcome::kSynced:
+      Print(ReceiptFromProto(direct.receipt, ZoneOf(catalog_.settings())));
+      if (direct.oversold) {
+        console_.Line(absl::StrCat("OVERSOLD ", *id,
+                                   ": it drove stock below zero; the gateway recorded an "
+                                   "oversold incident"));
+      }
+      return Ok(summary);
+    case Direct::Outcome::kRefused:
+      // Nothing was sold: give the cart back to be corrected.
+      cart_ = std::move(sold);
+      cart_.ClearTenders();
+      return Err(absl::StrCat("sale ", *id, " refused by the gateway: ", Describe(direct.status),
+                              "; nothing was sold, the cart is kept and the tenders cleared"));
+    case Direct::Outcome::kPending:
+      PrintLocal(entry, labels);
+      return Ok(absl::StrCat(summary, " (journaled for replay; ", Pending(), ")"));
+  }
+}
+
+Register::Direct Register::SendDirect(const v1::JournalEntry& entry) {
+  Direct direct;
+  const std::string id = TransactionIdOf(entry);
+  // Never wait for a replay in flight: the replayer sends this entry after the older ones.
+  std::unique_lock<std::mutex> sending(replayer_.send_mutex(), std::try_to_lock);
+  if (!sending.owns_lock() || !gateway_.online()) return direct;
+  absl::StatusOr<std::vector<JournalRecord>> oldest = journal_.Pending(1);
+  if (!oldest.ok() || oldest->empty() || oldest->front().transaction_id != id) return direct;
+
+  if (entry.has_sale()) {
+    absl::StatusOr<v1::SaleResponse> response = gateway_.Sale(entry.sale());
+    direct.status = response.status();
+    if (response.ok()) {
+      direct.receipt = response->receipt();
+      direct.oversold = response->oversold();
+    }
+  } else {
+    absl::StatusOr<v1::ReturnResponse> response = gateway_.Return(entry.return_());
+    direct.status = response.status();
+    if (response.ok()) direct.receipt = response->receipt();
+  }
+  if (direct.status.ok()) {
+    if (absl::Status s = journal_.MarkSynced(id, direct.oversold); !s.ok()) {
+      // The replayer will send it again and learn it is a duplicate.
+      console_.Line(absl::StrCat("JOURNAL ", id, " not marked synced: ", Describe(s)));
+    }
+    direct.outcome = Direct::Outcome::kSynced;
+  } else if (IsRefusal(direct.status)) {
+    if (absl::Status s = journal_.MarkRefused(id, Describe(direct.status)); !s.ok()) {
+      console_.Line(absl::StrCat("JOURNAL ", id, " not marked refused: ", Describe(s)));
+    }
+    direct.outcome = Direct::Outcome::kRefused;
+  } else if (!IsUnreachable(direct.status)) {
+    // Say why it is kept (a revoked token, an internal error): the replayer keeps trying.
+    console_.Line(
+        absl::StrCat("GATEWAY ", Describe(direct.status), "; ", id, " stays in the journal"));
+  }
+  return direct;
+}
+
+// ------------------------------------------------------------------------------ returns
+
+void Register::Return(const Command& c) {
+  const std::optional<v1::StoreSettings> settings = catalog_.settings();
+  const bool with_receipt = !c.original_transaction_id.empty();
+  if (!with_receipt && settings && !settings->returns_without_receipt()) {
+    return Err("this store takes no returns without a receipt");
+  }
+  std::optional<JournalRecord> original;
+  if (with_receipt) {
+    absl::StatusOr<std::optional<JournalRecord>> found = journal_.Find(c.original_transaction_id);
+    if (!found.ok()) return Err(absl::StrCat("journal: ", Describe(found.status())));
+    if (*found && (*found)->entry.has_sale()) original = **found;
+    if (!original && !gateway_.online()) {
+      return Err(absl::StrCat("sale ", c.original_transaction_id,
+                              " is not in this register's journal: returns against other "
+                              "registers' sales need the gateway (offline)"));
+    }
+    if (original) {
+      // A first check against the sale; the gateway checks earlier returns too.
+      for (const ReturnItem& item : c.return_items) {
+        int64_t sold = 0;
+        for (const v1::SaleLine& line : original->entry.sale().lines()) {
+          if (line.sku() == item.sku) sold += line.quantity();
+        }
+        if (item.quantity > sold) {
+          return Err(absl::StrCat("sale ", c.original_transaction_id, " sold ", sold, " of ",
+                                  item.sku, ", not ", item.quantity));
+        }
+      }
+    }
+  }
+  absl::StatusOr<std::string> id = journal_.NextTransactionId(settings_.terminal);
+  if (!id.ok()) return Err(absl::StrCat("journal: ", Describe(id.status())));
+  v1::JournalEntry entry;
+  v1::ReturnRequest& request = *entry.mutable_return_();
+  request.set_transaction_id(*id);
+  request.set_original_transaction_id(c.original_transaction_id);
+  *request.mutable_occurred_at() = ToProto(clock_.Now());
+  for (const ReturnItem& item : c.return_items) {
+    v1::ReturnLine& line = *request.add_lines();
+    line.set_sku(item.sku);
+    line.set_quantity(item.quantity);
+    line.set_disposition(item.disposition);
+    if (item.unit_price_yen) line.set_unit_price_yen(*item.unit_price_yen);
+  }
+  if (absl::Status s = journal_.Append(entry); !s.ok()) {
+    return Err(absl::StrCat("journal: ", Describe(s), "; nothing was returned"));
+  }
+  Direct direct = SendDirect(entry);
+  switch (direct.outcome) {
+    case Direct::Outcome::kSynced: {
+      pos::Receipt receipt = ReceiptFromProto(direct.receipt, ZoneOf(settings));
+      Print(receipt);
+      return Ok(absl::StrCat("return ", *id, " refund ", pos::FormatYen(receipt.total)));
+    }
+    case Direct::Outcome::kRefused:
+      return Err(absl::StrCat("return ", *id, " refused by the gateway: ", Describe(direct.status),
+                              "; nothing was returned"));
+    case Direct::Outcome::kPending: {
+      ItemLabels labels = LabelsFor(entry);
+      int64_t refund = 0;
+      for (const v1::ReturnLine& line : request.lines()) {
+        refund +=
+            line.quantity() * (line.unit_price_yen() > 0 ? line.unit_price_yen()
+                                                         : labels[line.sku()].refund_unit_price);
+      }
+      PrintLocal(entry, labels);
+      return Ok(absl::StrCat("return ", *id, " refund ", pos::FormatYen(refund),
+                             " (journaled for replay; ", Pending(), ")"));
+    }
+  }
+}
+
+ItemLabels Register::LabelsFor(const v1::JournalEntry& entry) {
+  ItemLabels labels;
+  auto label = [&](const std::string& sku) -> ItemLabel& {
+    auto [it, inserted] = labels.try_emplace(sku);
+    if (inserted) {
+      it->second.name = sku;
+      absl::StatusOr<std::optional<CatalogEntry>> item = catalog_.FindBySku(sku);
+      if (item.ok() && *item) {
+        it->second.name = (*item)->name;
+        it->second.tax_class = TaxClassOf((*item)->tax_rate);
+        it->second.refund_unit_price = (*item)->price_yen;
+      }
+    }
+    return it->second;
+  };
+  if (entry.has_sale()) {
+    for (const v1::SaleLine& line : entry.sale().lines()) label(line.sku());
+    return labels;
+  }
+  std::optional<JournalRecord> original;
+  if (absl::StatusOr<std::optional<JournalRecord>> found =
+          journal_.Find(entry.return_().original_transaction_id());
+      found.ok() && *found && (*found)->entry.has_sale()) {
+    original = **found;
+  }
+  for (const v1::ReturnLine& line : entry.return_().lines()) {
+    ItemLabel& l = label(line.sku());
+    if (line.unit_price_yen() > 0) {
+      l.refund_unit_price = line.unit_price_yen();
+    } else if (original) {
+      for (const v1::SaleLine& sold : original->entry.sale().lines()) {
+        if (sold.sku() == line.sku()) l.refund_unit_price = NetUnitPrice(sold);
+      }
+    }
+  }
+  return labels;
+}
+
+// ------------------------------------------------------------------------------ gateway only
+
+void Register::Stock(const std::string& code_or_sku) {
+  v1::StockCheckRequest request;
+  const bool barcode = std::all_of(code_or_sku.begin(), code_or_sku.end(), absl::ascii_isdigit) &&
+                       pos::ParseScan(code_or_sku, LayoutOf(catalog_.settings())).ok();
+  if (barcode) {
+    request.set_barcode(code_or_sku);
+  } else {
+    request.set_sku(code_or_sku);
+  }
+  absl::StatusOr<v1::StockCheckResponse> stock = gateway_.StockCheck(request);
+  if (!stock.ok()) {
+    return Err(IsUnreachable(stock.status())
+                   ? std::string("offline: stock checks need the gateway")
+                   : absl::StrCat("stock ", code_or_sku, ": ", Describe(stock.status())));
+  }
+  std::string details;
+  for (const v1::StockAt& at : stock->other_stores()) {
+    absl::StrAppend(&details, "  store ", at.place(), " ", at.name(), " ", at.available(), "\n");
+  }
+  for (const v1::StockAt& at : stock->online()) {
+    absl::StrAppend(&details, "  online ", at.place(), " ", at.name(), " ", at.available(), "\n");
+  }
+  console_.Text(details);
+  Ok(absl::StrCat("stock ", stock->sku(), " ", stock->name(), ": here ", stock->here()));
+}
+
+void Register::Pickups() {
+  absl::StatusOr<v1::ListPickupsResponse> pickups = gateway_.ListPickups({});
+  if (!pickups.ok()) {
+    return Err(IsUnreachable(pickups.status())
+                   ? std::string("offline: pickups need the gateway")
+                   : absl::StrCat("pickups: ", Describe(pickups.status())));
+  }
+  std::string details;
+  for (const v1::Pickup& p : pickups->pickups()) {
+    std::vector<std::string> lines;
+    for (const v1::SaleLine& line : p.lines()) {
+      lines.push_back(absl::StrCat(line.sku(), " x", line.quantity()));
+    }
+    absl::StrAppend(&details, "  ", p.channel(), " ", p.external_order_id(), " ",
+                    p.ready() ? "ready" : "not-ready", " ", p.customer(), ": ",
+                    absl::StrJoin(lines, ", "), "\n");
+  }
+  console_.Text(details);
+  Ok(absl::StrCat(pickups->pickups_size(), " pickup orders waiting"));
+}
+
+void Register::Pickup(const std::string& channel, const std::string& order_id) {
+  absl::StatusOr<std::string> id = journal_.NextTransactionId(settings_.terminal);
+  if (!id.ok()) return Err(absl::StrCat("journal: ", Describe(id.status())));
+  v1::CompletePickupRequest request;
+  request.set_transaction_id(*id);
+  request.set_channel(channel);
+  request.set_external_order_id(order_id);
+  absl::StatusOr<v1::CompletePickupResponse> done = gateway_.CompletePickup(request);
+  if (!done.ok()) {
+    return Err(
+        IsUnreachable(done.status())
+            ? absl::StrCat("offline: pickups need the gateway (", channel, " ", order_id,
+                           " not handed over)")
+            : absl::StrCat("pickup ", channel, " ", order_id, ": ", Describe(done.status())));
+  }
+  std::vector<std::string> lines;
+  for (const v1::SaleLine& line : done->pickup().lines()) {
+    lines.push_back(absl::StrCat(line.sku(), " x", line.quantity()));
+  }
+  Ok(absl::StrCat("picked up ", channel, " ", order_id, " (", *id,
+                  "): ", absl::StrJoin(lines, ", ")));
+}
+
+// ------------------------------------------------------------------------------ journal, catalog
+
+std::string Register::Pending() {
+  absl::StatusOr<JournalCounts> counts = journal_.Counts();
+  if (!counts.ok()) return "journal unreadable";
+  return absl::StrCat(counts->pending, " pending");
+}
+
+void Register::Sync() {
+  ReplayReport report = replayer_.ReplayNow();
+  const std::string done = absl::StrCat(
+      report.sent(), " sent (", report.applied, " applied, ", report.duplicates, " duplicate, ",
+      report.refused, " refused, ", report.oversold, " oversold); ", report.pending, " pending");
+  if (!report.status.ok()) {
+    return Err(absl::StrCat("sync: ", Describe(report.status), "; ", done));
+  }
+  Ok(absl::StrCat("sync: ", done));
+}
+
+void Register::RefreshCatalog() {
+  absl::StatusOr<int64_t> items = catalog_.RefreshFrom(gateway_);
+  if (!items.ok()) {
+    return Err(absl::StrCat("catalog: ", Describe(items.status()), " (the old catalog stays)"));
+  }
+  const std::optional<v1::StoreSettings> settings = catalog_.settings();
+  Ok(absl::StrCat("catalog: ", *items, " items; store ", settings ? settings->name() : ""));
+}
+
+void Register::Status() {
+  absl::StatusOr<JournalCounts> counts = journal_.Counts();
+  absl::StatusOr<CatalogInfo> info = catalog_.Info();
+  const std::optional<v1::StoreSettings> settings = catalog_.settings();
+  std::string journal = "journal unreadable";
+  if (counts.ok()) {
+    journal = absl::StrCat("journal ", counts->pending, " pending, ", counts->refused, " refused, ",
+                           counts->synced, " synced");
+  }
+  std::string catalog = "catalog unreadable";
+  if (info.ok()) {
+    catalog = absl::StrCat("catalog ", info->items, " items, synced ",
+                           info->synced_at ? absl::FormatTime("%Y-%m-%d %H:%M:%S %Z",
+                                                              *info->synced_at, ZoneOf(settings))
+                                           : "never");
+  }
+  Ok(absl::StrCat("status: ", gateway_.online() ? "online" : "offline", "; ", journal, "; ",
+                  catalog, "; terminal ", settings_.terminal, "; printer ",
+                  settings_.printer.ToString()));
+}
+
+// ------------------------------------------------------------------------------ printing
+
+void Register::Print(const pos::Receipt& receipt) {
+  last_receipt_ = receipt;
+  console_.Text(pos::RenderText(receipt, settings_.columns));
+  if (settings_.printer.kind == PrinterTarget::Kind::kNone) return;
+  absl::StatusOr<std::string> bytes = pos::RenderEscPos(receipt, {.columns = settings_.columns});
+  absl::Status sent = bytes.ok() ? SendToPrinter(settings_.printer, *bytes, settings_.print_timeout)
+                                 : bytes.status();
+  if (!sent.ok()) {
+    console_.Line(absl::StrCat("PRINTER ", settings_.printer.ToString(), ": ", Describe(sent),
+                               " (nothing is lost: reprint prints it again)"));
+  }
+}
+
+void Register::PrintLocal(const v1::JournalEntry& entry, const ItemLabels& labels) {
+  absl::StatusOr<pos::Receipt> receipt =
+      LocalReceipt(entry, labels, catalog_.settings(), settings_.terminal);
+  if (!receipt.ok()) {
+    console_.Line(absl::StrCat("PRINTER no receipt for ", TransactionIdOf(entry), ": ",
+                               Describe(receipt.status())));
+    return;
+  }
+  Print(*receipt);
+}
+
+void Register::Reprint(const std::string& transaction_id) {
+  if (transaction_id.empty() && last_receipt_) {
+    pos::Receipt receipt = *last_receipt_;
+    Print(receipt);
+    return Ok(absl::StrCat("reprinted ", receipt.header.transaction_id));
+  }
+  // After a restart, or another transaction: rebuilt from the journal.
+  absl::StatusOr<std::optional<JournalRecord>> record =
+      transaction_id.empty() ? journal_.Newest() : journal_.Find(transaction_id);
+  if (!record.ok()) return Err(absl::StrCat("journal: ", Describe(record.status())));
+  if (!*record) {
+    return Err(transaction_id.empty() ? std::string("nothing to reprint")
+                                      : absl::StrCat(transaction_id, " is not in the journal"));
+  }
+  absl::StatusOr<pos::Receipt> receipt = LocalReceipt((*record)->entry, LabelsFor((*record)->entry),
+                                                      catalog_.settings(), settings_.terminal);
+  if (!receipt.ok()) return Err(absl::StrCat("reprint: ", Describe(receipt.status())));
+  Print(*receipt);
+  Ok(absl::StrCat("reprinted ", (*record)->transaction_id));
+}
+
+void Register::Quit() {
+  Ok(absl::StrCat("bye; ", Pending(), " in the journal (sent after the next start)"));
+}
+
+}  // namespace kura::pos_terminal
