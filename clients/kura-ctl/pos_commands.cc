@@ -17,7 +17,8 @@ namespace v1 = ::kura::pos::v1;
 using Stub = v1::PosAdminService::Stub;
 
 const char kUsage[] =
-    "register commands (--addr HOST:PORT, default $KURA_POS_ADDR or 127.0.0.1:7104;\n"
+    "register commands (--addr HOST:PORT of the gateway's admin listener, default\n"
+    "                   $KURA_POS_ADMIN_ADDR or 127.0.0.1:7105;\n"
     "                   --json prints the API's JSON):\n"
     "  terminals [--store S]                          registers and their stores\n"
     "  terminals issue TERMINAL_ID --store S [--name N]\n"
@@ -134,8 +135,8 @@ int RunPosCommand(const std::string& command, const std::vector<std::string>& ar
   auto args = Args::Parse(argv, {"json", "returns-without-receipt"},
                           {"addr", "store", "name", "invoice", "address", "phone", "layout"});
   if (!args.ok()) return UsageError(absl::StrCat(command, ": ", args.status().message()));
-  const char* env_addr = std::getenv("KURA_POS_ADDR");
-  const std::string addr = args->Get("addr", env_addr != nullptr ? env_addr : "127.0.0.1:7104");
+  const char* env_addr = std::getenv("KURA_POS_ADMIN_ADDR");
+  const std::string addr = args->Get("addr", env_addr != nullptr ? env_addr : "127.0.0.1:7105");
   auto stub =
       v1::PosAdminService::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
   if (command == "terminals") return Terminals(*args, *stub);

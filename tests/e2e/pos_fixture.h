@@ -21,10 +21,10 @@ using Admin = pv1::PosAdminService::Stub;
 struct PosFixture : Fixture {
   explicit PosFixture(const std::string& name) : Fixture(name) {
     StartGateway();
-    auto channel =
-        grpc::CreateChannel(gateway_process->grpc_address(), grpc::InsecureChannelCredentials());
-    gateway = pv1::PosGatewayService::NewStub(channel);
-    admin = pv1::PosAdminService::NewStub(channel);
+    gateway = pv1::PosGatewayService::NewStub(
+        grpc::CreateChannel(gateway_process->grpc_address(), grpc::InsecureChannelCredentials()));
+    admin = pv1::PosAdminService::NewStub(
+        grpc::CreateChannel(admin_address(), grpc::InsecureChannelCredentials()));
     Configure("store-a", "渋谷店", false);
     Configure("store-b", "新宿店", true);
     token_a = Issue("a-01", "store-a");
@@ -38,8 +38,10 @@ struct PosFixture : Fixture {
         std::map<std::string, std::string>{
             {"KURA_LEDGER_ADDR", l.address()},
             {"KURA_RESERVATION_ADDR", reservation->grpc_address()},
-            {"KURA_GRPC_LISTEN", absl::StrCat("127.0.0.1:", gateway_port)}});
+            {"KURA_GRPC_LISTEN", absl::StrCat("127.0.0.1:", gateway_port)},
+            {"KURA_ADMIN_LISTEN", admin_address()}});
   }
+  std::string admin_address() const { return absl::StrCat("127.0.0.1:", admin_port); }
   void StopGateway() {
     gateway_process->process().Signal(SIGTERM);
     REQUIRE(gateway_process->process().Wait(absl::Seconds(10)).has_value());
@@ -107,6 +109,7 @@ struct PosFixture : Fixture {
     pv1::SaleRequest r;
     r.set_transaction_id(id);
     r.set_store(store);
+    r.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
     for (auto& [sku, quantity, price] : lines) {
       auto* line = r.add_lines();
       line->set_sku(sku);
@@ -120,6 +123,7 @@ struct PosFixture : Fixture {
   }
 
   int gateway_port = kura::testing::FreePort();
+  int admin_port = kura::testing::FreePort();
   std::unique_ptr<kura::testing::ServiceProcess> gateway_process;
   std::unique_ptr<Gateway> gateway;
   std::unique_ptr<Admin> admin;

@@ -1,6 +1,10 @@
 // kura-pos-gateway as a real process (with kura-reservation and kura-ledger processes on a real
 // PostgreSQL): register authentication, lookups of every code kind, sales with Japanese receipts,
 // returns, stock checks, pickups and offline journal replay.
+#include <pqxx/pqxx>
+
+#include <thread>
+
 #include "kura/base/validation.h"
 #include "pos_fixture.h"
 
@@ -21,7 +25,7 @@ void SeedItems(PosFixture& f) {
   f.Item("TISSUE", 330, lv1::TAX_CLASS_STANDARD, {"036000291452"});
   f.Item("SASHIMI", 0, lv1::TAX_CLASS_REDUCED, {WithCheckDigit("211200250000")});
   f.Item("BEEF", 2000, lv1::TAX_CLASS_REDUCED, {WithCheckDigit("251234500000")});
-  f.Item("BOOK", 1760, lv1::TAX_CLASS_STANDARD, {"9784864561211"});
+  f.Item("BOOK", 1500, lv1::TAX_CLASS_STANDARD, {"9784864561211"});
   for (const char* sku : {"PEN", "ONIGIRI", "TISSUE", "SASHIMI", "BEEF", "BOOK"}) {
     f.l.Receive(sku, "store-a", 10);
     f.l.Receive(sku, "store-b", 4);
@@ -94,8 +98,8 @@ TEST_CASE("Lookup reads every code kind, applies markdowns and shows stock every
            {"036000291452", pv1::CODE_KIND_UPCA, "TISSUE", 330},
            {"2112002515005", pv1::CODE_KIND_IN_STORE_PRICE, "SASHIMI", 1500},
            {WithCheckDigit("251234501234"), pv1::CODE_KIND_IN_STORE_WEIGHT, "BEEF", 2468},
-           {"9784864561211", pv1::CODE_KIND_ISBN, "BOOK", 1760},
-           {"9784864561211 1920072016008", pv1::CODE_KIND_ISBN, "BOOK", 1760},
+           {"9784864561211", pv1::CODE_KIND_ISBN, "BOOK", 1500},  // the catalog's price
+           {"9784864561211 1920072016008", pv1::CODE_KIND_ISBN, "BOOK", 1760},  // ¥1,600 + 10 %
            {"1920072016008", pv1::CODE_KIND_BOOK_PRICE, "", 1760},
            {cake_code, pv1::CODE_KIND_EAN13, "CAKE", 380},
        }) {
@@ -207,6 +211,15 @@ TEST_CASE("A sale is one ledger store sale with a receipt taxed once per rate") 
   card.mutable_tenders(0)->set_amount_yen(200);
   REQUIRE(f.As(f.token_a, &Gateway::Sale, card).status().code() ==
           absl::StatusCode::kInvalidArgument);
+  auto untimed = PosFixture::SaleOf("a-01-6", {{"PEN", 1, 105}}, 105);
+  untimed.clear_occurred_at();  // a retry must send the ledger the same time: required
+  REQUIRE(f.As(f.token_a, &Gateway::Sale, untimed).status().code() ==
+          absl::StatusCode::kInvalidArgument);
+  auto both = PosFixture::SaleOf("a-01-7", {{"PEN", 1, 105}}, 105);
+  both.mutable_lines(0)->mutable_discount()->set_amount_yen(5);
+  both.mutable_lines(0)->mutable_discount()->set_percent(5);
+  REQUIRE(f.As(f.token_a, &Gateway::Sale, both).status().code() ==
+          absl::StatusCode::kInvalidArgument);
   REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 7);
 
   // A limited item outside its window is not sold at the register.
@@ -230,6 +243,7 @@ TEST_CASE("Returns go back against their sale, to the shelf, inspection or damag
     r.set_transaction_id(id);
     r.set_original_transaction_id(original);
     r.set_store(store);
+    r.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
     for (auto& [sku, quantity, disposition] : lines) {
       auto* line = r.add_lines();
       line->set_sku(sku);
@@ -267,6 +281,61 @@ TEST_CASE("Returns go back against their sale, to the shelf, inspection or damag
   REQUIRE(free.ok());
   REQUIRE(free->receipt().total_yen() == 105);
   REQUIRE(f.l.Availability("PEN", "store-b").sellable() == 5);
+
+  // Three pens for ¥100 in all, given back one at a time: ¥33, ¥33, ¥34 — never more or less
+  // than was paid.
+  auto cheap = PosFixture::SaleOf("a-01-15", {{"PEN", 3, 105}}, 100);
+  cheap.mutable_lines(0)->mutable_discount()->set_amount_yen(215);
+  REQUIRE(f.As(f.token_a, &Gateway::Sale, cheap).ok());
+  int64_t refunded = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto one = give_back(absl::StrCat("a-01-", 16 + i), "a-01-15",
+                         {{"PEN", 1, pv1::DISPOSITION_SELLABLE}}, f.token_a);
+    REQUIRE(one.ok());
+    refunded += one->receipt().total_yen();
+  }
+  REQUIRE(refunded == 100);
+  f.l.RequireConsistent();
+}
+
+TEST_CASE("Two registers returning the last unit of a sale at once: exactly one succeeds") {
+  PosFixture f("pos_return_race");
+  SeedItems(f);
+  const std::string token_2 = f.Issue("a-02", "store-a");
+  for (int round = 0; round < 8; ++round) {
+    const std::string sale_id = absl::StrCat("a-01-s", round);
+    REQUIRE(
+        f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf(sale_id, {{"PEN", 1, 105}}, 105)).ok());
+    std::vector<absl::Status> results(2);
+    std::vector<std::thread> registers;
+    for (int r = 0; r < 2; ++r) {
+      registers.emplace_back([&, r] {
+        pv1::ReturnRequest back;
+        back.set_transaction_id(absl::StrCat(r == 0 ? "a-01-r" : "a-02-r", round));
+        back.set_original_transaction_id(sale_id);
+        back.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
+        auto* line = back.add_lines();
+        line->set_sku("PEN");
+        line->set_quantity(1);
+        line->set_disposition(pv1::DISPOSITION_SELLABLE);
+        results[r] = f.As(r == 0 ? f.token_a : token_2, &Gateway::Return, back).status();
+      });
+    }
+    for (auto& t : registers) t.join();
+    INFO(results[0].ToString() << " / " << results[1].ToString());
+    REQUIRE(results[0].ok() != results[1].ok());
+    REQUIRE(Reason(results[0].ok() ? results[1] : results[0]) == "RETURN_EXCEEDS_SALE");
+  }
+  REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 10);
+  // A terminal stays in its store; a transaction id is one store's once.
+  pv1::IssueTerminalRequest move;
+  move.mutable_terminal()->set_terminal_id("a-02");
+  move.mutable_terminal()->set_location("store-b");
+  REQUIRE(Reason(Call(*f.admin, &Admin::IssueTerminal, move).status()) ==
+          "TERMINAL_OF_OTHER_STORE");
+  auto reused =
+      f.As(token_2, &Gateway::Sale, PosFixture::SaleOf("a-01-s0", {{"PEN", 1, 105}}, 105));
+  REQUIRE(Reason(reused.status()) == "TRANSACTION_ID_REUSED");
   f.l.RequireConsistent();
 }
 
@@ -294,7 +363,10 @@ TEST_CASE("Pickup orders are listed at their store and handed over there") {
   // store-b's order is not store-a's to hand over.
   done.set_transaction_id("a-01-21");
   done.set_external_order_id("P-2");
-  REQUIRE(!f.As(f.token_a, &Gateway::CompletePickup, done).ok());
+  auto wrong = f.As(f.token_a, &Gateway::CompletePickup, done);
+  REQUIRE(wrong.status().code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(Reason(wrong.status()) == "PICKUP_STORE_MISMATCH");
+  REQUIRE(f.Get("ec", "P-2")->state() == reservation::testing::rv1::ORDER_STATE_PENDING);
 }
 
 TEST_CASE("An offline journal is applied once, in order, at its original times") {
@@ -313,6 +385,7 @@ TEST_CASE("An offline journal is applied once, in order, at its original times")
   add_sale("a-01-30", "PEN", 4, absl::Minutes(1));
   add_sale("a-01-31", "PEN", 8, absl::Minutes(2));     // only 6 left: oversold, still applied
   add_sale("a-01-32", "TISSUE", 1, absl::Minutes(3));  // it happened: the window is not checked
+  add_sale("a-01-35", "PEN", 1, absl::Minutes(3));     // into stock already below zero
   auto bad = PosFixture::SaleOf("a-01-33", {{"PEN", 1, 105}}, 50);  // short: refused for good
   bad.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(t0 + absl::Minutes(4)));
   *journal.add_entries()->mutable_sale() = bad;
@@ -330,16 +403,29 @@ TEST_CASE("An offline journal is applied once, in order, at its original times")
   auto synced = f.As(f.token_a, &Gateway::SyncJournal, journal);
   INFO(synced.status().ToString());
   REQUIRE(synced.ok());
-  REQUIRE(synced->results_size() == 5);
+  REQUIRE(synced->results_size() == 6);
   REQUIRE(synced->results(0).applied());
   REQUIRE(!synced->results(0).oversold());
   REQUIRE(synced->results(1).applied());
   REQUIRE(synced->results(1).oversold());
   REQUIRE(synced->results(2).applied());
-  REQUIRE(!synced->results(3).applied());
-  REQUIRE(!synced->results(3).error().empty());
-  REQUIRE(synced->results(4).applied());
-  REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 10 - 4 - 8 + 1);
+  REQUIRE(!synced->results(2).oversold());
+  REQUIRE(synced->results(3).applied());
+  REQUIRE(synced->results(3).oversold());
+  REQUIRE(!synced->results(4).applied());
+  REQUIRE(!synced->results(4).error().empty());
+  REQUIRE(synced->results(5).applied());
+  REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 10 - 4 - 8 - 1 + 1);
+  // The rejected entry is kept for an operator, not dropped.
+  {
+    pqxx::connection db(f.l.dsn());
+    pqxx::work tx(db);
+    auto kept = tx.exec1(
+        "SELECT transaction_id, reason FROM pos.journal_rejections WHERE terminal_id = 'a-01'");
+    REQUIRE(kept[0].as<std::string>() == "a-01-33");
+    REQUIRE(kept[1].as<std::string>() == "INVALID_ARGUMENT");
+    REQUIRE(tx.exec1("SELECT count(*) FROM pos.oversold_incidents")[0].as<int>() == 2);
+  }
   REQUIRE(f.l.Availability("TISSUE", "store-a").sellable() == 9);
 
   // Sent again (the register did not hear the answer): nothing moves twice.
@@ -348,8 +434,8 @@ TEST_CASE("An offline journal is applied once, in order, at its original times")
   REQUIRE(repeat->results(0).duplicate());
   REQUIRE(repeat->results(1).duplicate());
   REQUIRE(repeat->results(1).oversold());
-  REQUIRE(repeat->results(4).duplicate());
-  REQUIRE(f.l.Availability("PEN", "store-a").sellable() == -1);
+  REQUIRE(repeat->results(5).duplicate());
+  REQUIRE(f.l.Availability("PEN", "store-a").sellable() == -2);
 
   // The ledger has the sales at the times they happened, in order.
   std::vector<int64_t> times;
@@ -360,11 +446,19 @@ TEST_CASE("An offline journal is applied once, in order, at its original times")
   }
   REQUIRE(times == std::vector<int64_t>{absl::ToUnixSeconds(t0 + absl::Minutes(1)),
                                         absl::ToUnixSeconds(t0 + absl::Minutes(2)),
+                                        absl::ToUnixSeconds(t0 + absl::Minutes(3)),
                                         absl::ToUnixSeconds(t0 + absl::Minutes(3))});
+  // An entry naming another store is refused whole: it stays with the register.
+  pv1::SyncJournalRequest elsewhere;
+  auto other = PosFixture::SaleOf("a-01-41", {{"PEN", 1, 105}}, 105, "store-b");
+  *elsewhere.add_entries()->mutable_sale() = other;
+  REQUIRE(f.As(f.token_a, &Gateway::SyncJournal, elsewhere).status().code() ==
+          absl::StatusCode::kPermissionDenied);
   // A journal entry without its time is refused, not stamped now.
   pv1::SyncJournalRequest untimed;
   untimed.set_store("store-a");
   *untimed.add_entries()->mutable_sale() = PosFixture::SaleOf("a-01-40", {{"PEN", 1, 105}}, 105);
+  untimed.mutable_entries(0)->mutable_sale()->clear_occurred_at();
   auto refused = f.As(f.token_a, &Gateway::SyncJournal, untimed);
   REQUIRE(refused.ok());
   REQUIRE(!refused->results(0).error().empty());
@@ -373,7 +467,7 @@ TEST_CASE("An offline journal is applied once, in order, at its original times")
 
 TEST_CASE("kura-ctl issues and revokes terminals and sets store settings") {
   PosFixture f("pos_ctl");
-  const std::string addr = f.gateway_process->grpc_address();
+  const std::string addr = f.admin_address();
   auto expect = [&](std::vector<std::string> args, int code, std::vector<std::string> shown) {
     auto [exit, out] = f.Ctl(std::move(args), addr);
     INFO(out);

@@ -223,7 +223,7 @@ TEST_CASE("Scans from a pseudo-terminal sell, print on a TCP printer, and the st
   // Stock, a return to the shelf, and a pickup handed over.
   const std::string stock = pos.Do("stock 4901330578862");
   REQUIRE(stock.find("OK") == 0);
-  REQUIRE(stock.find("7") != std::string::npos);
+  REQUIRE(stock.find("here 7") != std::string::npos);
   REQUIRE(pos.Do("return " + sale_id + " PEN=1:sellable").find("OK") == 0);
   REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 8);
   REQUIRE(pos.Do("return " + sale_id + " PEN=3").find("ERR") == 0);  // more than left to return
@@ -269,6 +269,8 @@ TEST_CASE("An outage: sales journaled offline, the register killed mid-sale, all
 
   // Both back: the journal drains in order, each sale once, at the time it happened. The
   // register is killed once more while it replays.
+  absl::SleepFor(absl::Milliseconds(1100));  // a second apart: replay time ≠ sale time
+  const absl::Time restart = absl::Now();
   f.StartGateway();
   pos = std::make_unique<Register>(f, f.token_a, data, std::vector<std::string>{});
   absl::SleepFor(absl::Milliseconds(100));
@@ -296,8 +298,9 @@ TEST_CASE("An outage: sales journaled offline, the register killed mid-sale, all
   for (const std::string& id : offline) {
     INFO(id);
     REQUIRE(booked.count(id) == 1);
+    // The time of the sale at the register, during the outage, not of its replay.
     REQUIRE(when[id] >= absl::ToUnixSeconds(outage) - 1);
-    REQUIRE(when[id] <= absl::ToUnixSeconds(outage) + 60);
+    REQUIRE(when[id] < absl::ToUnixSeconds(restart));
   }
   const int64_t pens = 1 + 2 + (booked.size() == 6 ? 1 : 0);
   REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 10 - pens);

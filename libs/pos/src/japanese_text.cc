@@ -130,6 +130,16 @@ absl::StatusOr<std::string> ToPrinterBytes(absl::string_view utf8) {
   return out;
 }
 
+std::string Printable(absl::string_view utf8) {
+  std::string out;
+  for (absl::string_view rest = utf8; !rest.empty();) {
+    const absl::string_view c = rest.substr(0, CharLength(rest));
+    rest.remove_prefix(c.size());
+    absl::StrAppend(&out, ToPrinterBytes(c).ok() ? c : "〓");
+  }
+  return out;
+}
+
 size_t PrinterCharLength(absl::string_view bytes) {
   return IsLeadByte(bytes[0]) && bytes.size() >= 2 ? 2 : 1;
 }

@@ -34,6 +34,11 @@ int DisplayWidth(absl::string_view utf8);
 /// Kanji mode: 2 for a first byte 81–9F or E0–EF, else 1.
 size_t PrinterCharLength(absl::string_view bytes);
 
+/// `utf8` with every character ToPrinterBytes refuses replaced by 〓 (geta, the customary mark
+/// for a character the font lacks): item names come from the catalog, and one odd character
+/// must not make a sale's receipt unprintable.
+std::string Printable(absl::string_view utf8);
+
 /// Converts one printer character (1 or 2 bytes, as in ToPrinterBytes) to UTF-8; 0x5C is ¥.
 /// Errors: INVALID_ARGUMENT for bytes outside those ToPrinterBytes produces.
 [[nodiscard]] absl::StatusOr<std::string> FromPrinterChar(absl::string_view bytes);

@@ -92,7 +92,9 @@ std::vector<Row> LayOutReceipt(const Receipt& receipt, int columns, bool double_
   for (const ReceiptLine& line : receipt.lines) {
     const bool reduced = line.tax_class == TaxClass::kReduced;
     any_reduced |= reduced;
-    add_amount(reduced ? absl::StrCat(line.name, " ※") : line.name, line.amount);
+    // On paper (double_size: the printer's layout) a name's unprintable characters become 〓.
+    const std::string name = double_size ? text::Printable(line.name) : line.name;
+    add_amount(reduced ? absl::StrCat(name, " ※") : name, line.amount);
     if (line.quantity != 1) {
       add({absl::StrCat("  ", FormatYen(line.unit_price), " × ", line.quantity)}, Align::kLeft);
     }

@@ -105,4 +105,19 @@ absl::StatusOr<ReceiptTax> ComputeTax(const std::vector<TaxLine>& lines, Roundin
   return out;
 }
 
+absl::StatusOr<int64_t> RefundOf(int64_t paid, int64_t sold, int64_t returned, int64_t quantity) {
+  if (sold <= 0 || sold > kMaxLineQuantity || paid < 0 || paid > kMaxYen || returned < 0 ||
+      quantity <= 0 || returned + quantity > sold) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot refund ", quantity, " of ", sold,
+                                                   " units (", returned, " returned before)"));
+  }
+  // paid × units < 10^12 × 10^6: no overflow.
+  return paid * (returned + quantity) / sold - paid * returned / sold;
+}
+
+TaxLine RefundLine(int64_t refund, int64_t quantity, TaxClass tax_class) {
+  const int64_t unit = (refund + quantity - 1) / quantity;
+  return {unit, quantity, tax_class, {LineDiscount::Kind::kAmount, unit * quantity - refund}};
+}
+
 }  // namespace kura::pos

@@ -121,5 +121,21 @@ TEST_CASE("Bad lines and absurd amounts are refused") {
   CHECK(Compute({}).rates.empty());
 }
 
+TEST_CASE("Refunds of a line add up to what was paid, however the returns are split") {
+  // 3 units for ¥100: one at a time refunds ¥33, ¥33, ¥34; all at once ¥100.
+  CHECK(*RefundOf(100, 3, 0, 1) == 33);
+  CHECK(*RefundOf(100, 3, 1, 1) == 33);
+  CHECK(*RefundOf(100, 3, 2, 1) == 34);
+  CHECK(*RefundOf(100, 3, 0, 3) == 100);
+  CHECK(*RefundOf(299, 3, 0, 2) + *RefundOf(299, 3, 2, 1) == 299);
+  CHECK(!RefundOf(100, 3, 2, 2).ok());  // more than is left
+  CHECK(!RefundOf(100, 0, 0, 1).ok());
+  const TaxLine line = RefundLine(199, 2, TaxClass::kReduced);
+  auto tax = ComputeTax({line});
+  REQUIRE(tax.ok());
+  CHECK(tax->total == 199);
+  CHECK(tax->rates[0].tax_class == TaxClass::kReduced);
+}
+
 }  // namespace
 }  // namespace kura::pos

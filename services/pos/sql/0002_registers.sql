@@ -21,7 +21,8 @@ CREATE TABLE store_settings (
   returns_without_receipt boolean NOT NULL
 );
 
--- Every sale and return a register recorded, once per (terminal, transaction id): the receipt
+-- Every sale and return a register recorded, once per (terminal, transaction id), and each id
+-- once per store (a return names its sale by it): the receipt
 -- as answered (a repeat gets the same one), the request's digest (a different request under a
 -- used id is refused), and for a return the sale it refers to. kind: 1 sale, 2 return.
 CREATE TABLE transactions (
@@ -38,7 +39,7 @@ CREATE TABLE transactions (
   from_journal boolean NOT NULL,
   PRIMARY KEY (terminal_id, transaction_id)
 );
-CREATE INDEX transactions_by_store ON transactions (location, transaction_id);
+CREATE UNIQUE INDEX transactions_by_store ON transactions (location, transaction_id);
 CREATE INDEX transactions_returns ON transactions (location, original_transaction_id)
   WHERE kind = 2;
 
@@ -60,4 +61,18 @@ CREATE TABLE oversold_incidents (
   skus text[] NOT NULL,
   occurred_at timestamptz NOT NULL,
   recorded_at timestamptz NOT NULL
+);
+
+-- Journal entries the gateway could not book as sent (malformed, an id used by another
+-- transaction, more returned than sold): they happened at the register, so they are kept for an
+-- operator rather than dropped.
+CREATE TABLE journal_rejections (
+  terminal_id text NOT NULL,
+  transaction_id text NOT NULL,
+  location text NOT NULL,
+  entry bytea NOT NULL,
+  reason text NOT NULL,
+  detail text NOT NULL,
+  recorded_at timestamptz NOT NULL,
+  PRIMARY KEY (terminal_id, transaction_id)
 );

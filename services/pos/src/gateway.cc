@@ -10,6 +10,7 @@
 #include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
 #include "kura/base/validation.h"
+#include "kura/log/log.h"
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 #include "kura/pos/barcode.h"
@@ -101,18 +102,20 @@ v1::Receipt ToProto(const pos::Receipt& r, const std::vector<std::string>& skus,
   return out;
 }
 
-// A refusal that no retry will change (as opposed to an unreachable service).
-bool Permanent(const absl::Status& s) {
+// A journal entry that, as sent, can never be booked (malformed, its id used by another
+// transaction, an item or sale that does not exist, more returned than sold). Anything else (an
+// unreachable service, a store not configured yet) passes: the entry is sent again later.
+bool Rejected(const absl::Status& s) {
   switch (s.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kInternal:
-    case absl::StatusCode::kUnknown:
-    case absl::StatusCode::kResourceExhausted:
-      return false;
-    default:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
       return true;
+    case absl::StatusCode::kFailedPrecondition:
+      return ErrorReason(s) != "STORE_NOT_CONFIGURED";
+    default:
+      return false;
   }
 }
 
@@ -122,14 +125,13 @@ absl::StatusOr<Gateway::PricedItem> Gateway::Priced(const std::string& sku) {
   ledger_v1::GetItemRequest get;
   get.set_sku(sku);
   ASSIGN_OR_RETURN(auto got, clients_.Call(*clients_.catalog, &CatalogService::Stub::GetItem, get));
-  PricedItem out{got.item(), got.item().price_yen(), false};
+  PricedItem out{got.item(), got.item().price_yen()};
   reservation_v1::GetLimitedItemRequest limited;
   limited.set_sku(sku);
   auto l = clients_.Call(*clients_.limits,
                          &reservation_v1::LimitedItemService::Stub::GetLimitedItem, limited);
   if (l.ok()) {
     if (l->item().current_price_yen() > 0) out.price = l->item().current_price_yen();
-    out.window_closed = !l->item().window_open();
   } else if (!absl::IsNotFound(l.status())) {
     return l.status();
   }
@@ -311,125 +313,162 @@ absl::StatusOr<v1::ReturnResponse> Gateway::Return(const TerminalIdentity& who,
 }
 
 // A transaction is recorded in one database transaction that takes a lock on its (terminal, id)
-// first: a repeat waits, then answers the stored receipt. The ledger call inside is idempotent
-// on the same id, so a commit lost after it is redone without moving stock twice.
-absl::StatusOr<Gateway::Recorded> Gateway::RecordSale(const TerminalIdentity& who,
-                                                      const v1::SaleRequest& request,
-                                                      bool from_journal) {
-  RETURN_IF_ERROR(ValidateCode("transaction_id", request.transaction_id()));
-  if (request.lines().empty()) return InvalidArgument("lines", "a sale needs at least one line");
-  if (from_journal && !request.has_occurred_at()) {
-    return InvalidArgument("occurred_at", "a journal entry carries the time it happened");
-  }
-  if (request.has_occurred_at()) {
-    RETURN_IF_ERROR(ValidateTimestamp("occurred_at", request.occurred_at()));
-  }
-  const absl::Time at = request.has_occurred_at() ? FromProto(request.occurred_at()) : clock_.Now();
-  const std::string digest = rpc::RequestDigest(DeterministicBytes(request));
-  ASSIGN_OR_RETURN(v1::StoreSettings settings, registers_.Settings(who.location));
-  absl::TimeZone zone;
-  if (!absl::LoadTimeZone(settings.time_zone(), &zone)) zone = absl::UTCTimeZone();
-
+// first: a repeat waits, then answers the stored receipt. `apply` (the ledger call, idempotent on
+// the same id) runs only for a new one, so a commit lost after it is redone without moving stock
+// twice. A transaction id is also unique within the store, so that a return names one sale.
+absl::StatusOr<Gateway::Recorded> Gateway::Once(
+    const TerminalIdentity& who, const std::string& id, int kind, const std::string& digest,
+    const std::string& original, absl::Time at, bool from_journal,
+    const std::function<absl::StatusOr<Recorded>(Tx&)>& apply) {
   return db_.Run<Recorded>([&](pqxx::connection& c) {
     return pg::RunInTransaction<Recorded>(c, {}, [&](Tx& tx) -> absl::StatusOr<Recorded> {
       tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
-                     absl::StrCat(who.terminal_id, "/", request.transaction_id()));
+                     absl::StrCat(who.location, "/", id));
       auto seen = tx.exec_params(
-          "SELECT request_digest, encode(receipt, 'hex'), oversold FROM transactions "
-          "WHERE terminal_id = $1 AND transaction_id = $2",
-          who.terminal_id, request.transaction_id());
+          "SELECT terminal_id, request_digest, encode(receipt, 'hex'), oversold FROM "
+          "transactions WHERE location = $1 AND transaction_id = $2",
+          who.location, id);
       if (!seen.empty()) {
-        if (seen[0][0].as<std::string>() != digest) {
+        if (seen[0][0].as<std::string>() != who.terminal_id ||
+            seen[0][1].as<std::string>() != digest) {
           return MakeError(absl::StatusCode::kAlreadyExists, "TRANSACTION_ID_REUSED",
-                           absl::StrCat("transaction ", request.transaction_id(),
-                                        " was recorded with other contents"));
+                           absl::StrCat("transaction ", id, " was recorded with other contents"));
         }
         Recorded out;
-        out.receipt.ParseFromString(absl::HexStringToBytes(seen[0][1].as<std::string>()));
-        out.oversold = seen[0][2].as<bool>();
+        out.receipt.ParseFromString(absl::HexStringToBytes(seen[0][2].as<std::string>()));
+        out.oversold = seen[0][3].as<bool>();
         out.duplicate = true;
         return out;
       }
-      std::vector<SaleItem> items;
-      std::vector<std::string> skus;
-      ledger_v1::ApplyMovementsRequest moves;
-      moves.set_request_id(absl::StrCat("pos-", who.terminal_id, "-", request.transaction_id()));
-      for (const auto& line : request.lines()) {
-        RETURN_IF_ERROR(ValidateSku("lines.sku", line.sku()));
-        ASSIGN_OR_RETURN(PricedItem priced, Priced(line.sku()));
-        if (priced.window_closed && !from_journal) {
-          return MakeError(absl::StatusCode::kFailedPrecondition, "SALE_WINDOW_CLOSED",
-                           absl::StrCat(line.sku(), " is a limited item outside its sale window"));
-        }
-        LineDiscount discount;
-        if (line.discount().amount_yen() != 0) {
-          discount = {LineDiscount::Kind::kAmount, line.discount().amount_yen()};
-        } else if (line.discount().percent() != 0) {
-          discount = {LineDiscount::Kind::kPercent, line.discount().percent()};
-        }
-        items.push_back({priced.item.name(),
-                         {line.unit_price_yen(), line.quantity(),
-                          TaxClassOf(priced.item.tax_class()), discount}});
-        skus.push_back(line.sku());
-        auto* m = moves.add_movements();
-        m->set_kind(ledger_v1::MOVEMENT_KIND_STORE_SALE);
-        m->set_sku(line.sku());
-        m->set_location(who.location);
-        m->set_quantity(line.quantity());
-        *m->mutable_occurred_at() = kura::ToProto(at);
-        m->set_source_ref(
-            absl::StrCat("register ", who.terminal_id, " ", request.transaction_id()));
-      }
-      std::vector<pos::Tender> tenders;
-      for (const auto& t : request.tenders()) {
-        ASSIGN_OR_RETURN(pos::TenderKind kind, TenderKindOf(t.kind()));
-        tenders.push_back({kind, t.amount_yen()});
-      }
-      ReceiptHeader header{settings.name(),          settings.address(),
-                           settings.phone(),         settings.invoice_number(),
-                           who.terminal_id,          request.transaction_id(),
-                           FormatIssuedAt(at, zone), false};
-      ASSIGN_OR_RETURN(pos::Receipt receipt, MakeReceipt(header, items, tenders));
-      ASSIGN_OR_RETURN(auto applied, clients_.Call(*clients_.ledger,
-                                                   &LedgerService::Stub::ApplyMovements, moves));
-      Recorded out{ToProto(receipt, skus, at, ""), applied.oversold(), false};
+      ASSIGN_OR_RETURN(Recorded out, apply(tx));
       tx.exec_params(
           "INSERT INTO transactions (terminal_id, transaction_id, location, kind, "
-          "request_digest, receipt, oversold, occurred_at, recorded_at, from_journal) VALUES "
-          "($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, $9, $10)",
-          who.terminal_id, request.transaction_id(), who.location, kSale, digest,
-          absl::BytesToHexString(DeterministicBytes(out.receipt)), out.oversold, pg::SqlTime(at),
-          pg::SqlTime(clock_.Now()), from_journal);
-      if (out.oversold) {
-        tx.exec_params(
-            "INSERT INTO oversold_incidents (terminal_id, transaction_id, location, skus, "
-            "occurred_at, recorded_at) VALUES ($1, $2, $3, $4::text[], $5, $6)",
-            who.terminal_id, request.transaction_id(), who.location, pg::SqlTextArray(skus),
-            pg::SqlTime(at), pg::SqlTime(clock_.Now()));
-      }
+          "request_digest, receipt, oversold, original_transaction_id, occurred_at, "
+          "recorded_at, from_journal) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, "
+          "$9, $10, $11)",
+          who.terminal_id, id, who.location, kind, digest,
+          absl::BytesToHexString(DeterministicBytes(out.receipt)), out.oversold, original,
+          pg::SqlTime(at), pg::SqlTime(clock_.Now()), from_journal);
       return out;
     });
   });
 }
 
+// What every sale and return needs before it is recorded: a valid id and the register's time
+// (required, so that a retry sends the ledger the very same request), the store's settings.
+absl::StatusOr<Gateway::Context> Gateway::Prepare(const TerminalIdentity& who,
+                                                  const std::string& id, bool has_time,
+                                                  const google::protobuf::Timestamp& time) {
+  RETURN_IF_ERROR(ValidateCode("transaction_id", id));
+  if (!has_time) {
+    return InvalidArgument("occurred_at", "the register's time of the transaction is required");
+  }
+  RETURN_IF_ERROR(ValidateTimestamp("occurred_at", time));
+  Context out;
+  out.at = FromProto(time);
+  ASSIGN_OR_RETURN(out.settings, registers_.Settings(who.location));
+  if (!absl::LoadTimeZone(out.settings.time_zone(), &out.zone)) out.zone = absl::UTCTimeZone();
+  return out;
+}
+
+absl::StatusOr<ledger_v1::Item> Gateway::Item(const std::string& sku) {
+  RETURN_IF_ERROR(ValidateSku("lines.sku", sku));
+  ledger_v1::GetItemRequest get;
+  get.set_sku(sku);
+  ASSIGN_OR_RETURN(auto got, clients_.Call(*clients_.catalog, &CatalogService::Stub::GetItem, get));
+  return got.item();
+}
+
+absl::StatusOr<Gateway::Recorded> Gateway::RecordSale(const TerminalIdentity& who,
+                                                      const v1::SaleRequest& request,
+                                                      bool from_journal) {
+  ASSIGN_OR_RETURN(Context ctx, Prepare(who, request.transaction_id(), request.has_occurred_at(),
+                                        request.occurred_at()));
+  if (request.lines().empty()) return InvalidArgument("lines", "a sale needs at least one line");
+  // Everything read from other services comes before the transaction.
+  std::vector<SaleItem> items;
+  std::vector<std::string> skus;
+  ledger_v1::ApplyMovementsRequest moves;
+  moves.set_request_id(absl::StrCat("pos-", who.terminal_id, "-", request.transaction_id()));
+  for (const auto& line : request.lines()) {
+    ASSIGN_OR_RETURN(ledger_v1::Item item, Item(line.sku()));
+    if (!from_journal) {
+      // A limited item sells in its window (at the register's time, so a retry decides alike);
+      // a journaled sale happened and is recorded whatever the window.
+      reservation_v1::GetLimitedItemRequest limited;
+      limited.set_sku(line.sku());
+      auto l = clients_.Call(*clients_.limits,
+                             &reservation_v1::LimitedItemService::Stub::GetLimitedItem, limited);
+      if (!l.ok() && !absl::IsNotFound(l.status())) return l.status();
+      if (l.ok() && (ctx.at < FromProto(l->item().window_start()) ||
+                     ctx.at >= FromProto(l->item().window_end()))) {
+        return MakeError(absl::StatusCode::kFailedPrecondition, "SALE_WINDOW_CLOSED",
+                         absl::StrCat(line.sku(), " is a limited item outside its sale window"));
+      }
+    }
+    const auto& d = line.discount();
+    if (d.amount_yen() != 0 && d.percent() != 0) {
+      return InvalidArgument("lines.discount", "a discount is an amount or a percent, not both");
+    }
+    LineDiscount discount;
+    if (d.amount_yen() != 0) discount = {LineDiscount::Kind::kAmount, d.amount_yen()};
+    if (d.percent() != 0) discount = {LineDiscount::Kind::kPercent, d.percent()};
+    items.push_back(
+        {item.name(),
+         {line.unit_price_yen(), line.quantity(), TaxClassOf(item.tax_class()), discount}});
+    skus.push_back(line.sku());
+    auto* m = moves.add_movements();
+    m->set_kind(ledger_v1::MOVEMENT_KIND_STORE_SALE);
+    m->set_sku(line.sku());
+    m->set_location(who.location);
+    m->set_quantity(line.quantity());
+    *m->mutable_occurred_at() = kura::ToProto(ctx.at);
+    m->set_source_ref(absl::StrCat("register ", who.terminal_id, " ", request.transaction_id()));
+  }
+  std::vector<pos::Tender> tenders;
+  for (const auto& t : request.tenders()) {
+    ASSIGN_OR_RETURN(pos::TenderKind kind, TenderKindOf(t.kind()));
+    tenders.push_back({kind, t.amount_yen()});
+  }
+  ASSIGN_OR_RETURN(pos::Receipt receipt,
+                   MakeReceipt(Header(ctx, who, request.transaction_id(), false), items, tenders));
+  const std::string digest = rpc::RequestDigest(DeterministicBytes(request));
+  return Once(
+      who, request.transaction_id(), kSale, digest, "", ctx.at, from_journal,
+      [&](Tx& tx) -> absl::StatusOr<Recorded> {
+        RETURN_IF_ERROR(
+            clients_.Call(*clients_.ledger, &LedgerService::Stub::ApplyMovements, moves).status());
+        // Oversold: an item whose shelf count is below zero after the sale (it happened: it
+        // stays applied, and is reported).
+        ledger_v1::GetAvailabilityRequest after;
+        for (const auto& sku : skus) after.add_skus(sku);
+        after.add_locations(who.location);
+        ASSIGN_OR_RETURN(auto rows, clients_.Call(*clients_.ledger,
+                                                  &LedgerService::Stub::GetAvailability, after));
+        std::vector<std::string> oversold;
+        for (const auto& r : rows.rows()) {
+          if (r.sellable() < 0) oversold.push_back(r.sku());
+        }
+        if (!oversold.empty()) {
+          tx.exec_params(
+              "INSERT INTO oversold_incidents (terminal_id, transaction_id, location, skus, "
+              "occurred_at, recorded_at) VALUES ($1, $2, $3, $4::text[], $5, $6)",
+              who.terminal_id, request.transaction_id(), who.location, pg::SqlTextArray(oversold),
+              pg::SqlTime(ctx.at), pg::SqlTime(clock_.Now()));
+        }
+        return Recorded{ToProto(receipt, skus, ctx.at, ""), !oversold.empty(), false};
+      });
+}
+
 absl::StatusOr<Gateway::Recorded> Gateway::RecordReturn(const TerminalIdentity& who,
                                                         const v1::ReturnRequest& request,
                                                         bool from_journal) {
-  RETURN_IF_ERROR(ValidateCode("transaction_id", request.transaction_id()));
-  if (!request.original_transaction_id().empty()) {
-    RETURN_IF_ERROR(ValidateCode("original_transaction_id", request.original_transaction_id()));
-  }
+  ASSIGN_OR_RETURN(Context ctx, Prepare(who, request.transaction_id(), request.has_occurred_at(),
+                                        request.occurred_at()));
+  const std::string& original = request.original_transaction_id();
+  if (!original.empty()) RETURN_IF_ERROR(ValidateCode("original_transaction_id", original));
   if (request.lines().empty()) return InvalidArgument("lines", "a return needs at least one line");
-  if (from_journal && !request.has_occurred_at()) {
-    return InvalidArgument("occurred_at", "a journal entry carries the time it happened");
-  }
-  if (request.has_occurred_at()) {
-    RETURN_IF_ERROR(ValidateTimestamp("occurred_at", request.occurred_at()));
-  }
-  const absl::Time at = request.has_occurred_at() ? FromProto(request.occurred_at()) : clock_.Now();
-  const std::string digest = rpc::RequestDigest(DeterministicBytes(request));
-  ASSIGN_OR_RETURN(v1::StoreSettings settings, registers_.Settings(who.location));
-  if (request.original_transaction_id().empty() && !settings.returns_without_receipt()) {
+  if (original.empty() && !ctx.settings.returns_without_receipt()) {
     return MakeError(
         absl::StatusCode::kFailedPrecondition, "RETURN_NEEDS_RECEIPT",
         absl::StrCat("store ", who.location, " takes returns only against an original sale"));
@@ -438,163 +477,145 @@ absl::StatusOr<Gateway::Recorded> Gateway::RecordReturn(const TerminalIdentity& 
                    TenderKindOf(request.refund_tender() == v1::TENDER_KIND_UNSPECIFIED
                                     ? v1::TENDER_KIND_CASH
                                     : request.refund_tender()));
-  absl::TimeZone zone;
-  if (!absl::LoadTimeZone(settings.time_zone(), &zone)) zone = absl::UTCTimeZone();
-
-  return db_.Run<Recorded>([&](pqxx::connection& c) {
-    return pg::RunInTransaction<Recorded>(c, {}, [&](Tx& tx) -> absl::StatusOr<Recorded> {
-      tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
-                     absl::StrCat(who.terminal_id, "/", request.transaction_id()));
-      auto seen = tx.exec_params(
-          "SELECT request_digest, encode(receipt, 'hex') FROM transactions "
-          "WHERE terminal_id = $1 AND transaction_id = $2",
-          who.terminal_id, request.transaction_id());
-      if (!seen.empty()) {
-        if (seen[0][0].as<std::string>() != digest) {
-          return MakeError(absl::StatusCode::kAlreadyExists, "TRANSACTION_ID_REUSED",
-                           absl::StrCat("transaction ", request.transaction_id(),
-                                        " was recorded with other contents"));
-        }
-        Recorded out;
-        out.receipt.ParseFromString(absl::HexStringToBytes(seen[0][1].as<std::string>()));
-        out.duplicate = true;
-        return out;
-      }
-      // What the original sale sold, per item (quantity and amount paid).
-      std::map<std::string, std::pair<int64_t, int64_t>> sold;
-      if (!request.original_transaction_id().empty()) {
-        auto original = tx.exec_params(
-            "SELECT encode(receipt, 'hex') FROM transactions WHERE location = $1 AND "
-            "transaction_id = $2 AND kind = $3",
-            who.location, request.original_transaction_id(), kSale);
-        if (original.empty()) {
-          return MakeError(absl::StatusCode::kNotFound, "SALE_NOT_FOUND",
-                           absl::StrCat("store ", who.location, " recorded no sale ",
-                                        request.original_transaction_id()));
-        }
-        v1::Receipt receipt;
-        receipt.ParseFromString(absl::HexStringToBytes(original[0][0].as<std::string>()));
-        for (const auto& l : receipt.lines()) {
-          sold[l.sku()].first += l.quantity();
-          sold[l.sku()].second += l.amount_yen();
-        }
-      }
-      std::vector<SaleItem> items;
-      std::vector<std::string> skus;
-      ledger_v1::ApplyMovementsRequest moves;
-      moves.set_request_id(absl::StrCat("pos-", who.terminal_id, "-", request.transaction_id()));
-      for (const auto& line : request.lines()) {
-        RETURN_IF_ERROR(ValidateSku("lines.sku", line.sku()));
-        RETURN_IF_ERROR(ValidateQuantity("lines.quantity", line.quantity()));
-        ledger_v1::GetItemRequest get;
-        get.set_sku(line.sku());
-        ASSIGN_OR_RETURN(auto item,
-                         clients_.Call(*clients_.catalog, &CatalogService::Stub::GetItem, get));
-        TaxLine tax_line{
-            line.unit_price_yen(), line.quantity(), TaxClassOf(item.item().tax_class()), {}};
-        if (!request.original_transaction_id().empty()) {
-          auto it = sold.find(line.sku());
-          const int64_t returned =
-              tx.exec_params1(
-                    "INSERT INTO returned_units VALUES ($1, $2, $3, 0) ON CONFLICT (location, "
-                    "sale_transaction_id, sku) DO UPDATE SET quantity = returned_units.quantity "
-                    "RETURNING quantity",
-                    who.location, request.original_transaction_id(), line.sku())[0]
-                  .as<int64_t>();
-          if (it == sold.end() || returned + line.quantity() > it->second.first) {
-            return MakeError(absl::StatusCode::kFailedPrecondition, "RETURN_EXCEEDS_SALE",
-                             absl::StrCat("sale ", request.original_transaction_id(), " sold ",
-                                          it == sold.end() ? 0 : it->second.first, " of ",
-                                          line.sku(), "; ", returned, " already returned"));
-          }
-          // The price paid, discount included, for the units given back.
-          const auto [quantity, amount] = it->second;
-          const int64_t unit = (amount + quantity - 1) / quantity;
-          tax_line = {unit,
-                      line.quantity(),
-                      tax_line.tax_class,
-                      {LineDiscount::Kind::kAmount,
-                       unit * line.quantity() - amount * line.quantity() / quantity}};
-          tx.exec_params(
-              "UPDATE returned_units SET quantity = quantity + $4 WHERE location = $1 AND "
-              "sale_transaction_id = $2 AND sku = $3",
-              who.location, request.original_transaction_id(), line.sku(), line.quantity());
-        }
-        items.push_back({item.item().name(), tax_line});
-        skus.push_back(line.sku());
-        auto add = [&](ledger_v1::MovementKind kind) {
-          auto* m = moves.add_movements();
-          m->set_kind(kind);
-          m->set_sku(line.sku());
-          m->set_location(who.location);
-          m->set_quantity(line.quantity());
-          *m->mutable_occurred_at() = kura::ToProto(at);
-          m->set_source_ref(
-              absl::StrCat("register ", who.terminal_id, " return ", request.transaction_id()));
+  std::map<std::string, ledger_v1::Item> items;
+  for (const auto& line : request.lines()) {
+    RETURN_IF_ERROR(ValidateQuantity("lines.quantity", line.quantity()));
+    ASSIGN_OR_RETURN(items[line.sku()], Item(line.sku()));
+  }
+  const std::string digest = rpc::RequestDigest(DeterministicBytes(request));
+  return Once(
+      who, request.transaction_id(), kReturn, digest, original, ctx.at, from_journal,
+      [&](Tx& tx) -> absl::StatusOr<Recorded> {
+        // What the original sale sold of each item: units, yen paid and tax rate.
+        struct Sold {
+          int64_t quantity = 0, paid = 0;
+          bool reduced = false;
         };
-        add(ledger_v1::MOVEMENT_KIND_RETURN);  // into quality control ...
-        if (line.disposition() == v1::DISPOSITION_SELLABLE) {
-          add(ledger_v1::MOVEMENT_KIND_INSPECT_PASS);  // ... and back on the shelf
-        } else if (line.disposition() == v1::DISPOSITION_DAMAGED) {
-          add(ledger_v1::MOVEMENT_KIND_INSPECT_FAIL);  // ... or damaged
+        std::map<std::string, Sold> sold;
+        if (!original.empty()) {
+          auto rows = tx.exec_params(
+              "SELECT encode(receipt, 'hex') FROM transactions WHERE location = $1 AND "
+              "transaction_id = $2 AND kind = $3",
+              who.location, original, kSale);
+          if (rows.empty()) {
+            return MakeError(absl::StatusCode::kNotFound, "SALE_NOT_FOUND",
+                             absl::StrCat("store ", who.location, " recorded no sale ", original));
+          }
+          v1::Receipt receipt;
+          receipt.ParseFromString(absl::HexStringToBytes(rows[0][0].as<std::string>()));
+          for (const auto& l : receipt.lines()) {
+            Sold& s = sold[l.sku()];
+            s.quantity += l.quantity();
+            s.paid += l.amount_yen();
+            s.reduced = l.reduced_rate();
+          }
         }
-      }
-      ASSIGN_OR_RETURN(ReceiptTax tax, ComputeTax([&] {
-                         std::vector<TaxLine> lines;
-                         for (const auto& i : items) lines.push_back(i.line);
-                         return lines;
-                       }()));
-      ReceiptHeader header{settings.name(),          settings.address(),
-                           settings.phone(),         settings.invoice_number(),
-                           who.terminal_id,          request.transaction_id(),
-                           FormatIssuedAt(at, zone), true};
-      std::vector<pos::Tender> refund;
-      if (tax.total > 0) refund.push_back({refund_kind, tax.total});
-      ASSIGN_OR_RETURN(pos::Receipt receipt, MakeReceipt(header, items, refund));
-      RETURN_IF_ERROR(
-          clients_.Call(*clients_.ledger, &LedgerService::Stub::ApplyMovements, moves).status());
-      Recorded out{ToProto(receipt, skus, at, request.original_transaction_id()), false, false};
-      tx.exec_params(
-          "INSERT INTO transactions (terminal_id, transaction_id, location, kind, "
-          "request_digest, receipt, oversold, original_transaction_id, occurred_at, "
-          "recorded_at, from_journal) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), false, $7, "
-          "$8, $9, $10)",
-          who.terminal_id, request.transaction_id(), who.location, kReturn, digest,
-          absl::BytesToHexString(DeterministicBytes(out.receipt)),
-          request.original_transaction_id(), pg::SqlTime(at), pg::SqlTime(clock_.Now()),
-          from_journal);
-      return out;
-    });
-  });
+        std::vector<SaleItem> lines;
+        std::vector<std::string> skus;
+        ledger_v1::ApplyMovementsRequest moves;
+        moves.set_request_id(absl::StrCat("pos-", who.terminal_id, "-", request.transaction_id()));
+        for (const auto& line : request.lines()) {
+          const ledger_v1::Item& item = items[line.sku()];
+          TaxLine tax_line{
+              line.unit_price_yen(), line.quantity(), TaxClassOf(item.tax_class()), {}};
+          if (!original.empty()) {
+            // Locked: returns of one sale from several registers take turns.
+            const int64_t returned =
+                tx.exec_params1(
+                      "INSERT INTO returned_units VALUES ($1, $2, $3, 0) ON CONFLICT (location, "
+                      "sale_transaction_id, sku) DO UPDATE SET quantity = "
+                      "returned_units.quantity RETURNING quantity",
+                      who.location, original, line.sku())[0]
+                    .as<int64_t>();
+            auto it = sold.find(line.sku());
+            const Sold s = it == sold.end() ? Sold{} : it->second;
+            if (returned + line.quantity() > s.quantity) {
+              return MakeError(absl::StatusCode::kFailedPrecondition, "RETURN_EXCEEDS_SALE",
+                               absl::StrCat("sale ", original, " sold ", s.quantity, " of ",
+                                            line.sku(), "; ", returned, " already returned"));
+            }
+            // The yen paid for these units (discounts included), at the sale's tax rate.
+            ASSIGN_OR_RETURN(int64_t refund,
+                             RefundOf(s.paid, s.quantity, returned, line.quantity()));
+            tax_line = RefundLine(refund, line.quantity(),
+                                  s.reduced ? TaxClass::kReduced : TaxClass::kStandard);
+            tx.exec_params(
+                "UPDATE returned_units SET quantity = quantity + $4 WHERE location = $1 AND "
+                "sale_transaction_id = $2 AND sku = $3",
+                who.location, original, line.sku(), line.quantity());
+          }
+          lines.push_back({item.name(), tax_line});
+          skus.push_back(line.sku());
+          auto add = [&](ledger_v1::MovementKind kind) {
+            auto* m = moves.add_movements();
+            m->set_kind(kind);
+            m->set_sku(line.sku());
+            m->set_location(who.location);
+            m->set_quantity(line.quantity());
+            *m->mutable_occurred_at() = kura::ToProto(ctx.at);
+            m->set_source_ref(
+                absl::StrCat("register ", who.terminal_id, " return ", request.transaction_id()));
+          };
+          add(ledger_v1::MOVEMENT_KIND_RETURN);  // into quality control ...
+          if (line.disposition() == v1::DISPOSITION_SELLABLE) {
+            add(ledger_v1::MOVEMENT_KIND_INSPECT_PASS);  // ... and back on the shelf
+          } else if (line.disposition() == v1::DISPOSITION_DAMAGED) {
+            add(ledger_v1::MOVEMENT_KIND_INSPECT_FAIL);  // ... or damaged
+          }
+        }
+        std::vector<TaxLine> tax_lines;
+        for (const auto& l : lines) tax_lines.push_back(l.line);
+        ASSIGN_OR_RETURN(ReceiptTax tax, ComputeTax(tax_lines));
+        std::vector<pos::Tender> refund;
+        if (tax.total > 0) refund.push_back({refund_kind, tax.total});
+        ASSIGN_OR_RETURN(
+            pos::Receipt receipt,
+            MakeReceipt(Header(ctx, who, request.transaction_id(), true), lines, refund));
+        RETURN_IF_ERROR(
+            clients_.Call(*clients_.ledger, &LedgerService::Stub::ApplyMovements, moves).status());
+        return Recorded{ToProto(receipt, skus, ctx.at, original), false, false};
+      });
+}
+
+ReceiptHeader Gateway::Header(const Context& ctx, const TerminalIdentity& who,
+                              const std::string& id, bool is_return) {
+  return {ctx.settings.name(),
+          ctx.settings.address(),
+          ctx.settings.phone(),
+          ctx.settings.invoice_number(),
+          who.terminal_id,
+          id,
+          FormatIssuedAt(ctx.at, ctx.zone),
+          is_return};
 }
 
 absl::StatusOr<v1::ListPickupsResponse> Gateway::ListPickups(const TerminalIdentity& who) {
   v1::ListPickupsResponse out;
-  reservation_v1::ListOrdersRequest list;
-  list.set_pickup_store(who.location);
-  list.set_page_size(500);
-  do {
-    ASSIGN_OR_RETURN(
-        auto page,
-        clients_.Call(*clients_.orders, &reservation_v1::OrderService::Stub::ListOrders, list));
-    for (const auto& o : page.orders()) {
-      if (o.state() != reservation_v1::ORDER_STATE_PENDING &&
-          o.state() != reservation_v1::ORDER_STATE_CONFIRMED) {
-        continue;
+  // Orders still to hand over: pending (not paid yet) and confirmed (ready).
+  for (auto state : {reservation_v1::ORDER_STATE_CONFIRMED, reservation_v1::ORDER_STATE_PENDING}) {
+    reservation_v1::ListOrdersRequest list;
+    list.set_pickup_store(who.location);
+    list.set_state(state);
+    list.set_page_size(500);
+    do {
+      ASSIGN_OR_RETURN(
+          auto page,
+          clients_.Call(*clients_.orders, &reservation_v1::OrderService::Stub::ListOrders, list));
+      for (const auto& o : page.orders()) {
+        auto* p = out.add_pickups();
+        p->set_channel(o.channel());
+        p->set_external_order_id(o.external_order_id());
+        p->set_customer(o.customer());
+        for (const auto& l : o.lines()) {
+          auto* line = p->add_lines();
+          line->set_sku(l.sku());
+          line->set_quantity(l.quantity());
+        }
+        p->set_ready(state == reservation_v1::ORDER_STATE_CONFIRMED);
       }
-      auto* p = out.add_pickups();
-      p->set_channel(o.channel());
-      p->set_external_order_id(o.external_order_id());
-      p->set_customer(o.customer());
-      for (const auto& l : o.lines()) {
-        auto* line = p->add_lines();
-        line->set_sku(l.sku());
-        line->set_quantity(l.quantity());
-      }
-      p->set_ready(o.state() == reservation_v1::ORDER_STATE_CONFIRMED);
-    }
-    list.set_page_token(page.next_page_token());
-  } while (!list.page_token().empty());
+      list.set_page_token(page.next_page_token());
+    } while (!list.page_token().empty());
+  }
   return out;
 }
 
@@ -628,6 +649,14 @@ absl::StatusOr<v1::SyncJournalResponse> Gateway::SyncJournal(
   if (request.entries_size() > 500) {
     return InvalidArgument("entries", "at most 500 entries per call");
   }
+  for (const auto& entry : request.entries()) {
+    const std::string& store = entry.has_sale() ? entry.sale().store() : entry.return_().store();
+    if (!store.empty() && store != who.location) {
+      return MakeError(absl::StatusCode::kPermissionDenied, "WRONG_STORE",
+                       absl::StrCat("a journal entry of store ", store, " sent by terminal ",
+                                    who.terminal_id, " of store ", who.location));
+    }
+  }
   v1::SyncJournalResponse out;
   for (const auto& entry : request.entries()) {
     absl::StatusOr<Recorded> recorded;
@@ -641,7 +670,7 @@ absl::StatusOr<v1::SyncJournalResponse> Gateway::SyncJournal(
     } else {
       recorded = InvalidArgument("entries", "an entry is a sale or a return");
     }
-    if (!recorded.ok() && !Permanent(recorded.status())) {
+    if (!recorded.ok() && !Rejected(recorded.status())) {
       // Entries apply in order: stop here; the register sends this one and the rest again.
       if (out.results().empty()) return recorded.status();
       return out;
@@ -649,8 +678,11 @@ absl::StatusOr<v1::SyncJournalResponse> Gateway::SyncJournal(
     auto* result = out.add_results();
     result->set_transaction_id(id);
     if (!recorded.ok()) {
+      // It happened at the register but cannot be booked as sent: kept for an operator, never
+      // dropped silently.
       result->set_error(
           absl::StrCat(ErrorReason(recorded.status()), ": ", recorded.status().message()));
+      RETURN_IF_ERROR(KeepRejected(who, id, entry, recorded.status()));
       observer_.JournalEntry("rejected");
       continue;
     }
@@ -665,6 +697,26 @@ absl::StatusOr<v1::SyncJournalResponse> Gateway::SyncJournal(
     }
   }
   return out;
+}
+
+absl::Status Gateway::KeepRejected(const TerminalIdentity& who, const std::string& id,
+                                   const v1::JournalEntry& entry, const absl::Status& why) {
+  log::Warn("journal entry rejected; kept for follow-up", {{"terminal", who.terminal_id},
+                                                           {"transaction", id},
+                                                           {"reason", ErrorReason(why)},
+                                                           {"error", std::string(why.message())}});
+  return db_
+      .Run<bool>([&](pqxx::connection& c) -> absl::StatusOr<bool> {
+        pqxx::nontransaction tx(c);
+        tx.exec_params(
+            "INSERT INTO journal_rejections (terminal_id, transaction_id, location, entry, "
+            "reason, detail, recorded_at) VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6, $7) "
+            "ON CONFLICT DO NOTHING",
+            who.terminal_id, id, who.location, absl::BytesToHexString(DeterministicBytes(entry)),
+            ErrorReason(why), std::string(why.message()), pg::SqlTime(clock_.Now()));
+        return true;
+      })
+      .status();
 }
 
 absl::StatusOr<v1::GetCatalogResponse> Gateway::GetCatalog(const TerminalIdentity& who,

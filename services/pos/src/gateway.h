@@ -7,10 +7,15 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
+#include <pqxx/transaction_base>
+
 #include "absl/status/statusor.h"
 #include "clients.h"
 #include "kura/base/clock.h"
 #include "kura/pg/database.h"
+#include "kura/pos/receipt.h"
 #include "registers.h"
 
 namespace kura::pos {
@@ -61,9 +66,26 @@ class Gateway {
   struct PricedItem {
     ledger_v1::Item item;
     int64_t price = 0;  // the markdown in force, else the catalog price
-    bool window_closed = false;
   };
   absl::StatusOr<PricedItem> Priced(const std::string& sku);
+  absl::StatusOr<ledger_v1::Item> Item(const std::string& sku);
+  // Keeps a journal entry that cannot be booked for an operator (journal_rejections).
+  absl::Status KeepRejected(const TerminalIdentity& who, const std::string& id,
+                            const v1::JournalEntry& entry, const absl::Status& why);
+  // The store's settings and the register's time of a transaction.
+  struct Context {
+    absl::Time at;
+    v1::StoreSettings settings;
+    absl::TimeZone zone;
+  };
+  absl::StatusOr<Context> Prepare(const TerminalIdentity& who, const std::string& id, bool has_time,
+                                  const google::protobuf::Timestamp& time);
+  static ReceiptHeader Header(const Context& ctx, const TerminalIdentity& who,
+                              const std::string& id, bool is_return);
+  absl::StatusOr<Recorded> Once(
+      const TerminalIdentity& who, const std::string& id, int kind, const std::string& digest,
+      const std::string& original, absl::Time at, bool from_journal,
+      const std::function<absl::StatusOr<Recorded>(pqxx::transaction_base&)>& apply);
   absl::StatusOr<Recorded> RecordSale(const TerminalIdentity& who, const v1::SaleRequest& request,
                                       bool from_journal);
   absl::StatusOr<Recorded> RecordReturn(const TerminalIdentity& who,

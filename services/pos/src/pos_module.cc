@@ -2,11 +2,13 @@
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/server_builder.h>
 #include <prometheus/counter.h>
 
 #include "gateway.h"
 #include "kura/base/error.h"
 #include "kura/base/status_macros.h"
+#include "kura/log/log.h"
 #include "kura/pos/v1/pos.grpc.pb.h"
 #include "kura/rpc/serve.h"
 #include "registers.h"
@@ -127,6 +129,9 @@ class AdminGrpc final : public v1::PosAdminService::Service {
   const std::string d_;
 };
 
+// The register API is served on the gateway's gRPC port, which registers reach; the
+// administration (token issue, store settings) on a listener of its own, `admin_listen`, kept on
+// the operators' network (127.0.0.1 by default).
 class PosModule final : public server::ServiceModule {
  public:
   PosModule(server::ServiceContext& context, const std::string& ledger_addr,
@@ -140,9 +145,24 @@ class PosModule final : public server::ServiceModule {
         gateway_grpc_(gateway_, registers_, context.error_domain),
         admin_grpc_(registers_, context.error_domain) {}
 
-  void Register(grpc::ServerBuilder& builder) override {
-    builder.RegisterService(&gateway_grpc_);
+  void Register(grpc::ServerBuilder& builder) override { builder.RegisterService(&gateway_grpc_); }
+
+  absl::Status StartAdmin(const std::string& listen) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&admin_grpc_);
+    admin_server_ = builder.BuildAndStart();
+    if (admin_server_ == nullptr || port == 0) {
+      return MakeError(absl::StatusCode::kInvalidArgument, "CONFIG_INVALID",
+                       absl::StrCat("admin_listen: cannot listen on ", listen));
+    }
+    log::Info("admin serving", {{"admin_port", std::to_string(port)}});
+    return absl::OkStatus();
+  }
+
+  void Draining() override {
+    if (admin_server_) admin_server_->Shutdown(std::chrono::system_clock::now());
   }
 
  private:
@@ -152,6 +172,7 @@ class PosModule final : public server::ServiceModule {
   Gateway gateway_;
   GatewayGrpc gateway_grpc_;
   AdminGrpc admin_grpc_;
+  std::unique_ptr<grpc::Server> admin_server_;
 };
 
 }  // namespace
@@ -159,7 +180,8 @@ class PosModule final : public server::ServiceModule {
 std::map<std::string, std::string> PosDefaults() {
   return {{"ledger_addr", "127.0.0.1:7101"},
           {"reservation_addr", "127.0.0.1:7102"},
-          {"call_timeout", "5s"}};
+          {"call_timeout", "5s"},
+          {"admin_listen", "127.0.0.1:7105"}};
 }
 
 absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakePosModule(
@@ -170,7 +192,10 @@ absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakePosModule(
   ASSIGN_OR_RETURN(
       absl::Duration timeout,
       context.config.GetDuration("call_timeout", absl::Milliseconds(100), absl::Minutes(1)));
-  return std::make_unique<PosModule>(context, ledger_addr, reservation_addr, timeout);
+  ASSIGN_OR_RETURN(std::string admin_listen, context.config.GetListenAddress("admin_listen"));
+  auto module = std::make_unique<PosModule>(context, ledger_addr, reservation_addr, timeout);
+  RETURN_IF_ERROR(module->StartAdmin(admin_listen));
+  return module;
 }
 
 }  // namespace kura::pos

@@ -15,6 +15,7 @@
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 #include "kura/pos/barcode.h"
+#include "kura/pos/escpos.h"
 #include "kura/pos/receipt.h"
 
 namespace kura::pos {
@@ -96,6 +97,18 @@ absl::StatusOr<v1::IssueTerminalResponse> Registers::Issue(const v1::Terminal& t
     return MakeError(absl::StatusCode::kFailedPrecondition, "NOT_A_STORE",
                      absl::StrCat(terminal.location(), " is not a store"));
   }
+  // A terminal stays in its store: its journal holds that store's sales.
+  ASSIGN_OR_RETURN(std::string store, InTx<std::string>(db_, [&](Tx& tx) {
+                     auto rows =
+                         tx.exec_params("SELECT location FROM terminals WHERE terminal_id = $1",
+                                        terminal.terminal_id());
+                     return rows.empty() ? terminal.location() : rows[0][0].as<std::string>();
+                   }));
+  if (store != terminal.location()) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "TERMINAL_OF_OTHER_STORE",
+                     absl::StrCat("terminal ", terminal.terminal_id(), " belongs to store ", store,
+                                  "; issue a new terminal id for ", terminal.location()));
+  }
   unsigned char random[32];
   if (RAND_bytes(random, sizeof random) != 1) return absl::InternalError("no randomness");
   const std::string token = absl::StrCat(
@@ -105,7 +118,7 @@ absl::StatusOr<v1::IssueTerminalResponse> Registers::Issue(const v1::Terminal& t
   ASSIGN_OR_RETURN(*out.mutable_terminal(), InTx<v1::Terminal>(db_, [&](Tx& tx) {
     return TerminalOf(tx.exec_params1(
         "INSERT INTO terminals VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (terminal_id) DO "
-        "UPDATE SET location = $2, name = $3, token_sha256 = $4, issue_time = $5, "
+        "UPDATE SET name = $3, token_sha256 = $4, issue_time = $5, "
         "revoke_time = NULL RETURNING terminal_id, location, name, "
         "(extract(epoch FROM issue_time) * 1000000)::bigint, "
         "(extract(epoch FROM revoke_time) * 1000000)::bigint",
@@ -154,6 +167,12 @@ absl::StatusOr<v1::StoreSettings> Registers::SetSettings(const v1::StoreSettings
   }
   RETURN_IF_ERROR(ValidateRegistrationNumber(s.invoice_number()));
   RETURN_IF_ERROR(ParseInStoreLayout(s.in_store_layout()).status());
+  // The header must print on a Shift_JIS receipt printer (UNPRINTABLE_CHARACTER otherwise).
+  ASSIGN_OR_RETURN(
+      Receipt sample,
+      MakeReceipt({s.name(), s.address(), s.phone(), s.invoice_number(), "t", "t", "", false},
+                  {{"-", {1, 1, TaxClass::kStandard, {}}}}, {{TenderKind::kCash, 1}}));
+  RETURN_IF_ERROR(RenderEscPos(sample).status());
   ledger_v1::GetLocationRequest get;
   get.set_code(s.location());
   ASSIGN_OR_RETURN(

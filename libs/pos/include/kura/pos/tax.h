@@ -87,4 +87,16 @@ struct ReceiptTax {
 [[nodiscard]] absl::StatusOr<ReceiptTax> ComputeTax(const std::vector<TaxLine>& lines,
                                                     Rounding rounding = Rounding::kFloor);
 
+/// The refund of `quantity` units of a sale line that sold `sold` units for `paid` yen (after
+/// its discount), when `returned` units of it came back before: the yen paid for units returned
+/// + 1 .. returned + quantity, each part floored so that the refunds of all the line's units add
+/// up to exactly `paid` however the returns are split (3 units for ¥100 refund ¥33, ¥33, ¥34).
+/// Errors: INVALID_ARGUMENT when the quantities do not fit the line.
+[[nodiscard]] absl::StatusOr<int64_t> RefundOf(int64_t paid, int64_t sold, int64_t returned,
+                                               int64_t quantity);
+
+/// The tax line that refunds `refund` yen for `quantity` units of `tax_class`: the unit price
+/// rounded up, the difference as an amount discount.
+TaxLine RefundLine(int64_t refund, int64_t quantity, TaxClass tax_class);
+
 }  // namespace kura::pos
