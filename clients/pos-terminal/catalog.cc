@@ -108,6 +108,11 @@ std::optional<v1::StoreSettings> Catalog::settings() const {
   return settings_;
 }
 
+std::string Catalog::store() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return settings_ ? settings_->location() : std::string();
+}
+
 absl::StatusOr<CatalogInfo> Catalog::Info() {
   std::lock_guard<std::mutex> lock(mu_);
   CatalogInfo info;
@@ -176,6 +181,7 @@ absl::StatusOr<int64_t> Catalog::RefreshFrom(Gateway& gateway,
   v1::StoreSettings settings;
   v1::GetCatalogRequest request;
   request.set_page_size(kPageSize);
+  request.set_store(store());
   while (true) {
     if (cancelled()) return absl::CancelledError("the catalog refresh was cancelled");
     absl::StatusOr<v1::GetCatalogResponse> page = gateway.GetCatalog(request);

@@ -58,6 +58,9 @@ class Catalog {
       ABSL_LOCKS_EXCLUDED(mu_);
   /// Returns the store's settings as last synced, or nullopt before the first sync.
   std::optional<v1::StoreSettings> settings() const ABSL_LOCKS_EXCLUDED(mu_);
+  /// Returns the store the register acts for (the synced settings' location), for the `store`
+  /// field of every request; empty before the first sync (the gateway takes the terminal's own).
+  std::string store() const ABSL_LOCKS_EXCLUDED(mu_);
   /// Returns the number of items and when they were synced.
   [[nodiscard]] absl::StatusOr<CatalogInfo> Info() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -65,9 +68,9 @@ class Catalog {
   [[nodiscard]] absl::Status Replace(const std::vector<v1::CatalogItem>& items,
                                      const v1::StoreSettings& settings, absl::Time synced_at)
       ABSL_LOCKS_EXCLUDED(mu_);
-  /// Pages through the gateway's GetCatalog (500 items a page) and Replaces the catalog with
-  /// the result; when any page fails, or `cancelled` returns true before one, the catalog stays
-  /// as it was (CANCELLED). One refresh runs at a time. Returns the number of items.
+  /// Pages through the gateway's GetCatalog (500 items a page, for store()) and Replaces the
+  /// catalog with the result; when any page fails, or `cancelled` returns true before one, the
+  /// catalog stays as it was (CANCELLED). One refresh runs at a time. Returns the number of items.
   [[nodiscard]] absl::StatusOr<int64_t> RefreshFrom(
       Gateway& gateway, const std::function<bool()>& cancelled = [] { return false; })
       ABSL_LOCKS_EXCLUDED(refresh_mu_, mu_);

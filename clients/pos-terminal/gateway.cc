@@ -6,9 +6,11 @@
 #include <grpcpp/support/client_interceptor.h>
 
 #include <atomic>
+#include <mutex>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/clock.h"
 #include "kura/pos/v1/pos.grpc.pb.h"
 #include "kura/rpc/client.h"
@@ -52,10 +54,13 @@ class GrpcGateway final : public Gateway {
   using Stub = v1::PosGatewayService::Stub;
 
   GrpcGateway(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout,
-              ReachabilityListener listener)
+              ReachabilityListener listener, absl::Status refusal,
+              AuthorisationListener authorisation)
       : stub_(v1::PosGatewayService::NewStub(channel)),
         timeout_(timeout),
-        listener_(std::move(listener)) {}
+        listener_(std::move(listener)),
+        authorisation_(std::move(authorisation)),
+        refusal_(std::move(refusal)) {}
 
   absl::StatusOr<v1::LookupResponse> Lookup(const v1::LookupRequest& r) override {
     return Call(&Stub::Lookup, r);
@@ -83,6 +88,10 @@ class GrpcGateway final : public Gateway {
     return Call(&Stub::GetCatalog, r);
   }
   bool online() const override { return online_.load(); }
+  absl::Status refusal() const override {
+    std::lock_guard<std::mutex> lock(refusal_mu_);
+    return refusal_;
+  }
 
  private:
   template <typename Req, typename Resp>
@@ -91,13 +100,29 @@ class GrpcGateway final : public Gateway {
     absl::StatusOr<Resp> response = rpc::CallUnary(*stub_, method, request, absl::Now() + timeout_);
     const bool reached = !IsUnreachable(response.status());
     if (online_.exchange(reached) != reached && listener_) listener_(reached, response.status());
+    if (response.ok() || IsUnauthorised(response.status())) Authorisation(response.status());
     return response;
+  }
+
+  // Locks the register on a refusal, unlocks it on a success; other answers (NOT_FOUND, …)
+  // change nothing.
+  void Authorisation(const absl::Status& status) {
+    std::lock_guard<std::mutex> lock(refusal_mu_);
+    const bool was_refused = !refusal_.ok();
+    if (status.ok() && !was_refused) return;
+    // A new refusal replaces an older one (the reason may have changed) without a second notice.
+    refusal_ = status;
+    if (was_refused != !status.ok() && authorisation_) authorisation_(status);
   }
 
   std::unique_ptr<Stub> stub_;
   const absl::Duration timeout_;
   const ReachabilityListener listener_;
+  const AuthorisationListener authorisation_;
   std::atomic<bool> online_{true};
+  // Held while the listener runs, so that the recorded refusal follows the in-memory one.
+  mutable std::mutex refusal_mu_;
+  absl::Status refusal_ ABSL_GUARDED_BY(refusal_mu_);
 };
 
 }  // namespace
@@ -106,8 +131,13 @@ bool IsUnreachable(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
 }
 
+bool IsUnauthorised(const absl::Status& status) {
+  return absl::IsUnauthenticated(status) || absl::IsPermissionDenied(status);
+}
+
 std::unique_ptr<Gateway> ConnectGateway(const std::string& address, const std::string& token,
-                                        absl::Duration timeout, ReachabilityListener listener) {
+                                        absl::Duration timeout, ReachabilityListener listener,
+                                        absl::Status refusal, AuthorisationListener authorisation) {
   grpc::ChannelArguments args;
   // gRPC's default backoff grows to two minutes: far too long for a register waiting to replay
   // its journal once the gateway is back.
@@ -118,7 +148,8 @@ std::unique_ptr<Gateway> ConnectGateway(const std::string& address, const std::s
   interceptors.push_back(std::make_unique<BearerTokenInterceptorFactory>(token));
   auto channel = ix::CreateCustomChannelWithInterceptors(
       address, grpc::InsecureChannelCredentials(), args, std::move(interceptors));
-  return std::make_unique<GrpcGateway>(std::move(channel), timeout, std::move(listener));
+  return std::make_unique<GrpcGateway>(std::move(channel), timeout, std::move(listener),
+                                       std::move(refusal), std::move(authorisation));
 }
 
 }  // namespace kura::pos_terminal

@@ -1,6 +1,7 @@
 #pragma once
 
-// The register's durable journal of sales and returns, and its transaction counter.
+// The register's durable journal of sales and returns, its transaction counter, and whether the
+// gateway refuses the terminal.
 
 #include <cstdint>
 #include <memory>
@@ -41,6 +42,12 @@ struct JournalRecord {
   bool oversold = false;
   /// Why the gateway refused it.
   std::string error;
+  /// Its receipt was printed (or, without a printer, shown on the screen).
+  bool printed = false;
+  /// What the register showed for each line of the entry, in order, as a receipt holding only
+  /// lines: sku, name, quantity, reduced_rate and, on a return, the line's refund as
+  /// amount_yen (see receipts.h, LabelsToProto). Empty when none was kept.
+  v1::Receipt labels;
 };
 
 /// How many entries are in each state.
@@ -68,9 +75,12 @@ class Journal {
   /// per journal database, so a register that lost its data directory cannot reuse an id.
   [[nodiscard]] absl::StatusOr<std::string> NextTransactionId(absl::string_view terminal)
       ABSL_LOCKS_EXCLUDED(mu_);
-  /// Writes `entry` as pending. Errors: INVALID_ARGUMENT for an entry without a transaction id,
+  /// Writes `entry` as pending and not printed, with the `labels` of its lines. Errors:
+  /// INVALID_ARGUMENT for an entry without a transaction id or without occurred_at,
   /// ALREADY_EXISTS when that id is in the journal already.
-  [[nodiscard]] absl::Status Append(const v1::JournalEntry& entry) ABSL_LOCKS_EXCLUDED(mu_);
+  [[nodiscard]] absl::Status Append(const v1::JournalEntry& entry,
+                                    const v1::Receipt& labels = v1::Receipt())
+      ABSL_LOCKS_EXCLUDED(mu_);
   /// Returns up to `limit` pending entries, oldest first.
   [[nodiscard]] absl::StatusOr<std::vector<JournalRecord>> Pending(int limit)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -80,6 +90,19 @@ class Journal {
   /// Marks a pending entry refused with `error`. An entry not pending is left as it is.
   [[nodiscard]] absl::Status MarkRefused(absl::string_view transaction_id, absl::string_view error)
       ABSL_LOCKS_EXCLUDED(mu_);
+  /// Replaces the labels of `transaction_id` (with the gateway's, once it booked the entry).
+  [[nodiscard]] absl::Status SetLabels(absl::string_view transaction_id, const v1::Receipt& labels)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  /// Records that the receipt of `transaction_id` was printed.
+  [[nodiscard]] absl::Status MarkPrinted(absl::string_view transaction_id) ABSL_LOCKS_EXCLUDED(mu_);
+  /// Returns up to `limit` (all when negative) entries whose receipt was never printed, oldest
+  /// first; refused entries (nothing happened) are left out.
+  [[nodiscard]] absl::StatusOr<std::vector<JournalRecord>> Unprinted(int limit)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  /// Returns the return entries naming `original_transaction_id` as their sale, in every state,
+  /// oldest first.
+  [[nodiscard]] absl::StatusOr<std::vector<JournalRecord>> ReturnsOf(
+      absl::string_view original_transaction_id) ABSL_LOCKS_EXCLUDED(mu_);
   /// Returns the number of entries in each state.
   [[nodiscard]] absl::StatusOr<JournalCounts> Counts() ABSL_LOCKS_EXCLUDED(mu_);
   /// Returns the entry of `transaction_id`, or nullopt.
@@ -87,6 +110,14 @@ class Journal {
       ABSL_LOCKS_EXCLUDED(mu_);
   /// Returns the newest entry, or nullopt when the journal is empty.
   [[nodiscard]] absl::StatusOr<std::optional<JournalRecord>> Newest() ABSL_LOCKS_EXCLUDED(mu_);
+
+  /// Records that the gateway refuses this terminal (`refusal`: its UNAUTHENTICATED or
+  /// PERMISSION_DENIED answer), or takes it again (OK), so that a restart keeps a refused
+  /// register locked until the gateway answers a call.
+  [[nodiscard]] absl::Status SetRefusal(const absl::Status& refusal) ABSL_LOCKS_EXCLUDED(mu_);
+  /// Returns the refusal recorded by SetRefusal (code, ErrorInfo reason and message), or nullopt
+  /// when the gateway took the terminal last (or never refused it).
+  [[nodiscard]] absl::StatusOr<std::optional<absl::Status>> Refusal() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   explicit Journal(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}

@@ -72,7 +72,17 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db_path);
   if (!catalog.ok()) return Fail(Describe(catalog.status()));
 
+  // A register the gateway refused stays locked across a restart until the gateway answers.
+  absl::StatusOr<std::optional<absl::Status>> refusal = (*journal)->Refusal();
+  if (!refusal.ok()) return Fail(Describe(refusal.status()));
+
   Console console;
+  auto locked = [](const absl::Status& why) {
+    return absl::StrCat("LOCKED terminal not authorised by the gateway (", Describe(why),
+                        "): no sales or returns until it takes this terminal again; the journal "
+                        "is kept");
+  };
+  if (*refusal) console.Line(locked(**refusal));
   std::unique_ptr<Gateway> gateway = ConnectGateway(
       options->gateway, options->token, options->call_timeout,
       [&console](bool online, const absl::Status& status) {
@@ -80,14 +90,24 @@ int main(int argc, char** argv) {
                             : absl::StrCat("OFFLINE the gateway is unreachable (", Describe(status),
                                            "): selling from the offline "
                                            "catalog, journaling for replay"));
+      },
+      refusal->value_or(absl::OkStatus()),
+      [&console, &locked, &journal](const absl::Status& why) {
+        console.Line(why.ok() ? std::string("UNLOCKED the gateway takes this terminal again")
+                              : locked(why));
+        if (absl::Status s = (*journal)->SetRefusal(why); !s.ok()) {
+          console.Line(absl::StrCat("JOURNAL terminal lock not recorded: ", Describe(s)));
+        }
       });
-  Replayer replayer(**journal, *gateway, console);
+  Replayer replayer(**journal, **catalog, *gateway, console);
   Register pos_register({.terminal = options->terminal,
                          .columns = options->columns,
                          .printer = options->printer,
                          .print_timeout = options->call_timeout},
                         **journal, **catalog, *gateway, replayer, console,
                         kura::RealClock::Instance());
+  // Sales booked by a run killed before their receipt printed: say so before anything else.
+  pos_register.PrintUnprinted();
 
   InputQueue input;
   auto report = [&console](std::string line) { console.Line(line); };

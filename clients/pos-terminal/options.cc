@@ -1,7 +1,12 @@
 #include "options.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "kura/base/validation.h"
@@ -14,6 +19,8 @@ const char kUsage[] =
     "\n"
     "  --gateway=HOST:PORT    the POS gateway (PosGatewayService); required\n"
     "  --token=T              the terminal's token (default: $KURA_POS_TOKEN); required\n"
+    "                         (visible to local users in ps: prefer the variable or a file)\n"
+    "  --token-file=PATH      read the token from PATH (trailing whitespace trimmed)\n"
     "  --terminal=ID          the terminal id as issued; transaction ids are ID-SERIES-N; "
     "required\n"
     "  --data-dir=DIR         holds kura-pos.db (journal, counter, offline catalog); required\n"
@@ -39,14 +46,30 @@ absl::StatusOr<absl::Duration> PositiveDuration(absl::string_view flag, const st
   return d;
 }
 
+// The token alone: a trailing newline (or any trailing whitespace) is no part of it.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", std::strerror(errno)));
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", std::strerror(errno)));
+  }
+  std::string token(absl::StripTrailingAsciiWhitespace(text.str()));
+  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat(path, " is empty"));
+  return token;
+}
+
 }  // namespace
 
 const char* Usage() { return kUsage; }
 
 absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args, const char* env_token) {
-  static const char* const kNames[] = {"gateway", "token",   "terminal",      "data-dir",
-                                       "scanner", "baud",    "parity",        "suffix",
-                                       "printer", "columns", "sync-interval", "call-timeout"};
+  static const char* const kNames[] = {
+      "gateway", "token",  "token-file", "terminal",      "data-dir",     "scanner", "baud",
+      "parity",  "suffix", "printer",    "sync-interval", "call-timeout", "columns"};
   std::map<std::string, std::string> values;
   Options options;
   for (const std::string& arg : args) {
@@ -76,8 +99,19 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args, const
 
   options.gateway = get("gateway");
   if (options.gateway.empty()) return Bad("gateway", "HOST:PORT is required");
-  options.token = values.count("token") ? get("token") : (env_token ? env_token : "");
-  if (options.token.empty()) return Bad("token", "required (or set KURA_POS_TOKEN)");
+  if (values.count("token") && values.count("token-file")) {
+    return Bad("token-file", "give the token once: --token or --token-file, not both");
+  }
+  if (values.count("token-file")) {
+    absl::StatusOr<std::string> token = ReadTokenFile(get("token-file"));
+    if (!token.ok()) return Bad("token-file", token.status().message());
+    options.token = *std::move(token);
+  } else {
+    options.token = values.count("token") ? get("token") : (env_token ? env_token : "");
+  }
+  if (options.token.empty()) {
+    return Bad("token", "required (or set KURA_POS_TOKEN, or give --token-file)");
+  }
   options.terminal = get("terminal");
   // The id the terminal was issued under (a code: a-z 0-9 - _), and the prefix of its
   // transaction ids.

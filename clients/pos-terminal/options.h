@@ -16,7 +16,8 @@ namespace kura::pos_terminal {
 struct Options {
   /// The PosGatewayService address, HOST:PORT.
   std::string gateway;
-  /// The terminal's token, sent as `authorization: Bearer <token>`.
+  /// The terminal's token, sent as `authorization: Bearer <token>`: from --token, else the
+  /// file --token-file names, else $KURA_POS_TOKEN.
   std::string token;
   /// The terminal id: prefixes transaction ids (`<terminal>-<n>`).
   std::string terminal;
@@ -40,9 +41,11 @@ struct Options {
 /// The usage text: every flag and its default.
 const char* Usage();
 
-/// Parses `args` (argv without the program name), each `--name=value`.
-/// `env_token` is $KURA_POS_TOKEN (may be null); --token wins over it. Errors: INVALID_ARGUMENT
-/// with a one-line message for an unknown flag, a bad value or a missing required flag.
+/// Parses `args` (argv without the program name), each `--name=value`, and reads the token file
+/// if one is given (its trailing whitespace trimmed). `env_token` is $KURA_POS_TOKEN (may be
+/// null); --token or --token-file wins over it (not both). Errors: INVALID_ARGUMENT with a
+/// one-line message for an unknown flag, a bad value, a missing required flag, or a token file
+/// that cannot be read or is empty.
 [[nodiscard]] absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args,
                                                    const char* env_token);
 

@@ -25,6 +25,7 @@ ReplayReport Replayer::ReplayNow(const std::function<bool()>& cancelled) {
     }
     if (batch->empty()) break;
     v1::SyncJournalRequest request;
+    request.set_store(catalog_.store());
     for (const JournalRecord& record : *batch) *request.add_entries() = record.entry;
     absl::StatusOr<v1::SyncJournalResponse> response = gateway_.SyncJournal(request);
     if (!response.ok()) {
@@ -117,13 +118,17 @@ void BackgroundSync::RunOnce() {
                                  report.duplicates, " duplicate, ", report.refused, " refused); ",
                                  report.pending, " pending"));
     }
-    if (!report.status.ok() && !IsUnreachable(report.status) && !absl::IsCancelled(report.status)) {
+    if (!report.status.ok() && !IsUnreachable(report.status) && !IsUnauthorised(report.status) &&
+        !absl::IsCancelled(report.status)) {
       Report(absl::StrCat("SYNC failed: ", Describe(report.status)));
     }
     pending = report.pending;
   }
+  // A refused terminal: the replay just asked the gateway again; with nothing pending, the
+  // catalog refresh or the probe does.
+  const bool refused = !gateway_.refusal().ok();
   const absl::Time now = absl::Now();
-  if (now >= next_catalog_ && (gateway_.online() || pending == 0)) {
+  if (now >= next_catalog_ && (pending == 0 || (gateway_.online() && !refused))) {
     absl::StatusOr<int64_t> items = catalog_.RefreshFrom(gateway_, [this] { return Stopping(); });
     if (items.ok()) {
       // Said once at start, then only after a failure.
@@ -135,13 +140,15 @@ void BackgroundSync::RunOnce() {
       next_catalog_ = now + catalog_interval_;
     } else {
       catalog_synced_ = false;
-      if (!IsUnreachable(items.status()) && !absl::IsCancelled(items.status())) {
+      if (!IsUnreachable(items.status()) && !IsUnauthorised(items.status()) &&
+          !absl::IsCancelled(items.status())) {
         Report(absl::StrCat("CATALOG refresh failed: ", Describe(items.status())));
       }
     }
-  } else if (!gateway_.online() && pending == 0) {
+  } else if ((!gateway_.online() || refused) && pending == 0) {
     v1::GetCatalogRequest probe;
     probe.set_page_size(1);
+    probe.set_store(catalog_.store());
     (void)gateway_.GetCatalog(probe);
   }
 }

@@ -43,8 +43,9 @@ class Replayer {
   /// Batch size of one SyncJournal call.
   static constexpr int kBatch = 50;
 
-  Replayer(Journal& journal, Gateway& gateway, Console& console)
-      : journal_(journal), gateway_(gateway), console_(console) {}
+  /// Sends for the store of `catalog` (Catalog::store).
+  Replayer(Journal& journal, const Catalog& catalog, Gateway& gateway, Console& console)
+      : journal_(journal), catalog_(catalog), gateway_(gateway), console_(console) {}
 
   /// Replays until nothing is pending, or the gateway does not answer, or a batch makes no
   /// progress, or `cancelled` returns true (checked before each batch; status CANCELLED).
@@ -57,6 +58,7 @@ class Replayer {
 
  private:
   Journal& journal_;
+  const Catalog& catalog_;
   Gateway& gateway_;
   Console& console_;
   std::mutex send_mu_;
@@ -65,8 +67,10 @@ class Replayer {
 /// A thread that, every `interval` from its start: replays the journal while entries are
 /// pending; refreshes the offline catalog at start and then every `catalog_interval` while the
 /// gateway answers; and, while the gateway is unreachable with nothing to replay, probes it (one
-/// small GetCatalog) so that the register notices when it is back. Errors are printed once
-/// each, not at every retry.
+/// small GetCatalog) so that the register notices when it is back. While the gateway refuses the
+/// terminal, the replay (or, with nothing pending, the catalog refresh) asks it again each time;
+/// the refusal itself is the LOCKED notice's to report. Errors are printed once each, not at
+/// every retry.
 class BackgroundSync {
  public:
   BackgroundSync(Replayer& replayer, Journal& journal, Catalog& catalog, Gateway& gateway,
