@@ -10,37 +10,6 @@
 
 namespace kura::pos_terminal {
 
-pos::TaxClass TaxClassOf(v1::TaxRate rate) {
-  return rate == v1::TAX_RATE_REDUCED ? pos::TaxClass::kReduced : pos::TaxClass::kStandard;
-}
-
-v1::TenderKind TenderKindToProto(pos::TenderKind kind) {
-  switch (kind) {
-    case pos::TenderKind::kCash:
-      return v1::TENDER_KIND_CASH;
-    case pos::TenderKind::kCard:
-      return v1::TENDER_KIND_CARD;
-    case pos::TenderKind::kEMoney:
-      return v1::TENDER_KIND_EMONEY;
-    case pos::TenderKind::kQr:
-      return v1::TENDER_KIND_QR;
-  }
-  return v1::TENDER_KIND_UNSPECIFIED;
-}
-
-pos::TenderKind TenderKindFromProto(v1::TenderKind kind) {
-  switch (kind) {
-    case v1::TENDER_KIND_CARD:
-      return pos::TenderKind::kCard;
-    case v1::TENDER_KIND_EMONEY:
-      return pos::TenderKind::kEMoney;
-    case v1::TENDER_KIND_QR:
-      return pos::TenderKind::kQr;
-    default:
-      return pos::TenderKind::kCash;
-  }
-}
-
 absl::TimeZone ZoneOf(const std::optional<v1::StoreSettings>& settings) {
   absl::TimeZone zone;
   if (settings && !settings->time_zone().empty() &&
@@ -74,7 +43,7 @@ pos::Receipt ReceiptFromProto(const v1::Receipt& r, absl::TimeZone zone) {
   }
   for (const v1::TaxBreakdown& tax : r.taxes()) {
     pos::RateTotal rate;
-    rate.tax_class = TaxClassOf(tax.rate());
+    rate.tax_class = pos::TaxClassOf(tax.rate());
     rate.rate_percent = pos::TaxRatePercent(rate.tax_class);
     rate.taxable = size(tax.taxable_yen());
     rate.tax = size(tax.tax_yen());
@@ -83,7 +52,8 @@ pos::Receipt ReceiptFromProto(const v1::Receipt& r, absl::TimeZone zone) {
   }
   out.total = size(r.total_yen());
   for (const v1::Tender& tender : r.tenders()) {
-    out.tenders.push_back({TenderKindFromProto(tender.kind()), std::llabs(tender.amount_yen())});
+    out.tenders.push_back({pos::TenderKindFromProto(tender.kind()).value_or(pos::TenderKind::kCash),
+                           std::llabs(tender.amount_yen())});
   }
   out.change = r.change_yen();
   return out;
@@ -253,7 +223,8 @@ absl::StatusOr<pos::Receipt> LocalReceipt(const v1::JournalEntry& entry, const L
                         .discount = *discount}});
     }
     for (const v1::Tender& tender : entry.sale().tenders()) {
-      tenders.push_back({TenderKindFromProto(tender.kind()), tender.amount_yen()});
+      tenders.push_back({pos::TenderKindFromProto(tender.kind()).value_or(pos::TenderKind::kCash),
+                         tender.amount_yen()});
     }
   }
   return pos::MakeReceipt(std::move(header), items, std::move(tenders));

@@ -14,6 +14,7 @@
 #include "kura/pos/receipt.h"
 #include "kura/pos/tax.h"
 #include "kura/pos/v1/pos.pb.h"
+#include "kura/pos/wire.h"
 
 namespace kura::pos_terminal {
 
@@ -55,10 +56,6 @@ v1::Discount DiscountToProto(const pos::LineDiscount& discount);
 [[nodiscard]] absl::StatusOr<pos::LineDiscount> DiscountFromProto(const v1::SaleLine& line);
 /// Returns each line's amount after its discount, in order, as pos::ComputeTax gives them.
 [[nodiscard]] absl::StatusOr<std::vector<int64_t>> LineAmounts(const v1::SaleRequest& sale);
-
-pos::TaxClass TaxClassOf(v1::TaxRate rate);
-v1::TenderKind TenderKindToProto(pos::TenderKind kind);
-pos::TenderKind TenderKindFromProto(v1::TenderKind kind);
 
 /// Returns the store's time zone (`settings.time_zone`), or the machine's when it is unknown.
 absl::TimeZone ZoneOf(const std::optional<v1::StoreSettings>& settings);

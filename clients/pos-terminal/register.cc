@@ -177,7 +177,7 @@ void Register::Scan(absl::string_view text) {
       line.sku = item->sku();
       line.name = item->name().empty() ? item->sku() : item->name();
       line.unit_price = item->price_yen();
-      line.tax_class = TaxClassOf(item->tax_rate());
+      line.tax_class = pos::TaxClassOf(item->tax_rate());
       found = true;
     } else if (absl::IsNotFound(item.status()) || absl::IsInvalidArgument(item.status())) {
       // The gateway's word on this code: the catalog cannot know better.
@@ -208,7 +208,7 @@ void Register::Scan(absl::string_view text) {
     line.sku = (*entry)->sku;
     line.name = (*entry)->name;
     line.unit_price = scan->price_yen.value_or((*entry)->price_yen);
-    line.tax_class = TaxClassOf((*entry)->tax_rate);
+    line.tax_class = pos::TaxClassOf((*entry)->tax_rate);
   }
   absl::StatusOr<int> number = cart_.Add(line);
   if (!number.ok()) return Err(number.status().message());
@@ -311,7 +311,7 @@ void Register::CompleteSale() {
   }
   for (const pos::Tender& tender : cart_.tenders()) {
     v1::Tender& out = *sale.add_tenders();
-    out.set_kind(TenderKindToProto(tender.kind));
+    out.set_kind(pos::ToProto(tender.kind));
     out.set_amount_yen(tender.amount);
   }
   // The sale happens here: once this commit returns it is on disk, and it will reach the
@@ -515,7 +515,7 @@ absl::StatusOr<LineLabels> Register::ReturnLabels(const v1::ReturnRequest& reque
     absl::StatusOr<std::optional<CatalogEntry>> item = catalog_.FindBySku(sku);
     if (item.ok() && *item) {
       label.name = (*item)->name;
-      label.tax_class = TaxClassOf((*item)->tax_rate);
+      label.tax_class = pos::TaxClassOf((*item)->tax_rate);
     }
     return label;
   };
@@ -610,7 +610,7 @@ LineLabels Register::LabelsFor(const JournalRecord& record) {
     absl::StatusOr<std::optional<CatalogEntry>> item = catalog_.FindBySku(line.sku());
     if (item.ok() && *item) {
       label.name = (*item)->name;
-      label.tax_class = TaxClassOf((*item)->tax_rate);
+      label.tax_class = pos::TaxClassOf((*item)->tax_rate);
     }
   }
   return labels;

@@ -18,28 +18,19 @@ namespace kura::connector {
 namespace ledger_v1 = ::kura::ledger::v1;
 namespace reservation_v1 = ::kura::reservation::v1;
 
-struct Clients {
+struct Clients : rpc::TimedCalls {
   Clients(std::shared_ptr<grpc::Channel> reservation, std::shared_ptr<grpc::Channel> ledger,
           absl::Duration timeout)
-      : orders(reservation_v1::OrderService::NewStub(reservation)),
+      : TimedCalls(timeout),
+        orders(reservation_v1::OrderService::NewStub(reservation)),
         ledger(ledger_v1::LedgerService::NewStub(ledger)),
         catalog(ledger_v1::CatalogService::NewStub(ledger)),
-        feed(ledger_v1::ChangeFeedService::NewStub(ledger)),
-        timeout(timeout) {}
-
-  /// Calls `method` with the configured timeout.
-  template <typename Stub, typename Req, typename Resp>
-  absl::StatusOr<Resp> Call(Stub& stub,
-                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                            const Req& request) const {
-    return rpc::CallUnary(stub, method, request, absl::Now() + timeout);
-  }
+        feed(ledger_v1::ChangeFeedService::NewStub(ledger)) {}
 
   std::unique_ptr<reservation_v1::OrderService::Stub> orders;
   std::unique_ptr<ledger_v1::LedgerService::Stub> ledger;
   std::unique_ptr<ledger_v1::CatalogService::Stub> catalog;
   std::unique_ptr<ledger_v1::ChangeFeedService::Stub> feed;
-  absl::Duration timeout;
 };
 
 }  // namespace kura::connector

@@ -20,30 +20,21 @@ namespace kura::pos {
 namespace ledger_v1 = ::kura::ledger::v1;
 namespace reservation_v1 = ::kura::reservation::v1;
 
-struct Clients {
+struct Clients : rpc::TimedCalls {
   Clients(std::shared_ptr<grpc::Channel> ledger, std::shared_ptr<grpc::Channel> reservation,
           absl::Duration timeout)
-      : catalog(ledger_v1::CatalogService::NewStub(ledger)),
+      : TimedCalls(timeout),
+        catalog(ledger_v1::CatalogService::NewStub(ledger)),
         ledger(ledger_v1::LedgerService::NewStub(ledger)),
         limits(reservation_v1::LimitedItemService::NewStub(reservation)),
         orders(reservation_v1::OrderService::NewStub(reservation)),
-        pickup(reservation_v1::PickupService::NewStub(reservation)),
-        timeout(timeout) {}
-
-  /// Calls `method` with the configured timeout.
-  template <typename Stub, typename Req, typename Resp>
-  absl::StatusOr<Resp> Call(Stub& stub,
-                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                            const Req& request) const {
-    return rpc::CallUnary(stub, method, request, absl::Now() + timeout);
-  }
+        pickup(reservation_v1::PickupService::NewStub(reservation)) {}
 
   std::unique_ptr<ledger_v1::CatalogService::Stub> catalog;
   std::unique_ptr<ledger_v1::LedgerService::Stub> ledger;
   std::unique_ptr<reservation_v1::LimitedItemService::Stub> limits;
   std::unique_ptr<reservation_v1::OrderService::Stub> orders;
   std::unique_ptr<reservation_v1::PickupService::Stub> pickup;
-  absl::Duration timeout;
 };
 
 }  // namespace kura::pos

@@ -15,6 +15,7 @@
 #include "kura/pg/transaction.h"
 #include "kura/pos/barcode.h"
 #include "kura/pos/receipt.h"
+#include "kura/pos/wire.h"
 
 namespace kura::pos {
 namespace {
@@ -33,31 +34,11 @@ v1::TaxRate RateOf(ledger_v1::TaxClass c) {
 }
 
 absl::StatusOr<pos::TenderKind> TenderKindOf(v1::TenderKind k) {
-  switch (k) {
-    case v1::TENDER_KIND_CASH:
-      return pos::TenderKind::kCash;
-    case v1::TENDER_KIND_CARD:
-      return pos::TenderKind::kCard;
-    case v1::TENDER_KIND_EMONEY:
-      return pos::TenderKind::kEMoney;
-    case v1::TENDER_KIND_QR:
-      return pos::TenderKind::kQr;
-    default:
-      return InvalidArgument("tenders.kind", "a tender needs its kind: cash, card, emoney or qr");
+  std::optional<pos::TenderKind> kind = TenderKindFromProto(k);
+  if (!kind) {
+    return InvalidArgument("tenders.kind", "a tender needs its kind: cash, card, emoney or qr");
   }
-}
-v1::TenderKind ProtoTenderKind(pos::TenderKind k) {
-  switch (k) {
-    case pos::TenderKind::kCash:
-      return v1::TENDER_KIND_CASH;
-    case pos::TenderKind::kCard:
-      return v1::TENDER_KIND_CARD;
-    case pos::TenderKind::kEMoney:
-      return v1::TENDER_KIND_EMONEY;
-    case pos::TenderKind::kQr:
-      return v1::TENDER_KIND_QR;
-  }
-  return v1::TENDER_KIND_UNSPECIFIED;
+  return *kind;
 }
 
 // The wire form of a receipt built by MakeReceipt; `skus` runs along its lines.
@@ -93,7 +74,7 @@ v1::Receipt ToProto(const pos::Receipt& r, const std::vector<std::string>& skus,
   out.set_total_yen(r.total);
   for (const auto& t : r.tenders) {
     auto* tender = out.add_tenders();
-    tender->set_kind(ProtoTenderKind(t.kind));
+    tender->set_kind(pos::ToProto(t.kind));
     tender->set_amount_yen(t.amount);
   }
   out.set_change_yen(r.change);

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "kura/rpc/status.h"
 
@@ -36,5 +37,21 @@ absl::StatusOr<Resp> CallUnary(Stub& stub,
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
+
+/// A service's calls to others, each with the same timeout from its start (derive the struct of
+/// stubs from it).
+struct TimedCalls {
+  explicit TimedCalls(absl::Duration timeout) : timeout(timeout) {}
+
+  /// Calls `method` with the timeout.
+  template <typename Stub, typename Req, typename Resp>
+  absl::StatusOr<Resp> Call(Stub& stub,
+                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                            const Req& request) const {
+    return CallUnary(stub, method, request, absl::Now() + timeout);
+  }
+
+  absl::Duration timeout;
+};
 
 }  // namespace kura::rpc
