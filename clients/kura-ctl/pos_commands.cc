@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "args.h"
 #include "kura/pos/v1/pos.grpc.pb.h"
 #include "output.h"
@@ -30,7 +32,9 @@ const char kUsage[] =
     "            [--layout SPEC] [--returns-without-receipt]\n"
     "                                                 receipt header, invoice registration\n"
     "                                                 number, in-store code layout (e.g.\n"
-    "                                                 20-24:price:4,25-29:weight:5:3)\n";
+    "                                                 20-24:price:4,25-29:weight:5:3)\n"
+    "  pos-incidents [--store S] [--limit N]          oversold register sales and offline\n"
+    "                                                 entries the gateway could not book\n";
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "kura-ctl: %s\n\n%s", message.c_str(), kUsage);
@@ -126,20 +130,46 @@ int Store(const Args& args, Stub& stub) {
   return 0;
 }
 
+int Incidents(const Args& args, Stub& stub) {
+  if (!args.positional().empty()) return UsageError("pos-incidents takes no arguments");
+  v1::ListIncidentsRequest r;
+  r.set_location(args.Get("store"));
+  int limit = 0;
+  if (args.Has("limit") && !absl::SimpleAtoi(args.Get("limit"), &limit)) {
+    return UsageError("--limit takes a number");
+  }
+  r.set_limit(limit);
+  auto resp = Call(stub, &Stub::ListIncidents, r);
+  if (!resp) return 1;
+  PrintRows(args.Has("json"), resp->incidents(),
+            {"KIND", "STORE", "TERMINAL", "TRANSACTION", "ITEMS / DETAIL", "RECORDED"},
+            [](const v1::Incident& i) -> std::vector<std::string> {
+              return {i.kind(),
+                      i.location(),
+                      i.terminal_id(),
+                      i.transaction_id(),
+                      i.skus().empty() ? i.detail() : absl::StrJoin(i.skus(), ","),
+                      FormatTime(i.record_time())};
+            });
+  return 0;
+}
+
 }  // namespace
 
 const char* PosUsage() { return kUsage; }
 
 int RunPosCommand(const std::string& command, const std::vector<std::string>& argv) {
-  if (command != "terminals" && command != "pos-store") return -1;
-  auto args = Args::Parse(argv, {"json", "returns-without-receipt"},
-                          {"addr", "store", "name", "invoice", "address", "phone", "layout"});
+  if (command != "terminals" && command != "pos-store" && command != "pos-incidents") return -1;
+  auto args =
+      Args::Parse(argv, {"json", "returns-without-receipt"},
+                  {"addr", "store", "name", "invoice", "address", "phone", "layout", "limit"});
   if (!args.ok()) return UsageError(absl::StrCat(command, ": ", args.status().message()));
   const char* env_addr = std::getenv("KURA_POS_ADMIN_ADDR");
   const std::string addr = args->Get("addr", env_addr != nullptr ? env_addr : "127.0.0.1:7105");
   auto stub =
       v1::PosAdminService::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
   if (command == "terminals") return Terminals(*args, *stub);
+  if (command == "pos-incidents") return Incidents(*args, *stub);
   return Store(*args, *stub);
 }
 

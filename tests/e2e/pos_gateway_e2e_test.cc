@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "kura/base/validation.h"
 #include "pos_fixture.h"
 
@@ -448,6 +450,23 @@ TEST_CASE("An offline journal is applied once, in order, at its original times")
                                         absl::ToUnixSeconds(t0 + absl::Minutes(2)),
                                         absl::ToUnixSeconds(t0 + absl::Minutes(3)),
                                         absl::ToUnixSeconds(t0 + absl::Minutes(3))});
+  // An operator sees both oversold sales and the rejected entry.
+  auto incidents = Call(*f.admin, &Admin::ListIncidents, pv1::ListIncidentsRequest());
+  REQUIRE(incidents.ok());
+  std::map<std::string, std::string> seen;
+  for (const auto& i : incidents->incidents()) {
+    seen[i.transaction_id()] = i.kind() + " " + absl::StrJoin(i.skus(), ",") + i.detail();
+  }
+  REQUIRE(seen.size() == 3);
+  REQUIRE(seen["a-01-31"] == "OVERSOLD PEN");
+  REQUIRE(seen["a-01-35"] == "OVERSOLD PEN");
+  REQUIRE(absl::StartsWith(seen["a-01-33"], "JOURNAL_REJECTED INVALID_ARGUMENT"));
+  auto [exit, out] = f.Ctl({"pos-incidents", "--store", "store-a"}, f.admin_address());
+  INFO(out);
+  REQUIRE(exit == 0);
+  REQUIRE(out.find("a-01-33") != std::string::npos);
+  REQUIRE(out.find("OVERSOLD") != std::string::npos);
+
   // An entry naming another store is refused whole: it stays with the register.
   pv1::SyncJournalRequest elsewhere;
   auto other = PosFixture::SaleOf("a-01-41", {{"PEN", 1, 105}}, 105, "store-b");

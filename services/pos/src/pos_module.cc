@@ -115,6 +115,10 @@ class AdminGrpc final : public v1::PosAdminService::Service {
       return out;
     });
   }
+  grpc::Status ListIncidents(grpc::ServerContext* ctx, const v1::ListIncidentsRequest* req,
+                             v1::ListIncidentsResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return r_.Incidents(*req); });
+  }
   grpc::Status GetStoreSettings(grpc::ServerContext* ctx, const v1::GetStoreSettingsRequest* req,
                                 v1::GetStoreSettingsResponse* resp) override {
     return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::GetStoreSettingsResponse> {

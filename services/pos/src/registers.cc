@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "kura/base/error.h"
 #include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
@@ -228,6 +229,45 @@ absl::StatusOr<v1::StoreSettings> Registers::Settings(const std::string& locatio
                                            &ledger_v1::CatalogService::Stub::GetLocation, get));
   stored->set_time_zone(loc.location().time_zone());
   return *stored;
+}
+
+absl::StatusOr<v1::ListIncidentsResponse> Registers::Incidents(
+    const v1::ListIncidentsRequest& request) {
+  if (!request.location().empty()) RETURN_IF_ERROR(ValidateCode("location", request.location()));
+  if (request.limit() < 0 || request.limit() > 1000) {
+    return InvalidArgument("limit", "limit must be between 0 and 1000");
+  }
+  const int limit = request.limit() == 0 ? 100 : request.limit();
+  return InTx<v1::ListIncidentsResponse>(db_, [&](Tx& tx) {
+    v1::ListIncidentsResponse out;
+    for (const auto& r : tx.exec_params(
+             "SELECT * FROM ("
+             "SELECT 'OVERSOLD', location, terminal_id, transaction_id, "
+             "array_to_string(skus, ','), '', "
+             "(extract(epoch FROM occurred_at) * 1000000)::bigint AS occurred, "
+             "(extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded "
+             "FROM oversold_incidents WHERE $1 = '' OR location = $1 "
+             "UNION ALL SELECT 'JOURNAL_REJECTED', location, terminal_id, transaction_id, '', "
+             "reason || ': ' || detail, NULL, "
+             "(extract(epoch FROM recorded_at) * 1000000)::bigint "
+             "FROM journal_rejections WHERE $1 = '' OR location = $1) i "
+             "ORDER BY recorded DESC, transaction_id LIMIT $2",
+             request.location(), limit)) {
+      auto* i = out.add_incidents();
+      i->set_kind(r[0].as<std::string>());
+      i->set_location(r[1].as<std::string>());
+      i->set_terminal_id(r[2].as<std::string>());
+      i->set_transaction_id(r[3].as<std::string>());
+      for (absl::string_view sku :  // SKUs have no commas
+           absl::StrSplit(r[4].as<std::string>(), ',', absl::SkipEmpty())) {
+        i->add_skus(std::string(sku));
+      }
+      i->set_detail(r[5].as<std::string>());
+      if (!r[6].is_null()) *i->mutable_occurred_at() = MicrosToProto(r[6].as<int64_t>());
+      *i->mutable_record_time() = MicrosToProto(r[7].as<int64_t>());
+    }
+    return out;
+  });
 }
 
 }  // namespace kura::pos

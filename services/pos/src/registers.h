@@ -43,6 +43,8 @@ class Registers {
   /// A store's settings with its time zone; FAILED_PRECONDITION (STORE_NOT_CONFIGURED) when it
   /// has none.
   absl::StatusOr<v1::StoreSettings> Settings(const std::string& location);
+  /// Oversold sales and rejected journal entries, newest first.
+  absl::StatusOr<v1::ListIncidentsResponse> Incidents(const v1::ListIncidentsRequest& request);
 
  private:
   pg::Database& db_;
