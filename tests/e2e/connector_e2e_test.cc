@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <pqxx/pqxx>
+
 #include <fstream>
 #include <sstream>
 
@@ -108,6 +110,30 @@ struct ConnectorFixture : Fixture {
     return {result->dead_letters().begin(), result->dead_letters().end()};
   }
 
+  // Waits until every stored delivery is done (applied, skipped or dead-lettered): what a
+  // delivery did not do by then, it never does.
+  void WaitIdle() {
+    pqxx::connection db(l.dsn());
+    REQUIRE(kura::testing::WaitFor(
+        [&] {
+          pqxx::nontransaction tx(db);
+          return tx.exec1("SELECT count(*) FROM connector.inbox WHERE state = 0")[0].as<int>() == 0;
+        },
+        absl::Seconds(15)));
+  }
+  // Waits until the availability pusher has read the ledger's change feed to its end.
+  void WaitFeedRead() {
+    const int64_t head = l.AllEvents().back().sequence();
+    pqxx::connection db(l.dsn());
+    REQUIRE(kura::testing::WaitFor(
+        [&] {
+          pqxx::nontransaction tx(db);
+          return tx.exec1("SELECT sequence FROM connector.feed_cursor WHERE name = 'push'")[0]
+                     .as<int64_t>() >= head;
+        },
+        absl::Seconds(15)));
+  }
+
   int webhook_port = 0;
   std::unique_ptr<kura::testing::ServiceProcess> connector;
   std::unique_ptr<AdminStub> admin;
@@ -138,7 +164,7 @@ TEST_CASE("A signed Shopify order becomes a confirmed kura order once, however o
   // The same delivery again, and the same event from a rotated secret: applied once.
   REQUIRE(f.PostShopify("ec", body, "orders/create", "ev-1") == 200);
   REQUIRE(f.PostShopify("ec", body, "orders/create", "ev-1", "shpss_previous_secret") == 200);
-  absl::SleepFor(absl::Milliseconds(300));
+  f.WaitIdle();
   REQUIRE(f.l.Availability("TSHIRT-BLK-M", "wh").committed() == 2);
 
   // A bad signature: 401 and nothing stored; a signed body that is not an order: 400 and a
@@ -205,7 +231,7 @@ TEST_CASE("Shopify snapshots out of order: an older state never overrides a newe
   // A retried delivery of a 10:01 state (cancelled then, as its snapshot says) arrives last: it
   // is older than the state applied, so it is skipped and the order stays confirmed.
   REQUIRE(post(order("voided", R"("2026-11-26T10:01:00Z")"), "s-2", "2026-11-26T10:01:00Z") == 200);
-  absl::SleepFor(absl::Milliseconds(500));
+  f.WaitIdle();
   REQUIRE(state() == rv1::ORDER_STATE_CONFIRMED);
   REQUIRE(f.l.Availability("TEE", "wh").committed() == 2);
   REQUIRE(f.DeadLetters().empty());
@@ -218,7 +244,7 @@ TEST_CASE("A cancel that arrives before its create ends cancelled with stock unc
   f.Connect("ec", "kura", {kKuraSecret});
   const std::string lines = R"([{"sku":"TEE","quantity":2}])";
   REQUIRE(f.PostKura("ec", "e-2", "order.cancelled", "K-1", "2026-11-26T10:05:00Z", lines) == 200);
-  absl::SleepFor(absl::Milliseconds(300));
+  f.WaitIdle();  // the cancel is applied (remembered) before its create arrives
   REQUIRE(f.PostKura("ec", "e-1", "order.placed", "K-1", "2026-11-26T10:00:00Z", lines) == 200);
   // (A cancelling order already shows as cancelled: wait for its hold to be voided too.)
   REQUIRE(Eventually([&] {
@@ -524,7 +550,7 @@ TEST_CASE("WooCommerce and Square simulators receive the channels' availability"
     return f.l.Availability("MUG", "store-b").sellable() == 0 &&
            square.Stock("6F4K33KPNUVDWKZ43KUIFH6K") == 0;
   }));
-  absl::SleepFor(absl::Milliseconds(300));
+  f.WaitIdle();
   REQUIRE(f.l.Availability("MUG", "store-b").sellable() == 0);
   int square_sales = 0, write_offs = 0;
   for (const auto& e : f.l.AllEvents()) {
@@ -541,7 +567,7 @@ TEST_CASE("WooCommerce and Square simulators receive the channels' availability"
   // An item mapped after its stock arrived is offered at once, without waiting for a change.
   f.l.CreateItem("CUP");
   f.l.Receive("CUP", "store-b", 3);
-  absl::SleepFor(absl::Milliseconds(300));
+  f.WaitFeedRead();  // the receipt was seen while CUP was not mapped: no push from the feed
   f.MapItem("ec-square", "CUPCUPCUP", "CUP");
   REQUIRE(Eventually([&] { return square.Stock("CUPCUPCUP") == 3; }));
 }
@@ -606,7 +632,7 @@ TEST_CASE("WooCommerce refunds of shipped orders are read from the platform and 
   REQUIRE(order(900, "refunded", "2026-11-26T11:00:00", true,
                 R"([{"id":77,"reason":"","total":"-10"},{"id":78,"reason":"","total":"-20"}])") ==
           200);
-  absl::SleepFor(absl::Milliseconds(400));
+  f.WaitIdle();
   REQUIRE(f.l.Availability("MUG", "store-a").quality_control() == 1);
   REQUIRE(refund_reads() == 2);
 

@@ -272,7 +272,7 @@ TEST_CASE("An outage: sales journaled offline, the register killed mid-sale, all
   // One more, killed while it completes: it may or may not have reached the journal.
   REQUIRE(pos->Do("4901330578862").find("OK line") == 0);
   pos->Send("pay cash 105");
-  absl::SleepFor(absl::Milliseconds(5));
+  absl::SleepFor(absl::Milliseconds(5));  // not a wait: the kill lands somewhere in the sale
   pos->Kill();
   REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 9);  // nothing reached the ledger
 
@@ -285,8 +285,7 @@ TEST_CASE("An outage: sales journaled offline, the register killed mid-sale, all
   f.StartGateway();
   pos = std::make_unique<Register>(f, f.token_a, data, std::vector<std::string>{});
   const std::string first_restart = pos->Output();
-  absl::SleepFor(absl::Milliseconds(100));
-  pos->Kill();
+  pos->Kill();  // as soon as it is up: while it replays its journal
   pos = std::make_unique<Register>(f, f.token_a, data, std::vector<std::string>{});
   REQUIRE(Eventually([&] { return pos->Do("status").find("0 pending") != std::string::npos; }));
 

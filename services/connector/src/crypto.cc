@@ -27,9 +27,13 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-bool VerifyHmacBase64(absl::string_view signature, absl::string_view key,
+bool VerifyHmacBase64(absl::string_view signature, const std::vector<std::string>& keys,
                       absl::string_view message) {
-  return ConstantTimeEquals(signature, Base64(HmacSha256(key, message)));
+  bool ok = false;
+  for (const auto& key : keys) {  // every key is tried: the time does not tell which matched
+    ok |= ConstantTimeEquals(signature, Base64(HmacSha256(key, message)));
+  }
+  return ok && !signature.empty();
 }
 
 }  // namespace kura::connector

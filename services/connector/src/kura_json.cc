@@ -37,12 +37,7 @@ class KuraJson final : public Connector {
 
   bool Verify(const WebhookRequest& request,
               const std::vector<std::string>& secrets) const override {
-    const std::string signature = request.Header("kura-signature");
-    bool ok = false;
-    for (const auto& secret : secrets) {
-      ok |= !signature.empty() && VerifyHmacBase64(signature, secret, request.body);
-    }
-    return ok;
+    return VerifyHmacBase64(request.Header("kura-signature"), secrets, request.body);
   }
 
   absl::StatusOr<DeliveryInfo> Identify(const WebhookRequest& request) const override {

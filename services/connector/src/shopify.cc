@@ -45,12 +45,7 @@ class Shopify final : public Connector {
 
   bool Verify(const WebhookRequest& request,
               const std::vector<std::string>& secrets) const override {
-    const std::string signature = request.Header("x-shopify-hmac-sha256");
-    bool ok = false;
-    for (const auto& secret : secrets) {
-      ok |= !signature.empty() && VerifyHmacBase64(signature, secret, request.body);
-    }
-    return ok;
+    return VerifyHmacBase64(request.Header("x-shopify-hmac-sha256"), secrets, request.body);
   }
 
   absl::StatusOr<DeliveryInfo> Identify(const WebhookRequest& request) const override {

@@ -23,12 +23,8 @@ class Square final : public Connector {
 
   bool Verify(const WebhookRequest& request,
               const std::vector<std::string>& secrets) const override {
-    const std::string signature = request.Header("x-square-hmacsha256-signature");
-    bool ok = false;
-    for (const auto& secret : secrets) {
-      ok |= !signature.empty() && VerifyHmacBase64(signature, secret, request.url + request.body);
-    }
-    return ok;
+    return VerifyHmacBase64(request.Header("x-square-hmacsha256-signature"), secrets,
+                            request.url + request.body);
   }
 
   absl::StatusOr<DeliveryInfo> Identify(const WebhookRequest& request) const override {

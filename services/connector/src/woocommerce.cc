@@ -7,6 +7,9 @@
 // each refund's lines are read with GET /orders/<id>/refunds/<id> and what it restocked comes
 // back as a return. The creation ping (form-encoded webhook_id=N, unsigned) is
 // answered and ignored.
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -23,6 +26,11 @@ namespace {
 
 using Kind = CanonicalEvent::Kind;
 
+// WooCommerce ids are numbers; order and refund ids go into API paths (refund reads).
+bool Numeric(const std::string& id) {
+  return !id.empty() && std::all_of(id.begin(), id.end(), absl::ascii_isdigit);
+}
+
 class WooCommerce final : public Connector {
  public:
   bool SnapshotsOrders() const override { return true; }
@@ -30,12 +38,7 @@ class WooCommerce final : public Connector {
 
   bool Verify(const WebhookRequest& request,
               const std::vector<std::string>& secrets) const override {
-    const std::string signature = request.Header("x-wc-webhook-signature");
-    bool ok = false;
-    for (const auto& secret : secrets) {
-      ok |= !signature.empty() && VerifyHmacBase64(signature, secret, request.body);
-    }
-    return ok;
+    return VerifyHmacBase64(request.Header("x-wc-webhook-signature"), secrets, request.body);
   }
 
   bool IsPing(const WebhookRequest& request) const override {
@@ -63,7 +66,7 @@ class WooCommerce final : public Connector {
     if (topic != "order.created" && topic != "order.updated") return events;
     ASSIGN_OR_RETURN(Json body, ParseObject(request.body));
     const std::string order_id = IdText(body, "id");
-    if (order_id.empty()) return InvalidArgument("id", "the order has no id");
+    if (!Numeric(order_id)) return InvalidArgument("id", "the order's id is not a number");
     const std::string customer =
         IdText(body, "customer_id") == "0" ? "" : IdText(body, "customer_id");
     std::vector<CanonicalEvent::Line> lines;
@@ -99,7 +102,7 @@ class WooCommerce final : public Connector {
     if (shipped && refunds != body.end() && refunds->is_array()) {
       for (const auto& refund : *refunds) {
         const std::string id = refund.is_object() ? IdText(refund, "id") : "";
-        if (id.empty()) return InvalidArgument("refunds", "a refund has no id");
+        if (!Numeric(id)) return InvalidArgument("refunds", "a refund's id is not a number");
         events.push_back({Kind::kRefundIssued, order_id, customer, {}, id});
       }
     }

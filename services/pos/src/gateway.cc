@@ -301,37 +301,35 @@ absl::StatusOr<Gateway::Recorded> Gateway::Once(
     const TerminalIdentity& who, const std::string& id, int kind, const std::string& digest,
     const std::string& original, absl::Time at, bool from_journal,
     const std::function<absl::StatusOr<Recorded>(Tx&)>& apply) {
-  return db_.Run<Recorded>([&](pqxx::connection& c) {
-    return pg::RunInTransaction<Recorded>(c, {}, [&](Tx& tx) -> absl::StatusOr<Recorded> {
-      tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
-                     absl::StrCat(who.location, "/", id));
-      auto seen = tx.exec_params(
-          "SELECT terminal_id, request_digest, encode(receipt, 'hex'), oversold FROM "
-          "transactions WHERE location = $1 AND transaction_id = $2",
-          who.location, id);
-      if (!seen.empty()) {
-        if (seen[0][0].as<std::string>() != who.terminal_id ||
-            seen[0][1].as<std::string>() != digest) {
-          return MakeError(absl::StatusCode::kAlreadyExists, "TRANSACTION_ID_REUSED",
-                           absl::StrCat("transaction ", id, " was recorded with other contents"));
-        }
-        Recorded out;
-        out.receipt.ParseFromString(absl::HexStringToBytes(seen[0][2].as<std::string>()));
-        out.oversold = seen[0][3].as<bool>();
-        out.duplicate = true;
-        return out;
+  return pg::Transact<Recorded>(db_, {}, [&](Tx& tx) -> absl::StatusOr<Recorded> {
+    tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
+                   absl::StrCat(who.location, "/", id));
+    auto seen = tx.exec_params(
+        "SELECT terminal_id, request_digest, encode(receipt, 'hex'), oversold FROM "
+        "transactions WHERE location = $1 AND transaction_id = $2",
+        who.location, id);
+    if (!seen.empty()) {
+      if (seen[0][0].as<std::string>() != who.terminal_id ||
+          seen[0][1].as<std::string>() != digest) {
+        return MakeError(absl::StatusCode::kAlreadyExists, "TRANSACTION_ID_REUSED",
+                         absl::StrCat("transaction ", id, " was recorded with other contents"));
       }
-      ASSIGN_OR_RETURN(Recorded out, apply(tx));
-      tx.exec_params(
-          "INSERT INTO transactions (terminal_id, transaction_id, location, kind, "
-          "request_digest, receipt, oversold, original_transaction_id, occurred_at, "
-          "recorded_at, from_journal) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, "
-          "$9, $10, $11)",
-          who.terminal_id, id, who.location, kind, digest,
-          absl::BytesToHexString(DeterministicBytes(out.receipt)), out.oversold, original,
-          pg::SqlTime(at), pg::SqlTime(clock_.Now()), from_journal);
+      Recorded out;
+      out.receipt.ParseFromString(absl::HexStringToBytes(seen[0][2].as<std::string>()));
+      out.oversold = seen[0][3].as<bool>();
+      out.duplicate = true;
       return out;
-    });
+    }
+    ASSIGN_OR_RETURN(Recorded out, apply(tx));
+    tx.exec_params(
+        "INSERT INTO transactions (terminal_id, transaction_id, location, kind, "
+        "request_digest, receipt, oversold, original_transaction_id, occurred_at, "
+        "recorded_at, from_journal) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, "
+        "$9, $10, $11)",
+        who.terminal_id, id, who.location, kind, digest,
+        absl::BytesToHexString(DeterministicBytes(out.receipt)), out.oversold, original,
+        pg::SqlTime(at), pg::SqlTime(clock_.Now()), from_journal);
+    return out;
   });
 }
 

@@ -31,11 +31,6 @@ std::string Sha256Hex(const std::string& text) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
-template <typename T>
-absl::StatusOr<T> InTx(pg::Database& db, std::function<absl::StatusOr<T>(Tx&)> body) {
-  return db.Run<T>([&](pqxx::connection& c) { return pg::RunInTransaction<T>(c, {}, body); });
-}
-
 v1::Terminal TerminalOf(const pqxx::row& r) {
   v1::Terminal t;
   t.set_terminal_id(r[0].as<std::string>());
@@ -99,7 +94,7 @@ absl::StatusOr<v1::IssueTerminalResponse> Registers::Issue(const v1::Terminal& t
                      absl::StrCat(terminal.location(), " is not a store"));
   }
   // A terminal stays in its store: its journal holds that store's sales.
-  ASSIGN_OR_RETURN(std::string store, InTx<std::string>(db_, [&](Tx& tx) {
+  ASSIGN_OR_RETURN(std::string store, pg::Transact<std::string>(db_, {}, [&](Tx& tx) {
                      auto rows =
                          tx.exec_params("SELECT location FROM terminals WHERE terminal_id = $1",
                                         terminal.terminal_id());
@@ -116,7 +111,7 @@ absl::StatusOr<v1::IssueTerminalResponse> Registers::Issue(const v1::Terminal& t
       "kpt_", absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(random), 32)));
   v1::IssueTerminalResponse out;
   out.set_token(token);
-  ASSIGN_OR_RETURN(*out.mutable_terminal(), InTx<v1::Terminal>(db_, [&](Tx& tx) {
+  ASSIGN_OR_RETURN(*out.mutable_terminal(), pg::Transact<v1::Terminal>(db_, {}, [&](Tx& tx) {
     return TerminalOf(tx.exec_params1(
         "INSERT INTO terminals VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (terminal_id) DO "
         "UPDATE SET name = $3, token_sha256 = $4, issue_time = $5, "
@@ -131,7 +126,7 @@ absl::StatusOr<v1::IssueTerminalResponse> Registers::Issue(const v1::Terminal& t
 
 absl::StatusOr<v1::Terminal> Registers::Revoke(const std::string& terminal_id) {
   RETURN_IF_ERROR(ValidateCode("terminal_id", terminal_id));
-  return InTx<v1::Terminal>(db_, [&](Tx& tx) -> absl::StatusOr<v1::Terminal> {
+  return pg::Transact<v1::Terminal>(db_, {}, [&](Tx& tx) -> absl::StatusOr<v1::Terminal> {
     tx.exec_params(
         "UPDATE terminals SET revoke_time = coalesce(revoke_time, $2) WHERE terminal_id = $1",
         terminal_id, pg::SqlTime(clock_.Now()));
@@ -147,7 +142,7 @@ absl::StatusOr<v1::Terminal> Registers::Revoke(const std::string& terminal_id) {
 
 absl::StatusOr<v1::ListTerminalsResponse> Registers::List(const std::string& location) {
   if (!location.empty()) RETURN_IF_ERROR(ValidateCode("location", location));
-  return InTx<v1::ListTerminalsResponse>(db_, [&](Tx& tx) {
+  return pg::Transact<v1::ListTerminalsResponse>(db_, {}, [&](Tx& tx) {
     v1::ListTerminalsResponse out;
     for (const auto& r : tx.exec_params(
              std::string(kTerminalColumns) + "WHERE $1 = '' OR location = $1 ORDER BY terminal_id",
@@ -183,7 +178,7 @@ absl::StatusOr<v1::StoreSettings> Registers::SetSettings(const v1::StoreSettings
     return MakeError(absl::StatusCode::kFailedPrecondition, "NOT_A_STORE",
                      absl::StrCat(s.location(), " is not a store"));
   }
-  RETURN_IF_ERROR(InTx<bool>(db_, [&](Tx& tx) {
+  RETURN_IF_ERROR(pg::Transact<bool>(db_, {}, [&](Tx& tx) {
                     tx.exec_params(
                         "INSERT INTO store_settings VALUES ($1, $2, $3, $4, $5, $6, $7) "
                         "ON CONFLICT (location) DO UPDATE SET name = $2, address = $3, "
@@ -201,8 +196,8 @@ absl::StatusOr<v1::StoreSettings> Registers::SetSettings(const v1::StoreSettings
 absl::StatusOr<v1::StoreSettings> Registers::Settings(const std::string& location) {
   RETURN_IF_ERROR(ValidateCode("location", location));
   ASSIGN_OR_RETURN(auto stored,
-                   InTx<std::optional<v1::StoreSettings>>(
-                       db_, [&](Tx& tx) -> absl::StatusOr<std::optional<v1::StoreSettings>> {
+                   pg::Transact<std::optional<v1::StoreSettings>>(
+                       db_, {}, [&](Tx& tx) -> absl::StatusOr<std::optional<v1::StoreSettings>> {
                          auto rows = tx.exec_params(
                              "SELECT name, address, phone, invoice_number, in_store_layout, "
                              "returns_without_receipt FROM store_settings WHERE location = $1",
@@ -238,7 +233,7 @@ absl::StatusOr<v1::ListIncidentsResponse> Registers::Incidents(
     return InvalidArgument("limit", "limit must be between 0 and 1000");
   }
   const int limit = request.limit() == 0 ? 100 : request.limit();
-  return InTx<v1::ListIncidentsResponse>(db_, [&](Tx& tx) {
+  return pg::Transact<v1::ListIncidentsResponse>(db_, {}, [&](Tx& tx) {
     v1::ListIncidentsResponse out;
     for (const auto& r : tx.exec_params(
              "SELECT * FROM ("

@@ -104,4 +104,11 @@ class Database {
   std::vector<std::thread> threads_;
 };
 
+/// RunInTransaction on one of `db`'s connections, waiting for the result.
+template <typename T>
+absl::StatusOr<T> Transact(Database& db, const TransactionOptions& options,
+                           const std::function<absl::StatusOr<T>(pqxx::transaction_base&)>& body) {
+  return db.Run<T>([&](pqxx::connection& c) { return RunInTransaction<T>(c, options, body); });
+}
+
 }  // namespace kura::pg
