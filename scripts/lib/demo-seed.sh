@@ -75,9 +75,9 @@ seed_demo() {
     --phone 03-1234-5678 --invoice T1234567890123 --layout "20-24:price:4,25-29:weight:5:3"
   kctl pos-store set shinjuku --name "kura 新宿店" --address "東京都新宿区新宿3-4-5" \
     --phone 03-2345-6789 --invoice T1234567890123 --returns-without-receipt
-  mkdir -p "$state/pos"
-  if [ ! -s "$state/pos/shibuya-01.token" ]; then
-    "$KURA_BUILD_DIR/clients/kura-ctl" terminals issue shibuya-01 --store shibuya \
-      --name "Shibuya register 1" | sed -n 's/^token //p' >"$state/pos/shibuya-01.token"
+  mkdir -p "$KURA_STATE/pos"
+  if [ ! -s "$KURA_STATE/pos/shibuya-01.token" ]; then
+    (umask 077 && "$KURA_BUILD_DIR/clients/kura-ctl" terminals issue shibuya-01 --store shibuya \
+      --name "Shibuya register 1" | sed -n 's/^token //p' >"$KURA_STATE/pos/shibuya-01.token")
   fi
 }

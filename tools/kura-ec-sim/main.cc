@@ -15,6 +15,10 @@
 // Control endpoints for tests (not part of any platform):
 //   POST /sim/stock {"item_id","quantity"}  set a quantity directly (drift, sales there)
 //   GET  /sim/stock/<item_id>               {"quantity": N}
+//   GET  /sim/wait?item_id=X[&not=Q][&timeout_ms=T]  waits (default 5 s) until X has a quantity,
+//                                            other than Q when given: {"quantity": N,
+//                                            "changed_at_us": when it was set, Unix µs}; 408
+//                                            when the time runs out (scripts/bench propagation)
 //   POST /sim/fail {"count": N, "status": S}  the next N API calls answer S
 //   POST /sim/throttle {"count": N}          the next N API calls are rate-limited
 //   GET  /sim/stats                          {"api_calls", "applied", "stale", "refused",
@@ -34,6 +38,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -97,7 +102,7 @@ class Simulator {
       Json body = Json::parse(req.body, nullptr, false);
       std::lock_guard lock(mu_);
       const std::string item = body.value("item_id", "");
-      stock_[item] = body.value("quantity", int64_t{0});
+      Set(item, body.value("quantity", int64_t{0}));
       counted_at_[item] = absl::Now();  // a count made on the platform now
       res.set_content("{}", "application/json");
     });
@@ -109,6 +114,30 @@ class Simulator {
         return;
       }
       res.set_content(Json({{"quantity", it->second}}).dump(), "application/json");
+    });
+    http.Get("/sim/wait", [this](const httplib::Request& req, httplib::Response& res) {
+      const std::string item = req.get_param_value("item_id");
+      const bool has_not = req.has_param("not");
+      int64_t not_quantity = 0, timeout_ms = 5000;
+      if (item.empty() ||
+          (has_not && !absl::SimpleAtoi(req.get_param_value("not"), &not_quantity)) ||
+          (req.has_param("timeout_ms") &&
+           !absl::SimpleAtoi(req.get_param_value("timeout_ms"), &timeout_ms))) {
+        res.status = 400;
+        return;
+      }
+      std::unique_lock lock(mu_);
+      if (!changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+            auto it = stock_.find(item);
+            return it != stock_.end() && (!has_not || it->second != not_quantity);
+          })) {
+        res.status = 408;
+        return;
+      }
+      res.set_content(Json({{"quantity", stock_[item]},
+                            {"changed_at_us", absl::ToUnixMicros(changed_at_[item])}})
+                          .dump(),
+                      "application/json");
     });
     http.Post("/sim/fail", [this](const httplib::Request& req, httplib::Response& res) {
       Json body = Json::parse(req.body, nullptr, false);
@@ -251,7 +280,7 @@ class Simulator {
       }
       Json payload = {{"userErrors", errors}, {"inventoryAdjustmentGroup", nullptr}};
       if (errors.empty()) {  // all or nothing
-        for (const auto& [item, quantity] : sets) stock_[item] = quantity;
+        for (const auto& [item, quantity] : sets) Set(item, quantity);
         ++applied_;
         payload["inventoryAdjustmentGroup"] = {
             {"id", absl::StrCat("gid://shopify/InventoryAdjustmentGroup/", api_calls_)}};
@@ -291,7 +320,7 @@ class Simulator {
     Json out = Json::array();
     for (const auto& u : body["update"]) {
       const std::string id = std::to_string(u.value("id", int64_t{0}));
-      stock_[id] = u.value("stock_quantity", int64_t{0});
+      Set(id, u.value("stock_quantity", int64_t{0}));
       out.push_back({{"id", u.value("id", int64_t{0})},
                      {"manage_stock", true},
                      {"stock_quantity", stock_[id]}});
@@ -304,7 +333,7 @@ class Simulator {
     Json body = Json::parse(req.body, nullptr, false);
     const std::string id =
         absl::StrCat(std::string(req.matches[1]), "/", std::string(req.matches[2]));
-    stock_[id] = body.value("stock_quantity", int64_t{0});
+    Set(id, body.value("stock_quantity", int64_t{0}));
     ++applied_;
     res.set_content(
         Json({{"id", std::stoll(req.matches[2])}, {"stock_quantity", stock_[id]}}).dump(),
@@ -357,7 +386,7 @@ class Simulator {
       int64_t quantity = 0;
       absl::SimpleAtoi(c.value("quantity", "0"), &quantity);
       if (!counted_at_.count(item) || counted_at_[item] <= at) {  // an older count is history
-        stock_[item] = quantity;
+        Set(item, quantity);
         counted_at_[item] = at;
         ++applied_;
       }
@@ -466,7 +495,7 @@ class Simulator {
       if (item.empty() || quantity <= 0 || (to != "SOLD" && to != "WASTE")) return 400;
       const absl::Time now = absl::Now();
       const std::string at = absl::FormatTime(absl::RFC3339_full, now, absl::UTCTimeZone());
-      stock_[item] -= quantity;
+      Set(item, stock_[item] - quantity);
       if (to == "WASTE") waste_[item] += quantity;
       history_.push_back({"ADJUSTMENT",
                           {{"id", absl::StrCat("ADJ", history_.size() + 1)},
@@ -532,9 +561,20 @@ class Simulator {
     return result ? result->status : 502;
   }
 
+  // Every write of a quantity goes through here (with mu_ held): /sim/wait watches them.
+  void Set(const std::string& item, int64_t quantity) {
+    auto [it, added] = stock_.try_emplace(item, quantity);
+    if (!added && it->second == quantity) return;  // rewritten unchanged: not a change
+    it->second = quantity;
+    changed_at_[item] = absl::Now();
+    changed_.notify_all();
+  }
+
   const Options o_;
   std::mutex mu_;
+  std::condition_variable changed_;
   std::map<std::string, int64_t> stock_;
+  std::map<std::string, absl::Time> changed_at_;
   std::map<std::string, absl::Time> counted_at_;
   std::map<std::string, std::string> answers_;
   std::map<std::pair<std::string, std::string>, Json> refunds_;  // (order, refund)

@@ -4,14 +4,27 @@
 //   kura-load holds --addr A --items N [--first F] --callers C [--requests R | --duration D]
 //                   [--quantity Q]
 //   kura-load sales ... (the same options)
+//   kura-load propagate --addr A --sim HOST:PORT --items N [--first F] --inventory-first I
+//                   [--rounds R] [--interval 250ms]
 //
 // Benchmark items are BENCH-F .. BENCH-(F+N-1). `holds` runs C closed-loop callers on gRPC's
 // callback API, each keeping one CreateHolds in flight (EC channel bench-ec), each hold on one of
 // those items picked uniformly; `sales` does the same with store sales (ApplyMovements with one
 // STORE_SALE at bench-store). Both print one line: RESULT callers=.. items=.. ok=.. failed=..
 // seconds=.. per_second=.. p50_ms=.. p99_ms=.. plus the failures by reason.
+//
+// `propagate` measures a store's stock change until an EC platform shows it: kura-ec-sim stands
+// in for the platform, connected to channel bench-ec with BENCH-(F+k) mapped to its inventory
+// item I+k. R rounds, one at a time and paced at --interval (the platform's rate limit is not
+// what is measured): each adjusts one item by ±1 at bench-store (ApplyMovements ADJUST) and
+// waits on the simulator (/sim/wait) until that item's quantity there changes. Two lines:
+// RESULT run=NAME-commit (sent → the ledger's answer, the baseline) and RESULT run=NAME
+// (sent → the platform's quantity changed, by the simulator's clock).
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -48,17 +61,41 @@ struct Options {
   int64_t quantity = 1;
   int64_t stock = 1'000'000;
   std::string run = "run";
+  std::string sim;  // propagate: kura-ec-sim's host:port
+  int64_t inventory_first = 0;
+  int rounds = 100;
+  absl::Duration interval = absl::Milliseconds(250);
 };
 
 int Usage() {
   std::fprintf(stderr,
                "usage: kura-load seed --addr A --items N [--first F] [--stock Q]\n"
                "       kura-load holds|sales --addr A --items N [--first F] --callers C "
-               "[--requests R | --duration 5s] [--quantity Q] [--run NAME]\n");
+               "[--requests R | --duration 5s] [--quantity Q] [--run NAME]\n"
+               "       kura-load propagate --addr A --sim HOST:PORT --items N [--first F] "
+               "--inventory-first I [--rounds R] [--interval 250ms] [--run NAME]\n");
   return 2;
 }
 
 std::string Sku(int i) { return absl::StrCat("BENCH-", i); }
+
+// The p-th quantile of sorted latencies.
+double Quantile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0.0;
+  return sorted[std::min(sorted.size() - 1,
+                         static_cast<size_t>(p * static_cast<double>(sorted.size())))];
+}
+
+void PrintResult(const std::string& run, int callers, int items, int64_t ok, int64_t failed,
+                 double seconds, std::vector<double> latencies_ms) {
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  std::printf(
+      "RESULT run=%s callers=%d items=%d ok=%lld failed=%lld seconds=%.2f per_second=%.0f "
+      "p50_ms=%.2f p99_ms=%.2f\n",
+      run.c_str(), callers, items, static_cast<long long>(ok), static_cast<long long>(failed),
+      seconds, static_cast<double>(ok + failed) / seconds, Quantile(latencies_ms, 0.50),
+      Quantile(latencies_ms, 0.99));
+}
 
 template <typename Stub, typename Req, typename Resp>
 bool Call(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
@@ -140,20 +177,8 @@ class Load {
       std::unique_lock lock(mu_);
       done_cv_.wait(lock, [&] { return active_ == 0 && started_callers_ == o_.callers; });
     }
-    double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
-    std::sort(latencies_ms_.begin(), latencies_ms_.end());
-    auto pct = [&](double p) {
-      if (latencies_ms_.empty()) return 0.0;
-      size_t i = std::min(latencies_ms_.size() - 1,
-                          static_cast<size_t>(p * static_cast<double>(latencies_ms_.size())));
-      return latencies_ms_[i];
-    };
-    std::printf(
-        "RESULT run=%s callers=%d items=%d ok=%lld failed=%lld seconds=%.2f per_second=%.0f "
-        "p50_ms=%.2f p99_ms=%.2f\n",
-        o_.run.c_str(), o_.callers, o_.items, static_cast<long long>(ok_),
-        static_cast<long long>(failed_), seconds, static_cast<double>(ok_ + failed_) / seconds,
-        pct(0.50), pct(0.99));
+    PrintResult(o_.run, o_.callers, o_.items, ok_, failed_,
+                absl::ToDoubleSeconds(absl::Now() - start_), latencies_ms_);
     for (const auto& [reason, count] : failures_) {
       std::printf("FAILURES reason=%s count=%lld\n", reason.c_str(), static_cast<long long>(count));
     }
@@ -252,6 +277,74 @@ class Load {
   std::map<std::string, int64_t> failures_;
 };
 
+// A store's stock change → the platform shows it; see the top of the file.
+int Propagate(const Options& o, std::shared_ptr<grpc::Channel> channel) {
+  auto ledger = v1::LedgerService::NewStub(channel);
+  httplib::Client sim(absl::StrCat("http://", o.sim));
+  sim.set_read_timeout(std::chrono::seconds(40));
+  // GET /sim/wait: the item's quantity on the platform once it has one (other than `not_q`).
+  auto wait = [&](int64_t inventory_item, const int64_t* not_q, int timeout_ms, int64_t* quantity,
+                  int64_t* changed_at_us) {
+    std::string path =
+        absl::StrCat("/sim/wait?item_id=", inventory_item, "&timeout_ms=", timeout_ms);
+    if (not_q != nullptr) absl::StrAppend(&path, "&not=", *not_q);
+    auto res = sim.Get(path.c_str());
+    if (!res || res->status != 200) return false;
+    auto body = nlohmann::json::parse(res->body, nullptr, false);
+    if (body.is_discarded()) return false;
+    *quantity = body.value("quantity", int64_t{0});
+    *changed_at_us = body.value("changed_at_us", int64_t{0});
+    return true;
+  };
+  std::vector<int64_t> shown(static_cast<size_t>(o.items));
+  for (int k = 0; k < o.items; ++k) {  // the first push of every item
+    int64_t at = 0;
+    if (!wait(o.inventory_first + k, nullptr, 30000, &shown[static_cast<size_t>(k)], &at)) {
+      std::fprintf(stderr, "propagate: the platform never showed inventory item %lld\n",
+                   static_cast<long long>(o.inventory_first + k));
+      return 1;
+    }
+  }
+  const int64_t run_id = absl::ToUnixMicros(absl::Now());
+  std::vector<double> commit_ms, shown_ms;
+  int64_t failed = 0;
+  const absl::Time start = absl::Now();
+  for (int r = 0; r < o.rounds; ++r) {
+    const int k = r % o.items;
+    const int64_t before = shown[static_cast<size_t>(k)];
+    v1::ApplyMovementsRequest request;
+    request.set_request_id(absl::StrCat("propagate-", run_id, "-", r));
+    auto* m = request.add_movements();
+    m->set_kind(v1::MOVEMENT_KIND_ADJUST);
+    m->set_sku(Sku(o.first + k));
+    m->set_location("bench-store");
+    m->set_quantity((r / o.items) % 2 == 0 ? 1 : -1);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::ApplyMovementsResponse response;
+    const absl::Time sent = absl::Now();
+    grpc::Status status = ledger->ApplyMovements(&context, request, &response);
+    const absl::Time committed = absl::Now();
+    int64_t changed_at_us = 0;
+    if (!status.ok() || !wait(o.inventory_first + k, &before, 5000, &shown[static_cast<size_t>(k)],
+                              &changed_at_us)) {
+      std::fprintf(
+          stderr, "propagate: round %d failed (%s)\n", r,
+          status.ok() ? "the platform did not change within 5 s" : status.error_message().c_str());
+      ++failed;
+    } else {
+      commit_ms.push_back(absl::ToDoubleMilliseconds(committed - sent));
+      shown_ms.push_back(absl::ToDoubleMilliseconds(absl::FromUnixMicros(changed_at_us) - sent));
+    }
+    absl::SleepFor(sent + o.interval - absl::Now());
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const auto ok = static_cast<int64_t>(shown_ms.size());
+  PrintResult(o.run + "-commit", 1, o.items, ok, failed, seconds, commit_ms);
+  PrintResult(o.run, 1, o.items, ok, failed, seconds, shown_ms);
+  return failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -281,6 +374,14 @@ int main(int argc, char** argv) {
       ok = absl::SimpleAtoi(v, &o.stock) && o.stock > 0;
     } else if (a == "--run") {
       o.run = v;
+    } else if (a == "--sim") {
+      o.sim = v;
+    } else if (a == "--inventory-first") {
+      ok = absl::SimpleAtoi(v, &o.inventory_first) && o.inventory_first > 0;
+    } else if (a == "--rounds") {
+      ok = absl::SimpleAtoi(v, &o.rounds) && o.rounds > 0;
+    } else if (a == "--interval") {
+      ok = absl::ParseDuration(v, &o.interval) && o.interval >= absl::ZeroDuration();
     } else {
       ok = false;
     }
@@ -294,5 +395,8 @@ int main(int argc, char** argv) {
   auto channel = grpc::CreateCustomChannel(o.addr, grpc::InsecureChannelCredentials(), args);
   if (o.command == "seed") return Seed(o, channel);
   if (o.command == "holds" || o.command == "sales") return Load(o, channel).Run();
+  if (o.command == "propagate" && !o.sim.empty() && o.inventory_first > 0) {
+    return Propagate(o, channel);
+  }
   return Usage();
 }
