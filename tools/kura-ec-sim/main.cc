@@ -12,6 +12,8 @@
 //                POST /v2/inventory/counts/batch-retrieve, POST /v2/inventory/changes/
 //                batch-retrieve (the history: counts and adjustments, oldest first, paged);
 //                Bearer token.
+// With --state-file=F the quantities outlive a restart (as a platform's do): read from F at start,
+// F rewritten on every change.
 // Control endpoints for tests (not part of any platform):
 //   POST /sim/stock {"item_id","quantity"}  set a quantity directly (drift, sales there)
 //   GET  /sim/stock/<item_id>               {"quantity": N}
@@ -40,6 +42,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -66,11 +69,28 @@ struct Options {
   std::string location = "71234567890";
   std::string webhook_url;
   std::string webhook_secret;
+  std::string state_file;  // where the quantities are kept across restarts, as a platform does
 };
 
 class Simulator {
  public:
   explicit Simulator(Options o) : o_(std::move(o)), bucket_at_(absl::Now()) {}
+
+  // Reads the quantities --state-file kept; false when it exists but cannot be read.
+  bool Load() {
+    if (o_.state_file.empty()) return true;
+    std::ifstream in(o_.state_file);
+    if (!in) return true;  // the first start
+    Json state = Json::parse(in, nullptr, false);
+    if (state.is_discarded() || !state.contains("stock") || !state["stock"].is_object()) {
+      return false;
+    }
+    for (const auto& [item, quantity] : state["stock"].items()) {
+      if (!quantity.is_number_integer()) return false;
+      stock_[item] = quantity.get<int64_t>();
+    }
+    return true;
+  }
 
   void Install(httplib::Server& http) {
     http.Post(R"(/admin/api/[0-9a-z-]+/graphql\.json)",
@@ -568,6 +588,11 @@ class Simulator {
     it->second = quantity;
     changed_at_[item] = absl::Now();
     changed_.notify_all();
+    if (!o_.state_file.empty()) {  // written whole and renamed over: never half a file
+      const std::string tmp = o_.state_file + ".tmp";
+      std::ofstream(tmp) << Json({{"stock", stock_}}).dump();
+      std::rename(tmp.c_str(), o_.state_file.c_str());
+    }
   }
 
   const Options o_;
@@ -615,6 +640,8 @@ int main(int argc, char** argv) {
       o.webhook_url = u;
     } else if (auto s = value("webhook-secret")) {
       o.webhook_secret = s;
+    } else if (auto f = value("state-file")) {
+      o.state_file = f;
     } else {
       o.port = -1;
     }
@@ -623,10 +650,16 @@ int main(int argc, char** argv) {
       (o.platform != "shopify" && o.platform != "woocommerce" && o.platform != "square")) {
     std::fprintf(stderr,
                  "usage: kura-ec-sim --platform=shopify|woocommerce|square --port=N "
-                 "[--token=T] [--location=L] [--webhook-url=U --webhook-secret=S]\n");
+                 "[--token=T] [--location=L] [--webhook-url=U --webhook-secret=S] "
+                 "[--state-file=F]\n");
     return 2;
   }
   Simulator sim(o);
+  if (!sim.Load()) {
+    std::fprintf(stderr, "kura-ec-sim: %s is not a state file of kura-ec-sim\n",
+                 o.state_file.c_str());
+    return 2;
+  }
   httplib::Server http;
   sim.Install(http);
   server = &http;
