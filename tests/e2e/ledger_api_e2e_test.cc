@@ -399,14 +399,22 @@ TEST_CASE("WatchChanges delivers every event once, in commit order, across resta
     REQUIRE(seen[i].sequence() == static_cast<int64_t>(i) + 1);  // no gap, no duplicate
     REQUIRE(seen[i].SerializeAsString() == all[i].SerializeAsString());
   }
-  // 80 receipts: one movement event and one availability event each.
+  // 80 receipts: one movement event each, and an availability event per transaction (a batch of
+  // receipts commits together) with the sellable units at its commit: the last says 80.
   int movements = 0, availability = 0;
+  int64_t last_sellable = 0;
   for (const auto& e : all) {
     movements += e.has_movement_applied() ? 1 : 0;
-    availability += e.has_availability_changed() ? 1 : 0;
+    if (e.has_availability_changed()) {
+      ++availability;
+      REQUIRE(e.availability_changed().sellable() > last_sellable);
+      last_sellable = e.availability_changed().sellable();
+    }
   }
   REQUIRE(movements == 80);
-  REQUIRE(availability == 80);
+  REQUIRE(availability >= 1);
+  REQUIRE(availability <= 80);
+  REQUIRE(last_sellable == 80);
 }
 
 TEST_CASE("A watcher is woken by a commit without waiting for a poll") {

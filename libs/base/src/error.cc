@@ -1,6 +1,7 @@
 #include "kura/base/error.h"
 
 #include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace kura {
@@ -30,6 +31,13 @@ absl::Status MakeError(absl::StatusCode code, absl::string_view reason, absl::st
 absl::Status InvalidArgument(absl::string_view field, absl::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, "INVALID_ARGUMENT", message,
                    {{"field", std::string(field)}});
+}
+
+absl::Status IdempotencyKeyReused(absl::string_view request_id) {
+  return MakeError(
+      absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
+      absl::StrCat("request_id \"", request_id, "\" was already used for a different request"),
+      {{"request_id", std::string(request_id)}});
 }
 
 std::string ErrorReason(const absl::Status& status) {

@@ -25,6 +25,7 @@
 #include "kura/log/log.h"
 #include "kura/metrics/metrics.h"
 #include "kura/pg/dsn.h"
+#include "kura/pg/query.h"
 
 namespace kura::server {
 namespace {
@@ -310,6 +311,7 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   auto metrics = metrics::MetricsServer::Start(settings->metrics_listen);
   if (!metrics.ok()) return Fail(metrics.status());
   prometheus::Registry& registry = (*metrics)->registry();
+  pg::SetQueryMetrics(registry);
   prometheus::BuildGauge()
       .Name("kura_build_info")
       .Help("Always 1; the labels tell which build is running.")

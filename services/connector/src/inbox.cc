@@ -209,55 +209,39 @@ absl::StatusOr<std::optional<Inbox::Secrets>> Inbox::Connection(const std::strin
   return *loaded;
 }
 
-// Group commit: deliveries that arrive together are stored in one transaction, so that many
-// concurrent webhooks share one commit (one fsync) and each is answered once it is durable.
 absl::StatusOr<bool> Inbox::Store(const InboxRow& row) {
-  Waiter waiter{&row};
-  std::unique_lock lock(store_mu_);
-  store_queue_.push_back(&waiter);
-  store_wake_.notify_all();
-  while (true) {
-    if (waiter.done) return waiter.result;
-    if (!store_writing_) {
-      // No batch is being written: this caller writes what is queued now (its own included).
-      store_writing_ = true;
-      std::vector<Waiter*> batch;
-      batch.swap(store_queue_);
-      lock.unlock();
-      absl::StatusOr<std::vector<bool>> stored = WriteBatch(batch);
-      lock.lock();
-      for (size_t i = 0; i < batch.size(); ++i) {
-        batch[i]->result = stored.ok() ? absl::StatusOr<bool>((*stored)[i])
-                                       : absl::StatusOr<bool>(stored.status());
-        batch[i]->done = true;
-      }
-      store_writing_ = false;
-      store_wake_.notify_all();
-      continue;
-    }
-    store_wake_.wait(lock);
-  }
+  auto done = std::make_shared<std::promise<absl::StatusOr<bool>>>();
+  auto stored = done->get_future();
+  store_.Push(StoreItem{&row, std::move(done)});
+  return stored.get();
 }
 
-absl::StatusOr<std::vector<bool>> Inbox::WriteBatch(const std::vector<Waiter*>& batch) {
-  return db_.Run<std::vector<bool>>([&](pqxx::connection& c) -> absl::StatusOr<std::vector<bool>> {
-    pqxx::work tx(c);
-    std::vector<bool> inserted;
-    for (const Waiter* w : batch) {
-      const InboxRow& r = *w->row;
-      inserted.push_back(
-          !tx.exec_params(
-                 "INSERT INTO inbox (channel, platform, topic, event_id, order_id, "
-                 "platform_time, headers, body, received_at, next_attempt_at) VALUES ($1, $2, "
-                 "$3, $4, $5, $6, $7, decode($8, 'hex'), $9, $9) ON CONFLICT DO NOTHING "
-                 "RETURNING 1",
-                 r.channel, r.platform, r.topic, r.event_id, r.order_id, r.platform_time, r.headers,
-                 r.body_hex, r.received_at)
-               .empty());
+batch::GroupCommit<Inbox::StoreItem>::Answer Inbox::WriteBatch(std::vector<StoreItem>& batch) {
+  auto stored =
+      db_.Run<std::vector<bool>>([&](pqxx::connection& c) -> absl::StatusOr<std::vector<bool>> {
+        pqxx::work tx(c);
+        std::vector<bool> inserted;
+        for (const StoreItem& item : batch) {
+          const InboxRow& r = *item.row;
+          inserted.push_back(
+              !tx.exec_params(
+                     "INSERT INTO inbox (channel, platform, topic, event_id, order_id, "
+                     "platform_time, headers, body, received_at, next_attempt_at) VALUES ($1, $2, "
+                     "$3, $4, $5, $6, $7, decode($8, 'hex'), $9, $9) ON CONFLICT DO NOTHING "
+                     "RETURNING 1",
+                     r.channel, r.platform, r.topic, r.event_id, r.order_id, r.platform_time,
+                     r.headers, r.body_hex, r.received_at)
+                   .empty());
+        }
+        tx.commit();
+        return inserted;
+      });
+  return [batch = std::move(batch), stored = std::move(stored)] {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i].done->set_value(stored.ok() ? absl::StatusOr<bool>((*stored)[i])
+                                           : absl::StatusOr<bool>(stored.status()));
     }
-    tx.commit();
-    return inserted;
-  });
+  };
 }
 
 absl::StatusOr<bool> Inbox::ProcessNext() {

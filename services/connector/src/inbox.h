@@ -1,7 +1,8 @@
 #pragma once
 
-#include <condition_variable>
+#include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "clients.h"
 #include "connector.h"
 #include "kura/base/clock.h"
+#include "kura/batch/group_commit.h"
 #include "kura/pg/database.h"
 
 namespace kura::connector {
@@ -42,7 +44,11 @@ class Inbox {
         clock_(clock),
         clients_(clients),
         max_attempts_(max_attempts),
-        observer_(observer) {}
+        observer_(observer),
+        store_(
+            {.max_batch = 256, .window = absl::ZeroDuration()}, nullptr, clock,
+            [this](std::vector<StoreItem>& batch) { return WriteBatch(batch); },
+            [](StoreItem&& item, absl::Status why) { item.done->set_value(std::move(why)); }) {}
 
   /// Handles `POST /webhooks/{platform}/{channel}`: verifies the signature with the channel's
   /// secrets, stores the delivery once, and says how to answer. Never logs the body or secrets.
@@ -59,10 +65,10 @@ class Inbox {
     std::optional<std::string> platform_time;
     std::string headers, body_hex, received_at;
   };
-  struct Waiter {
+  // A delivery waiting to be stored; `done` gets whether it was new.
+  struct StoreItem {
     const InboxRow* row;
-    bool done = false;
-    absl::StatusOr<bool> result = false;
+    std::shared_ptr<std::promise<absl::StatusOr<bool>>> done;
   };
   // A channel's webhook secrets and notification URL, read at most every
   // kConnectionCacheTtl (a changed connection takes effect within that).
@@ -76,7 +82,8 @@ class Inbox {
 
   // Stores one delivery (group commit with those arriving meanwhile); whether it was new.
   absl::StatusOr<bool> Store(const InboxRow& row);
-  absl::StatusOr<std::vector<bool>> WriteBatch(const std::vector<Waiter*>& batch);
+  // Stores a batch in one transaction; returns the work of answering its deliveries.
+  batch::GroupCommit<StoreItem>::Answer WriteBatch(std::vector<StoreItem>& batch);
 
   // Applies a delivery's events in order; `cancelled` is the order's remembered cancellation
   // (read and updated).
@@ -97,10 +104,8 @@ class Inbox {
   std::mutex cache_mu_;
   std::map<std::pair<std::string, std::string>, std::pair<absl::Time, std::optional<Secrets>>>
       cache_;
-  std::mutex store_mu_;
-  std::condition_variable store_wake_;
-  std::vector<Waiter*> store_queue_;
-  bool store_writing_ = false;
+  // Deliveries that arrive together are stored in one transaction (one commit, one fsync).
+  batch::GroupCommit<StoreItem> store_;  // last: its writer thread uses the members above
 };
 
 }  // namespace kura::connector

@@ -1,10 +1,7 @@
 #include "ledger_module.h"
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
-#include <thread>
+#include <memory>
 
 #include <grpcpp/grpcpp.h>
 #include <prometheus/counter.h>
@@ -16,7 +13,9 @@
 #include "catalog.h"
 #include "change_notifier.h"
 #include "kura/base/error.h"
+#include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
+#include "kura/batch/group_commit.h"
 #include "kura/ledger/v1/catalog.grpc.pb.h"
 #include "kura/ledger/v1/change_feed.grpc.pb.h"
 #include "kura/ledger/v1/ledger.grpc.pb.h"
@@ -25,7 +24,8 @@
 #include "kura/rpc/serve.h"
 #include "kura/rpc/status.h"
 #include "kura/server/periodic.h"
-#include "store_support.h"
+#include "transactions.h"
+#include "writer.h"
 
 namespace kura::ledger {
 namespace {
@@ -124,111 +124,39 @@ class CatalogGrpc final : public v1::CatalogService::Service {
   std::string d_;
 };
 
-// A few threads that run blocking work handed over by callback-API handlers, so that gRPC's
-// small callback thread pool is never blocked (it also serves health checks).
-class BlockingWorkers {
- public:
-  explicit BlockingWorkers(int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
-  }
-  /// Finishes the queued work, then joins.
-  ~BlockingWorkers() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  void Run(std::function<void()> work) {
-    {
-      std::lock_guard lock(mu_);
-      queue_.push_back(std::move(work));
-    }
-    wake_.notify_one();
-  }
-
- private:
-  void Loop() {
-    while (true) {
-      std::function<void()> work;
-      {
-        std::unique_lock lock(mu_);
-        wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        work = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      work();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> queue_;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
-};
-
-// CreateHolds is served on gRPC's callback API: with group commit the batch writer completes the
-// call directly, and no thread waits per call in flight. The other RPCs are synchronous.
+// CreateHolds and ApplyMovements are served on gRPC's callback API: the writer completes the
+// call after its batch commits, and no thread waits per call in flight. The other RPCs are
+// synchronous.
 class LedgerGrpc final
-    : public v1::LedgerService::WithCallbackMethod_CreateHolds<v1::LedgerService::Service> {
+    : public v1::LedgerService::WithCallbackMethod_CreateHolds<
+          v1::LedgerService::WithCallbackMethod_ApplyMovements<v1::LedgerService::Service>> {
  public:
-  LedgerGrpc(Books& books, LedgerMetrics& metrics, std::string domain, BlockingWorkers& workers,
-             bool batching)
-      : b_(books), m_(metrics), d_(std::move(domain)), workers_(workers), batching_(batching) {}
+  LedgerGrpc(Books& books, LedgerMetrics& metrics, std::string domain)
+      : b_(books), m_(metrics), d_(std::move(domain)) {}
 
-  grpc::Status ApplyMovements(grpc::ServerContext* ctx, const v1::ApplyMovementsRequest* req,
-                              v1::ApplyMovementsResponse* resp) override {
-    return Serve(ctx, d_, resp, [&] {
-      auto result = b_.ApplyMovements(*req);
-      if (result.ok()) {
-        m_.CountMovements(result->movements());
-        if (result->oversold()) m_.oversold.Increment();
-      }
-      return result;
-    });
-  }
   grpc::ServerUnaryReactor* CreateHolds(grpc::CallbackServerContext* ctx,
                                         const v1::CreateHoldsRequest* req,
                                         v1::CreateHoldsResponse* resp) override {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    auto trace = rpc::ServerTraceScope(*ctx);
-    // Runs once, on the batch writer's or a worker's thread; nothing may escape it.
-    auto finish = [this, reactor, resp](absl::StatusOr<v1::CreateHoldsResponse> result) {
-      try {
-        if (result.ok()) {
-          m_.holds_created.Increment(result->holds_size());
-          *resp = *std::move(result);
-          reactor->Finish(grpc::Status::OK);
-          return;
-        }
-        std::string reason = ErrorReason(result.status());
-        m_.hold_failures
-            .Add({{"reason",
-                   reason.empty() ? absl::StatusCodeToString(result.status().code()) : reason}})
-            .Increment();
-        reactor->Finish(rpc::ToGrpcStatus(result.status(), d_));
-      } catch (const std::exception& e) {
-        reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
+    return Async(ctx, req, resp, [this](const absl::StatusOr<v1::CreateHoldsResponse>& result) {
+      if (result.ok()) {
+        m_.holds_created.Increment(result->holds_size());
+        return;
       }
-    };
-    if (batching_) {
-      b_.CreateHoldsAsync(*req, finish);  // completed by the batch writer after its commit
-    } else {
-      // One transaction per request blocks: on a worker, never on gRPC's callback threads.
-      workers_.Run([this, req, finish, deadline = DeadlineOf(*ctx)] {
-        DeadlineScope deadline_scope(deadline);
-        absl::StatusOr<v1::CreateHoldsResponse> result;
-        try {
-          result = b_.CreateHolds(*req);
-        } catch (const std::exception& e) {
-          result = absl::InternalError("internal error");
-        }
-        finish(std::move(result));
-      });
-    }
-    return reactor;
+      std::string reason = ErrorReason(result.status());
+      m_.hold_failures
+          .Add({{"reason",
+                 reason.empty() ? absl::StatusCodeToString(result.status().code()) : reason}})
+          .Increment();
+    });
+  }
+  grpc::ServerUnaryReactor* ApplyMovements(grpc::CallbackServerContext* ctx,
+                                           const v1::ApplyMovementsRequest* req,
+                                           v1::ApplyMovementsResponse* resp) override {
+    return Async(ctx, req, resp, [this](const absl::StatusOr<v1::ApplyMovementsResponse>& result) {
+      if (!result.ok()) return;
+      m_.CountMovements(result->movements());
+      if (result->oversold()) m_.oversold.Increment();
+    });
   }
   grpc::Status PostHold(grpc::ServerContext* ctx, const v1::PostHoldRequest* req,
                         v1::PostHoldResponse* resp) override {
@@ -289,11 +217,39 @@ class LedgerGrpc final
   }
 
  private:
+  // Submits `req` to the books with the call's deadline; the reactor finishes once the writer
+  // answers (on its answer thread), after `count` has counted the result.
+  template <typename Request, typename Response, typename Count>
+  grpc::ServerUnaryReactor* Async(grpc::CallbackServerContext* ctx, const Request* req,
+                                  Response* resp, Count count) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    auto trace = rpc::ServerTraceScope(*ctx);
+    DeadlineScope deadline(DeadlineOf(*ctx));
+    // Runs once; nothing may escape it.
+    auto finish = [this, reactor, resp, count](absl::StatusOr<Response> result) {
+      try {
+        count(result);
+        if (!result.ok()) {
+          reactor->Finish(rpc::ToGrpcStatus(result.status(), d_));
+          return;
+        }
+        *resp = *std::move(result);
+        reactor->Finish(grpc::Status::OK);
+      } catch (const std::exception& e) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
+      }
+    };
+    if constexpr (std::is_same_v<Request, v1::CreateHoldsRequest>) {
+      b_.CreateHolds(*req, finish);
+    } else {
+      b_.ApplyMovements(*req, finish);
+    }
+    return reactor;
+  }
+
   Books& b_;
   LedgerMetrics& m_;
   std::string d_;
-  BlockingWorkers& workers_;
-  const bool batching_;
 };
 
 class ChangeFeedGrpc final : public v1::ChangeFeedService::Service {
@@ -358,24 +314,16 @@ class ChangeFeedGrpc final : public v1::ChangeFeedService::Service {
   absl::Duration poll_;
 };
 
-// Expires due holds every interval, in batches, until none are due.
 // Expires due holds every `interval` and reports how far behind it is.
 class HoldSweeper {
  public:
-  HoldSweeper(Books& books, pg::Database& db, LedgerMetrics& metrics, absl::Duration interval)
-      : books_(books), db_(db), metrics_(metrics), periodic_(interval, [this] { Sweep(); }) {}
+  HoldSweeper(Books& books, LedgerMetrics& metrics, absl::Duration interval)
+      : books_(books), metrics_(metrics), periodic_(interval, [this] { Sweep(); }) {}
 
  private:
   void Sweep() {
     try {
-      auto lag = db_.Run<double>([](pqxx::connection& conn) -> absl::StatusOr<double> {
-        pqxx::nontransaction tx(conn);
-        return tx
-            .exec(
-                "SELECT coalesce(extract(epoch FROM now() - min(expires_at)), 0)::float8 "
-                "FROM holds WHERE state = 1 AND expires_at <= now()")[0][0]
-            .as<double>();
-      });
+      auto lag = books_.SweeperLagSeconds();
       if (lag.ok()) metrics_.sweeper_lag.Set(*lag);
       for (int round = 0; round < 100; ++round) {
         auto expired = books_.ExpireDueHolds(200);
@@ -392,7 +340,6 @@ class HoldSweeper {
   }
 
   Books& books_;
-  pg::Database& db_;
   LedgerMetrics& metrics_;
   server::Periodic periodic_;  // last: its thread uses the members above
 };
@@ -401,27 +348,17 @@ class LedgerModule final : public server::ServiceModule {
  public:
   LedgerModule(server::ServiceContext& context, std::string notify_conninfo,
                absl::Duration sweep_interval, absl::Duration poll_interval,
-               std::optional<GroupCommitOptions> batching)
+               batch::GroupCommitOptions batching)
       : metrics_(context.metrics),
+        writer_metrics_(context.metrics, "kura_ledger", "books"),
+        writer_(std::make_unique<Writer>(context.db, context.clock, &writer_metrics_, batching)),
         catalog_(context.db, context.clock),
-        books_(context.db, context.clock),
+        books_(context.db, context.clock, *writer_),
         notifier_(std::move(notify_conninfo)),
         catalog_grpc_(catalog_, context.error_domain),
-        workers_(batching ? 0 : context.db.size()),  // as many as there are connections
-        ledger_grpc_(books_, metrics_, context.error_domain, workers_, batching.has_value()),
+        ledger_grpc_(books_, metrics_, context.error_domain),
         feed_grpc_(books_, notifier_, metrics_, context.error_domain, poll_interval),
-        sweeper_(books_, context.db, metrics_, sweep_interval) {
-    if (batching) {
-      hold_metrics_.emplace(context.metrics, "holds");
-      movement_metrics_.emplace(context.metrics, "movements");
-      batcher_ =
-          std::make_unique<HoldBatcher>(context.db, context.clock, *hold_metrics_, *batching);
-      mutations_ = std::make_unique<MutationBatcher>(context.db, context.clock, *movement_metrics_,
-                                                     *batching);
-      books_.SetHoldBatcher(batcher_.get());
-      books_.SetMutationBatcher(mutations_.get());
-    }
-  }
+        sweeper_(std::make_unique<HoldSweeper>(books_, metrics_, sweep_interval)) {}
 
   void Register(grpc::ServerBuilder& builder) override {
     builder.RegisterService(&catalog_grpc_);
@@ -430,25 +367,21 @@ class LedgerModule final : public server::ServiceModule {
   }
   void Draining() override { notifier_.Stop(); }
   void Stop() override {
-    books_.SetHoldBatcher(nullptr);
-    books_.SetMutationBatcher(nullptr);
-    batcher_.reset();  // after the drain: every queued request has been answered
-    mutations_.reset();
+    sweeper_.reset();  // no more expiries
+    writer_.reset();   // after the drain: every queued request has been answered
   }
 
  private:
   LedgerMetrics metrics_;
+  batch::GroupCommitMetrics writer_metrics_;
+  std::unique_ptr<Writer> writer_;
   Catalog catalog_;
   Books books_;
   ChangeNotifier notifier_;
   CatalogGrpc catalog_grpc_;
-  BlockingWorkers workers_;  // before ledger_grpc_: outlives it
   LedgerGrpc ledger_grpc_;
   ChangeFeedGrpc feed_grpc_;
-  HoldSweeper sweeper_;
-  std::optional<GroupCommitMetrics> hold_metrics_, movement_metrics_;
-  std::unique_ptr<HoldBatcher> batcher_;
-  std::unique_ptr<MutationBatcher> mutations_;
+  std::unique_ptr<HoldSweeper> sweeper_;
 };
 
 }  // namespace
@@ -472,15 +405,14 @@ absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeLedgerModule(
   ASSIGN_OR_RETURN(std::string dsn, context.config.GetRequiredString("db_dsn"));
   ASSIGN_OR_RETURN(std::string conninfo, pg::WithConnectOptions(dsn, 5, "kura-ledger-listen"));
   ASSIGN_OR_RETURN(std::string coalescing, context.config.GetEnum("coalescing", {"on", "off"}));
-  std::optional<GroupCommitOptions> batching;
+  // Off: every request is a batch of one (the benchmarks' baseline).
+  batch::GroupCommitOptions batching{.max_batch = 1, .window = absl::ZeroDuration()};
   if (coalescing == "on") {
-    GroupCommitOptions options;
     ASSIGN_OR_RETURN(int64_t max_batch, context.config.GetInt("batch_max", 1, 10000));
-    options.max_batch = static_cast<int>(max_batch);
+    batching.max_batch = static_cast<int>(max_batch);
     ASSIGN_OR_RETURN(
-        options.window,
+        batching.window,
         context.config.GetDuration("batch_window", absl::ZeroDuration(), absl::Milliseconds(100)));
-    batching = options;
   }
   return std::make_unique<LedgerModule>(context, std::move(conninfo), sweep, poll, batching);
 }

@@ -728,11 +728,7 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
         request.request_id(), bytes);
     if (done.empty()) return std::nullopt;
     if (!done[0][0].as<bool>()) {
-      return absl::StatusOr<v1::Order>(
-          MakeError(absl::StatusCode::kInvalidArgument, "IDEMPOTENCY_KEY_REUSED",
-                    absl::StrCat("request_id \"", request.request_id(),
-                                 "\" was already used for a different request"),
-                    {{"request_id", request.request_id()}}));
+      return absl::StatusOr<v1::Order>(IdempotencyKeyReused(request.request_id()));
     }
     if (done[0][1].is_null()) return std::nullopt;  // recorded, unfinished
     v1::Order order;

@@ -30,6 +30,10 @@ inline constexpr absl::string_view kErrorInfoTypeUrl = "type.googleapis.com/goog
 /// Shorthand for INVALID_ARGUMENT with reason INVALID_ARGUMENT and the offending field.
 [[nodiscard]] absl::Status InvalidArgument(absl::string_view field, absl::string_view message);
 
+/// INVALID_ARGUMENT with reason IDEMPOTENCY_KEY_REUSED: `request_id` was already used for a
+/// different request (metadata request_id).
+[[nodiscard]] absl::Status IdempotencyKeyReused(absl::string_view request_id);
+
 /// Returns the reason of `status`, or empty when it carries no ErrorInfo.
 std::string ErrorReason(const absl::Status& status);
 

@@ -2,6 +2,7 @@
 
 // Building SQL parameters and expressions.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,20 @@ template <typename T>
 std::string SqlNumberArray(const std::vector<T>& values) {
   return absl::StrCat("{", absl::StrJoin(values, ","), "}");
 }
+
+/// SqlTextArray with NULL for the missing values.
+std::string SqlNullableTextArray(const std::vector<std::optional<std::string>>& values);
+/// SqlNumberArray with NULL for the missing values.
+template <typename T>
+std::string SqlNullableNumberArray(const std::vector<std::optional<T>>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += values[i] ? absl::StrCat(*values[i]) : "NULL";
+  }
+  return out + "}";
+}
+/// A PostgreSQL boolean array literal, for a `$n::boolean[]` parameter.
+std::string SqlBoolArray(const std::vector<bool>& values);
 
 }  // namespace kura::pg

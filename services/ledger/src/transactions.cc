@@ -1,0 +1,45 @@
+#include "transactions.h"
+
+#include "kura/base/error.h"
+#include "kura/base/proto_util.h"
+#include "kura/base/status_macros.h"
+#include "kura/base/validation.h"
+#include "storage/requests.h"
+
+namespace kura::ledger {
+namespace {
+
+thread_local std::optional<absl::Time> current_deadline;
+
+}  // namespace
+
+DeadlineScope::DeadlineScope(std::optional<absl::Time> deadline) : previous_(current_deadline) {
+  current_deadline = deadline;
+}
+
+DeadlineScope::~DeadlineScope() { current_deadline = previous_; }
+
+std::optional<absl::Time> DeadlineScope::Current() { return current_deadline; }
+
+absl::StatusOr<std::string> MutateOnce(pg::Database& db, const Clock& clock, const char* method,
+                                       const google::protobuf::Message& request,
+                                       const std::string& request_id, const Effect& effect) {
+  RETURN_IF_ERROR(ValidateRequestId(request_id));
+  const std::string bytes = DeterministicBytes(request);
+  const pg::TransactionOptions options{.deadline = DeadlineScope::Current()};
+  return pg::Transact<std::string>(
+      db, options, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::string> {
+        if (!storage::ClaimRequest(tx, request_id, method, bytes)) {
+          storage::StoredAnswer stored = storage::StoredRequest(tx, request_id, method, bytes);
+          if (!stored.same) return IdempotencyKeyReused(request_id);
+          return stored.response;
+        }
+        std::vector<v1::ChangeEvent> events;
+        ASSIGN_OR_RETURN(std::string response, effect(tx, events, clock.Now()));
+        storage::StoreResponse(tx, request_id, response);
+        storage::AppendEvents(tx, events);
+        return response;
+      });
+}
+
+}  // namespace kura::ledger
