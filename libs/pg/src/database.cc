@@ -88,17 +88,13 @@ void Database::ThreadMain() {
       queue_.pop_front();
     }
     if (conn == nullptr || !conn->is_open()) {
-      conn.reset();
-      try {
-        conn = std::make_unique<pqxx::connection>(conninfo_);
-        if (!search_path_.empty()) {
-          pqxx::nontransaction tx(*conn);
-          tx.exec("SET search_path TO " + conn->quote_name(search_path_) + ", public");
-        }
-      } catch (const std::exception& e) {
-        task(Unreachable(description_, e.what())).IgnoreError();
+      auto opened = Connect();
+      if (!opened.ok()) {
+        conn.reset();
+        task(opened.status()).IgnoreError();
         continue;
       }
+      conn = *std::move(opened);
     }
     absl::Status status = task(conn.get());
     if (status.code() == absl::StatusCode::kUnavailable ||
@@ -106,6 +102,36 @@ void Database::ThreadMain() {
       conn.reset();  // broken, or in an unknown state: start afresh next time
     }
   }
+}
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> Database::Connect() const {
+  try {
+    auto conn = std::make_unique<pqxx::connection>(conninfo_);
+    if (!search_path_.empty()) {
+      pqxx::nontransaction tx(*conn);
+      tx.exec("SET search_path TO " + conn->quote_name(search_path_) + ", public");
+    }
+    return conn;
+  } catch (const std::exception& e) {
+    return Unreachable(description_, e.what());
+  }
+}
+
+absl::Status Session::Open() {
+  if (conn_ != nullptr && conn_->is_open()) return absl::OkStatus();
+  conn_.reset();
+  auto opened = db_.Connect();
+  if (!opened.ok()) return opened.status();
+  try {
+    pqxx::nontransaction tx(**opened);
+    for (const auto& [name, value] : settings_) {
+      tx.exec("SET " + tx.quote_name(name) + " TO " + tx.quote(value));
+    }
+  } catch (...) {
+    return StatusFromCurrentException();
+  }
+  conn_ = *std::move(opened);
+  return absl::OkStatus();
 }
 
 }  // namespace kura::pg

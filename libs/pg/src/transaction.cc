@@ -1,7 +1,7 @@
 #include "kura/pg/transaction.h"
 
 #include <pqxx/except>
-#include <pqxx/transaction>
+#include <pqxx/nontransaction>
 
 #include <random>
 #include <thread>
@@ -12,16 +12,24 @@
 namespace kura::pg {
 namespace {
 
-std::unique_ptr<pqxx::dbtransaction> Begin(pqxx::connection& conn, Isolation isolation) {
-  switch (isolation) {
-    case Isolation::kSerializable:
-      return std::make_unique<pqxx::transaction<pqxx::serializable>>(conn);
-    case Isolation::kRepeatableRead:
-      return std::make_unique<pqxx::transaction<pqxx::repeatable_read>>(conn);
-    case Isolation::kReadCommitted:
-      break;
+// BEGIN with the isolation level and, when there is a deadline, the statement timeout: one round
+// trip (a multi-statement simple query).
+std::string BeginSql(Isolation isolation, std::optional<int64_t> timeout_ms) {
+  const char* level = isolation == Isolation::kSerializable     ? "SERIALIZABLE"
+                      : isolation == Isolation::kRepeatableRead ? "REPEATABLE READ"
+                                                                : "READ COMMITTED";
+  std::string sql = absl::StrCat("BEGIN ISOLATION LEVEL ", level);
+  if (timeout_ms) absl::StrAppend(&sql, "; SET LOCAL statement_timeout = ", *timeout_ms);
+  return sql;
+}
+
+// Ends a failed attempt's transaction so that the connection can be used again; a connection
+// that cannot even do that is broken.
+void RollBack(pqxx::transaction_base& tx) noexcept {
+  try {
+    tx.exec("ROLLBACK");
+  } catch (...) {
   }
-  return std::make_unique<pqxx::transaction<pqxx::read_committed>>(conn);
 }
 
 bool IsConnectionLoss(const std::string& sqlstate) {
@@ -84,17 +92,26 @@ absl::Status RunInTransaction(pqxx::connection& conn, const TransactionOptions& 
       // Rounded up: a statement_timeout of 0 would mean no timeout at all.
       timeout_ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
     }
+    // A transaction begun by hand rather than by pqxx::transaction, so that BEGIN and the
+    // timeout travel together; the commit below tells a commit of unknown outcome apart.
+    pqxx::nontransaction tx(conn);
+    bool begun = false;
     try {
-      std::unique_ptr<pqxx::dbtransaction> tx = Begin(conn, options.isolation);
-      if (timeout_ms) {
-        tx->exec_params("SELECT set_config('statement_timeout', $1, true)",
-                        std::to_string(*timeout_ms));
-      }
-      absl::Status status = body(*tx);
+      tx.exec(BeginSql(options.isolation, timeout_ms));
+      begun = true;
+      absl::Status status = body(tx);
       if (status.ok()) {
-        tx->commit();
+        try {
+          tx.exec("COMMIT");
+        } catch (const pqxx::broken_connection& e) {
+          return MakeError(absl::StatusCode::kUnknown, "COMMIT_OUTCOME_UNKNOWN",
+                           absl::StrCat("the connection broke during commit; the outcome is "
+                                        "unknown: ",
+                                        e.what()));
+        }
         return absl::OkStatus();
       }
+      RollBack(tx);
       // A body that caught the conflict itself and mapped it (StatusFromCurrentException) is
       // retried just the same; any other error is the answer.
       if (status.code() != absl::StatusCode::kAborted ||
@@ -103,10 +120,13 @@ absl::Status RunInTransaction(pqxx::connection& conn, const TransactionOptions& 
       }
       last_conflict = std::string(status.message());
     } catch (const pqxx::serialization_failure& e) {
+      RollBack(tx);
       last_conflict = e.what();
     } catch (const pqxx::deadlock_detected& e) {
+      RollBack(tx);
       last_conflict = e.what();
     } catch (...) {
+      if (begun) RollBack(tx);
       return StatusFromCurrentException();
     }
     if (attempt < attempts) {

@@ -56,7 +56,10 @@ struct Snapshot {
   std::set<std::string> taken_hold_ids;           // of Wants::new_hold_ids, those that exist
   std::map<std::string, StoredRequest> requests;  // known request ids
   std::vector<int64_t> movement_ids;              // allocated, used in order
-  /// Rows wanted that do not exist yet (loaded as zero rows): the write inserts them.
+  /// For the write: where the locked rows are (their ctids), and the rows wanted that do not
+  /// exist yet (loaded as zero rows), which the write inserts.
+  std::map<AccountKey, std::string> balance_ctids;
+  std::map<UsageKey, std::string> usage_ctids;
   std::set<AccountKey> new_balances;
   std::set<UsageKey> new_usage;
 };

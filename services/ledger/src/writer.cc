@@ -73,12 +73,107 @@ void AnnounceAvailability(const Snapshot& s, Changes& changes) {
   }
 }
 
+// The batch's requests as the idempotency rules see them: `same_as` an earlier request of the
+// batch with the same request id and contents (it gets that one's result), `reused` an earlier
+// one with the same id and other contents (refused, unless the id is stored, which decides).
+struct BatchIdentities {
+  std::vector<Identity> ids;
+  std::vector<int> same_as;
+  std::vector<bool> reused;
+};
+
+BatchIdentities IdentitiesOf(const std::vector<Mutation>& batch) {
+  const size_t n = batch.size();
+  BatchIdentities b{{}, std::vector<int>(n, -1), std::vector<bool>(n, false)};
+  b.ids.reserve(n);
+  for (const Mutation& m : batch) b.ids.push_back(IdentityOf(m.request));
+  std::map<std::string, size_t> first;
+  for (size_t i = 0; i < n; ++i) {
+    if (b.ids[i].request_id.empty()) continue;
+    auto [it, inserted] = first.emplace(b.ids[i].request_id, i);
+    if (inserted) continue;
+    const Identity& earlier = b.ids[it->second];
+    if (std::string(earlier.method) == b.ids[i].method && earlier.bytes == b.ids[i].bytes) {
+      b.same_as[i] = static_cast<int>(it->second);
+    } else {
+      b.reused[i] = true;
+    }
+  }
+  return b;
+}
+
+// One attempt at the batch in `tx`: load and lock, decide in arrival order, write. Fills
+// `results` (but for the requests that follow an earlier one).
+absl::Status DecideAndWrite(pqxx::transaction_base& tx, const Clock& clock,
+                            const std::vector<Mutation>& batch, const BatchIdentities& b,
+                            std::vector<MutationResult>& results) {
+  const size_t n = batch.size();
+  results.assign(n, MutationResult(absl::UnknownError("not decided")));
+  Wants wants;
+  for (size_t i = 0; i < n; ++i) {
+    if (b.same_as[i] < 0) std::visit([&](const auto* r) { Declare(*r, wants); }, batch[i].request);
+  }
+  Snapshot snapshot = storage::LoadBatch(tx, wants);
+  Changes changes;
+  const absl::Time now = clock.Now();
+  for (size_t i = 0; i < n; ++i) {
+    const Identity& id = b.ids[i];
+    if (b.same_as[i] >= 0) continue;
+    if (!id.request_id.empty()) {
+      auto stored = snapshot.requests.find(id.request_id);
+      if (stored != snapshot.requests.end()) {
+        results[i] = stored->second.method == id.method && stored->second.request == id.bytes
+                         ? MutationResult(stored->second.response)
+                         : MutationResult(IdempotencyKeyReused(id.request_id));
+        continue;
+      }
+      if (b.reused[i]) {
+        results[i] = IdempotencyKeyReused(id.request_id);
+        continue;
+      }
+    }
+    Draft draft(snapshot, changes, now);
+    results[i] = DecideOne(batch[i].request, draft);
+    if (!results[i].ok()) continue;  // dropped: the request changed nothing
+    draft.Commit();
+    if (!id.request_id.empty()) {
+      changes.requests.push_back({id.request_id, id.method, id.bytes, *results[i]});
+    }
+  }
+  AnnounceAvailability(snapshot, changes);
+  if (!storage::WriteBatch(tx, snapshot, changes, now)) {
+    // Another transaction created a row, took a hold id or stored a request id first: the next
+    // attempt sees it (and refuses that request or answers it from what was stored).
+    return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
+                     "a row of the batch was written concurrently");
+  }
+  return absl::OkStatus();
+}
+
+// The batch's statements time out once every caller in it has given up.
+pg::TransactionOptions OptionsFor(const std::vector<Mutation>& batch) {
+  pg::TransactionOptions options;
+  for (const Mutation& m : batch) {
+    if (!m.deadline) return pg::TransactionOptions();
+    options.deadline = std::max(options.deadline.value_or(absl::InfinitePast()), *m.deadline);
+  }
+  return options;
+}
+
 }  // namespace
 
 Writer::Writer(pg::Database& db, const Clock& clock, batch::GroupCommitMetrics* metrics,
                batch::GroupCommitOptions options)
-    : db_(db),
-      clock_(clock),
+    : clock_(clock),
+      // Every statement of the writer is a keyed look-up or write of a few rows (storage/
+      // queries.h): planned once per connection, generically, and always as index look-ups,
+      // whatever the tables' statistics said when the plan was made (an empty table's plan must
+      // not stay a sequential scan once the table has grown).
+      session_(db, {{"plan_cache_mode", "force_generic_plan"},
+                    {"enable_seqscan", "off"},
+                    {"enable_hashjoin", "off"},
+                    {"enable_mergejoin", "off"},
+                    {"jit", "off"}}),
       queue_(
           options, metrics, clock, [this](std::vector<Mutation>& batch) { return RunBatch(batch); },
           [](Mutation&& m, absl::Status why) {
@@ -95,88 +190,20 @@ void Writer::Submit(Mutation mutation) {
 }
 
 batch::GroupCommit<Mutation>::Answer Writer::RunBatch(std::vector<Mutation>& batch) {
-  const size_t n = batch.size();
-  std::vector<Identity> ids;
-  ids.reserve(n);
-  for (const Mutation& m : batch) ids.push_back(IdentityOf(m.request));
-  // A request id seen earlier in the batch: the same request follows its first occurrence;
-  // other contents are refused (unless the id is stored already, which then decides).
-  std::vector<int> same_as(n, -1);
-  std::vector<bool> reused(n, false);
-  std::map<std::string, size_t> first;
-  for (size_t i = 0; i < n; ++i) {
-    if (ids[i].request_id.empty()) continue;
-    auto [it, inserted] = first.emplace(ids[i].request_id, i);
-    if (inserted) continue;
-    const Identity& earlier = ids[it->second];
-    if (std::string(earlier.method) == ids[i].method && earlier.bytes == ids[i].bytes) {
-      same_as[i] = static_cast<int>(it->second);
-    } else {
-      reused[i] = true;
-    }
-  }
-  // The batch's statements time out once every caller in it has given up.
-  pg::TransactionOptions options;
-  for (const Mutation& m : batch) {
-    if (!m.deadline) {
-      options.deadline.reset();
-      break;
-    }
-    options.deadline = std::max(options.deadline.value_or(absl::InfinitePast()), *m.deadline);
-  }
+  const BatchIdentities identities = IdentitiesOf(batch);
+  const pg::TransactionOptions options = OptionsFor(batch);
   std::vector<MutationResult> results;
-  absl::Status status =
-      db_.Run<bool>([&](pqxx::connection& conn) -> absl::StatusOr<bool> {
-           RETURN_IF_ERROR(pg::RunInTransaction(conn, options, [&](pqxx::transaction_base& tx) {
-             results.assign(n, MutationResult(absl::UnknownError("not decided")));
-             Wants wants;
-             for (size_t i = 0; i < n; ++i) {
-               if (same_as[i] < 0)
-                 std::visit([&](const auto* r) { Declare(*r, wants); }, batch[i].request);
-             }
-             Snapshot snapshot = storage::LoadBatch(tx, wants);
-             Changes changes;
-             const absl::Time now = clock_.Now();
-             for (size_t i = 0; i < n; ++i) {
-               const Identity& id = ids[i];
-               if (same_as[i] >= 0) continue;
-               if (!id.request_id.empty()) {
-                 auto stored = snapshot.requests.find(id.request_id);
-                 if (stored != snapshot.requests.end()) {
-                   results[i] =
-                       stored->second.method == id.method && stored->second.request == id.bytes
-                           ? MutationResult(stored->second.response)
-                           : MutationResult(IdempotencyKeyReused(id.request_id));
-                   continue;
-                 }
-                 if (reused[i]) {
-                   results[i] = IdempotencyKeyReused(id.request_id);
-                   continue;
-                 }
-               }
-               Draft draft(snapshot, changes, now);
-               results[i] = DecideOne(batch[i].request, draft);
-               if (!results[i].ok()) continue;  // dropped: the request changed nothing
-               draft.Commit();
-               if (!id.request_id.empty()) {
-                 changes.requests.push_back({id.request_id, id.method, id.bytes, *results[i]});
-               }
-             }
-             AnnounceAvailability(snapshot, changes);
-             if (!storage::WriteBatch(tx, snapshot, changes, now)) {
-               // Another transaction created a row, took a hold id or stored a request id first:
-               // the next attempt sees it (and refuses that request or answers it from what was
-               // stored).
-               return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
-                                "a row of the batch was written concurrently");
-             }
-             return absl::OkStatus();
-           }));
-           return true;
-         })
+  const absl::Status status =
+      session_
+          .Run<bool>([&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+            RETURN_IF_ERROR(pg::RunInTransaction(conn, options, [&](pqxx::transaction_base& tx) {
+              return DecideAndWrite(tx, clock_, batch, identities, results);
+            }));
+            return true;
+          })
           .status();
-  for (size_t i = 0; i < n && status.ok(); ++i) {
-    if (same_as[i] >= 0) results[i] = results[same_as[i]];
+  for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
+    if (identities.same_as[i] >= 0) results[i] = results[identities.same_as[i]];
   }
   return [batch = std::move(batch), results = std::move(results), status]() mutable {
     for (size_t i = 0; i < batch.size(); ++i) {

@@ -57,8 +57,10 @@ class Writer {
  private:
   batch::GroupCommit<Mutation>::Answer RunBatch(std::vector<Mutation>& batch);
 
-  pg::Database& db_;
   const Clock& clock_;
+  // The writer thread's own connection: no hop to a DB thread per batch. Its statements are
+  // planned once, generically (they are written for it): no planning per batch.
+  pg::Session session_;
   batch::GroupCommit<Mutation> queue_;  // last: its writer thread uses the members above
 };
 

@@ -47,14 +47,16 @@ void ReadLocked(const pqxx::result& rows, Snapshot& s) {
       s.locations[code] = LocationRef{id, code, row["is_system"].as<bool>()};
       s.location_codes[id] = code;
     } else if (kind == "balance") {
-      s.balances[{row["item_id"].as<int64_t>(), row["location_id"].as<int32_t>(),
-                  row["bucket"].as<int>()}] =
-          BalanceRow{row["on_hand"].as<int64_t>(), row["held"].as<int64_t>()};
+      const AccountKey key{row["item_id"].as<int64_t>(), row["location_id"].as<int32_t>(),
+                           row["bucket"].as<int>()};
+      s.balances[key] = BalanceRow{row["on_hand"].as<int64_t>(), row["held"].as<int64_t>()};
+      s.balance_ctids[key] = row["row_ctid"].as<std::string>();
     } else if (kind == "usage") {
-      s.usage[{row["channel_id"].as<int32_t>(), row["item_id"].as<int64_t>(),
-               row["location_id"].as<int32_t>()}] =
-          UsageRow{row["held"].as<int64_t>(), row["committed"].as<int64_t>(),
-                   Optional<int64_t>(row["quota"]), Optional<int>(row["ratio_bp"])};
+      const UsageKey key{row["channel_id"].as<int32_t>(), row["item_id"].as<int64_t>(),
+                         row["location_id"].as<int32_t>()};
+      s.usage[key] = UsageRow{row["held"].as<int64_t>(), row["committed"].as<int64_t>(),
+                              Optional<int64_t>(row["quota"]), Optional<int>(row["ratio_bp"])};
+      s.usage_ctids[key] = row["row_ctid"].as<std::string>();
     } else if (kind == "hold") {
       HoldRow h;
       h.hold_id = row["hold_id"].as<std::string>();
@@ -226,40 +228,49 @@ bool WriteBatch(pqxx::transaction_base& tx, const Snapshot& s, const Changes& ch
     ended_states.push_back(h.state);
     ended_posted.push_back(h.posted_quantity);
   }
-  std::vector<int64_t> b_items, b_on_hands, b_helds;
-  std::vector<int32_t> b_locations;
-  std::vector<int> b_buckets;
-  std::vector<bool> b_new;
-  size_t new_balances = 0;
+  // Balances and usage rows: new ones inserted, locked ones updated where they are.
+  std::vector<int64_t> bn_items, bn_on_hands, bn_helds, b_on_hands, b_helds;
+  std::vector<int32_t> bn_locations;
+  std::vector<int> bn_buckets;
+  std::vector<std::string> b_ctids;
   for (const AccountKey& key : changes.balances) {
     const auto& [item, location, bucket] = key;
     const BalanceRow& row = s.balances.at(key);
-    b_items.push_back(item);
-    b_locations.push_back(location);
-    b_buckets.push_back(bucket);
-    b_on_hands.push_back(row.on_hand);
-    b_helds.push_back(row.held);
-    b_new.push_back(s.new_balances.count(key) > 0);
-    new_balances += b_new.back() ? 1 : 0;
+    if (s.new_balances.count(key)) {
+      bn_items.push_back(item);
+      bn_locations.push_back(location);
+      bn_buckets.push_back(bucket);
+      bn_on_hands.push_back(row.on_hand);
+      bn_helds.push_back(row.held);
+    } else {
+      b_ctids.push_back(s.balance_ctids.at(key));
+      b_on_hands.push_back(row.on_hand);
+      b_helds.push_back(row.held);
+    }
   }
-  std::vector<int32_t> u_channels, u_locations;
-  std::vector<int64_t> u_items, u_helds, u_committed;
-  std::vector<std::optional<int64_t>> u_quotas;
-  std::vector<std::optional<int>> u_ratios;
-  std::vector<bool> u_new;
-  size_t new_usage = 0;
+  std::vector<int32_t> un_channels, un_locations;
+  std::vector<int64_t> un_items, un_helds, un_committed, u_helds, u_committed;
+  std::vector<std::optional<int64_t>> un_quotas, u_quotas;
+  std::vector<std::optional<int>> un_ratios, u_ratios;
+  std::vector<std::string> u_ctids;
   for (const UsageKey& key : changes.usage) {
     const auto& [channel, item, location] = key;
     const UsageRow& row = s.usage.at(key);
-    u_channels.push_back(channel);
-    u_items.push_back(item);
-    u_locations.push_back(location);
-    u_helds.push_back(row.held);
-    u_committed.push_back(row.committed);
-    u_quotas.push_back(row.quota);
-    u_ratios.push_back(row.ratio_bp);
-    u_new.push_back(s.new_usage.count(key) > 0);
-    new_usage += u_new.back() ? 1 : 0;
+    if (s.new_usage.count(key)) {
+      un_channels.push_back(channel);
+      un_items.push_back(item);
+      un_locations.push_back(location);
+      un_helds.push_back(row.held);
+      un_committed.push_back(row.committed);
+      un_quotas.push_back(row.quota);
+      un_ratios.push_back(row.ratio_bp);
+    } else {
+      u_ctids.push_back(s.usage_ctids.at(key));
+      u_helds.push_back(row.held);
+      u_committed.push_back(row.committed);
+      u_quotas.push_back(row.quota);
+      u_ratios.push_back(row.ratio_bp);
+    }
   }
   std::vector<int64_t> s_items, s_quantities;
   std::vector<int32_t> s_locations;
@@ -306,22 +317,24 @@ bool WriteBatch(pqxx::transaction_base& tx, const Snapshot& s, const Changes& ch
       SqlNumberArray(new_locations), SqlNumberArray(new_channels), SqlNumberArray(new_quantities),
       SqlNumberArray(new_posted), SqlNumberArray(new_states), SqlTextArray(new_expires),
       SqlTextArray(new_orders), SqlTextArray(new_customers), SqlTextArray(ended_ids),
-      SqlNumberArray(ended_states), SqlNumberArray(ended_posted), SqlNumberArray(b_items),
-      SqlNumberArray(b_locations), SqlNumberArray(b_buckets), SqlNumberArray(b_on_hands),
-      SqlNumberArray(b_helds), SqlBoolArray(b_new), SqlNumberArray(u_channels),
-      SqlNumberArray(u_items), SqlNumberArray(u_locations), SqlNumberArray(u_helds),
-      SqlNumberArray(u_committed), pg::SqlNullableNumberArray(u_quotas),
-      pg::SqlNullableNumberArray(u_ratios), SqlBoolArray(u_new), SqlNumberArray(s_items),
-      SqlNumberArray(s_locations), SqlNumberArray(s_quantities), SqlNumberArray(m_ids),
-      SqlTextArray(m_batches), SqlNumberArray(m_kinds), SqlNumberArray(m_items),
-      SqlNumberArray(m_quantities), SqlNumberArray(m_from), SqlNumberArray(m_from_buckets),
-      SqlNumberArray(m_to), SqlNumberArray(m_to_buckets), SqlNumberArray(m_channels),
-      SqlTextArray(m_refs), SqlTextArray(m_occurred), pg::SqlNullableTextArray(m_expected),
-      SqlTextArray(q_ids), SqlTextArray(q_methods), SqlTextArray(q_requests),
-      SqlTextArray(q_responses), SqlTextArray(payloads));
+      SqlNumberArray(ended_states), SqlNumberArray(ended_posted), SqlNumberArray(bn_items),
+      SqlNumberArray(bn_locations), SqlNumberArray(bn_buckets), SqlNumberArray(bn_on_hands),
+      SqlNumberArray(bn_helds), SqlTextArray(b_ctids), SqlNumberArray(b_on_hands),
+      SqlNumberArray(b_helds), SqlNumberArray(un_channels), SqlNumberArray(un_items),
+      SqlNumberArray(un_locations), SqlNumberArray(un_helds), SqlNumberArray(un_committed),
+      pg::SqlNullableNumberArray(un_quotas), pg::SqlNullableNumberArray(un_ratios),
+      SqlTextArray(u_ctids), SqlNumberArray(u_helds), SqlNumberArray(u_committed),
+      pg::SqlNullableNumberArray(u_quotas), pg::SqlNullableNumberArray(u_ratios),
+      SqlNumberArray(s_items), SqlNumberArray(s_locations), SqlNumberArray(s_quantities),
+      SqlNumberArray(m_ids), SqlTextArray(m_batches), SqlNumberArray(m_kinds),
+      SqlNumberArray(m_items), SqlNumberArray(m_quantities), SqlNumberArray(m_from),
+      SqlNumberArray(m_from_buckets), SqlNumberArray(m_to), SqlNumberArray(m_to_buckets),
+      SqlNumberArray(m_channels), SqlTextArray(m_refs), SqlTextArray(m_occurred),
+      pg::SqlNullableTextArray(m_expected), SqlTextArray(q_ids), SqlTextArray(q_methods),
+      SqlTextArray(q_requests), SqlTextArray(q_responses), SqlTextArray(payloads));
   return written["holds_inserted"].as<size_t>() == new_ids.size() &&
-         written["balances_inserted"].as<size_t>() == new_balances &&
-         written["usage_inserted"].as<size_t>() == new_usage &&
+         written["balances_inserted"].as<size_t>() == bn_items.size() &&
+         written["usage_inserted"].as<size_t>() == un_items.size() &&
          written["requests_inserted"].as<size_t>() == q_ids.size();
 }
 

@@ -23,59 +23,76 @@ inline constexpr pg::Query kLockBatch{"lock_batch", R"sql(
 WITH ch AS MATERIALIZED (
   SELECT channel_id, code, kind, respects_safety_stock FROM channels
   WHERE code = ANY($1::text[]) ORDER BY channel_id FOR SHARE),
-hp AS (
+hp AS MATERIALIZED (
   SELECT h.hold_id, h.item_id, h.location_id, h.channel_id, r.committed
-  FROM unnest($10::text[], $11::boolean[]) AS r(hold_id, committed) JOIN holds h USING (hold_id)),
+  FROM unnest($10::text[], $11::boolean[]) AS r(hold_id, committed),
+  LATERAL (SELECT hold_id, item_id, location_id, channel_id FROM holds
+           WHERE hold_id = r.hold_id) AS h),
 bk AS (
   SELECT i.item_id, l.location_id, k.bucket
-  FROM unnest($4::text[], $5::text[], $6::smallint[]) AS k(sku, code, bucket)
-  JOIN items i ON i.sku = k.sku
-  JOIN locations l ON l.code = k.code AND l.is_system = (k.bucket = 0)
+  FROM unnest($4::text[], $5::text[], $6::smallint[]) AS k(sku, code, bucket),
+  LATERAL (SELECT item_id FROM items WHERE sku = k.sku) AS i,
+  LATERAL (SELECT location_id FROM locations
+           WHERE code = k.code AND is_system = (k.bucket = 0)) AS l
   UNION SELECT item_id, location_id, 1 FROM hp
   UNION SELECT item_id, location_id, 2 FROM hp WHERE committed),
 b AS MATERIALIZED (
-  SELECT item_id, location_id, bucket, on_hand, held FROM balances
-  WHERE (item_id, location_id, bucket) IN (SELECT item_id, location_id, bucket FROM bk)
-  ORDER BY item_id, location_id, bucket FOR UPDATE),
+  SELECT x.* FROM (SELECT item_id, location_id, bucket FROM bk ORDER BY 1, 2, 3) AS k,
+  LATERAL (SELECT ctid, item_id, location_id, bucket, on_hand, held FROM balances
+           WHERE item_id = k.item_id AND location_id = k.location_id AND bucket = k.bucket
+           FOR UPDATE) AS x),
 uk AS (
   SELECT c.channel_id, i.item_id, l.location_id
-  FROM unnest($7::text[], $8::text[], $9::text[]) AS k(channel, sku, code)
-  JOIN channels c ON c.code = k.channel JOIN items i ON i.sku = k.sku
-  JOIN locations l ON l.code = k.code AND NOT l.is_system
+  FROM unnest($7::text[], $8::text[], $9::text[]) AS k(channel, sku, code),
+  LATERAL (SELECT channel_id FROM channels WHERE code = k.channel) AS c,
+  LATERAL (SELECT item_id FROM items WHERE sku = k.sku) AS i,
+  LATERAL (SELECT location_id FROM locations WHERE code = k.code AND NOT is_system) AS l
   UNION SELECT channel_id, item_id, location_id FROM hp),
 u AS MATERIALIZED (
-  SELECT channel_id, item_id, location_id, held, committed, quota, ratio_bp FROM channel_usage
-  WHERE (channel_id, item_id, location_id) IN (SELECT channel_id, item_id, location_id FROM uk)
-  ORDER BY channel_id, item_id, location_id FOR UPDATE),
+  SELECT x.* FROM (SELECT channel_id, item_id, location_id FROM uk ORDER BY 1, 2, 3) AS k,
+  LATERAL (SELECT ctid, channel_id, item_id, location_id, held, committed, quota, ratio_bp
+           FROM channel_usage WHERE channel_id = k.channel_id AND item_id = k.item_id
+           AND location_id = k.location_id FOR UPDATE) AS x),
 h AS MATERIALIZED (
-  SELECT h.hold_id, h.item_id, h.location_id, h.channel_id, h.quantity, h.posted_quantity,
-    h.state, h.expires_at, h.order_ref, h.customer_ref, h.create_time, h.end_time
-  FROM holds h WHERE h.hold_id IN (SELECT hold_id FROM hp) ORDER BY h.hold_id FOR UPDATE)
+  SELECT x.* FROM (SELECT hold_id FROM hp ORDER BY hold_id) AS k,
+  LATERAL (SELECT hold_id, item_id, location_id, channel_id, quantity, posted_quantity, state,
+             expires_at, order_ref, customer_ref, create_time, end_time
+           FROM holds WHERE hold_id = k.hold_id FOR UPDATE) AS x)
 SELECT 'channel' AS kind, channel_id, NULL::bigint AS item_id, NULL::integer AS location_id,
   NULL::smallint AS bucket, code, kind AS channel_kind, respects_safety_stock,
   NULL::boolean AS is_system, NULL::bigint AS on_hand, NULL::bigint AS held,
   NULL::bigint AS committed, NULL::bigint AS quota, NULL::integer AS ratio_bp,
   NULL::text AS hold_id, NULL::bigint AS quantity, NULL::bigint AS posted_quantity,
   NULL::smallint AS state, NULL::bigint AS expires_us, NULL::text AS order_ref,
-  NULL::text AS customer_ref, NULL::bigint AS create_us, NULL::bigint AS end_us FROM ch
+  NULL::text AS customer_ref, NULL::bigint AS create_us, NULL::bigint AS end_us,
+  NULL::text AS row_ctid FROM ch
 UNION ALL SELECT 'item', NULL, item_id, NULL, NULL, sku, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM items WHERE sku = ANY($2::text[]) OR item_id IN (SELECT item_id FROM hp)
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM (SELECT item_id, sku FROM items WHERE sku = ANY($2::text[])
+        UNION SELECT i.item_id, i.sku FROM hp,
+          LATERAL (SELECT item_id, sku FROM items WHERE item_id = hp.item_id) AS i) AS i
 UNION ALL SELECT 'location', NULL, NULL, location_id, NULL, code, NULL, NULL, is_system, NULL,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM locations WHERE code = ANY($3::text[]) OR location_id IN (SELECT location_id FROM hp)
-UNION ALL SELECT 'hold_channel', channel_id, NULL, NULL, NULL, code, kind, respects_safety_stock,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM channels WHERE channel_id IN (SELECT channel_id FROM hp)
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM (SELECT location_id, code, is_system FROM locations WHERE code = ANY($3::text[])
+        UNION SELECT l.location_id, l.code, l.is_system FROM hp,
+          LATERAL (SELECT location_id, code, is_system FROM locations
+                   WHERE location_id = hp.location_id) AS l) AS l
+UNION ALL SELECT DISTINCT 'hold_channel', c.channel_id, NULL::bigint, NULL::integer,
+  NULL::smallint, c.code, c.kind, c.respects_safety_stock, NULL::boolean, NULL::bigint,
+  NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text, NULL::bigint, NULL::bigint,
+  NULL::smallint, NULL::bigint, NULL::text, NULL::text, NULL::bigint, NULL::bigint, NULL::text
+  FROM hp, LATERAL (SELECT channel_id, code, kind, respects_safety_stock FROM channels
+                    WHERE channel_id = hp.channel_id) AS c
 UNION ALL SELECT 'balance', NULL, item_id, location_id, bucket, NULL, NULL, NULL, NULL, on_hand,
-  held, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM b
+  held, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ctid::text FROM b
 UNION ALL SELECT 'usage', channel_id, item_id, location_id, NULL, NULL, NULL, NULL, NULL, NULL,
-  held, committed, quota, ratio_bp, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM u
+  held, committed, quota, ratio_bp, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  ctid::text FROM u
 UNION ALL SELECT 'hold', channel_id, item_id, location_id, NULL, NULL, NULL, NULL, NULL, NULL,
   NULL, NULL, NULL, NULL, hold_id, quantity, posted_quantity, state,
   (extract(epoch FROM expires_at) * 1000000)::bigint, order_ref, customer_ref,
   (extract(epoch FROM create_time) * 1000000)::bigint,
-  (extract(epoch FROM end_time) * 1000000)::bigint FROM h
+  (extract(epoch FROM end_time) * 1000000)::bigint, NULL FROM h
 )sql"};
 
 // What a batch reads once its rows are locked (so that a first attempt of the same request
@@ -84,11 +101,12 @@ UNION ALL SELECT 'hold', channel_id, item_id, location_id, NULL, NULL, NULL, NUL
 // request ids, and $6 new movement ids.
 // $1/$2 safety stock places (item, location); $3 channel ids; $4 hold ids; $5 request ids.
 inline constexpr pg::Query kReadBatch{"read_batch", R"sql(
-SELECT 'safety' AS kind, item_id, location_id, quantity, NULL::integer AS channel_id,
+SELECT 'safety' AS kind, k.item_id, k.location_id, s.quantity, NULL::integer AS channel_id,
   NULL::text AS hold_id, NULL::text AS request_id, NULL::text AS method,
   NULL::text AS request_hex, NULL::text AS response_hex, NULL::bigint AS movement_id
-FROM safety_stock WHERE (item_id, location_id) IN
-  (SELECT * FROM unnest($1::bigint[], $2::integer[]))
+FROM unnest($1::bigint[], $2::integer[]) AS k(item_id, location_id),
+LATERAL (SELECT quantity FROM safety_stock
+         WHERE item_id = k.item_id AND location_id = k.location_id) AS s
 UNION ALL SELECT 'serves', NULL, location_id, NULL, channel_id, NULL, NULL, NULL, NULL, NULL, NULL
   FROM channel_locations WHERE channel_id = ANY($3::integer[])
 UNION ALL SELECT 'taken', NULL, NULL, NULL, NULL, hold_id, NULL, NULL, NULL, NULL, NULL
@@ -101,75 +119,82 @@ UNION ALL SELECT 'movement_id', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 
 )sql"};
 
 // Writes everything a batch decided in one statement: new and changed holds, balances and
-// channel usage rows (new rows inserted unless a concurrent writer created them first, which
-// the counts returned show), safety stocks, movements, the new request ids with their
-// responses, and the change events: the feed head is locked last and held only until commit,
-// so sequence order is commit order; the events are stamped with the database's clock read
-// under that lock (never backwards along the feed), and watchers are notified.
-// $1 now; $2-$11 new holds (with their state: a hold may be created and ended in one batch);
-// $12-$14 ended holds (id, state, posted); $15-$20 balances (item, location, bucket, on hand,
-// held, new?); $21-$28 usage rows (channel, item, location, held, committed, quota, ratio, new?);
-// $29-$31 safety stocks; $32-$44 movements; $45-$48 requests (id, method, request hex, response
-// hex); $49 event payloads (hex).
+// channel usage rows, safety stocks, movements, the new request ids with their responses, and
+// the change events. Existing rows are updated where the batch locked them (by ctid: the locks
+// keep them in place); new rows are inserted unless a concurrent writer created them first,
+// which the counts returned show. The feed head is locked last and held only until commit, so
+// sequence order is commit order; the events are stamped with the database's clock read under
+// that lock (never backwards along the feed), and watchers are notified. No joins: every row is
+// found by its key or ctid, so the plan does not depend on the tables' statistics.
+// $1 now; $2-$11 new holds (id, item, location, channel, quantity, posted, state, expires, order,
+// customer: a hold may be created and ended in one batch); $12-$14 ended holds (id, state,
+// posted); $15-$19 new balances (item, location, bucket, on hand, held); $20-$22 changed balances
+// (ctid, on hand, held); $23-$29 new usage rows (channel, item, location, held, committed, quota,
+// ratio); $30-$34 changed usage rows (ctid, held, committed, quota, ratio); $35-$37 safety stocks
+// (item, location, quantity); $38-$50 movements (id, batch, kind, item, quantity, from, from
+// bucket, to, to bucket, channel or 0, source ref, occurred, expected); $51-$54 requests (id,
+// method, request hex, response hex); $55 event payloads (hex).
 inline constexpr pg::Query kWriteBatch{"write_batch", R"sql(
 WITH hi AS (
   INSERT INTO holds (hold_id, item_id, location_id, channel_id, quantity, posted_quantity, state,
     expires_at, order_ref, customer_ref, create_time, end_time)
-  SELECT v.id, v.i, v.l, v.c, v.q, v.p, v.s, v.e, v.o, v.cu, $1::timestamptz, CASE WHEN v.s <> 1 THEN $1::timestamptz END
+  SELECT v.id, v.i, v.l, v.c, v.q, v.p, v.s, v.e, v.o, v.cu, $1::timestamptz,
+    CASE WHEN v.s <> 1 THEN $1::timestamptz END
   FROM unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[], $6::bigint[], $7::bigint[],
     $8::smallint[], $9::timestamptz[], $10::text[], $11::text[])
     AS v(id, i, l, c, q, p, s, e, o, cu)
   ORDER BY v.id ON CONFLICT DO NOTHING RETURNING 1),
 hu AS (
-  UPDATE holds h SET state = v.s, posted_quantity = v.p, end_time = $1::timestamptz
-  FROM unnest($12::text[], $13::smallint[], $14::bigint[]) AS v(id, s, p)
-  WHERE h.hold_id = v.id),
+  UPDATE holds SET state = ($13::smallint[])[array_position($12::text[], hold_id)],
+    posted_quantity = ($14::bigint[])[array_position($12::text[], hold_id)],
+    end_time = $1::timestamptz
+  WHERE hold_id = ANY($12::text[])),
 bi AS (
   INSERT INTO balances (item_id, location_id, bucket, on_hand, held)
-  SELECT v.i, v.l, v.b, v.o, v.h FROM unnest($15::bigint[], $16::integer[], $17::smallint[],
-    $18::bigint[], $19::bigint[], $20::boolean[]) AS v(i, l, b, o, h, n)
-  WHERE v.n ORDER BY v.i, v.l, v.b ON CONFLICT DO NOTHING RETURNING 1),
+  SELECT * FROM unnest($15::bigint[], $16::integer[], $17::smallint[], $18::bigint[],
+    $19::bigint[]) AS v(i, l, b, o, h)
+  ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING RETURNING 1),
 bu AS (
-  UPDATE balances t SET on_hand = v.o, held = v.h
-  FROM unnest($15::bigint[], $16::integer[], $17::smallint[], $18::bigint[], $19::bigint[],
-    $20::boolean[]) AS v(i, l, b, o, h, n)
-  WHERE NOT v.n AND t.item_id = v.i AND t.location_id = v.l AND t.bucket = v.b),
+  UPDATE balances SET on_hand = ($21::bigint[])[array_position($20::tid[], ctid)],
+    held = ($22::bigint[])[array_position($20::tid[], ctid)]
+  WHERE ctid = ANY($20::tid[])),
 ui AS (
   INSERT INTO channel_usage (channel_id, item_id, location_id, held, committed, quota, ratio_bp)
-  SELECT v.c, v.i, v.l, v.h, v.m, v.q, v.r FROM unnest($21::integer[], $22::bigint[],
-    $23::integer[], $24::bigint[], $25::bigint[], $26::bigint[], $27::integer[], $28::boolean[])
-    AS v(c, i, l, h, m, q, r, n)
-  WHERE v.n ORDER BY v.c, v.i, v.l ON CONFLICT DO NOTHING RETURNING 1),
+  SELECT * FROM unnest($23::integer[], $24::bigint[], $25::integer[], $26::bigint[],
+    $27::bigint[], $28::bigint[], $29::integer[]) AS v(c, i, l, h, m, q, r)
+  ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING RETURNING 1),
 uu AS (
-  UPDATE channel_usage t SET held = v.h, committed = v.m, quota = v.q, ratio_bp = v.r
-  FROM unnest($21::integer[], $22::bigint[], $23::integer[], $24::bigint[], $25::bigint[],
-    $26::bigint[], $27::integer[], $28::boolean[]) AS v(c, i, l, h, m, q, r, n)
-  WHERE NOT v.n AND t.channel_id = v.c AND t.item_id = v.i AND t.location_id = v.l),
+  UPDATE channel_usage SET held = ($31::bigint[])[array_position($30::tid[], ctid)],
+    committed = ($32::bigint[])[array_position($30::tid[], ctid)],
+    quota = ($33::bigint[])[array_position($30::tid[], ctid)],
+    ratio_bp = ($34::integer[])[array_position($30::tid[], ctid)]
+  WHERE ctid = ANY($30::tid[])),
 ss AS (
   INSERT INTO safety_stock (item_id, location_id, quantity)
-  SELECT * FROM unnest($29::bigint[], $30::integer[], $31::bigint[])
+  SELECT * FROM unnest($35::bigint[], $36::integer[], $37::bigint[])
   ON CONFLICT (item_id, location_id) DO UPDATE SET quantity = EXCLUDED.quantity),
 mi AS (
   INSERT INTO movements (movement_id, batch_id, kind, item_id, quantity, from_location_id,
     from_bucket, to_location_id, to_bucket, channel_id, source_ref, occurred_at, recorded_at,
     expected_at)
-  SELECT v.id, v.batch, v.k, v.i, v.q, v.fl, v.fb, v.tl, v.tb, NULLIF(v.c, 0), v.s, v.o, $1::timestamptz, v.e
-  FROM unnest($32::bigint[], $33::text[], $34::smallint[], $35::bigint[], $36::bigint[],
-    $37::integer[], $38::smallint[], $39::integer[], $40::smallint[], $41::integer[], $42::text[],
-    $43::timestamptz[], $44::timestamptz[]) AS v(id, batch, k, i, q, fl, fb, tl, tb, c, s, o, e)),
+  SELECT v.id, v.batch, v.k, v.i, v.q, v.fl, v.fb, v.tl, v.tb, NULLIF(v.c, 0), v.s, v.o,
+    $1::timestamptz, v.e
+  FROM unnest($38::bigint[], $39::text[], $40::smallint[], $41::bigint[], $42::bigint[],
+    $43::integer[], $44::smallint[], $45::integer[], $46::smallint[], $47::integer[], $48::text[],
+    $49::timestamptz[], $50::timestamptz[]) AS v(id, batch, k, i, q, fl, fb, tl, tb, c, s, o, e)),
 qi AS (
   INSERT INTO requests (request_id, method, request, response)
   SELECT v.id, v.m, decode(v.q, 'hex'), decode(v.r, 'hex')
-  FROM unnest($45::text[], $46::text[], $47::text[], $48::text[]) AS v(id, m, q, r)
+  FROM unnest($51::text[], $52::text[], $53::text[], $54::text[]) AS v(id, m, q, r)
   ORDER BY v.id ON CONFLICT DO NOTHING RETURNING 1),
 head AS (
-  UPDATE feed_head SET last = last + cardinality($49::text[])
-  WHERE id = 1 AND cardinality($49::text[]) > 0 RETURNING last),
+  UPDATE feed_head SET last = last + cardinality($55::text[])
+  WHERE id = 1 AND cardinality($55::text[]) > 0 RETURNING last),
 stamp AS (SELECT clock_timestamp() AS t FROM head),
 ev AS (
   INSERT INTO events (sequence, commit_time, payload)
-  SELECT head.last - cardinality($49::text[]) + e.n, stamp.t, decode(e.p, 'hex')
-  FROM head, stamp, unnest($49::text[]) WITH ORDINALITY AS e(p, n)),
+  SELECT head.last - cardinality($55::text[]) + e.n, stamp.t, decode(e.p, 'hex')
+  FROM head, stamp, unnest($55::text[]) WITH ORDINALITY AS e(p, n)),
 nt AS (SELECT pg_notify('kura_ledger_changes', last::text) FROM head)
 SELECT (SELECT count(*) FROM hi) AS holds_inserted, (SELECT count(*) FROM bi) AS balances_inserted,
   (SELECT count(*) FROM ui) AS usage_inserted, (SELECT count(*) FROM qi) AS requests_inserted,

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <pqxx/connection>
@@ -70,6 +71,10 @@ class Database {
     return Submit<T>(std::move(fn)).get();
   }
 
+  /// Opens a new connection with the pool's settings (search_path), outside the pool. Errors:
+  /// UNAVAILABLE naming the server.
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect() const;
+
   /// Returns "host:port/dbname" of the server, for messages.
   const std::string& description() const { return description_; }
   /// Returns the number of DB threads (and connections).
@@ -102,6 +107,42 @@ class Database {
   std::deque<Task> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
+};
+
+/// A connection for one thread's own use, such as a writer that runs its transactions itself
+/// rather than handing them to a DB thread: opened on first use with the pool's settings plus
+/// `settings` (name → value, applied with SET), reopened after it breaks. Not thread-safe.
+class Session {
+ public:
+  Session(const Database& db, std::vector<std::pair<std::string, std::string>> settings)
+      : db_(db), settings_(std::move(settings)) {}
+
+  /// Runs `fn` with the open connection, on this thread. As Database::Run: UNAVAILABLE when no
+  /// connection can be opened, an exception becomes INTERNAL, UNAVAILABLE or UNKNOWN from `fn`
+  /// drops the connection.
+  template <typename T>
+  absl::StatusOr<T> Run(const std::function<absl::StatusOr<T>(pqxx::connection&)>& fn) {
+    absl::Status open = Open();
+    if (!open.ok()) return open;
+    absl::StatusOr<T> result;
+    try {
+      result = fn(*conn_);
+    } catch (...) {
+      result = StatusFromCurrentException();
+    }
+    if (result.status().code() == absl::StatusCode::kUnavailable ||
+        result.status().code() == absl::StatusCode::kUnknown) {
+      conn_.reset();  // broken, or in an unknown state: start afresh next time
+    }
+    return result;
+  }
+
+ private:
+  absl::Status Open();
+
+  const Database& db_;
+  const std::vector<std::pair<std::string, std::string>> settings_;
+  std::unique_ptr<pqxx::connection> conn_;
 };
 
 /// RunInTransaction on one of `db`'s connections, waiting for the result.

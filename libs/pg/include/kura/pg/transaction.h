@@ -34,7 +34,9 @@ struct TransactionOptions {
 absl::Status StatusFromCurrentException();
 
 /// Runs `body` in one transaction on `conn` and commits it when the body returns OK; a non-OK
-/// result rolls back and is returned as is. The whole transaction is retried (bounded, with
+/// result rolls back and is returned as is. BEGIN and the statement timeout go in one round trip.
+/// A body must not swallow a database error and return OK (PostgreSQL would roll the failed
+/// transaction back on COMMIT). The whole transaction is retried (bounded, with
 /// jittered backoff) on serialization failure or deadlock — thrown by the body or the commit, or
 /// returned by the body as ABORTED with reason TRANSACTION_CONFLICT — so `body` must have no
 /// effect outside the transaction. Errors are mapped by StatusFromCurrentException; nothing
