@@ -860,5 +860,70 @@ TEST_CASE("A call whose deadline passed while it waited for a lock does not comm
   l.RequireConsistent();
 }
 
+TEST_CASE("A batch that waited for another writer's locks decides on what that writer committed") {
+  // What another replica's writer or the catalog commits while a batch waits for their locks:
+  // the batch read its safety stocks and serving locations before it got the locks, and must
+  // read them again (storage/queries.h, lock_batch's `stale`).
+  LedgerFixture l("ledger_stale_reads");
+  l.SeedTopology();
+  l.CreateItem("V");
+  l.Receive("V", "store-a", 10);
+  l.Receive("V", "wh", 10);
+  pqxx::connection blocker_conn(l.dsn()), monitor_conn(l.dsn());
+  auto waits = [&] {
+    return kura::testing::WaitFor(
+        [&] {
+          pqxx::nontransaction monitor(monitor_conn);
+          return monitor
+                     .exec_params1(
+                         "SELECT count(*) FROM pg_stat_activity "
+                         "WHERE $1 = ANY(pg_blocking_pids(pid))",
+                         blocker_conn.backendpid())[0]
+                     .as<int>() > 0;
+        },
+        absl::Seconds(10));
+  };
+
+  SECTION("a safety stock set meanwhile") {
+    // As SetSafetyStock does: the safety stock, and the sellable balance written (locked).
+    pqxx::work other(blocker_conn);
+    other.exec(
+        "INSERT INTO ledger.safety_stock (item_id, location_id, quantity) "
+        "SELECT i.item_id, l.location_id, 8 FROM ledger.items i, ledger.locations l "
+        "WHERE i.sku = 'V' AND l.code = 'store-a'");
+    other.exec(
+        "UPDATE ledger.balances b SET on_hand = b.on_hand FROM ledger.items i, ledger.locations l "
+        "WHERE b.item_id = i.item_id AND b.location_id = l.location_id AND i.sku = 'V' "
+        "AND l.code = 'store-a' AND b.bucket = 1");
+    absl::StatusOr<v1::CreateHoldsResponse> hold;
+    std::thread caller([&] { hold = l.Hold("V", "store-a", 5); });
+    const bool waited = waits();
+    other.commit();
+    caller.join();
+    REQUIRE(waited);
+    INFO(hold.status().ToString());
+    REQUIRE(ErrorReason(hold.status()) == "INSUFFICIENT_STOCK");  // 10 - 8 left for the channel
+    REQUIRE(l.Hold("V", "store-a", 2).ok());
+  }
+  SECTION("a serving location removed meanwhile") {
+    // As UpdateChannel does: the channel row updated (locked), its locations replaced.
+    pqxx::work other(blocker_conn);
+    other.exec("UPDATE ledger.channels SET name = name WHERE code = 'ec'");
+    other.exec(
+        "DELETE FROM ledger.channel_locations WHERE channel_id = "
+        "(SELECT channel_id FROM ledger.channels WHERE code = 'ec') AND location_id = "
+        "(SELECT location_id FROM ledger.locations WHERE code = 'wh')");
+    absl::StatusOr<v1::CreateHoldsResponse> hold;
+    std::thread caller([&] { hold = l.Hold("V", "wh", 1); });
+    const bool waited = waits();
+    other.commit();
+    caller.join();
+    REQUIRE(waited);
+    INFO(hold.status().ToString());
+    REQUIRE(ErrorReason(hold.status()) == "LOCATION_NOT_IN_CHANNEL");
+  }
+  l.RequireConsistent();
+}
+
 }  // namespace
 }  // namespace kura::ledger::testing

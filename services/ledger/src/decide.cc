@@ -519,7 +519,9 @@ absl::StatusOr<v1::SetSafetyStockResponse> Decide(const v1::SetSafetyStockReques
   ASSIGN_OR_RETURN(int64_t item, d.Item(r.sku()));
   ASSIGN_OR_RETURN(int32_t loc, d.Location(r.location()));
   d.SetSafety({item, loc}, r.quantity());
-  d.Announce({item, loc});
+  // The sellable balance is written too (unchanged): a batch elsewhere that waited for it then
+  // knows the safety stock it read is out of date (storage/queries.h, lock_batch).
+  d.MutableBalance({item, loc, kSellable});
   v1::SetSafetyStockResponse response;
   response.set_quantity(r.quantity());
   return response;

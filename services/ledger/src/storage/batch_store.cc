@@ -21,11 +21,43 @@ std::optional<T> Optional(const pqxx::field& f) {
 
 absl::Time FromMicros(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
 
-// The loaded rows of lock_batch, by their kind column.
-void ReadLocked(const pqxx::result& rows, Snapshot& s) {
+std::string TextArray(const std::set<std::string>& values) {
+  return SqlTextArray(std::vector<std::string>(values.begin(), values.end()));
+}
+
+// A row of what a batch reads besides its locked rows (lock_batch and read_batch); false for
+// another kind.
+bool ReadOther(const std::string& kind, const pqxx::row& row, Snapshot& s) {
+  if (kind == "safety") {
+    s.safety[{row["item_id"].as<int64_t>(), row["location_id"].as<int32_t>()}] =
+        row["quantity"].as<int64_t>();
+  } else if (kind == "serves") {
+    const std::string& code = s.channel_codes.at(row["channel_id"].as<int32_t>());
+    s.channels.at(code).serving.insert(row["location_id"].as<int32_t>());
+  } else if (kind == "taken") {
+    s.taken_hold_ids.insert(row["hold_id"].as<std::string>());
+  } else if (kind == "request") {
+    s.requests[row["request_id"].as<std::string>()] =
+        StoredRequest{row["method"].as<std::string>(),
+                      absl::HexStringToBytes(row["request_hex"].as<std::string>()),
+                      absl::HexStringToBytes(row["response_hex"].as<std::string>(""))};
+  } else if (kind == "movement_id") {
+    s.movement_ids.push_back(row["movement_id"].as<int64_t>());
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The rows of lock_batch, by their kind column; whether its reads are stale.
+bool ReadLocked(const pqxx::result& rows, Snapshot& s) {
+  bool stale = false;
+  std::vector<pqxx::row> others;  // read once the channels are known
   for (const pqxx::row& row : rows) {
     const std::string kind = row["kind"].as<std::string>();
-    if (kind == "channel" || kind == "hold_channel") {
+    if (kind == "stale") {
+      stale = row["stale"].as<bool>();
+    } else if (kind == "channel" || kind == "hold_channel") {
       const int32_t id = row["channel_id"].as<int32_t>();
       const std::string code = row["code"].as<std::string>();
       s.channel_codes[id] = code;
@@ -73,14 +105,18 @@ void ReadLocked(const pqxx::result& rows, Snapshot& s) {
       if (!row["end_us"].is_null()) h.end_time = FromMicros(row["end_us"]);
       std::string id = h.hold_id;
       s.holds.emplace(std::move(id), std::move(h));
+    } else {
+      others.push_back(row);
     }
   }
+  for (const pqxx::row& row : others) ReadOther(row["kind"].as<std::string>(), row, s);
   // The holds' codes (their items, locations and channels came in the same result).
   for (auto& [id, h] : s.holds) {
     h.sku = s.skus.at(h.item_id);
     h.location = s.location_codes.at(h.location_id);
     h.channel = s.channel_codes.at(h.channel_id);
   }
+  return stale;
 }
 
 // Zero rows for the wanted rows that do not exist yet.
@@ -118,7 +154,13 @@ void AddMissing(const Wants& wants, Snapshot& s) {
   }
 }
 
-void ReadAfterLocks(pqxx::transaction_base& tx, const Wants& wants, Snapshot& s) {
+// The reads of lock_batch again, after its locks (read_batch); the movement ids it allocated
+// stay.
+void ReadAgain(pqxx::transaction_base& tx, const Wants& wants, Snapshot& s) {
+  s.safety.clear();
+  s.taken_hold_ids.clear();
+  s.requests.clear();
+  for (auto& [code, channel] : s.channels) channel.serving.clear();
   std::vector<int64_t> safety_items;
   std::vector<int32_t> safety_locations;
   for (const auto& [sku, code] : wants.safety) {
@@ -132,29 +174,8 @@ void ReadAfterLocks(pqxx::transaction_base& tx, const Wants& wants, Snapshot& s)
   for (const auto& [code, channel] : s.channels) channel_ids.push_back(channel.id);
   const pqxx::result rows = pg::Exec(
       tx, queries::kReadBatch, SqlNumberArray(safety_items), SqlNumberArray(safety_locations),
-      SqlNumberArray(channel_ids),
-      SqlTextArray(std::vector<std::string>(wants.new_hold_ids.begin(), wants.new_hold_ids.end())),
-      SqlTextArray(std::vector<std::string>(wants.request_ids.begin(), wants.request_ids.end())),
-      wants.movements);
-  for (const pqxx::row& row : rows) {
-    const std::string kind = row["kind"].as<std::string>();
-    if (kind == "safety") {
-      s.safety[{row["item_id"].as<int64_t>(), row["location_id"].as<int32_t>()}] =
-          row["quantity"].as<int64_t>();
-    } else if (kind == "serves") {
-      const std::string& code = s.channel_codes.at(row["channel_id"].as<int32_t>());
-      s.channels.at(code).serving.insert(row["location_id"].as<int32_t>());
-    } else if (kind == "taken") {
-      s.taken_hold_ids.insert(row["hold_id"].as<std::string>());
-    } else if (kind == "request") {
-      s.requests[row["request_id"].as<std::string>()] =
-          StoredRequest{row["method"].as<std::string>(),
-                        absl::HexStringToBytes(row["request_hex"].as<std::string>()),
-                        absl::HexStringToBytes(row["response_hex"].as<std::string>(""))};
-    } else if (kind == "movement_id") {
-      s.movement_ids.push_back(row["movement_id"].as<int64_t>());
-    }
-  }
+      SqlNumberArray(channel_ids), TextArray(wants.new_hold_ids), TextArray(wants.request_ids), 0);
+  for (const pqxx::row& row : rows) ReadOther(row["kind"].as<std::string>(), row, s);
 }
 
 std::optional<std::string> OptionalTime(const std::optional<absl::Time>& t) {
@@ -165,7 +186,7 @@ std::optional<std::string> OptionalTime(const std::optional<absl::Time>& t) {
 
 Snapshot LoadBatch(pqxx::transaction_base& tx, const Wants& wants) {
   std::vector<std::string> account_skus, account_codes, usage_channels, usage_skus, usage_codes,
-      hold_ids;
+      hold_ids, safety_skus, safety_codes;
   std::vector<int> buckets;
   std::vector<bool> hold_committed;
   for (const auto& [sku, code, bucket] : wants.accounts) {
@@ -182,19 +203,21 @@ Snapshot LoadBatch(pqxx::transaction_base& tx, const Wants& wants) {
     hold_ids.push_back(id);
     hold_committed.push_back(committed);
   }
+  for (const auto& [sku, code] : wants.safety) {
+    safety_skus.push_back(sku);
+    safety_codes.push_back(code);
+  }
   Snapshot s;
-  ReadLocked(
-      pg::Exec(
-          tx, queries::kLockBatch,
-          SqlTextArray(std::vector<std::string>(wants.channels.begin(), wants.channels.end())),
-          SqlTextArray(std::vector<std::string>(wants.skus.begin(), wants.skus.end())),
-          SqlTextArray(std::vector<std::string>(wants.locations.begin(), wants.locations.end())),
-          SqlTextArray(account_skus), SqlTextArray(account_codes), SqlNumberArray(buckets),
-          SqlTextArray(usage_channels), SqlTextArray(usage_skus), SqlTextArray(usage_codes),
-          SqlTextArray(hold_ids), SqlBoolArray(hold_committed)),
+  const bool stale = ReadLocked(
+      pg::Exec(tx, queries::kLockBatch, TextArray(wants.channels), TextArray(wants.skus),
+               TextArray(wants.locations), SqlTextArray(account_skus), SqlTextArray(account_codes),
+               SqlNumberArray(buckets), SqlTextArray(usage_channels), SqlTextArray(usage_skus),
+               SqlTextArray(usage_codes), SqlTextArray(hold_ids), SqlBoolArray(hold_committed),
+               SqlTextArray(safety_skus), SqlTextArray(safety_codes), TextArray(wants.new_hold_ids),
+               TextArray(wants.request_ids), wants.movements),
       s);
+  if (stale) ReadAgain(tx, wants, s);
   AddMissing(wants, s);
-  ReadAfterLocks(tx, wants, s);
   return s;
 }
 

@@ -10,18 +10,32 @@ namespace kura::ledger::queries {
 
 // ------------------------------------------------------------------ the batch writer
 
-// Locks what a batch of mutations decides against, in the global lock order: the channels it
-// names (FOR SHARE: their settings hold until commit; UpdateChannel takes them FOR NO KEY
-// UPDATE), the balance rows (item, location, bucket order), the channel usage rows (channel,
-// item, location order), the holds it names (hold id order; their accounts and usage rows are
-// locked with the others). Rows that do not exist yet are not created here: the write inserts
-// them, and a concurrent first writer makes the batch retry. Also resolves the batch's codes.
+// Locks and reads what a batch of mutations decides against, in one statement. The locks are
+// taken in the global lock order: the channels the batch names (FOR SHARE: their settings hold
+// until commit; UpdateChannel takes them FOR NO KEY UPDATE), the balance rows (item, location,
+// bucket order), the channel usage rows (channel, item, location order), the holds it names
+// (hold id order; their accounts and usage rows are locked with the others). Rows that do not
+// exist yet are not created here: the write inserts them, and a concurrent first writer makes
+// the batch retry. It also resolves the batch's codes and reads the safety stocks, the locations
+// serving its channels, which of the hold ids it would create are taken, the stored answers of
+// its request ids, and allocates $16 movement ids.
+//
+// Those reads see the statement's snapshot, taken before the locks: should a lock have waited
+// for another transaction that changed a row since, they may be out of date. Every change to
+// what they read also updates a row locked here (a safety stock its sellable balance, a
+// channel's serving locations the channel; a concurrently stored request id or taken hold id
+// makes the write's counts fail), so `stale` — some locked row's version is newer than the
+// snapshot's — says so, and the reads are then done again (read_batch).
+//
+// Every look-up is by key (LATERAL), so the plan does not depend on the tables' statistics. The
+// result is the union of the row kinds (the `kind` column), each filling its own columns.
 // $1 channel codes; $2 skus; $3 location codes; $4/$5/$6 accounts (sku, location code, bucket);
 // $7/$8/$9 usage rows (channel code, sku, location code); $10/$11 hold ids and whether their
-// committed account is wanted too.
+// committed account is wanted too; $12/$13 safety stocks (sku, location code); $14 hold ids to
+// create; $15 request ids; $16 movement ids to allocate.
 inline constexpr pg::Query kLockBatch{"lock_batch", R"sql(
 WITH ch AS MATERIALIZED (
-  SELECT channel_id, code, kind, respects_safety_stock FROM channels
+  SELECT channel_id, code, kind, respects_safety_stock, xmin AS row_xmin FROM channels
   WHERE code = ANY($1::text[]) ORDER BY channel_id FOR SHARE),
 hp AS MATERIALIZED (
   SELECT h.hold_id, h.item_id, h.location_id, h.channel_id, r.committed
@@ -38,7 +52,8 @@ bk AS (
   UNION SELECT item_id, location_id, 2 FROM hp WHERE committed),
 b AS MATERIALIZED (
   SELECT x.* FROM (SELECT item_id, location_id, bucket FROM bk ORDER BY 1, 2, 3) AS k,
-  LATERAL (SELECT ctid, item_id, location_id, bucket, on_hand, held FROM balances
+  LATERAL (SELECT ctid, xmin AS row_xmin, item_id, location_id, bucket, on_hand, held
+           FROM balances
            WHERE item_id = k.item_id AND location_id = k.location_id AND bucket = k.bucket
            FOR UPDATE) AS x),
 uk AS (
@@ -59,47 +74,82 @@ h AS MATERIALIZED (
              expires_at, order_ref, customer_ref, create_time, end_time
            FROM holds WHERE hold_id = k.hold_id FOR UPDATE) AS x)
 SELECT 'channel' AS kind, channel_id, NULL::bigint AS item_id, NULL::integer AS location_id,
-  NULL::smallint AS bucket, code, kind AS channel_kind, respects_safety_stock,
-  NULL::boolean AS is_system, NULL::bigint AS on_hand, NULL::bigint AS held,
-  NULL::bigint AS committed, NULL::bigint AS quota, NULL::integer AS ratio_bp,
-  NULL::text AS hold_id, NULL::bigint AS quantity, NULL::bigint AS posted_quantity,
-  NULL::smallint AS state, NULL::bigint AS expires_us, NULL::text AS order_ref,
-  NULL::text AS customer_ref, NULL::bigint AS create_us, NULL::bigint AS end_us,
-  NULL::text AS row_ctid FROM ch
+  NULL::smallint AS bucket, code, kind AS channel_kind, respects_safety_stock, NULL::boolean AS
+  is_system, NULL::bigint AS on_hand, NULL::bigint AS held, NULL::bigint AS committed, NULL::bigint
+  AS quota, NULL::integer AS ratio_bp, NULL::text AS hold_id, NULL::bigint AS quantity,
+  NULL::bigint AS posted_quantity, NULL::smallint AS state, NULL::bigint AS expires_us, NULL::text
+  AS order_ref, NULL::text AS customer_ref, NULL::bigint AS create_us, NULL::bigint AS end_us,
+  NULL::text AS row_ctid, NULL::text AS request_id, NULL::text AS method, NULL::text AS
+  request_hex, NULL::text AS response_hex, NULL::bigint AS movement_id, NULL::boolean AS stale
+FROM ch
 UNION ALL SELECT 'item', NULL, item_id, NULL, NULL, sku, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM (SELECT item_id, sku FROM items WHERE sku = ANY($2::text[])
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL
+FROM (SELECT item_id, sku FROM items WHERE sku = ANY($2::text[])
         UNION SELECT i.item_id, i.sku FROM hp,
           LATERAL (SELECT item_id, sku FROM items WHERE item_id = hp.item_id) AS i) AS i
 UNION ALL SELECT 'location', NULL, NULL, location_id, NULL, code, NULL, NULL, is_system, NULL,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM (SELECT location_id, code, is_system FROM locations WHERE code = ANY($3::text[])
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL
+FROM (SELECT location_id, code, is_system FROM locations WHERE code = ANY($3::text[])
         UNION SELECT l.location_id, l.code, l.is_system FROM hp,
           LATERAL (SELECT location_id, code, is_system FROM locations
                    WHERE location_id = hp.location_id) AS l) AS l
-UNION ALL SELECT DISTINCT 'hold_channel', c.channel_id, NULL::bigint, NULL::integer,
-  NULL::smallint, c.code, c.kind, c.respects_safety_stock, NULL::boolean, NULL::bigint,
-  NULL::bigint, NULL::bigint, NULL::bigint, NULL::integer, NULL::text, NULL::bigint, NULL::bigint,
-  NULL::smallint, NULL::bigint, NULL::text, NULL::text, NULL::bigint, NULL::bigint, NULL::text
-  FROM hp, LATERAL (SELECT channel_id, code, kind, respects_safety_stock FROM channels
-                    WHERE channel_id = hp.channel_id) AS c
+UNION ALL SELECT 'hold_channel', channel_id, NULL, NULL, NULL, code, kind, respects_safety_stock,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL
+FROM (SELECT DISTINCT c.channel_id, c.code, c.kind, c.respects_safety_stock FROM hp,
+        LATERAL (SELECT channel_id, code, kind, respects_safety_stock FROM channels
+                 WHERE channel_id = hp.channel_id) AS c) AS c
 UNION ALL SELECT 'balance', NULL, item_id, location_id, bucket, NULL, NULL, NULL, NULL, on_hand,
-  held, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ctid::text FROM b
+  held, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ctid::text, NULL,
+  NULL, NULL, NULL, NULL, NULL
+FROM b
 UNION ALL SELECT 'usage', channel_id, item_id, location_id, NULL, NULL, NULL, NULL, NULL, NULL,
   held, committed, quota, ratio_bp, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  ctid::text FROM u
+  ctid::text, NULL, NULL, NULL, NULL, NULL, NULL
+FROM u
 UNION ALL SELECT 'hold', channel_id, item_id, location_id, NULL, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, NULL, NULL, hold_id, quantity, posted_quantity, state,
-  (extract(epoch FROM expires_at) * 1000000)::bigint, order_ref, customer_ref,
-  (extract(epoch FROM create_time) * 1000000)::bigint,
-  (extract(epoch FROM end_time) * 1000000)::bigint, NULL FROM h
+  NULL, NULL, NULL, NULL, hold_id, quantity, posted_quantity, state, (extract(epoch FROM
+  expires_at) * 1000000)::bigint, order_ref, customer_ref, (extract(epoch FROM create_time) *
+  1000000)::bigint, (extract(epoch FROM end_time) * 1000000)::bigint, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL
+FROM h
+UNION ALL SELECT 'safety', NULL, p.item_id, p.location_id, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, s.quantity, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL
+FROM (SELECT i.item_id, l.location_id FROM unnest($12::text[], $13::text[]) AS k(sku, code),
+        LATERAL (SELECT item_id FROM items WHERE sku = k.sku) AS i,
+        LATERAL (SELECT location_id FROM locations WHERE code = k.code AND NOT is_system) AS l) AS p,
+  LATERAL (SELECT quantity FROM safety_stock
+           WHERE item_id = p.item_id AND location_id = p.location_id) AS s
+UNION ALL SELECT 'serves', ch.channel_id, NULL, cl.location_id, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL
+FROM ch, LATERAL (SELECT location_id FROM channel_locations WHERE channel_id = ch.channel_id) AS cl
+UNION ALL SELECT 'taken', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, hold_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL
+FROM holds WHERE hold_id = ANY($14::text[])
+UNION ALL SELECT 'request', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, request_id, method,
+  encode(request, 'hex'), encode(response, 'hex'), NULL, NULL
+FROM requests WHERE request_id = ANY($15::text[])
+UNION ALL SELECT 'movement_id', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  nextval('movements_movement_id_seq'), NULL
+FROM generate_series(1, $16::integer)
+UNION ALL SELECT 'stale', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  EXISTS (SELECT 1 FROM b, LATERAL (SELECT xmin FROM balances       WHERE item_id = b.item_id AND
+  location_id = b.location_id AND bucket = b.bucket) AS s       WHERE s.xmin <> b.row_xmin)     OR
+  EXISTS (SELECT 1 FROM ch, LATERAL (SELECT xmin FROM channels       WHERE channel_id =
+  ch.channel_id) AS s WHERE s.xmin <> ch.row_xmin)
 )sql"};
 
-// What a batch reads once its rows are locked (so that a first attempt of the same request
-// running elsewhere has committed or rolled back by now): safety stocks, the locations serving
-// its channels, which of the hold ids it would create are taken, the stored answers of its
-// request ids, and $6 new movement ids.
-// $1/$2 safety stock places (item, location); $3 channel ids; $4 hold ids; $5 request ids.
+// The reads of lock_batch again, after its locks, when it said they were stale.
+// $1/$2 safety stock places (item, location); $3 channel ids; $4 hold ids; $5 request ids;
+// $6 movement ids to allocate.
 inline constexpr pg::Query kReadBatch{"read_batch", R"sql(
 SELECT 'safety' AS kind, k.item_id, k.location_id, s.quantity, NULL::integer AS channel_id,
   NULL::text AS hold_id, NULL::text AS request_id, NULL::text AS method,
