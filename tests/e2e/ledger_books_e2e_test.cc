@@ -860,6 +860,43 @@ TEST_CASE("A call whose deadline passed while it waited for a lock does not comm
   l.RequireConsistent();
 }
 
+TEST_CASE("Items, locations and channels are never removed; a dangling reference is reported") {
+  // holds and movements carry no foreign keys (sql/0004): what they refer to cannot go away.
+  LedgerFixture l("ledger_references");
+  l.SeedTopology();
+  l.CreateItem("R");
+  l.Receive("R", "store-a", 3);
+  pqxx::connection conn(l.dsn());
+  for (const char* sql :
+       {"DELETE FROM ledger.items WHERE sku = 'R'", "TRUNCATE ledger.locations CASCADE",
+        "UPDATE ledger.channels SET channel_id = channel_id + 100 WHERE code = 'ec'"}) {
+    INFO(sql);
+    pqxx::work tx(conn);
+    REQUIRE_THROWS_WITH(tx.exec(sql), Catch::Contains("never removed"));
+  }
+  l.RequireConsistent();
+  {
+    // A movement written by hand with an item id that names nothing.
+    pqxx::work tx(conn);
+    tx.exec(
+        "INSERT INTO ledger.movements (batch_id, kind, item_id, quantity, from_location_id, "
+        "from_bucket, to_location_id, to_bucket, occurred_at) SELECT 'by-hand', 1, 999999, 1, "
+        "s.location_id, 0, l.location_id, 1, now() FROM ledger.locations s, ledger.locations l "
+        "WHERE s.code = '@supplier' AND l.code = 'store-a'");
+    tx.commit();
+  }
+  auto verify =
+      Call(*l.ledger, &v1::LedgerService::Stub::VerifyInvariants, v1::VerifyInvariantsRequest());
+  REQUIRE(verify.ok());
+  bool reported = false;
+  for (const auto& v : verify->violations()) {
+    reported = reported ||
+               (v.check() == "REFERENCE_MISSING" && v.location() == "store-a" && v.recorded() == 1);
+  }
+  INFO(verify->DebugString());
+  REQUIRE(reported);
+}
+
 TEST_CASE("A batch that waited for another writer's locks decides on what that writer committed") {
   // What another replica's writer or the catalog commits while a batch waits for their locks:
   // the batch read its safety stocks and serving locations before it got the locks, and must

@@ -4,13 +4,15 @@
 //   kura-load holds --addr A --items N [--first F] --callers C [--requests R | --duration D]
 //                   [--quantity Q]
 //   kura-load sales ... (the same options)
+//   kura-load mixed ... (the same options)
 //   kura-load propagate --addr A --sim HOST:PORT --items N [--first F] --inventory-first I
 //                   [--rounds R] [--interval 250ms]
 //
 // Benchmark items are BENCH-F .. BENCH-(F+N-1). `holds` runs C closed-loop callers on gRPC's
 // callback API, each keeping one CreateHolds in flight (EC channel bench-ec), each hold on one of
 // those items picked uniformly; `sales` does the same with store sales (ApplyMovements with one
-// STORE_SALE at bench-store). Both print one line: RESULT callers=.. items=.. ok=.. failed=..
+// STORE_SALE at bench-store); `mixed` alternates the two (even request numbers holds, odd ones
+// sales). Each prints one line: RESULT callers=.. items=.. ok=.. failed=..
 // seconds=.. per_second=.. p50_ms=.. p99_ms=.. plus the failures by reason.
 //
 // `propagate` measures a store's stock change until an EC platform shows it: kura-ec-sim stands
@@ -70,7 +72,7 @@ struct Options {
 int Usage() {
   std::fprintf(stderr,
                "usage: kura-load seed --addr A --items N [--first F] [--stock Q]\n"
-               "       kura-load holds|sales --addr A --items N [--first F] --callers C "
+               "       kura-load holds|sales|mixed --addr A --items N [--first F] --callers C "
                "[--requests R | --duration 5s] [--quantity Q] [--run NAME]\n"
                "       kura-load propagate --addr A --sim HOST:PORT --items N [--first F] "
                "--inventory-first I [--rounds R] [--interval 250ms] [--run NAME]\n");
@@ -221,7 +223,7 @@ class Load {
       Finish(call, status);
       Next(c);
     };
-    if (o_.command == "sales") {
+    if (o_.command == "sales" || (o_.command == "mixed" && n % 2 == 1)) {
       call->sale.set_request_id(request_id);
       auto* m = call->sale.add_movements();
       m->set_kind(v1::MOVEMENT_KIND_STORE_SALE);
@@ -394,7 +396,9 @@ int main(int argc, char** argv) {
   args.SetInt(GRPC_ARG_MAX_CONCURRENT_STREAMS, 1000);
   auto channel = grpc::CreateCustomChannel(o.addr, grpc::InsecureChannelCredentials(), args);
   if (o.command == "seed") return Seed(o, channel);
-  if (o.command == "holds" || o.command == "sales") return Load(o, channel).Run();
+  if (o.command == "holds" || o.command == "sales" || o.command == "mixed") {
+    return Load(o, channel).Run();
+  }
   if (o.command == "propagate" && !o.sim.empty() && o.inventory_first > 0) {
     return Propagate(o, channel);
   }

@@ -407,6 +407,22 @@ SELECT item_id, location_id, bucket, held AS recorded, 0::bigint AS expected FRO
 WHERE bucket <> 1 AND held <> 0
 )sql"};
 
+// Holds and movements that name an item, location or channel that does not exist (the tables
+// have no foreign keys: sql/0004), per item and location: how many.
+inline constexpr pg::Query kDanglingReferences{"dangling_references", R"sql(
+WITH refs AS (
+  SELECT item_id, location_id, channel_id FROM holds
+  UNION ALL SELECT item_id, from_location_id, channel_id FROM movements
+  UNION ALL SELECT item_id, to_location_id, NULL FROM movements)
+SELECT r.item_id, r.location_id, 0 AS bucket, count(*)::bigint AS recorded, 0::bigint AS expected
+FROM refs r
+WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.item_id = r.item_id)
+  OR NOT EXISTS (SELECT 1 FROM locations l WHERE l.location_id = r.location_id)
+  OR (r.channel_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.channel_id = r.channel_id))
+GROUP BY r.item_id, r.location_id
+)sql"};
+
 inline constexpr pg::Query kCountAccounts{"count_accounts", R"sql(
 SELECT count(*) AS accounts FROM balances
 )sql"};

@@ -178,6 +178,7 @@ std::vector<ViolationRow> Violations(Tx& tx) {
       {"CHANNEL_HELD_NE_PENDING_HOLDS", &queries::kChannelHeldNePendingHolds},
       {"CHANNEL_COMMITTED_NE_MOVEMENTS", &queries::kChannelCommittedNeMovements},
       {"HELD_OUTSIDE_SELLABLE", &queries::kHeldOutsideSellable},
+      {"REFERENCE_MISSING", &queries::kDanglingReferences},
   };
   std::vector<ViolationRow> out;
   for (const auto& [check, query] : checks) {
