@@ -16,10 +16,12 @@ src=$(cd "$(dirname "$0")/../.." && pwd -P)
 git -C "$src" rev-parse --git-dir >/dev/null 2>&1 || { echo "skipped: not a git checkout"; exit 77; }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# A port nothing listens on, from a range of its own (other suites pick theirs at random from
+# 20000-49999, and the services listen on ephemeral ports, 32768 and up).
 free_port() {
   local port
   while :; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % 10000))
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
   done
 }
