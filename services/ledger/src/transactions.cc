@@ -4,7 +4,8 @@
 #include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
 #include "kura/base/validation.h"
-#include "storage/requests.h"
+#include "storage/feed_store.h"
+#include "storage/requests_store.h"
 
 namespace kura::ledger {
 namespace {

@@ -8,7 +8,7 @@
 #include "kura/pg/query.h"
 #include "kura/pg/sql.h"
 #include "storage/queries.h"
-#include "storage/reads.h"
+#include "storage/stock_store.h"
 
 namespace kura::ledger::storage {
 namespace {

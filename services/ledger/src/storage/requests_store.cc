@@ -1,10 +1,9 @@
-#include "storage/requests.h"
+#include "storage/requests_store.h"
 
 #include <pqxx/pqxx>
 
 #include "absl/strings/escaping.h"
 #include "kura/pg/query.h"
-#include "kura/pg/sql.h"
 #include "storage/queries.h"
 
 namespace kura::ledger::storage {
@@ -25,17 +24,6 @@ StoredAnswer StoredRequest(pqxx::transaction_base& tx, const std::string& reques
 void StoreResponse(pqxx::transaction_base& tx, const std::string& request_id,
                    const std::string& response) {
   pg::Exec(tx, queries::kStoreResponse, request_id, absl::BytesToHexString(response));
-}
-
-void AppendEvents(pqxx::transaction_base& tx,
-                  const std::vector<kura::ledger::v1::ChangeEvent>& events) {
-  if (events.empty()) return;
-  // Stored without their sequence and commit time, which the feed's columns carry.
-  std::vector<std::string> payloads;
-  for (const auto& event : events) {
-    payloads.push_back(absl::BytesToHexString(event.SerializeAsString()));
-  }
-  pg::Exec(tx, queries::kAppendEvents, pg::SqlTextArray(payloads));
 }
 
 }  // namespace kura::ledger::storage

@@ -1,15 +1,13 @@
 #pragma once
 
-// What a per-request transaction (the catalog's mutations) needs besides its own rows: its
-// request id claimed once, and its change events appended to the feed.
+// Idempotent requests of per-request transactions (the catalog's mutations): a request id is
+// claimed once, with its request; its response stored with its effect.
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <pqxx/transaction_base>
-
-#include "kura/ledger/v1/change_feed.pb.h"
 
 namespace kura::ledger::storage {
 
@@ -30,10 +28,5 @@ StoredAnswer StoredRequest(pqxx::transaction_base& tx, const std::string& reques
 /// Stores the response of a claimed id.
 void StoreResponse(pqxx::transaction_base& tx, const std::string& request_id,
                    const std::string& response);
-
-/// Appends `events` to the change feed; call as the transaction's last step (the feed head is
-/// locked until commit, so sequence order is commit order).
-void AppendEvents(pqxx::transaction_base& tx,
-                  const std::vector<kura::ledger::v1::ChangeEvent>& events);
 
 }  // namespace kura::ledger::storage
