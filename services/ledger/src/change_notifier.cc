@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "kura/log/log.h"
+#include "storage/feed_store.h"
 
 namespace kura::ledger {
 namespace {
@@ -69,7 +70,7 @@ void ChangeNotifier::Loop() {
       // them where the feed stands now.
       {
         pqxx::nontransaction tx(conn);
-        publish(tx.exec("SELECT last FROM ledger.feed_head WHERE id = 1")[0][0].as<int64_t>());
+        publish(storage::FeedHead(tx));
       }
       if (warned) log::Info("change notifications listening again");
       warned = false;

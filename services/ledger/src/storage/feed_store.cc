@@ -29,4 +29,6 @@ void AppendEvents(pqxx::transaction_base& tx,
   pg::Exec(tx, queries::kAppendEvents, pg::SqlTextArray(payloads));
 }
 
+int64_t FeedHead(Tx& tx) { return pg::Exec1(tx, queries::kFeedHead)["last"].as<int64_t>(); }
+
 }  // namespace kura::ledger::storage

@@ -26,4 +26,7 @@ std::vector<EventRow> ListEvents(Tx& tx, int64_t after_sequence, int limit);
 void AppendEvents(pqxx::transaction_base& tx,
                   const std::vector<kura::ledger::v1::ChangeEvent>& events);
 
+/// The feed's last sequence.
+int64_t FeedHead(Tx& tx);
+
 }  // namespace kura::ledger::storage

@@ -443,6 +443,11 @@ SELECT sequence, encode(payload, 'hex') AS payload_hex,
 FROM events WHERE sequence > $1 ORDER BY sequence LIMIT $2
 )sql"};
 
+// The feed's last sequence, on the change notifier's own connection (which sets no search path).
+inline constexpr pg::Query kFeedHead{"feed_head", R"sql(
+SELECT last FROM ledger.feed_head WHERE id = 1
+)sql"};
+
 // Appends $1 event payloads (hex) as the transaction's last step: the feed head locked last
 // (sequence order is commit order), the events stamped with the database's clock under that
 // lock, watchers notified.
