@@ -1,4 +1,5 @@
 // Database pool and transaction helper against the real PostgreSQL that scripts/test starts.
+#include <prometheus/registry.h>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <pqxx/nontransaction>
@@ -8,6 +9,8 @@
 
 #include "kura/base/error.h"
 #include "kura/pg/database.h"
+#include "kura/pg/query.h"
+#include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 #include "kura/testing/testing.h"
 
@@ -300,6 +303,107 @@ TEST_CASE("Database errors map to the documented codes") {
                                   });
   });
   REQUIRE(late.status().code() == absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_CASE("A transaction gets its isolation level and the time left as its statement timeout") {
+  TestDatabase db("begin");
+  auto pool = OpenPool(db, 1);
+  auto seen = pool->Run<std::string>([](pqxx::connection& c) {
+    return RunInTransaction<std::string>(
+        c, {.isolation = Isolation::kRepeatableRead, .deadline = absl::Now() + absl::Seconds(30)},
+        [](pqxx::transaction_base& tx) -> absl::StatusOr<std::string> {
+          return tx
+              .exec1(
+                  "SELECT current_setting('transaction_isolation') || ' ' || "
+                  "current_setting('statement_timeout')")[0]
+              .as<std::string>();
+        });
+  });
+  REQUIRE(seen.ok());
+  // 30 s less the moment it took to begin, rounded up to milliseconds: "29999ms" or "30s".
+  INFO(*seen);
+  REQUIRE((*seen == "repeatable read 30s" || *seen == "repeatable read 29999ms"));
+  // SET LOCAL: the next transaction on the connection has no timeout.
+  auto after = pool->Run<std::string>([](pqxx::connection& c) -> absl::StatusOr<std::string> {
+    pqxx::nontransaction tx(c);
+    return tx.exec1("SHOW statement_timeout")[0].as<std::string>();
+  });
+  REQUIRE(*after == "0");
+}
+
+TEST_CASE("A session runs on the caller's thread with its settings, and reopens when it broke") {
+  TestDatabase db("session");
+  auto pool = OpenPool(db, 1);
+  Session session(*pool, {{"statement_timeout", "1234"}, {"application_name", "kura-session"}});
+  const std::thread::id caller = std::this_thread::get_id();
+  auto first = session.Run<int>([&](pqxx::connection& c) -> absl::StatusOr<int> {
+    REQUIRE(std::this_thread::get_id() == caller);
+    pqxx::nontransaction tx(c);
+    REQUIRE(tx.exec1("SHOW statement_timeout")[0].as<std::string>() == "1234ms");
+    return tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+  });
+  REQUIRE(first.ok());
+  // Another session ends this one's backend: the next use reports it, the one after reconnects.
+  REQUIRE(Exec(*pool, "SELECT pg_terminate_backend(" + std::to_string(*first) + ")").ok());
+  auto broken = session.Run<int>([](pqxx::connection& c) -> absl::StatusOr<int> {
+    pqxx::nontransaction tx(c);
+    return tx.exec1("SELECT 1")[0].as<int>();
+  });
+  REQUIRE(broken.status().code() == absl::StatusCode::kUnavailable);
+  auto again = session.Run<int>([](pqxx::connection& c) -> absl::StatusOr<int> {
+    pqxx::nontransaction tx(c);
+    REQUIRE(tx.exec1("SHOW application_name")[0].as<std::string>() == "kura-session");
+    return tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+  });
+  REQUIRE(again.ok());
+  REQUIRE(*again != *first);
+}
+
+constexpr Query kEcho{"test_echo",
+                      "SELECT $1::text[] AS texts, $2::bigint[] AS numbers, "
+                      "$3::boolean[] AS flags, $4::text[] AS plain"};
+
+TEST_CASE("Named queries are prepared once per connection, timed, and take array parameters") {
+  TestDatabase db("named");
+  auto pool = OpenPool(db, 1);
+  prometheus::Registry registry;
+  SetQueryMetrics(registry);
+  auto rows = pool->Run<std::vector<std::string>>(
+      [](pqxx::connection& c) -> absl::StatusOr<std::vector<std::string>> {
+        pqxx::nontransaction tx(c);
+        std::vector<std::string> out;
+        for (int i = 0; i < 2; ++i) {
+          pqxx::row r = Exec1(
+              tx, kEcho, SqlNullableTextArray({std::string("a"), std::nullopt, "q\"u\\ote,{}"}),
+              SqlNullableNumberArray(std::vector<std::optional<int64_t>>{7, std::nullopt}),
+              SqlBoolArray({true, false}), SqlTextArray({"x y", ""}));
+          out = {r["texts"].as<std::string>(), r["numbers"].as<std::string>(),
+                 r["flags"].as<std::string>(), r["plain"].as<std::string>()};
+        }
+        out.push_back(tx.exec1("SELECT count(*) FROM pg_prepared_statements WHERE name = "
+                               "'test_echo'")[0]
+                          .as<std::string>());
+        return out;
+      });
+  REQUIRE(rows.ok());
+  // PostgreSQL prints the arrays back: NULLs as NULL, the quote and backslash escaped.
+  REQUIRE((*rows)[0] == "{a,NULL,\"q\\\"u\\\\ote,{}\"}");
+  REQUIRE((*rows)[1] == "{7,NULL}");
+  REQUIRE((*rows)[2] == "{t,f}");
+  REQUIRE((*rows)[3] == "{\"x y\",\"\"}");
+  REQUIRE((*rows)[4] == "1");
+  uint64_t observed = 0;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "kura_db_query_seconds") continue;
+    for (const auto& metric : family.metric) {
+      for (const auto& label : metric.label) {
+        if (label.name == "query" && label.value == "test_echo") {
+          observed = metric.histogram.sample_count;
+        }
+      }
+    }
+  }
+  REQUIRE(observed == 2);
 }
 
 }  // namespace
