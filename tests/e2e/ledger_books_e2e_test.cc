@@ -860,6 +860,78 @@ TEST_CASE("A call whose deadline passed while it waited for a lock does not comm
   l.RequireConsistent();
 }
 
+TEST_CASE("Two replicas on one database: a request id takes effect once, the last units once") {
+  // Each replica has its own writer: their batches meet only in PostgreSQL's locks.
+  LedgerFixture l("ledger_replicas");
+  l.SeedTopology();
+  l.CreateItem("T");
+  l.CreateItem("U");
+  l.Receive("U", "store-a", 100);
+  auto other = l.StartReplica();
+  std::vector<Stub*> replicas = {l.ledger.get(), other.get()};
+
+  // The same first request at both replicas at once, 20 times over: one effect, one answer.
+  // Each round's account is new, so the two also race to create its balance row.
+  std::atomic<int> disagreements{0}, failures{0};
+  for (int round = 0; round < 20; ++round) {
+    v1::ApplyMovementsRequest r;
+    r.set_request_id(absl::StrCat("replica-receipt-", round));
+    auto* m = r.add_movements();
+    m->set_kind(v1::MOVEMENT_KIND_RECEIVE);
+    m->set_sku("T");
+    m->set_location(round % 2 == 0 ? "store-a" : "wh");
+    m->set_quantity(1);
+    std::vector<std::string> answers(4);
+    std::vector<std::thread> callers;
+    for (int c = 0; c < 4; ++c) {
+      callers.emplace_back([&, c] {
+        auto result = Call(*replicas[c % 2], &Stub::ApplyMovements, r);
+        if (!result.ok()) ++failures;
+        answers[c] = result.ok() ? result->SerializeAsString() : result.status().ToString();
+      });
+    }
+    for (auto& t : callers) t.join();
+    for (const auto& a : answers) disagreements += a == answers[0] ? 0 : 1;
+  }
+  REQUIRE(failures == 0);
+  REQUIRE(disagreements == 0);
+  REQUIRE(l.Availability("T", "store-a").sellable() == 10);
+  REQUIRE(l.Availability("T", "wh").sellable() == 10);
+
+  // The last 100 units of U, held one at a time from both replicas: exactly 100 holds.
+  std::atomic<int> held{0}, refused{0}, other_errors{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 16; ++c) {
+    callers.emplace_back([&, c] {
+      for (int n = 0; n < 10; ++n) {
+        v1::CreateHoldsRequest r;
+        r.set_request_id(NewId());
+        r.set_channel("ec");
+        auto* line = r.add_lines();
+        line->set_hold_id(NewId("replica-hold"));
+        line->set_sku("U");
+        line->set_location("store-a");
+        line->set_quantity(1);
+        r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+        auto result = Call(*replicas[c % 2], &Stub::CreateHolds, r);
+        if (result.ok()) {
+          ++held;
+        } else if (ErrorReason(result.status()) == "INSUFFICIENT_STOCK") {
+          ++refused;
+        } else {
+          ++other_errors;
+        }
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  REQUIRE(other_errors == 0);
+  REQUIRE(held == 100);
+  REQUIRE(refused == 60);
+  REQUIRE(l.Availability("U", "store-a").held() == 100);
+  l.RequireConsistent();
+}
+
 TEST_CASE("Items, locations and channels are never removed; a dangling reference is reported") {
   // holds and movements carry no foreign keys (sql/0004): what they refer to cannot go away.
   LedgerFixture l("ledger_references");

@@ -78,6 +78,16 @@ class LedgerFixture {
     process_->process().Wait(absl::Seconds(10));
   }
 
+  /// Starts another kura-ledger process on the same database (a second replica) and returns a
+  /// LedgerService stub for it; it runs until the fixture ends.
+  std::unique_ptr<v1::LedgerService::Stub> StartReplica() {
+    replicas_.push_back(std::make_unique<kura::testing::ServiceProcess>(
+        absl::StrCat(KURA_SERVICES_DIR, "/kura-ledger"), db_.dsn(),
+        kura::testing::MakeTempDir("replica"), env_));
+    return v1::LedgerService::NewStub(
+        grpc::CreateChannel(replicas_.back()->grpc_address(), grpc::InsecureChannelCredentials()));
+  }
+
   const std::string& dsn() const { return db_.dsn(); }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
@@ -222,6 +232,7 @@ class LedgerFixture {
   std::map<std::string, std::string> env_;
   int port_ = 0;
   std::unique_ptr<kura::testing::ServiceProcess> process_;
+  std::vector<std::unique_ptr<kura::testing::ServiceProcess>> replicas_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

@@ -109,12 +109,6 @@ struct NewRequest {
   std::string response;
 };
 
-/// An item row of the catalog (attributes and barcodes in their own tables).
-struct ItemRow {
-  int64_t item_id = 0;
-  v1::Item item;  // everything but attributes and barcodes, which ReadItemDetails adds
-};
-
 /// A purchase order's incoming lot as recorded (ORDER_INCOMING movements).
 struct IncomingOrderRow {
   int64_t quantity = 0;
