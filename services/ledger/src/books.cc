@@ -56,6 +56,29 @@ absl::StatusOr<std::vector<Id>> IdsOf(const google::protobuf::RepeatedPtrField<s
   return ids;
 }
 
+using Codes = google::protobuf::RepeatedPtrField<std::string>;
+
+// The ids of user location codes, in their order.
+absl::StatusOr<std::vector<int32_t>> LocationIds(Tx& tx, const Codes& codes) {
+  return IdsOf(codes, storage::LocationsByCode(tx, {codes.begin(), codes.end()}),
+               "LOCATION_NOT_FOUND", "location", "location");
+}
+
+// The ids of skus, in their order.
+absl::StatusOr<std::vector<int64_t>> ItemIds(Tx& tx, const Codes& skus) {
+  return IdsOf(skus, storage::ItemsBySku(tx, {skus.begin(), skus.end()}), "ITEM_NOT_FOUND", "item",
+               "sku");
+}
+
+// The skus and locations a stock query names: 1 to 1000 skus, valid codes.
+absl::Status ValidateStockQuery(const Codes& skus, const Codes& locations) {
+  if (skus.empty()) return InvalidArgument("skus", "skus is empty");
+  if (skus.size() > 1000) return InvalidArgument("skus", "at most 1000 skus");
+  for (const auto& sku : skus) RETURN_IF_ERROR(ValidateSku("skus", sku));
+  for (const auto& code : locations) RETURN_IF_ERROR(ValidateCode("locations", code));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------------- mutations
@@ -183,10 +206,7 @@ absl::StatusOr<v1::ListHoldsResponse> Books::ListHolds(const v1::ListHoldsReques
 
 absl::StatusOr<v1::GetAvailabilityResponse> Books::GetAvailability(
     const v1::GetAvailabilityRequest& request) {
-  if (request.skus().empty()) return InvalidArgument("skus", "skus is empty");
-  if (request.skus_size() > 1000) return InvalidArgument("skus", "at most 1000 skus");
-  for (const auto& sku : request.skus()) RETURN_IF_ERROR(ValidateSku("skus", sku));
-  for (const auto& code : request.locations()) RETURN_IF_ERROR(ValidateCode("locations", code));
+  RETURN_IF_ERROR(ValidateStockQuery(request.skus(), request.locations()));
   for (const auto& code : request.channels()) RETURN_IF_ERROR(ValidateCode("channels", code));
   const std::vector<std::string> channel_codes(request.channels().begin(),
                                                request.channels().end());
@@ -202,16 +222,8 @@ absl::StatusOr<v1::GetAvailabilityResponse> Books::GetAvailability(
           }
           channels.push_back(&it->second);
         }
-        ASSIGN_OR_RETURN(std::vector<int32_t> asked,
-                         IdsOf(request.locations(),
-                               storage::LocationsByCode(
-                                   tx, {request.locations().begin(), request.locations().end()}),
-                               "LOCATION_NOT_FOUND", "location", "location"));
-        ASSIGN_OR_RETURN(
-            std::vector<int64_t> items,
-            IdsOf(request.skus(),
-                  storage::ItemsBySku(tx, {request.skus().begin(), request.skus().end()}),
-                  "ITEM_NOT_FOUND", "item", "sku"));
+        ASSIGN_OR_RETURN(std::vector<int32_t> asked, LocationIds(tx, request.locations()));
+        ASSIGN_OR_RETURN(std::vector<int64_t> items, ItemIds(tx, request.skus()));
         // Per sku, its locations: the asked ones, or every user location that has stock of the
         // item or serves an asked channel.
         std::vector<std::vector<std::pair<int32_t, std::string>>> places(items.size());
@@ -294,22 +306,11 @@ absl::StatusOr<v1::GetAvailabilityResponse> Books::GetAvailability(
 
 absl::StatusOr<v1::ListIncomingResponse> Books::ListIncoming(
     const v1::ListIncomingRequest& request) {
-  if (request.skus().empty()) return InvalidArgument("skus", "skus is empty");
-  if (request.skus_size() > 1000) return InvalidArgument("skus", "at most 1000 skus");
-  for (const auto& sku : request.skus()) RETURN_IF_ERROR(ValidateSku("skus", sku));
-  for (const auto& code : request.locations()) RETURN_IF_ERROR(ValidateCode("locations", code));
+  RETURN_IF_ERROR(ValidateStockQuery(request.skus(), request.locations()));
   return Read<v1::ListIncomingResponse>(
       db_, [&](Tx& tx) -> absl::StatusOr<v1::ListIncomingResponse> {
-        ASSIGN_OR_RETURN(std::vector<int32_t> locations,
-                         IdsOf(request.locations(),
-                               storage::LocationsByCode(
-                                   tx, {request.locations().begin(), request.locations().end()}),
-                               "LOCATION_NOT_FOUND", "location", "location"));
-        ASSIGN_OR_RETURN(
-            std::vector<int64_t> items,
-            IdsOf(request.skus(),
-                  storage::ItemsBySku(tx, {request.skus().begin(), request.skus().end()}),
-                  "ITEM_NOT_FOUND", "item", "sku"));
+        ASSIGN_OR_RETURN(std::vector<int32_t> locations, LocationIds(tx, request.locations()));
+        ASSIGN_OR_RETURN(std::vector<int64_t> items, ItemIds(tx, request.skus()));
         v1::ListIncomingResponse response;
         for (size_t s = 0; s < items.size(); ++s) {
           // Receipts use up the earliest expected units, so what is still incoming belongs to

@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "kura/pg/query.h"
 #include "kura/pg/sql.h"
+#include "storage/fields.h"
 #include "storage/queries.h"
 
 namespace kura::ledger::storage {
@@ -13,13 +14,6 @@ namespace {
 using pg::SqlBoolArray;
 using pg::SqlNumberArray;
 using pg::SqlTextArray;
-
-template <typename T>
-std::optional<T> Optional(const pqxx::field& f) {
-  return f.is_null() ? std::nullopt : std::optional<T>(f.as<T>());
-}
-
-absl::Time FromMicros(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
 
 std::string TextArray(const std::set<std::string>& values) {
   return SqlTextArray(std::vector<std::string>(values.begin(), values.end()));

@@ -4,6 +4,7 @@
 
 #include "kura/pg/query.h"
 #include "kura/pg/sql.h"
+#include "storage/fields.h"
 #include "storage/queries.h"
 
 namespace kura::ledger::storage {
@@ -11,11 +12,6 @@ namespace {
 
 using pg::SqlNumberArray;
 using pg::SqlTextArray;
-
-template <typename T>
-std::optional<T> Optional(const pqxx::field& f) {
-  return f.is_null() ? std::nullopt : std::optional<T>(f.as<T>());
-}
 
 ViolationRow ReadViolation(const char* check, const pqxx::row& r) {
   return ViolationRow{check,

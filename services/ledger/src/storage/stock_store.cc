@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "kura/pg/query.h"
 #include "kura/pg/sql.h"
+#include "storage/fields.h"
 #include "storage/queries.h"
 
 namespace kura::ledger::storage {
@@ -13,11 +14,6 @@ namespace {
 
 using pg::SqlNumberArray;
 using pg::SqlTextArray;
-
-template <typename T>
-std::optional<T> Optional(const pqxx::field& f) {
-  return f.is_null() ? std::nullopt : std::optional<T>(f.as<T>());
-}
 
 }  // namespace
 
