@@ -323,6 +323,15 @@ TEST_CASE("A transaction gets its isolation level and the time left as its state
   // 30 s less the moment it took to begin, rounded up to milliseconds: "29999ms" or "30s".
   INFO(*seen);
   REQUIRE((*seen == "repeatable read 30s" || *seen == "repeatable read 29999ms"));
+  // A deadline further out than statement_timeout can say is capped, not an error.
+  auto far = pool->Run<bool>([](pqxx::connection& c) {
+    return RunInTransaction<bool>(c, {.deadline = absl::Now() + absl::Hours(24 * 100)},
+                                  [](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
+                                    return tx.exec1("SELECT true")[0].as<bool>();
+                                  });
+  });
+  INFO(far.status().ToString());
+  REQUIRE(far.ok());
   // SET LOCAL: the next transaction on the connection has no timeout.
   auto after = pool->Run<std::string>([](pqxx::connection& c) -> absl::StatusOr<std::string> {
     pqxx::nontransaction tx(c);

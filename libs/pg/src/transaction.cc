@@ -3,6 +3,8 @@
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
+#include <algorithm>
+#include <cstdint>
 #include <random>
 #include <thread>
 
@@ -23,8 +25,8 @@ std::string BeginSql(Isolation isolation, std::optional<int64_t> timeout_ms) {
   return sql;
 }
 
-// Ends a failed attempt's transaction so that the connection can be used again; a connection
-// that cannot even do that is broken.
+// Ends a failed attempt's transaction so that the connection can be used again (a connection that
+// cannot even do that is broken, and its next use says so).
 void RollBack(pqxx::transaction_base& tx) noexcept {
   try {
     tx.exec("ROLLBACK");
@@ -89,16 +91,16 @@ absl::Status RunInTransaction(pqxx::connection& conn, const TransactionOptions& 
         return MakeError(absl::StatusCode::kDeadlineExceeded, "DEADLINE_EXCEEDED",
                          "the request's deadline passed before its transaction could run");
       }
-      // Rounded up: a statement_timeout of 0 would mean no timeout at all.
-      timeout_ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+      // Rounded up: a statement_timeout of 0 would mean no timeout at all; at most what
+      // statement_timeout takes (about 24.8 days).
+      timeout_ms = std::min<int64_t>(
+          absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), INT32_MAX);
     }
     // A transaction begun by hand rather than by pqxx::transaction, so that BEGIN and the
     // timeout travel together; the commit below tells a commit of unknown outcome apart.
     pqxx::nontransaction tx(conn);
-    bool begun = false;
     try {
       tx.exec(BeginSql(options.isolation, timeout_ms));
-      begun = true;
       absl::Status status = body(tx);
       if (status.ok()) {
         try {
@@ -126,7 +128,9 @@ absl::Status RunInTransaction(pqxx::connection& conn, const TransactionOptions& 
       RollBack(tx);
       last_conflict = e.what();
     } catch (...) {
-      if (begun) RollBack(tx);
+      // Also when BEGIN went through and the timeout did not: outside a transaction ROLLBACK
+      // only warns.
+      RollBack(tx);
       return StatusFromCurrentException();
     }
     if (attempt < attempts) {

@@ -221,6 +221,8 @@ void Declare(const v1::CreateHoldsRequest& r, Wants& w) {
   for (const v1::HoldLine& line : r.lines()) {
     w.skus.insert(line.sku());
     DeclareSide(line.sku(), At(line.location(), kSellable), w);
+    // A PostHold later in the same batch commits the hold's units: its committed account.
+    DeclareSide(line.sku(), At(line.location(), kCommitted), w);
     w.usage.insert({r.channel(), line.sku(), line.location()});
     w.safety.insert({line.sku(), line.location()});
     w.new_hold_ids.insert(line.hold_id());

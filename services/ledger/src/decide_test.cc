@@ -232,6 +232,21 @@ TEST_CASE("Expiry releases pending holds that are due and leaves the others alon
   REQUIRE(s.holds.at(voided->holds(0).hold_id()).state == v1::HOLD_STATE_VOIDED);
 }
 
+TEST_CASE("A hold created and ended in one batch is written once, in its final state") {
+  Snapshot s = World({{{kTee, kStore, kSellable}, {10, 0}}});
+  Changes changes;
+  auto created = Run(Holds("ec", {{"TEE", "store", 2}}), s, changes);
+  REQUIRE(created.ok());
+  v1::PostHoldRequest post;
+  post.set_request_id("post-new");
+  post.set_hold_id(created->holds(0).hold_id());
+  REQUIRE(Run(post, s, changes).ok());
+  REQUIRE(changes.new_holds == std::vector<std::string>{created->holds(0).hold_id()});
+  REQUIRE(changes.ended_holds.empty());  // not updated: inserted as posted
+  REQUIRE(s.holds.at(created->holds(0).hold_id()).state == v1::HOLD_STATE_POSTED);
+  REQUIRE(s.balances.at({kTee, kStore, kCommitted}).on_hand == 2);
+}
+
 TEST_CASE("Movements apply in order; store sales may oversell, once reported per account") {
   Snapshot s = World({{{kTee, kStore, kSellable}, {2, 1}}});
   Changes changes;

@@ -154,7 +154,10 @@ void Draft::Commit() {
     base_.safety[place] = quantity;
     changes_.safety.insert(place);
   }
+  // A hold created in this batch (by this request or an earlier one) is inserted with its final
+  // state; only holds that existed before the batch are updated.
   std::set<std::string> created(created_.begin(), created_.end());
+  created.insert(changes_.new_holds.begin(), changes_.new_holds.end());
   for (auto& [id, hold] : holds_) {
     if (!created.count(id)) changes_.ended_holds.insert(id);
     base_.holds[id] = std::move(hold);

@@ -60,6 +60,7 @@ struct Snapshot {
   /// exist yet (loaded as zero rows), which the write inserts.
   std::map<AccountKey, std::string> balance_ctids;
   std::map<UsageKey, std::string> usage_ctids;
+  std::map<std::string, std::string> hold_ctids;
   std::set<AccountKey> new_balances;
   std::set<UsageKey> new_usage;
 };

@@ -73,52 +73,24 @@ void AnnounceAvailability(const Snapshot& s, Changes& changes) {
   }
 }
 
-// The batch's requests as the idempotency rules see them: `same_as` an earlier request of the
-// batch with the same request id and contents (it gets that one's result), `reused` an earlier
-// one with the same id and other contents (refused, unless the id is stored, which decides).
-struct BatchIdentities {
-  std::vector<Identity> ids;
-  std::vector<int> same_as;
-  std::vector<bool> reused;
-};
-
-BatchIdentities IdentitiesOf(const std::vector<Mutation>& batch) {
-  const size_t n = batch.size();
-  BatchIdentities b{{}, std::vector<int>(n, -1), std::vector<bool>(n, false)};
-  b.ids.reserve(n);
-  for (const Mutation& m : batch) b.ids.push_back(IdentityOf(m.request));
-  std::map<std::string, size_t> first;
-  for (size_t i = 0; i < n; ++i) {
-    if (b.ids[i].request_id.empty()) continue;
-    auto [it, inserted] = first.emplace(b.ids[i].request_id, i);
-    if (inserted) continue;
-    const Identity& earlier = b.ids[it->second];
-    if (std::string(earlier.method) == b.ids[i].method && earlier.bytes == b.ids[i].bytes) {
-      b.same_as[i] = static_cast<int>(it->second);
-    } else {
-      b.reused[i] = true;
-    }
-  }
-  return b;
-}
-
-// One attempt at the batch in `tx`: load and lock, decide in arrival order, write. Fills
-// `results` (but for the requests that follow an earlier one).
+// One attempt at the batch in `tx`: load and lock, decide each request in arrival order, write.
+// A request id takes effect once, as if the requests came one after the other: a stored id gets
+// its stored answer (or IDEMPOTENCY_KEY_REUSED for other contents); an id that an earlier request
+// of the batch committed gets that request's answer (or IDEMPOTENCY_KEY_REUSED); an id whose
+// earlier request failed stored nothing and is decided afresh.
 absl::Status DecideAndWrite(pqxx::transaction_base& tx, const Clock& clock,
-                            const std::vector<Mutation>& batch, const BatchIdentities& b,
+                            const std::vector<Mutation>& batch, const std::vector<Identity>& ids,
                             std::vector<MutationResult>& results) {
   const size_t n = batch.size();
   results.assign(n, MutationResult(absl::UnknownError("not decided")));
   Wants wants;
-  for (size_t i = 0; i < n; ++i) {
-    if (b.same_as[i] < 0) std::visit([&](const auto* r) { Declare(*r, wants); }, batch[i].request);
-  }
+  for (const Mutation& m : batch) std::visit([&](const auto* r) { Declare(*r, wants); }, m.request);
   Snapshot snapshot = storage::LoadBatch(tx, wants);
   Changes changes;
+  std::map<std::string, size_t> committed;  // request id → the request of the batch that took it
   const absl::Time now = clock.Now();
   for (size_t i = 0; i < n; ++i) {
-    const Identity& id = b.ids[i];
-    if (b.same_as[i] >= 0) continue;
+    const Identity& id = ids[i];
     if (!id.request_id.empty()) {
       auto stored = snapshot.requests.find(id.request_id);
       if (stored != snapshot.requests.end()) {
@@ -127,8 +99,11 @@ absl::Status DecideAndWrite(pqxx::transaction_base& tx, const Clock& clock,
                          : MutationResult(IdempotencyKeyReused(id.request_id));
         continue;
       }
-      if (b.reused[i]) {
-        results[i] = IdempotencyKeyReused(id.request_id);
+      if (auto earlier = committed.find(id.request_id); earlier != committed.end()) {
+        const Identity& first = ids[earlier->second];
+        results[i] = std::string(first.method) == id.method && first.bytes == id.bytes
+                         ? results[earlier->second]
+                         : MutationResult(IdempotencyKeyReused(id.request_id));
         continue;
       }
     }
@@ -137,10 +112,16 @@ absl::Status DecideAndWrite(pqxx::transaction_base& tx, const Clock& clock,
     if (!results[i].ok()) continue;  // dropped: the request changed nothing
     draft.Commit();
     if (!id.request_id.empty()) {
+      committed[id.request_id] = i;
       changes.requests.push_back({id.request_id, id.method, id.bytes, *results[i]});
     }
   }
   AnnounceAvailability(snapshot, changes);
+  if (changes.requests.empty() && changes.events.empty() && changes.balances.empty() &&
+      changes.usage.empty() && changes.safety.empty() && changes.new_holds.empty() &&
+      changes.ended_holds.empty() && changes.movements.empty()) {
+    return absl::OkStatus();  // every request failed or was answered from storage
+  }
   if (!storage::WriteBatch(tx, snapshot, changes, now)) {
     // Another transaction created a row, took a hold id or stored a request id first: the next
     // attempt sees it (and refuses that request or answers it from what was stored).
@@ -190,21 +171,20 @@ void Writer::Submit(Mutation mutation) {
 }
 
 batch::GroupCommit<Mutation>::Answer Writer::RunBatch(std::vector<Mutation>& batch) {
-  const BatchIdentities identities = IdentitiesOf(batch);
+  std::vector<Identity> ids;
+  ids.reserve(batch.size());
+  for (const Mutation& m : batch) ids.push_back(IdentityOf(m.request));
   const pg::TransactionOptions options = OptionsFor(batch);
   std::vector<MutationResult> results;
   const absl::Status status =
       session_
           .Run<bool>([&](pqxx::connection& conn) -> absl::StatusOr<bool> {
             RETURN_IF_ERROR(pg::RunInTransaction(conn, options, [&](pqxx::transaction_base& tx) {
-              return DecideAndWrite(tx, clock_, batch, identities, results);
+              return DecideAndWrite(tx, clock_, batch, ids, results);
             }));
             return true;
           })
           .status();
-  for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
-    if (identities.same_as[i] >= 0) results[i] = results[identities.same_as[i]];
-  }
   return [batch = std::move(batch), results = std::move(results), status]() mutable {
     for (size_t i = 0; i < batch.size(); ++i) {
       batch[i].done(status.ok() ? std::move(results[i]) : MutationResult(status));

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include <stdexcept>
+
 #include "absl/strings/escaping.h"
 #include "kura/pg/query.h"
 #include "kura/pg/sql.h"
@@ -97,6 +99,7 @@ bool ReadLocked(const pqxx::result& rows, Snapshot& s) {
       h.customer_ref = row["customer_ref"].as<std::string>();
       h.create_time = FromMicros(row["create_us"]);
       if (!row["end_us"].is_null()) h.end_time = FromMicros(row["end_us"]);
+      s.hold_ctids[h.hold_id] = row["row_ctid"].as<std::string>();
       std::string id = h.hold_id;
       s.holds.emplace(std::move(id), std::move(h));
     } else {
@@ -236,12 +239,12 @@ bool WriteBatch(pqxx::transaction_base& tx, const Snapshot& s, const Changes& ch
     new_orders.push_back(h.order_ref);
     new_customers.push_back(h.customer_ref);
   }
-  std::vector<std::string> ended_ids;
+  std::vector<std::string> ended_ctids;
   std::vector<int> ended_states;
   std::vector<int64_t> ended_posted;
   for (const std::string& id : changes.ended_holds) {
     const HoldRow& h = s.holds.at(id);
-    ended_ids.push_back(id);
+    ended_ctids.push_back(s.hold_ctids.at(id));
     ended_states.push_back(h.state);
     ended_posted.push_back(h.posted_quantity);
   }
@@ -333,7 +336,7 @@ bool WriteBatch(pqxx::transaction_base& tx, const Snapshot& s, const Changes& ch
       tx, queries::kWriteBatch, pg::SqlTime(now), SqlTextArray(new_ids), SqlNumberArray(new_items),
       SqlNumberArray(new_locations), SqlNumberArray(new_channels), SqlNumberArray(new_quantities),
       SqlNumberArray(new_posted), SqlNumberArray(new_states), SqlTextArray(new_expires),
-      SqlTextArray(new_orders), SqlTextArray(new_customers), SqlTextArray(ended_ids),
+      SqlTextArray(new_orders), SqlTextArray(new_customers), SqlTextArray(ended_ctids),
       SqlNumberArray(ended_states), SqlNumberArray(ended_posted), SqlNumberArray(bn_items),
       SqlNumberArray(bn_locations), SqlNumberArray(bn_buckets), SqlNumberArray(bn_on_hands),
       SqlNumberArray(bn_helds), SqlTextArray(b_ctids), SqlNumberArray(b_on_hands),
@@ -349,6 +352,13 @@ bool WriteBatch(pqxx::transaction_base& tx, const Snapshot& s, const Changes& ch
       SqlNumberArray(m_channels), SqlTextArray(m_refs), SqlTextArray(m_occurred),
       pg::SqlNullableTextArray(m_expected), SqlTextArray(q_ids), SqlTextArray(q_methods),
       SqlTextArray(q_requests), SqlTextArray(q_responses), SqlTextArray(payloads));
+  // The locked rows are all still there: anything else is a bug, not a conflict to retry.
+  const size_t updated =
+      ended_ctids.size() + b_ctids.size() + u_ctids.size() + s_items.size() + m_ids.size();
+  if (written["rows_written"].as<size_t>() != updated) {
+    throw std::logic_error("write_batch wrote " + written["rows_written"].as<std::string>() +
+                           " rows of " + std::to_string(updated));
+  }
   return written["holds_inserted"].as<size_t>() == new_ids.size() &&
          written["balances_inserted"].as<size_t>() == bn_items.size() &&
          written["usage_inserted"].as<size_t>() == un_items.size() &&

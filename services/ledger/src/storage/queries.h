@@ -70,8 +70,8 @@ u AS MATERIALIZED (
            AND location_id = k.location_id FOR UPDATE) AS x),
 h AS MATERIALIZED (
   SELECT x.* FROM (SELECT hold_id FROM hp ORDER BY hold_id) AS k,
-  LATERAL (SELECT hold_id, item_id, location_id, channel_id, quantity, posted_quantity, state,
-             expires_at, order_ref, customer_ref, create_time, end_time
+  LATERAL (SELECT ctid, hold_id, item_id, location_id, channel_id, quantity, posted_quantity,
+             state, expires_at, order_ref, customer_ref, create_time, end_time
            FROM holds WHERE hold_id = k.hold_id FOR UPDATE) AS x)
 SELECT 'channel' AS kind, channel_id, NULL::bigint AS item_id, NULL::integer AS location_id,
   NULL::smallint AS bucket, code, kind AS channel_kind, respects_safety_stock, NULL::boolean AS
@@ -112,8 +112,8 @@ FROM u
 UNION ALL SELECT 'hold', channel_id, item_id, location_id, NULL, NULL, NULL, NULL, NULL, NULL,
   NULL, NULL, NULL, NULL, hold_id, quantity, posted_quantity, state, (extract(epoch FROM
   expires_at) * 1000000)::bigint, order_ref, customer_ref, (extract(epoch FROM create_time) *
-  1000000)::bigint, (extract(epoch FROM end_time) * 1000000)::bigint, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL
+  1000000)::bigint, (extract(epoch FROM end_time) * 1000000)::bigint, ctid::text, NULL, NULL, NULL,
+  NULL, NULL, NULL
 FROM h
 UNION ALL SELECT 'safety', NULL, p.item_id, p.location_id, NULL, NULL, NULL, NULL, NULL, NULL,
   NULL, NULL, NULL, NULL, NULL, s.quantity, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -172,12 +172,14 @@ UNION ALL SELECT 'movement_id', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 
 // channel usage rows, safety stocks, movements, the new request ids with their responses, and
 // the change events. Existing rows are updated where the batch locked them (by ctid: the locks
 // keep them in place); new rows are inserted unless a concurrent writer created them first,
-// which the counts returned show. The feed head is locked last and held only until commit, so
-// sequence order is commit order; the events are stamped with the database's clock read under
-// that lock (never backwards along the feed), and watchers are notified. No joins: every row is
-// found by its key or ctid, so the plan does not depend on the tables' statistics.
+// which the counts returned show. The select list reads every write before `nt`, which locks the
+// feed head: the head is locked last (only the events, new rows, are inserted after it) and held
+// only until commit, so sequence order is commit order; the events are stamped with the
+// database's clock read under that lock (never backwards along the feed), and watchers are
+// notified. Rows are found by the ctid the lock returned or by their key, so the plan does not
+// depend on the tables' statistics.
 // $1 now; $2-$11 new holds (id, item, location, channel, quantity, posted, state, expires, order,
-// customer: a hold may be created and ended in one batch); $12-$14 ended holds (id, state,
+// customer: a hold may be created and ended in one batch); $12-$14 ended holds (ctid, state,
 // posted); $15-$19 new balances (item, location, bucket, on hand, held); $20-$22 changed balances
 // (ctid, on hand, held); $23-$29 new usage rows (channel, item, location, held, committed, quota,
 // ratio); $30-$34 changed usage rows (ctid, held, committed, quota, ratio); $35-$37 safety stocks
@@ -195,34 +197,32 @@ WITH hi AS (
     AS v(id, i, l, c, q, p, s, e, o, cu)
   ORDER BY v.id ON CONFLICT DO NOTHING RETURNING 1),
 hu AS (
-  UPDATE holds SET state = ($13::smallint[])[array_position($12::text[], hold_id)],
-    posted_quantity = ($14::bigint[])[array_position($12::text[], hold_id)],
-    end_time = $1::timestamptz
-  WHERE hold_id = ANY($12::text[])),
+  UPDATE holds t SET state = v.s, posted_quantity = v.p, end_time = $1::timestamptz
+  FROM unnest($12::tid[], $13::smallint[], $14::bigint[]) AS v(c, s, p)
+  WHERE t.ctid = v.c RETURNING 1),
 bi AS (
   INSERT INTO balances (item_id, location_id, bucket, on_hand, held)
   SELECT * FROM unnest($15::bigint[], $16::integer[], $17::smallint[], $18::bigint[],
     $19::bigint[]) AS v(i, l, b, o, h)
   ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING RETURNING 1),
 bu AS (
-  UPDATE balances SET on_hand = ($21::bigint[])[array_position($20::tid[], ctid)],
-    held = ($22::bigint[])[array_position($20::tid[], ctid)]
-  WHERE ctid = ANY($20::tid[])),
+  UPDATE balances t SET on_hand = v.o, held = v.h
+  FROM unnest($20::tid[], $21::bigint[], $22::bigint[]) AS v(c, o, h)
+  WHERE t.ctid = v.c RETURNING 1),
 ui AS (
   INSERT INTO channel_usage (channel_id, item_id, location_id, held, committed, quota, ratio_bp)
   SELECT * FROM unnest($23::integer[], $24::bigint[], $25::integer[], $26::bigint[],
     $27::bigint[], $28::bigint[], $29::integer[]) AS v(c, i, l, h, m, q, r)
   ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING RETURNING 1),
 uu AS (
-  UPDATE channel_usage SET held = ($31::bigint[])[array_position($30::tid[], ctid)],
-    committed = ($32::bigint[])[array_position($30::tid[], ctid)],
-    quota = ($33::bigint[])[array_position($30::tid[], ctid)],
-    ratio_bp = ($34::integer[])[array_position($30::tid[], ctid)]
-  WHERE ctid = ANY($30::tid[])),
+  UPDATE channel_usage t SET held = v.h, committed = v.m, quota = v.q, ratio_bp = v.r
+  FROM unnest($30::tid[], $31::bigint[], $32::bigint[], $33::bigint[], $34::integer[])
+    AS v(c, h, m, q, r)
+  WHERE t.ctid = v.c RETURNING 1),
 ss AS (
   INSERT INTO safety_stock (item_id, location_id, quantity)
   SELECT * FROM unnest($35::bigint[], $36::integer[], $37::bigint[])
-  ON CONFLICT (item_id, location_id) DO UPDATE SET quantity = EXCLUDED.quantity),
+  ON CONFLICT (item_id, location_id) DO UPDATE SET quantity = EXCLUDED.quantity RETURNING 1),
 mi AS (
   INSERT INTO movements (movement_id, batch_id, kind, item_id, quantity, from_location_id,
     from_bucket, to_location_id, to_bucket, channel_id, source_ref, occurred_at, recorded_at,
@@ -231,7 +231,8 @@ mi AS (
     $1::timestamptz, v.e
   FROM unnest($38::bigint[], $39::text[], $40::smallint[], $41::bigint[], $42::bigint[],
     $43::integer[], $44::smallint[], $45::integer[], $46::smallint[], $47::integer[], $48::text[],
-    $49::timestamptz[], $50::timestamptz[]) AS v(id, batch, k, i, q, fl, fb, tl, tb, c, s, o, e)),
+    $49::timestamptz[], $50::timestamptz[]) AS v(id, batch, k, i, q, fl, fb, tl, tb, c, s, o, e)
+  RETURNING 1),
 qi AS (
   INSERT INTO requests (request_id, method, request, response)
   SELECT v.id, v.m, decode(v.q, 'hex'), decode(v.r, 'hex')
@@ -248,6 +249,8 @@ ev AS (
 nt AS (SELECT pg_notify('kura_ledger_changes', last::text) FROM head)
 SELECT (SELECT count(*) FROM hi) AS holds_inserted, (SELECT count(*) FROM bi) AS balances_inserted,
   (SELECT count(*) FROM ui) AS usage_inserted, (SELECT count(*) FROM qi) AS requests_inserted,
+  (SELECT count(*) FROM hu) + (SELECT count(*) FROM bu) + (SELECT count(*) FROM uu)
+    + (SELECT count(*) FROM ss) + (SELECT count(*) FROM mi) AS rows_written,
   (SELECT count(*) FROM nt) AS notified
 )sql"};
 

@@ -52,8 +52,9 @@ struct GroupCommitMetrics {
 ///
 /// `run` gets the batch by reference and should move the items it answers into the answer it
 /// returns only once it can no longer throw: if it throws, every item left in the vector is
-/// rejected with INTERNAL. `reject` and the answers must not block; an answer that throws is
-/// logged and dropped.
+/// rejected with INTERNAL. `reject` and the answers must not block; one that throws is logged
+/// and dropped. An item rejected for its deadline is answered on the writer thread, possibly
+/// before the answers of earlier batches.
 template <typename Item>
 class GroupCommit {
  public:
@@ -146,8 +147,8 @@ class GroupCommit {
           metrics_->queue_wait.Observe(absl::ToDoubleSeconds(start - q.queued_at));
         }
         if (q.deadline && *q.deadline <= now) {
-          reject_(std::move(q.item),
-                  absl::DeadlineExceededError("the deadline passed before the item's turn"));
+          RejectItem(std::move(q.item),
+                     absl::DeadlineExceededError("the deadline passed before the item's turn"));
         } else {
           batch.push_back(std::move(q.item));
         }
@@ -159,8 +160,11 @@ class GroupCommit {
         answer = run_(batch);
       } catch (const std::exception& e) {
         for (Item& item : batch) {
-          reject_(std::move(item), absl::InternalError(std::string("batch failed: ") + e.what()));
+          RejectItem(std::move(item),
+                     absl::InternalError(std::string("batch failed: ") + e.what()));
         }
+      } catch (...) {
+        for (Item& item : batch) RejectItem(std::move(item), absl::InternalError("batch failed"));
       }
       if (metrics_ != nullptr) {
         metrics_->batch_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
@@ -188,7 +192,18 @@ class GroupCommit {
         answer();
       } catch (const std::exception& e) {
         log::Error("a group-commit answer failed", {{"error", e.what()}});
+      } catch (...) {
+        log::Error("a group-commit answer failed");
       }
+    }
+  }
+
+  // reject_, which must not throw; should it, the failure is logged rather than ending the writer.
+  void RejectItem(Item&& item, absl::Status why) noexcept {
+    try {
+      reject_(std::move(item), std::move(why));
+    } catch (...) {
+      log::Error("a group-commit rejection failed");
     }
   }
 
