@@ -1,5 +1,6 @@
 #include "kura/log/log.h"
 
+#include <atomic>
 #include <mutex>
 
 #include "absl/strings/ascii.h"
@@ -13,7 +14,7 @@ namespace {
 struct Sink {
   std::mutex mu;
   std::string service = "kura";
-  Level min_level = Level::kInfo;
+  std::atomic<Level> min_level{Level::kInfo};
   std::FILE* out = stderr;
 };
 
@@ -72,6 +73,8 @@ void Init(absl::string_view service, Level min_level, std::FILE* out) {
   sink.out = out;
 }
 
+bool Enabled(Level level) { return level >= TheSink().min_level.load(std::memory_order_relaxed); }
+
 void AppendJsonEscaped(std::string& out, absl::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (unsigned char c : text) {
@@ -129,9 +132,9 @@ std::string FormatLine(absl::string_view ts, Level level, absl::string_view serv
 
 void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields) {
   Sink& sink = TheSink();
+  if (level < sink.min_level.load(std::memory_order_relaxed)) return;
   std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   std::lock_guard lock(sink.mu);
-  if (level < sink.min_level) return;
   std::string line = FormatLine(ts, level, sink.service, msg, current_trace_id, fields);
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), sink.out);

@@ -25,6 +25,9 @@ TEST_CASE("Control characters are escaped") {
 TEST_CASE("Write honours the level and the current trace scope") {
   std::FILE* f = std::tmpfile();
   Init("kura-test", Level::kInfo, f);
+  REQUIRE_FALSE(Enabled(Level::kDebug));
+  REQUIRE(Enabled(Level::kInfo));
+  REQUIRE(Enabled(Level::kError));
   Debug("hidden");
   {
     TraceScope scope("0af7651916cd43dd8448eb211c80319c");

@@ -1,9 +1,15 @@
 #include "kura/metrics/metrics.h"
 
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <map>
+#include <mutex>
 
 #include <prometheus/exposer.h>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "kura/base/error.h"
 #include "kura/log/log.h"
@@ -29,67 +35,31 @@ const char* TypeName(ServerRpcInfo::Type type) {
   return "unary";
 }
 
-struct GrpcFamilies {
-  prometheus::Family<prometheus::Counter>& started;
-  prometheus::Family<prometheus::Counter>& handled;
-  prometheus::Family<prometheus::Histogram>& seconds;
+// One method's series, looked up once: building label sets and finding them in the families
+// on every call would cost each RPC several allocations and hash look-ups under the families'
+// lock.
+struct MethodMetrics {
+  std::string service, method;
+  const char* type;
+  prometheus::Counter* started;
+  prometheus::Histogram* seconds;
+  std::array<std::atomic<prometheus::Counter*>, 17> handled{};  // by status code, when first seen
 };
+
+class MetricsInterceptorFactory;
 
 class MetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  MetricsInterceptor(GrpcFamilies& families, ServerRpcInfo* info)
-      : families_(families), info_(info) {
-    // "/package.Service/Method"
-    absl::string_view full = info->method() != nullptr ? info->method() : "";
-    if (!full.empty() && full.front() == '/') full.remove_prefix(1);
-    auto slash = full.find('/');
-    service_ = std::string(full.substr(0, slash));
-    method_ =
-        slash == absl::string_view::npos ? std::string() : std::string(full.substr(slash + 1));
-    type_ = TypeName(info->type());
-  }
+  MetricsInterceptor(MetricsInterceptorFactory& factory, MethodMetrics& metrics,
+                     ServerRpcInfo* info)
+      : factory_(factory), metrics_(metrics), info_(info) {}
 
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
-      start_ = std::chrono::steady_clock::now();
-      families_.started
-          .Add({{"grpc_service", service_}, {"grpc_method", method_}, {"grpc_type", type_}})
-          .Increment();
-    }
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      grpc::Status status = methods->GetSendStatus();
-      double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-      const char* code = GrpcCodeName(status.error_code());
-      families_.handled
-          .Add({{"grpc_service", service_},
-                {"grpc_method", method_},
-                {"grpc_type", type_},
-                {"grpc_code", code}})
-          .Increment();
-      families_.seconds
-          .Add({{"grpc_service", service_}, {"grpc_method", method_}, {"grpc_type", type_}},
-               prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                       0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
-          .Observe(seconds);
-      bool is_error = !status.ok();
-      if (is_error || service_ != "grpc.health.v1.Health") {
-        auto trace = rpc::ServerTraceScope(*info_->server_context());
-        log::Write(is_error ? log::Level::kInfo : log::Level::kDebug, "rpc finished",
-                   {{"grpc_service", service_},
-                    {"grpc_method", method_},
-                    {"grpc_code", code},
-                    {"duration_ms", seconds * 1000}});
-      }
-    }
-    methods->Proceed();
-  }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override;
 
  private:
-  GrpcFamilies& families_;
+  MetricsInterceptorFactory& factory_;
+  MethodMetrics& metrics_;
   ServerRpcInfo* info_;
-  std::string service_, method_;
-  const char* type_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
@@ -97,26 +67,93 @@ class MetricsInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   explicit MetricsInterceptorFactory(prometheus::Registry& registry)
-      : families_{prometheus::BuildCounter()
-                      .Name("grpc_server_started_total")
-                      .Help("RPCs started on the server.")
-                      .Register(registry),
-                  prometheus::BuildCounter()
-                      .Name("grpc_server_handled_total")
-                      .Help("RPCs completed on the server, whatever their status.")
-                      .Register(registry),
-                  prometheus::BuildHistogram()
-                      .Name("grpc_server_handling_seconds")
-                      .Help("Time from receiving an RPC to sending its status.")
-                      .Register(registry)} {}
+      : started_(prometheus::BuildCounter()
+                     .Name("grpc_server_started_total")
+                     .Help("RPCs started on the server.")
+                     .Register(registry)),
+        handled_(prometheus::BuildCounter()
+                     .Name("grpc_server_handled_total")
+                     .Help("RPCs completed on the server, whatever their status.")
+                     .Register(registry)),
+        seconds_(prometheus::BuildHistogram()
+                     .Name("grpc_server_handling_seconds")
+                     .Help("Time from receiving an RPC to sending its status.")
+                     .Register(registry)) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
-    return new MetricsInterceptor(families_, info);
+    return new MetricsInterceptor(*this, For(info), info);
+  }
+
+  // The counter of `metrics`' calls that ended with `code`.
+  prometheus::Counter& Handled(MethodMetrics& metrics, int code) {
+    const int index = code >= 0 && code <= 16 ? code : 2;  // UNKNOWN
+    prometheus::Counter* counter = metrics.handled[index].load(std::memory_order_acquire);
+    if (counter == nullptr) {
+      std::lock_guard lock(mu_);
+      counter = &handled_.Add({{"grpc_service", metrics.service},
+                               {"grpc_method", metrics.method},
+                               {"grpc_type", metrics.type},
+                               {"grpc_code", GrpcCodeName(index)}});
+      metrics.handled[index].store(counter, std::memory_order_release);
+    }
+    return *counter;
   }
 
  private:
-  GrpcFamilies families_;
+  MethodMetrics& For(ServerRpcInfo* info) {
+    // "/package.Service/Method"
+    const absl::string_view full = info->method() != nullptr ? info->method() : "";
+    std::lock_guard lock(mu_);
+    auto found = by_method_.find(full);
+    if (found != by_method_.end()) return *found->second;
+    absl::string_view name = full;
+    if (!name.empty() && name.front() == '/') name.remove_prefix(1);
+    const auto slash = name.find('/');
+    auto metrics = std::make_unique<MethodMetrics>();
+    metrics->service = std::string(name.substr(0, slash));
+    metrics->method =
+        slash == absl::string_view::npos ? std::string() : std::string(name.substr(slash + 1));
+    metrics->type = TypeName(info->type());
+    const std::map<std::string, std::string> labels{{"grpc_service", metrics->service},
+                                                    {"grpc_method", metrics->method},
+                                                    {"grpc_type", metrics->type}};
+    metrics->started = &started_.Add(labels);
+    metrics->seconds = &seconds_.Add(
+        labels, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                        0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+    return *by_method_.emplace(std::string(full), std::move(metrics)).first->second;
+  }
+
+  prometheus::Family<prometheus::Counter>& started_;
+  prometheus::Family<prometheus::Counter>& handled_;
+  prometheus::Family<prometheus::Histogram>& seconds_;
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<MethodMetrics>> by_method_ ABSL_GUARDED_BY(mu_);
 };
+
+void MetricsInterceptor::Intercept(grpc::experimental::InterceptorBatchMethods* methods) {
+  if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+    start_ = std::chrono::steady_clock::now();
+    metrics_.started->Increment();
+  }
+  if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+    grpc::Status status = methods->GetSendStatus();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    factory_.Handled(metrics_, status.error_code()).Increment();
+    metrics_.seconds->Observe(seconds);
+    const log::Level level = status.ok() ? log::Level::kDebug : log::Level::kInfo;
+    if (log::Enabled(level) && (!status.ok() || metrics_.service != "grpc.health.v1.Health")) {
+      auto trace = rpc::ServerTraceScope(*info_->server_context());
+      log::Write(level, "rpc finished",
+                 {{"grpc_service", metrics_.service},
+                  {"grpc_method", metrics_.method},
+                  {"grpc_code", GrpcCodeName(status.error_code())},
+                  {"duration_ms", seconds * 1000}});
+    }
+  }
+  methods->Proceed();
+}
 
 }  // namespace
 

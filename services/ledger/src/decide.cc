@@ -85,6 +85,13 @@ absl::StatusOr<v1::Hold> Release(Draft& d, const std::string& hold_id, v1::HoldS
 void DeclareHold(const std::string& hold_id, bool committed, Wants& w) {
   bool& with_committed = w.holds[hold_id];
   with_committed = with_committed || committed;
+  // A hold created earlier in the batch is not in the database yet: declare what a post of it
+  // moves its units into.
+  auto created = w.new_holds.find(hold_id);
+  if (committed && created != w.new_holds.end()) {
+    const auto& [sku, location] = created->second;
+    w.accounts.insert({sku, location, kCommitted});
+  }
 }
 
 // -------------------------------------------------------------------------- movements
@@ -221,11 +228,9 @@ void Declare(const v1::CreateHoldsRequest& r, Wants& w) {
   for (const v1::HoldLine& line : r.lines()) {
     w.skus.insert(line.sku());
     DeclareSide(line.sku(), At(line.location(), kSellable), w);
-    // A PostHold later in the same batch commits the hold's units: its committed account.
-    DeclareSide(line.sku(), At(line.location(), kCommitted), w);
     w.usage.insert({r.channel(), line.sku(), line.location()});
     w.safety.insert({line.sku(), line.location()});
-    w.new_hold_ids.insert(line.hold_id());
+    w.new_holds.emplace(line.hold_id(), std::pair(line.sku(), line.location()));
   }
 }
 

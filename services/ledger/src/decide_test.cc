@@ -247,6 +247,23 @@ TEST_CASE("A hold created and ended in one batch is written once, in its final s
   REQUIRE(s.balances.at({kTee, kStore, kCommitted}).on_hand == 2);
 }
 
+TEST_CASE("A batch locks a new hold's committed account only when it posts the hold") {
+  const auto create = Holds("ec", {{"TEE", "store", 2}});
+  const std::tuple<std::string, std::string, int> committed{"TEE", "store", kCommitted};
+  Wants holds_only;
+  Declare(create, holds_only);
+  REQUIRE(holds_only.accounts.count(committed) == 0);
+
+  v1::PostHoldRequest post;
+  post.set_request_id("post-new");
+  post.set_hold_id(create.lines(0).hold_id());
+  Wants posted_in_batch;
+  Declare(create, posted_in_batch);
+  Declare(post, posted_in_batch);
+  REQUIRE(posted_in_batch.accounts.count(committed) == 1);
+  REQUIRE(posted_in_batch.holds.at(post.hold_id()));  // and, if it existed already, its row
+}
+
 TEST_CASE("Movements apply in order; store sales may oversell, once reported per account") {
   Snapshot s = World({{{kTee, kStore, kSellable}, {2, 1}}});
   Changes changes;

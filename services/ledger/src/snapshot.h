@@ -33,8 +33,9 @@ struct Wants {
   /// Existing holds to lock, with their accounts and usage rows; true: also the committed
   /// account (a post).
   std::map<std::string, bool> holds;
-  /// Hold ids a request wants to create: are they taken?
-  std::set<std::string> new_hold_ids;
+  /// Holds a request wants to create (are their ids taken?): id → (sku, location code), so that
+  /// a post of the new hold later in the batch can declare the hold's committed account.
+  std::map<std::string, std::pair<std::string, std::string>> new_holds;
   /// Request ids whose stored answers to read.
   std::set<std::string> request_ids;
   /// Movement ids to allocate (an upper bound of the movements the batch records).
@@ -53,7 +54,7 @@ struct Snapshot {
   std::map<UsageKey, UsageRow> usage;
   std::map<Place, int64_t> safety;                // the safety stocks read (absent: 0)
   std::map<std::string, HoldRow> holds;           // existing holds, locked
-  std::set<std::string> taken_hold_ids;           // of Wants::new_hold_ids, those that exist
+  std::set<std::string> taken_hold_ids;           // of Wants::new_holds, the ids that exist
   std::map<std::string, StoredRequest> requests;  // known request ids
   std::vector<int64_t> movement_ids;              // allocated, used in order
   /// For the write: where the locked rows are (their ctids), and the rows wanted that do not

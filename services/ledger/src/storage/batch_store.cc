@@ -21,6 +21,12 @@ std::string TextArray(const std::set<std::string>& values) {
   return SqlTextArray(std::vector<std::string>(values.begin(), values.end()));
 }
 
+std::string NewHoldIds(const Wants& wants) {
+  std::vector<std::string> ids;
+  for (const auto& [id, place] : wants.new_holds) ids.push_back(id);
+  return SqlTextArray(ids);
+}
+
 // A row of what a batch reads besides its locked rows (lock_batch and read_batch); false for
 // another kind.
 bool ReadOther(const std::string& kind, const pqxx::row& row, Snapshot& s) {
@@ -171,7 +177,7 @@ void ReadAgain(pqxx::transaction_base& tx, const Wants& wants, Snapshot& s) {
   for (const auto& [code, channel] : s.channels) channel_ids.push_back(channel.id);
   const pqxx::result rows = pg::Exec(
       tx, queries::kReadBatch, SqlNumberArray(safety_items), SqlNumberArray(safety_locations),
-      SqlNumberArray(channel_ids), TextArray(wants.new_hold_ids), TextArray(wants.request_ids), 0);
+      SqlNumberArray(channel_ids), NewHoldIds(wants), TextArray(wants.request_ids), 0);
   for (const pqxx::row& row : rows) ReadOther(row["kind"].as<std::string>(), row, s);
 }
 
@@ -210,7 +216,7 @@ Snapshot LoadBatch(pqxx::transaction_base& tx, const Wants& wants) {
                TextArray(wants.locations), SqlTextArray(account_skus), SqlTextArray(account_codes),
                SqlNumberArray(buckets), SqlTextArray(usage_channels), SqlTextArray(usage_skus),
                SqlTextArray(usage_codes), SqlTextArray(hold_ids), SqlBoolArray(hold_committed),
-               SqlTextArray(safety_skus), SqlTextArray(safety_codes), TextArray(wants.new_hold_ids),
+               SqlTextArray(safety_skus), SqlTextArray(safety_codes), NewHoldIds(wants),
                TextArray(wants.request_ids), wants.movements),
       s);
   if (stale) ReadAgain(tx, wants, s);

@@ -32,6 +32,9 @@ struct Field {
 /// (stderr by default). Call once at start-up, before other threads log.
 void Init(absl::string_view service, Level min_level, std::FILE* out = stderr);
 
+/// Whether lines of `level` are written: lets a caller skip building fields nobody reads.
+bool Enabled(Level level);
+
 /// Writes one JSON object on one line: ts, level, service, msg, trace_id, then `fields`.
 /// The trace id is the one of the current TraceScope. Thread-safe; lines never interleave.
 void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields = {});
