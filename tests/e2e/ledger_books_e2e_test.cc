@@ -428,6 +428,47 @@ TEST_CASE("Expiry racing PostHold has exactly one winner, and an unswept hold st
   l.RequireConsistent();
 }
 
+TEST_CASE("ListHolds finds an order's holds, also among holds without an order") {
+  LedgerFixture l("ledger_holds_by_order");
+  l.SeedTopology();
+  l.CreateItem("O");
+  l.Receive("O", "store-a", 10);
+  const auto hold = [&](const std::string& order_ref) {
+    v1::CreateHoldsRequest r;
+    r.set_request_id(NewId());
+    r.set_channel("ec");
+    r.set_order_ref(order_ref);
+    auto* line = r.add_lines();
+    line->set_hold_id(NewId("hold"));
+    line->set_sku("O");
+    line->set_location("store-a");
+    line->set_quantity(1);
+    r.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Minutes(15)));
+    auto created = Call(*l.ledger, &Stub::CreateHolds, r);
+    REQUIRE(created.ok());
+    return created->holds(0).hold_id();
+  };
+  hold("");
+  const std::string first = hold("order-7");
+  hold("order-8");
+  hold("");
+  const std::string second = hold("order-7");
+  v1::ListHoldsRequest list;
+  list.set_order_ref("order-7");
+  auto found = Call(*l.ledger, &Stub::ListHolds, list);
+  REQUIRE(found.ok());
+  std::set<std::string> ids;
+  for (const auto& h : found->holds()) {
+    REQUIRE(h.order_ref() == "order-7");
+    ids.insert(h.hold_id());
+  }
+  REQUIRE(ids == std::set<std::string>{first, second});
+  list.set_order_ref("");
+  auto all = Call(*l.ledger, &Stub::ListHolds, list);
+  REQUIRE(all.ok());
+  REQUIRE(all->holds_size() == 5);
+}
+
 TEST_CASE("An expired hold that is not yet swept is never offered again") {
   LedgerFixture l("ledger_unswept", {{"KURA_HOLD_SWEEP_INTERVAL", "10m"}});
   l.SeedTopology();
