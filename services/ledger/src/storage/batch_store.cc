@@ -175,9 +175,9 @@ void ReadAgain(pqxx::transaction_base& tx, const Wants& wants, Snapshot& s) {
   }
   std::vector<int32_t> channel_ids;
   for (const auto& [code, channel] : s.channels) channel_ids.push_back(channel.id);
-  const pqxx::result rows = pg::Exec(
-      tx, queries::kReadBatch, SqlNumberArray(safety_items), SqlNumberArray(safety_locations),
-      SqlNumberArray(channel_ids), NewHoldIds(wants), TextArray(wants.request_ids), 0);
+  const pqxx::result rows = pg::Exec(tx, queries::kReadBatch, SqlNumberArray(safety_items),
+                                     SqlNumberArray(safety_locations), SqlNumberArray(channel_ids),
+                                     NewHoldIds(wants), TextArray(wants.request_ids), 0);
   for (const pqxx::row& row : rows) ReadOther(row["kind"].as<std::string>(), row, s);
 }
 
