@@ -35,16 +35,20 @@ std::string Sample(const std::string& name) {
 
 // The reservation fixture plus a kura-connector process and its webhook port.
 struct ConnectorFixture : Fixture {
-  explicit ConnectorFixture(const std::string& name) : Fixture(name) {
+  // `settings` override the connector's environment.
+  explicit ConnectorFixture(const std::string& name,
+                            const std::map<std::string, std::string>& settings = {})
+      : Fixture(name) {
     webhook_port = kura::testing::FreePort();
+    std::map<std::string, std::string> env{
+        {"KURA_LEDGER_ADDR", l.address()},
+        {"KURA_RESERVATION_ADDR", reservation->grpc_address()},
+        {"KURA_WEBHOOK_LISTEN", absl::StrCat("127.0.0.1:", webhook_port)},
+        {"KURA_INBOX_POLL_INTERVAL", "50ms"},
+        {"KURA_DRIFT_CONFIRM_AFTER", "0s"}};
+    for (const auto& [k, v] : settings) env[k] = v;
     connector = std::make_unique<kura::testing::ServiceProcess>(
-        absl::StrCat(KURA_SERVICES_DIR, "/kura-connector"), l.dsn(), dir,
-        std::map<std::string, std::string>{
-            {"KURA_LEDGER_ADDR", l.address()},
-            {"KURA_RESERVATION_ADDR", reservation->grpc_address()},
-            {"KURA_WEBHOOK_LISTEN", absl::StrCat("127.0.0.1:", webhook_port)},
-            {"KURA_INBOX_POLL_INTERVAL", "50ms"},
-            {"KURA_DRIFT_CONFIRM_AFTER", "0s"}});
+        absl::StrCat(KURA_SERVICES_DIR, "/kura-connector"), l.dsn(), dir, env);
     admin = cv1::ConnectorAdminService::NewStub(
         grpc::CreateChannel(connector->grpc_address(), grpc::InsecureChannelCredentials()));
   }
@@ -420,11 +424,101 @@ TEST_CASE("Ledger changes reach the Shopify simulator; throttling, 5xx and drift
   REQUIRE(offered(0));
   drifts = Call(*f.admin, &AdminStub::ListDrifts, open);
   resolve.set_incident_id(drifts->incidents(0).incident_id());
+  {
+    // A resolution trusting the platform that committed its intent and died before the ledger
+    // call: the other way is refused; the same way again completes it.
+    pqxx::connection db(f.l.dsn());
+    pqxx::work tx(db);
+    tx.exec_params(
+        "UPDATE connector.drift_incidents SET resolving = 'platform' "
+        "WHERE incident_id = $1",
+        resolve.incident_id());
+    tx.commit();
+  }
+  resolve.set_trust("kura");
+  REQUIRE(ErrorReason(Call(*f.admin, &AdminStub::ResolveDrift, resolve).status()) ==
+          "DRIFT_RESOLVING");
   resolve.set_trust("platform");
   REQUIRE(Call(*f.admin, &AdminStub::ResolveDrift, resolve).ok());
   REQUIRE(offered(8));
   REQUIRE(f.l.Availability("TEE", "store-a").sellable() == 8);
   REQUIRE(reconcile().opened() == 0);
+  f.l.RequireConsistent();
+}
+
+TEST_CASE(
+    "Without polling, changes reach the platform as they commit, many items a call, and "
+    "webhook orders are applied at once") {
+  // The inbox and feed are polled once a minute only (the safety net): what happens within
+  // seconds here is driven by events (the ledger's WatchChanges, a stored delivery).
+  ConnectorFixture f("cn_event_driven", {{"KURA_INBOX_POLL_INTERVAL", "1m"}});
+  Simulator sim("shopify", f.dir, "71234567890");
+  constexpr int kItems = 40;
+  auto item = [](int i) { return absl::StrCat("ITEM-", i); };
+  auto inventory_item = [](int i) { return absl::StrCat(5000 + i); };
+  for (int i = 0; i < kItems; ++i) f.l.CreateItem(item(i));
+  cv1::SetConnectionRequest connect;
+  auto* c = connect.mutable_connection();
+  c->set_channel("ec");
+  c->set_platform("shopify");
+  c->add_webhook_secrets(kShopifySecret);
+  c->set_api_url(sim.url());
+  c->set_api_credentials("sim-token");
+  c->set_push_location_id("71234567890");
+  REQUIRE(Call(*f.admin, &AdminStub::SetConnection, connect).ok());
+  for (int i = 0; i < kItems; ++i) {
+    cv1::SetItemMappingRequest map;
+    map.mutable_mapping()->set_channel("ec");
+    map.mutable_mapping()->set_platform_item_id(absl::StrCat(4000 + i));
+    map.mutable_mapping()->set_sku(item(i));
+    map.mutable_mapping()->set_platform_inventory_item_id(inventory_item(i));
+    REQUIRE(Call(*f.admin, &AdminStub::SetItemMapping, map).ok());
+  }
+  // One receipt of every item, one ledger commit.
+  lv1::ApplyMovementsRequest receipt;
+  receipt.set_request_id("receipt-1");
+  for (int i = 0; i < kItems; ++i) {
+    auto* m = receipt.add_movements();
+    m->set_kind(lv1::MOVEMENT_KIND_RECEIVE);
+    m->set_sku(item(i));
+    m->set_location("store-a");
+    m->set_quantity(6);
+  }
+  auto all_offered = [&](int64_t n) {
+    for (int i = 0; i < kItems; ++i) {
+      if (sim.Stock(inventory_item(i)) != n) return false;
+    }
+    return true;
+  };
+  REQUIRE(kura::testing::WaitFor([&] { return all_offered(0); }, absl::Seconds(10)));
+  const int calls_before = (*sim.Get("/sim/stats"))["api_calls"].get<int>();
+  const absl::Time sent = absl::Now();
+  REQUIRE(Call(*f.l.ledger, &lv1::LedgerService::Stub::ApplyMovements, receipt).ok());
+  REQUIRE(kura::testing::WaitFor([&] { return all_offered(6); }, absl::Seconds(5)));
+  INFO("took " << absl::FormatDuration(absl::Now() - sent));
+  REQUIRE(absl::Now() - sent < absl::Seconds(5));
+  // 40 quantities in a few inventorySetQuantities calls (one per claim), not one call each.
+  const int calls = (*sim.Get("/sim/stats"))["api_calls"].get<int>() - calls_before;
+  INFO(calls << " API calls");
+  REQUIRE(calls <= 6);
+
+  // A signed order is applied as soon as it is stored.
+  f.MapItem("ec", "44123456789012", "ITEM-0");
+  f.l.CreateItem("MUG-WHT");
+  f.l.Receive("MUG-WHT", "wh", 3);
+  const absl::Time posted = absl::Now();
+  REQUIRE(f.PostShopify("ec", Sample("shopify_orders_create_online.json"), "orders/create",
+                        "ev-fast") == 200);
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        auto o = f.Get("ec", "5891234567890");
+        return o.ok() && o->state() == rv1::ORDER_STATE_CONFIRMED;
+      },
+      absl::Seconds(5)));
+  REQUIRE(absl::Now() - posted < absl::Seconds(5));
+  // And the units it took leave the platform's count at once (2 of ITEM-0's 6).
+  REQUIRE(
+      kura::testing::WaitFor([&] { return sim.Stock(inventory_item(0)) == 4; }, absl::Seconds(5)));
   f.l.RequireConsistent();
 }
 

@@ -114,7 +114,7 @@ absl::StatusOr<v1::Connection> Admin::SetConnection(const v1::SetConnectionReque
         c.push_location_id());
     tx.exec_params(  // what the channel offers is pushed afresh to the (new) endpoint
         "INSERT INTO push_refresh SELECT channel, sku FROM item_mappings WHERE channel = $1 "
-        "ON CONFLICT DO NOTHING",
+        "ON CONFLICT (channel, sku) DO UPDATE SET sku = excluded.sku",  // renewed: a new xmin
         c.channel());
     v1::Connection out = ToConnection(
         tx.exec_params1(std::string(kConnectionColumns) + " WHERE channel = $1", c.channel()));
@@ -159,7 +159,7 @@ absl::StatusOr<v1::ItemMapping> Admin::SetItemMapping(const v1::SetItemMappingRe
                         "(channel, platform_item_id) DO UPDATE SET sku = $3, "
                         "platform_inventory_item_id = $4 RETURNING channel, sku) "
                         "INSERT INTO push_refresh SELECT channel, sku FROM mapped "
-                        "ON CONFLICT DO NOTHING",
+                        "ON CONFLICT (channel, sku) DO UPDATE SET sku = excluded.sku",
                         m.channel(), m.platform_item_id(), m.sku(), m.platform_inventory_item_id());
                     return true;
                   }).status());

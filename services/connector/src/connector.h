@@ -119,9 +119,13 @@ struct PlatformMovement {
   absl::Time recorded_at;
 };
 
-/// How hard a platform's API may be driven.
+/// How hard a platform's API may be driven: a bucket of `burst` calls, refilled at
+/// `requests_per_second` (the platforms' own leaky or cost buckets, in calls), and how many
+/// stock levels one call may set.
 struct RateLimit {
   double requests_per_second;
+  double burst = 1;
+  int items_per_call = 1;
 };
 
 /// An EC platform. Implementations are stateless and thread-safe.
@@ -148,8 +152,10 @@ class Connector {
   /// that must each be applied.
   virtual bool SnapshotsOrders() const { return false; }
 
-  /// Sets one item's available quantity on the platform.
-  virtual PushResult Push(const ApiEndpoint& api, const StockUpdate& update) const = 0;
+  /// Sets the available quantity of items on the platform in one call (at most
+  /// Limits().items_per_call of them, one update per item): a result per update, in order.
+  virtual std::vector<PushResult> Push(const ApiEndpoint& api,
+                                       const std::vector<StockUpdate>& updates) const = 0;
   /// Reads the platform's available quantity of items (at the endpoint's location); items the
   /// platform does not know are left out.
   virtual absl::StatusOr<std::map<std::string, int64_t>> ReadStock(
@@ -170,7 +176,7 @@ class Connector {
       absl::Time /*after*/) const {
     return absl::UnimplementedError(platform() + " has no inventory history");
   }
-  /// The rate the pusher keeps to per connection.
+  /// The rate the pusher keeps to per connection, and its batch size.
   virtual RateLimit Limits() const = 0;
 };
 

@@ -77,10 +77,9 @@ struct ConnectorMetrics final : InboxObserver, PushObserver {
                           .Add({})),
         sync_lag(prometheus::BuildHistogram()
                      .Name("kura_connector_sync_lag_seconds")
-                     .Help("Ledger commit to platform acknowledgement of the new quantity.")
-                     .Register(registry)
-                     .Add({}, prometheus::Histogram::BucketBoundaries{
-                                  0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})) {}
+                     .Help("Ledger commit to platform acknowledgement of the new quantity, by "
+                           "platform.")
+                     .Register(registry)) {}
 
   void DeadLettered(const std::string& reason) override {
     dead_letters.Add({{"reason", reason}}).Increment();
@@ -89,7 +88,11 @@ struct ConnectorMetrics final : InboxObserver, PushObserver {
   void Pushed(const std::string& platform, const std::string& result) override {
     pushes.Add({{"platform", platform}, {"result", result}}).Increment();
   }
-  void SyncLag(absl::Duration lag) override { sync_lag.Observe(absl::ToDoubleSeconds(lag)); }
+  void SyncLag(const std::string& platform, absl::Duration lag) override {
+    static const prometheus::Histogram::BucketBoundaries kBuckets{
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+    sync_lag.Add({{"platform", platform}}, kBuckets).Observe(absl::ToDoubleSeconds(lag));
+  }
 
   prometheus::Family<prometheus::Counter>& webhooks;
   prometheus::Gauge& inbox_depth;
@@ -99,23 +102,25 @@ struct ConnectorMetrics final : InboxObserver, PushObserver {
   prometheus::Family<prometheus::Counter>& pushes;
   prometheus::Gauge& drifts_open;
   prometheus::Counter& drifts_opened;
-  prometheus::Histogram& sync_lag;
+  prometheus::Family<prometheus::Histogram>& sync_lag;
 };
 
 class AdminGrpc final : public v1::ConnectorAdminService::Service {
  public:
-  AdminGrpc(Admin& admin, Reconciler& reconciler, std::string domain)
-      : a_(admin), r_(reconciler), d_(std::move(domain)) {}
+  // `changed` is called after a request that may have given the workers something to do (a
+  // mapping to push, a delivery to retry, a drift resolved).
+  AdminGrpc(Admin& admin, Reconciler& reconciler, std::string domain, std::function<void()> changed)
+      : a_(admin), r_(reconciler), d_(std::move(domain)), changed_(std::move(changed)) {}
 
 #define KURA_ADMIN_RPC(Name, Field, expr)                                   \
   grpc::Status Name(grpc::ServerContext* ctx, const v1::Name##Request* req, \
                     v1::Name##Response* resp) override {                    \
-    return rpc::Serve(                                                      \
+    return Changed(rpc::Serve(                                              \
         ctx, d_, resp, [&]() -> absl::StatusOr<v1::Name##Response> {        \
           v1::Name##Response out;                                           \
           ASSIGN_OR_RETURN(*out.mutable_##Field(), expr);                   \
           return out;                                                       \
-        });                                                                 \
+        }));                                                                \
   }
   KURA_ADMIN_RPC(SetConnection, connection, a_.SetConnection(*req))
   KURA_ADMIN_RPC(GetConnection, connection, a_.GetConnection(req->channel()))
@@ -126,7 +131,7 @@ class AdminGrpc final : public v1::ConnectorAdminService::Service {
 
   grpc::Status Reconcile(grpc::ServerContext* ctx, const v1::ReconcileRequest* req,
                          v1::ReconcileResponse* resp) override {
-    return rpc::Serve(ctx, d_, resp, [&] { return r_.Reconcile(req->channel()); });
+    return Changed(rpc::Serve(ctx, d_, resp, [&] { return r_.Reconcile(req->channel()); }));
   }
   grpc::Status ListDrifts(grpc::ServerContext* ctx, const v1::ListDriftsRequest* req,
                           v1::ListDriftsResponse* resp) override {
@@ -151,23 +156,30 @@ class AdminGrpc final : public v1::ConnectorAdminService::Service {
   }
   grpc::Status DeleteItemMapping(grpc::ServerContext* ctx, const v1::DeleteItemMappingRequest* req,
                                  v1::DeleteItemMappingResponse* resp) override {
-    return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::DeleteItemMappingResponse> {
-      RETURN_IF_ERROR(a_.DeleteItemMapping(*req));
-      return v1::DeleteItemMappingResponse();
-    });
+    return Changed(
+        rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::DeleteItemMappingResponse> {
+          RETURN_IF_ERROR(a_.DeleteItemMapping(*req));
+          return v1::DeleteItemMappingResponse();
+        }));
   }
   grpc::Status RetryDeadLetter(grpc::ServerContext* ctx, const v1::RetryDeadLetterRequest* req,
                                v1::RetryDeadLetterResponse* resp) override {
-    return rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::RetryDeadLetterResponse> {
+    return Changed(rpc::Serve(ctx, d_, resp, [&]() -> absl::StatusOr<v1::RetryDeadLetterResponse> {
       RETURN_IF_ERROR(a_.RetryDeadLetter(req->dead_letter_id()));
       return v1::RetryDeadLetterResponse();
-    });
+    }));
   }
 
  private:
+  grpc::Status Changed(grpc::Status status) {
+    if (status.ok()) changed_();
+    return status;
+  }
+
   Admin& a_;
   Reconciler& r_;
   std::string d_;
+  std::function<void()> changed_;
 };
 
 constexpr int kWebhookThreads = 64;
@@ -208,27 +220,42 @@ class ConnectorModule final : public server::ServiceModule {
         inbox_(context.db, context.clock, clients_, max_attempts, metrics_),
         admin_(context.db, context.clock, clients_),
         reconciler_(context.db, context.clock, clients_, drift_confirm_after),
-        admin_grpc_(admin_, reconciler_, context.error_domain),
+        admin_grpc_(admin_, reconciler_, context.error_domain, [this] { WakeAll(); }),
         pusher_(context.db, context.clock, clients_, metrics_),
         db_(context.db),
-        poll_interval_(poll_interval) {
+        poll_interval_(poll_interval),
+        push_workers_(push_workers) {
     for (int i = 0; i < workers; ++i) {
-      workers_.emplace_back([this] { Loop([this] { return inbox_.ProcessNext(); }, "inbox"); });
+      workers_.emplace_back([this] {
+        Loop(
+            [this]() -> absl::StatusOr<bool> {
+              ASSIGN_OR_RETURN(bool processed, inbox_.ProcessNext());
+              if (processed) Notify(feed_wake_, 1);  // its items are pushed afresh
+              return processed;
+            },
+            "inbox", inbox_wake_, [this] { return inbox_.NextDue(); });
+      });
     }
     workers_.emplace_back([this] {
       Loop(
           [this]() -> absl::StatusOr<bool> {
             ASSIGN_OR_RETURN(int events, pusher_.Follow());
+            if (events > 0) Notify(push_wake_, push_workers_);  // values to push, perhaps
             return events > 0;
           },
-          "feed");
+          "feed", feed_wake_);
     });
     for (int i = 0; i < push_workers; ++i) {
-      workers_.emplace_back([this] { Loop([this] { return pusher_.PushNext(); }, "push"); });
+      workers_.emplace_back([this] {
+        Loop([this] { return pusher_.PushNext(); }, "push", push_wake_,
+             [this] { return pusher_.NextDue(); });
+      });
     }
+    workers_.emplace_back([this] { WatchFeed(); });
     gauges_ = std::make_unique<server::Periodic>(absl::Seconds(1), [this] { UpdateGauges(); });
     reconcile_ = std::make_unique<server::Periodic>(reconcile_interval, [this] {
       auto pass = reconciler_.Reconcile("");
+      if (pass.ok() && pass->opened() > 0) Notify(push_wake_, push_workers_);
       if (!pass.ok()) {
         log::Warn("reconciliation failed", {{"error", std::string(pass.status().message())}});
       } else {
@@ -281,8 +308,9 @@ class ConnectorModule final : public server::ServiceModule {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
+      if (watch_ != nullptr) watch_->TryCancel();
     }
-    wake_.notify_all();
+    for (Wakeup* w : {&inbox_wake_, &feed_wake_, &push_wake_}) w->cv.notify_all();
     for (auto& t : workers_) {
       if (t.joinable()) t.join();
     }
@@ -302,11 +330,41 @@ class ConnectorModule final : public server::ServiceModule {
     metrics_.webhooks.Add({{"platform", platform}, {"result", reception.result}}).Increment();
     res.status = reception.http_status;
     res.set_content(reception.result + "\n", "text/plain");
-    if (reception.result == "accepted") wake_.notify_one();
+    if (reception.result == "accepted") Notify(inbox_wake_, 1);
   }
 
-  // Runs `step` until stopped; waits a poll interval (or a wake-up) when it found nothing.
-  void Loop(const std::function<absl::StatusOr<bool>()>& step, const char* name) {
+  // The workers of one kind wait here when they found nothing to do. A wake-up given while none
+  // waits is kept for the next to wait, so that none is lost between a step and its wait.
+  struct Wakeup {
+    std::condition_variable cv;
+    int pending = 0;  // guarded by mu_
+  };
+
+  // Wakes `n` workers waiting on `w` (all of them when n > 1).
+  void Notify(Wakeup& w, int n) {
+    {
+      std::lock_guard lock(mu_);
+      w.pending = std::min(w.pending + n, 64);
+    }
+    if (n > 1) {
+      w.cv.notify_all();
+    } else {
+      w.cv.notify_one();
+    }
+  }
+
+  // Wakes every worker: an operator's change may have given any of them work.
+  void WakeAll() {
+    Notify(inbox_wake_, 1);
+    Notify(feed_wake_, 1);
+    Notify(push_wake_, push_workers_);
+  }
+
+  // Runs `step` until stopped. When it found nothing, waits for a wake-up on `w` (the event that
+  // gives it work: a webhook stored, the ledger's feed moved, values to push), for what waits to
+  // come due (`next_due`, retries), or, as a safety net, the poll interval.
+  void Loop(const std::function<absl::StatusOr<bool>()>& step, const char* name, Wakeup& w,
+            const std::function<absl::StatusOr<std::optional<absl::Time>>()>& next_due = {}) {
     while (true) {
       auto processed = step();
       if (!processed.ok()) {
@@ -318,10 +376,70 @@ class ConnectorModule final : public server::ServiceModule {
         if (stop_) return;
         continue;
       }
-      std::unique_lock lock(mu_);
-      if (wake_.wait_for(lock, absl::ToChronoNanoseconds(poll_interval_), [&] { return stop_; })) {
-        return;
+      absl::Duration wait = poll_interval_;
+      if (next_due && processed.ok()) {
+        auto due = next_due();
+        if (due.ok() && due->has_value()) {
+          wait = std::clamp(**due - absl::Now(), absl::Milliseconds(5), poll_interval_);
+        }
       }
+      std::unique_lock lock(mu_);
+      if (stop_) return;
+      w.cv.wait_for(lock, absl::ToChronoNanoseconds(wait), [&] { return stop_ || w.pending > 0; });
+      if (stop_) return;
+      if (w.pending > 0) --w.pending;
+    }
+  }
+
+  // Follows the ledger's change feed as it commits (ChangeFeedService.WatchChanges, which the
+  // ledger drives from PostgreSQL notifications) and wakes the feed follower for each event; the
+  // follower reads and records them from its durable cursor. Reconnects after a second when the
+  // stream ends (the ledger restarting, say); meanwhile the follower's poll keeps the feed read.
+  void WatchFeed() {
+    int64_t after = -1;
+    bool warned = false;
+    while (true) {
+      {
+        std::lock_guard lock(mu_);
+        if (stop_) return;
+      }
+      std::string error;
+      if (after < 0) {
+        auto cursor = pusher_.Cursor();
+        if (cursor.ok()) {
+          after = *cursor;
+        } else {
+          error = std::string(cursor.status().message());
+        }
+      }
+      if (after >= 0) {
+        grpc::ClientContext context;
+        {
+          std::lock_guard lock(mu_);
+          if (stop_) return;
+          watch_ = &context;
+        }
+        ledger_v1::WatchChangesRequest request;
+        request.set_after_sequence(after);
+        auto stream = clients_.feed->WatchChanges(&context, request);
+        ledger_v1::WatchChangesResponse event;
+        while (stream->Read(&event)) {
+          after = event.event().sequence();
+          if (warned) log::Info("following the ledger's change feed again");
+          warned = false;
+          Notify(feed_wake_, 1);
+        }
+        const grpc::Status status = stream->Finish();
+        std::lock_guard lock(mu_);
+        watch_ = nullptr;
+        if (stop_) return;
+        error = status.error_message();
+      }
+      if (!warned)
+        log::Warn("watching the ledger's change feed failed; retrying", {{"error", error}});
+      warned = true;
+      std::unique_lock lock(mu_);
+      if (feed_wake_.cv.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) return;
     }
   }
 
@@ -350,11 +468,13 @@ class ConnectorModule final : public server::ServiceModule {
   Pusher pusher_;
   pg::Database& db_;
   const absl::Duration poll_interval_;
+  const int push_workers_;
   httplib::Server http_;
   std::thread http_thread_;
   std::mutex mu_;
-  std::condition_variable wake_;
   bool stop_ = false;
+  Wakeup inbox_wake_, feed_wake_, push_wake_;
+  grpc::ClientContext* watch_ = nullptr;  // the feed watch under way, guarded by mu_
   std::vector<std::thread> workers_;
   std::unique_ptr<server::Periodic> gauges_;
   std::unique_ptr<server::Periodic> reconcile_;

@@ -361,6 +361,18 @@ absl::StatusOr<bool> Inbox::ProcessNext() {
   return processed;
 }
 
+absl::StatusOr<std::optional<absl::Time>> Inbox::NextDue() {
+  return db_.Run<std::optional<absl::Time>>(
+      [&](pqxx::connection& c) -> absl::StatusOr<std::optional<absl::Time>> {
+        pqxx::nontransaction tx(c);
+        auto row = tx.exec1(
+            "SELECT (extract(epoch FROM min(next_attempt_at)) * 1000000)::bigint FROM inbox "
+            "WHERE state = 0");
+        if (row[0].is_null()) return std::nullopt;
+        return absl::FromUnixMicros(row[0].as<int64_t>());
+      });
+}
+
 absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& connector,
                           int64_t inbox_id, const std::vector<CanonicalEvent>& events,
                           bool* cancelled) {
@@ -565,7 +577,10 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
   // The platform moves its own stock for its orders (WooCommerce at payment, Shopify at
   // creation): kura's quantity is set there again once kura has applied the order.
   for (const auto& sku : touched) {
-    tx.exec_params("INSERT INTO push_refresh VALUES ($1, $2) ON CONFLICT DO NOTHING", channel, sku);
+    tx.exec_params(
+        "INSERT INTO push_refresh VALUES ($1, $2) ON CONFLICT (channel, sku) DO UPDATE SET sku = "
+        "excluded.sku",  // renewed: a new xmin, so a follower's pass under way leaves it
+        channel, sku);
   }
   return absl::OkStatus();
 }

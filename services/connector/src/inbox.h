@@ -58,6 +58,8 @@ class Inbox {
   /// Applies the next due delivery, if any (FOR UPDATE SKIP LOCKED: workers of every replica
   /// share the inbox). Returns whether there was one.
   absl::StatusOr<bool> ProcessNext();
+  /// When the next waiting delivery comes due (none: nothing waits).
+  absl::StatusOr<std::optional<absl::Time>> NextDue();
 
  private:
   struct InboxRow {

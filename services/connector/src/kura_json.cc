@@ -79,7 +79,14 @@ class KuraJson final : public Connector {
   // Outbound: POST {api_url}/kura/v1/stock {"item_id", "quantity", "as_of", "idempotency_key"}
   // with Kura-Signature over the body (the credentials are the signing secret); GET
   // {api_url}/kura/v1/stock/{item_id} answers {"quantity": N}.
-  PushResult Push(const ApiEndpoint& api, const StockUpdate& update) const override {
+  std::vector<PushResult> Push(const ApiEndpoint& api,
+                               const std::vector<StockUpdate>& updates) const override {
+    std::vector<PushResult> results;
+    for (const StockUpdate& update : updates) results.push_back(PushOne(api, update));
+    return results;
+  }
+
+  static PushResult PushOne(const ApiEndpoint& api, const StockUpdate& update) {
     const std::string body =
         Json({{"item_id", update.item_id},
               {"quantity", update.quantity},
@@ -110,7 +117,7 @@ class KuraJson final : public Connector {
     return out;
   }
 
-  RateLimit Limits() const override { return {20}; }
+  RateLimit Limits() const override { return {20, 20}; }
 };
 
 }  // namespace

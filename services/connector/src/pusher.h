@@ -7,8 +7,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "clients.h"
+#include "connector.h"
 #include "kura/base/clock.h"
 #include "kura/pg/database.h"
+#include "push_store.h"
 
 namespace kura::connector {
 
@@ -18,34 +20,46 @@ class PushObserver {
   virtual ~PushObserver() = default;
   virtual void Pushed(const std::string& platform, const std::string& result) = 0;
   /// Ledger commit to platform acknowledgement.
-  virtual void SyncLag(absl::Duration lag) = 0;
+  virtual void SyncLag(const std::string& platform, absl::Duration lag) = 0;
 };
 
 /// Availability out: follows the ledger's change feed from a durable cursor, works out each
 /// connected channel's available to promise for the items that changed, and pushes it to the
-/// platform, coalesced per (channel, item), newest value only, within the platform's rate
-/// limit, retrying throttling and failures with backoff and jitter. Thread-safe; replicas share
-/// the work through row locks (SKIP LOCKED).
+/// platform, coalesced per (channel, item), newest value only, many items a call, within the
+/// platform's rate limit, retrying throttling and failures with backoff and jitter. No
+/// transaction is open while the ledger or a platform is called: the follower reads, calls, then
+/// commits what it worked out if the cursor has not moved; a pusher claims due pushes (a lease),
+/// calls, then records the results under its claim. Thread-safe; replicas share the work.
 class Pusher {
  public:
   Pusher(pg::Database& db, const Clock& clock, const Clients& clients, PushObserver& observer)
-      : db_(db), clock_(clock), clients_(clients), observer_(observer) {}
+      : store_(db), clock_(clock), clients_(clients), observer_(observer) {}
 
-  /// Reads the next page of the feed and records what changed. Returns how many events it read.
+  /// The sequence of the last feed event recorded.
+  absl::StatusOr<int64_t> Cursor() { return store_.Cursor(); }
+  /// Reads the next page of the feed and records what changed. Returns how many events (and
+  /// refresh requests) it recorded.
   absl::StatusOr<int> Follow();
-  /// Pushes the next due (channel, item), if any. Returns whether there was one.
+  /// Pushes the next due batch of one channel, if any. Returns whether there was one.
   absl::StatusOr<bool> PushNext();
+  /// When the next push waiting for a retry comes due (none: nothing waits).
+  absl::StatusOr<std::optional<absl::Time>> NextDue() { return store_.NextDue(); }
 
  private:
-  // Waits for the channel's rate limit.
-  void Pace(const std::string& channel, double requests_per_second);
+  // Waits for the channel's rate limit: takes a call from its bucket, waiting while it is
+  // empty (callers queue in order).
+  void Pace(const std::string& channel, const RateLimit& limit);
 
-  pg::Database& db_;
+  PushStore store_;
   const Clock& clock_;
   const Clients& clients_;
   PushObserver& observer_;
+  struct Bucket {
+    double calls;  // left; below zero, calls reserved ahead of the refill
+    absl::Time at;
+  };
   std::mutex pace_mu_;
-  std::map<std::string, absl::Time> next_slot_;  // per channel
+  std::map<std::string, Bucket> buckets_;  // per channel
 };
 
 }  // namespace kura::connector

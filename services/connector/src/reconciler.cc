@@ -41,7 +41,8 @@ v1::DriftIncident ToIncident(const pqxx::row& r) {
 // Makes the pusher set the item on the channel again at once.
 void ForcePush(Tx& tx, const std::string& channel, const std::string& sku, absl::Time now) {
   tx.exec_params(
-      "UPDATE pushes SET pushed_sequence = -1, attempts = 0, next_attempt_at = $3, "
+      "UPDATE pushes SET pushed_sequence = -1, revision = revision + 1, attempts = 0, "
+      "next_attempt_at = $3, "
       "suspect_quantity = NULL WHERE channel = $1 AND sku = $2",
       channel, sku, SqlTime(now));
 }
@@ -193,59 +194,81 @@ absl::StatusOr<v1::DriftIncident> Reconciler::Resolve(const v1::ResolveDriftRequ
   if (request.trust() != "kura" && request.trust() != "platform") {
     return InvalidArgument("trust", "trust must be kura or platform");
   }
-  return db_.Run<v1::DriftIncident>([&](pqxx::connection& c) {
-    return pg::RunInTransaction<v1::DriftIncident>(
-        c, {}, [&](Tx& tx) -> absl::StatusOr<v1::DriftIncident> {
-          auto rows =
-              tx.exec_params(std::string(kIncidentColumns) + " WHERE incident_id = $1 FOR UPDATE",
-                             request.incident_id());
-          if (rows.empty()) {
-            return MakeError(absl::StatusCode::kNotFound, "DRIFT_NOT_FOUND",
-                             absl::StrCat("no drift incident ", request.incident_id()));
-          }
-          v1::DriftIncident d = ToIncident(rows[0]);
-          if (d.state() != v1::DRIFT_STATE_OPEN) {
-            return MakeError(absl::StatusCode::kFailedPrecondition, "DRIFT_RESOLVED",
-                             "the incident is resolved already");
-          }
-          if (request.trust() == "platform") {
-            // kura's stock at the location the platform's stock stands for, moved by the
-            // difference between the platform's quantity and kura's available to promise.
-            auto location = tx.exec_params(
-                "SELECT m.location FROM connections c JOIN location_mappings m ON "
-                "m.channel = c.channel AND m.platform_location_id = c.push_location_id "
-                "WHERE c.channel = $1",
-                d.channel());
-            if (location.empty()) {
-              return MakeError(absl::StatusCode::kFailedPrecondition, "UNMAPPED_LOCATION",
-                               "the connection's push location is not mapped to a kura "
-                               "location: map it, or trust kura");
-            }
-            // What the platform shows beyond what kura pushed is what kura's stock lacks.
-            const int64_t delta = d.platform_quantity() - d.pushed_quantity();
-            if (delta != 0) {
-              ledger_v1::ApplyMovementsRequest adjust;
-              adjust.set_request_id(absl::StrCat("cn-drift-", d.incident_id()));
-              auto* m = adjust.add_movements();
-              m->set_kind(ledger_v1::MOVEMENT_KIND_ADJUST);
-              m->set_sku(d.sku());
-              m->set_location(location[0][0].as<std::string>());
-              m->set_quantity(delta);
-              m->set_channel(d.channel());
-              m->set_source_ref(absl::StrCat("drift incident ", d.incident_id()));
-              RETURN_IF_ERROR(clients_
-                                  .Call(*clients_.ledger,
-                                        &ledger_v1::LedgerService::Stub::ApplyMovements, adjust)
-                                  .status());
-            }
-          }
-          tx.exec_params(
-              "UPDATE drift_incidents SET state = $2, resolved_at = $3 WHERE incident_id = $1",
-              d.incident_id(), request.trust() == "kura" ? 1 : 2, SqlTime(clock_.Now()));
-          ForcePush(tx, d.channel(), d.sku(), clock_.Now());
-          return ToIncident(tx.exec_params1(
-              std::string(kIncidentColumns) + " WHERE incident_id = $1", d.incident_id()));
-        });
+  // The incident, locked and still open; fails otherwise.
+  const auto open_incident = [&](Tx& tx) -> absl::StatusOr<v1::DriftIncident> {
+    auto rows = tx.exec_params(std::string(kIncidentColumns) + " WHERE incident_id = $1 FOR UPDATE",
+                               request.incident_id());
+    if (rows.empty()) {
+      return MakeError(absl::StatusCode::kNotFound, "DRIFT_NOT_FOUND",
+                       absl::StrCat("no drift incident ", request.incident_id()));
+    }
+    v1::DriftIncident d = ToIncident(rows[0]);
+    if (d.state() != v1::DRIFT_STATE_OPEN) {
+      return MakeError(absl::StatusCode::kFailedPrecondition, "DRIFT_RESOLVED",
+                       "the incident is resolved already");
+    }
+    return d;
+  };
+  // Trusting the platform moves kura's stock: the intent is committed first (the incident is
+  // being resolved that way: another way is refused meanwhile), then the ledger is called with
+  // no transaction open (idempotent by the incident), then the result is committed. A crash in
+  // between leaves the intent: resolving again the same way completes it.
+  std::optional<ledger_v1::ApplyMovementsRequest> adjust;
+  ASSIGN_OR_RETURN(
+      const v1::DriftIncident intended,
+      pg::Transact<v1::DriftIncident>(db_, {}, [&](Tx& tx) -> absl::StatusOr<v1::DriftIncident> {
+        adjust.reset();
+        ASSIGN_OR_RETURN(v1::DriftIncident d, open_incident(tx));
+        const std::string resolving =
+            tx.exec_params1("SELECT resolving FROM drift_incidents WHERE incident_id = $1",
+                            d.incident_id())[0]
+                .as<std::string>();
+        if (!resolving.empty() && resolving != request.trust()) {
+          return MakeError(absl::StatusCode::kFailedPrecondition, "DRIFT_RESOLVING",
+                           absl::StrCat("the incident is being resolved trusting ", resolving));
+        }
+        if (request.trust() != "platform") return d;
+        // kura's stock at the location the platform's stock stands for, moved by the
+        // difference between the platform's quantity and kura's available to promise.
+        auto location = tx.exec_params(
+            "SELECT m.location FROM connections c JOIN location_mappings m ON "
+            "m.channel = c.channel AND m.platform_location_id = c.push_location_id "
+            "WHERE c.channel = $1",
+            d.channel());
+        if (location.empty()) {
+          return MakeError(absl::StatusCode::kFailedPrecondition, "UNMAPPED_LOCATION",
+                           "the connection's push location is not mapped to a kura "
+                           "location: map it, or trust kura");
+        }
+        // What the platform shows beyond what kura pushed is what kura's stock lacks.
+        const int64_t delta = d.platform_quantity() - d.pushed_quantity();
+        if (delta != 0) {
+          adjust.emplace();
+          adjust->set_request_id(absl::StrCat("cn-drift-", d.incident_id()));
+          auto* m = adjust->add_movements();
+          m->set_kind(ledger_v1::MOVEMENT_KIND_ADJUST);
+          m->set_sku(d.sku());
+          m->set_location(location[0][0].as<std::string>());
+          m->set_quantity(delta);
+          m->set_channel(d.channel());
+          m->set_source_ref(absl::StrCat("drift incident ", d.incident_id()));
+          tx.exec_params("UPDATE drift_incidents SET resolving = 'platform' WHERE incident_id = $1",
+                         d.incident_id());
+        }
+        return d;
+      }));
+  if (adjust) {
+    RETURN_IF_ERROR(
+        clients_.Call(*clients_.ledger, &ledger_v1::LedgerService::Stub::ApplyMovements, *adjust)
+            .status());
+  }
+  return pg::Transact<v1::DriftIncident>(db_, {}, [&](Tx& tx) -> absl::StatusOr<v1::DriftIncident> {
+    ASSIGN_OR_RETURN(v1::DriftIncident d, open_incident(tx));
+    tx.exec_params("UPDATE drift_incidents SET state = $2, resolved_at = $3 WHERE incident_id = $1",
+                   d.incident_id(), request.trust() == "kura" ? 1 : 2, SqlTime(clock_.Now()));
+    ForcePush(tx, d.channel(), d.sku(), clock_.Now());
+    return ToIncident(tx.exec_params1(std::string(kIncidentColumns) + " WHERE incident_id = $1",
+                                      intended.incident_id()));
   });
 }
 

@@ -4,6 +4,7 @@
 // moved them: it is a cue to read the inventory history (BatchRetrieveInventoryChanges), where
 // each ADJUSTMENT says what happened (IN_STOCK → SOLD: a register sale; IN_STOCK → WASTE: a
 // write-off) under its own id. kura's pushes are PHYSICAL_COUNTs and never read as movements.
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "connector.h"
 #include "crypto.h"
@@ -69,22 +70,33 @@ class Square final : public Connector {
 
   // BatchChangeInventory with a PHYSICAL_COUNT as of kura's commit time: Square orders changes
   // by that time, so a late older count never overwrites a newer one.
-  PushResult Push(const ApiEndpoint& api, const StockUpdate& update) const override {
-    Json count = {
-        {"reference_id", absl::StrCat("kura-", update.idempotency_key)},
-        {"catalog_object_id", update.item_id},
-        {"location_id", api.location_id},
-        {"state", "IN_STOCK"},
-        {"quantity", std::to_string(update.quantity)},
-        {"occurred_at", absl::FormatTime(absl::RFC3339_full, update.as_of, absl::UTCTimeZone())}};
-    Json request = {
-        {"idempotency_key", update.idempotency_key},
-        {"changes", Json::array({{{"type", "PHYSICAL_COUNT"}, {"physical_count", count}}})},
-        {"ignore_unchanged_counts", true}};
+  std::vector<PushResult> Push(const ApiEndpoint& api,
+                               const std::vector<StockUpdate>& updates) const override {
+    Json changes = Json::array();
+    std::string keys;
+    for (const StockUpdate& update : updates) {
+      Json count = {
+          {"reference_id", absl::StrCat("kura-", update.idempotency_key)},
+          {"catalog_object_id", update.item_id},
+          {"location_id", api.location_id},
+          {"state", "IN_STOCK"},
+          {"quantity", std::to_string(update.quantity)},
+          {"occurred_at", absl::FormatTime(absl::RFC3339_full, update.as_of, absl::UTCTimeZone())}};
+      changes.push_back({{"type", "PHYSICAL_COUNT"}, {"physical_count", std::move(count)}});
+      absl::StrAppend(&keys, update.idempotency_key, "|");
+    }
+    // The same batch retried carries the same key (a digest of its updates' keys).
+    Json request = {{"idempotency_key", absl::BytesToHexString(HmacSha256("kura", keys))},
+                    {"changes", std::move(changes)},
+                    {"ignore_unchanged_counts", true}};
     HttpReply reply = HttpCall(api.base_url, "POST", "/v2/inventory/changes/batch-create",
                                Headers(api), request.dump());
-    if (reply.status != 200) return FailureOf(reply);
-    return {PushResult::Outcome::kApplied, update.quantity, absl::ZeroDuration(), ""};
+    if (reply.status != 200) return std::vector<PushResult>(updates.size(), FailureOf(reply));
+    std::vector<PushResult> results;
+    for (const StockUpdate& update : updates) {
+      results.push_back({.outcome = PushResult::Outcome::kApplied, .current = update.quantity});
+    }
+    return results;
   }
 
   absl::StatusOr<std::map<std::string, int64_t>> ReadStock(
@@ -151,7 +163,8 @@ class Square final : public Connector {
     return absl::UnavailableError("Square: the history read did not end");
   }
 
-  RateLimit Limits() const override { return {10}; }
+  // BatchChangeInventory takes up to 100 changes a call.
+  RateLimit Limits() const override { return {10, 10, 100}; }
 
  private:
   static std::map<std::string, std::string> Headers(const ApiEndpoint& api) {

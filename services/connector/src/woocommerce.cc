@@ -111,38 +111,57 @@ class WooCommerce final : public Connector {
 
   // REST v3: absolute stock_quantity only (no compare-and-set). A variation's item id is
   // "product/variation".
-  PushResult Push(const ApiEndpoint& api, const StockUpdate& update) const override {
-    std::pair<std::string, std::string> ids =
-        absl::StrSplit(update.item_id, absl::MaxSplits('/', 1));
-    HttpReply reply;
-    if (!ids.second.empty()) {
-      reply = HttpCall(
-          api.base_url, "PUT",
-          absl::StrCat("/wp-json/wc/v3/products/", ids.first, "/variations/", ids.second),
-          Auth(api), Json({{"manage_stock", true}, {"stock_quantity", update.quantity}}).dump());
-    } else {
+  // Products in one call to the batch endpoint (it answers 200 with an "error" per item it could
+  // not update); variations one PUT each.
+  std::vector<PushResult> Push(const ApiEndpoint& api,
+                               const std::vector<StockUpdate>& updates) const override {
+    std::vector<PushResult> results(updates.size());
+    std::vector<size_t> products;
+    Json batch = Json::array();
+    for (size_t i = 0; i < updates.size(); ++i) {
+      const StockUpdate& update = updates[i];
+      std::pair<std::string, std::string> ids =
+          absl::StrSplit(update.item_id, absl::MaxSplits('/', 1));
+      if (!ids.second.empty()) {
+        HttpReply reply = HttpCall(
+            api.base_url, "PUT",
+            absl::StrCat("/wp-json/wc/v3/products/", ids.first, "/variations/", ids.second),
+            Auth(api), Json({{"manage_stock", true}, {"stock_quantity", update.quantity}}).dump());
+        results[i] = reply.status == 200 ? PushResult{.outcome = PushResult::Outcome::kApplied,
+                                                      .current = update.quantity}
+                                         : FailureOf(reply);
+        continue;
+      }
       int64_t id = 0;
       if (!absl::SimpleAtoi(ids.first, &id)) {
-        return {PushResult::Outcome::kRejected, std::nullopt, absl::ZeroDuration(),
-                "a WooCommerce item id is a product id or product/variation"};
+        results[i] = {.outcome = PushResult::Outcome::kRejected,
+                      .detail = "a WooCommerce item id is a product id or product/variation"};
+        continue;
       }
-      Json item = {{"id", id}, {"manage_stock", true}, {"stock_quantity", update.quantity}};
-      reply = HttpCall(api.base_url, "POST", "/wp-json/wc/v3/products/batch", Auth(api),
-                       Json({{"update", Json::array({item})}}).dump());
+      batch.push_back({{"id", id}, {"manage_stock", true}, {"stock_quantity", update.quantity}});
+      products.push_back(i);
     }
-    if (reply.status != 200) return FailureOf(reply);
-    // The batch endpoint answers 200 with an "error" per item it could not update.
+    if (products.empty()) return results;
+    HttpReply reply = HttpCall(api.base_url, "POST", "/wp-json/wc/v3/products/batch", Auth(api),
+                               Json({{"update", batch}}).dump());
+    if (reply.status != 200) {
+      for (size_t i : products) results[i] = FailureOf(reply);
+      return results;
+    }
     Json body = Json::parse(reply.body, nullptr, false);
-    if (!body.is_discarded() && body.is_object() && body.contains("update") &&
-        body["update"].is_array()) {
-      for (const auto& item : body["update"]) {
-        if (item.is_object() && item.contains("error")) {
-          return {PushResult::Outcome::kRejected, std::nullopt, absl::ZeroDuration(),
-                  absl::StrCat("WooCommerce: ", item["error"].dump())};
-        }
+    const bool listed = !body.is_discarded() && body.is_object() && body.contains("update") &&
+                        body["update"].is_array() && body["update"].size() == products.size();
+    for (size_t k = 0; k < products.size(); ++k) {
+      const size_t i = products[k];
+      const Json* item = listed ? &body["update"][k] : nullptr;
+      if (item != nullptr && item->is_object() && item->contains("error")) {
+        results[i] = {.outcome = PushResult::Outcome::kRejected,
+                      .detail = absl::StrCat("WooCommerce: ", (*item)["error"].dump())};
+      } else {
+        results[i] = {.outcome = PushResult::Outcome::kApplied, .current = updates[i].quantity};
       }
     }
-    return {PushResult::Outcome::kApplied, update.quantity, absl::ZeroDuration(), ""};
+    return results;
   }
 
   absl::StatusOr<std::map<std::string, int64_t>> ReadStock(
@@ -201,7 +220,8 @@ class WooCommerce final : public Connector {
     return event;
   }
 
-  RateLimit Limits() const override { return {5}; }
+  // The products batch endpoint takes up to 100 items.
+  RateLimit Limits() const override { return {5, 5, 100}; }
 
  private:
   static std::map<std::string, std::string> Auth(const ApiEndpoint& api) {

@@ -1,0 +1,259 @@
+#include "push_store.h"
+
+#include <pqxx/pqxx>
+
+#include "kura/pg/sql.h"
+#include "kura/pg/transaction.h"
+
+namespace kura::connector {
+namespace {
+
+using Tx = pqxx::transaction_base;
+using pg::SqlTextArray;
+using pg::SqlTime;
+
+// The pusher's state is derived (from the ledger's feed and the platform's answers): a commit
+// lost with a PostgreSQL crash is worked out or pushed again, never wrong. Its transactions do
+// not wait for the WAL flush.
+constexpr const char* kNoFlushWait = "SET LOCAL synchronous_commit = off";
+
+// Queries, by name.
+constexpr const char* kCursor = "SELECT sequence FROM feed_cursor WHERE name = 'push'";
+// xmin: a request renewed (re-inserted with ON CONFLICT DO UPDATE) gets a new one.
+constexpr const char* kRefreshes = "SELECT channel, sku, xmin::text FROM push_refresh";
+constexpr const char* kMappedSkus = "SELECT DISTINCT sku FROM item_mappings WHERE channel = $1";
+constexpr const char* kConnectedChannels =
+    "SELECT DISTINCT m.sku, m.channel FROM item_mappings m JOIN connections c USING (channel) "
+    "WHERE m.sku = ANY($1::text[])";
+constexpr const char* kMoveCursor =
+    "UPDATE feed_cursor SET sequence = $2 WHERE name = 'push' AND sequence = $1";
+constexpr const char* kDoneRefreshes =
+    "DELETE FROM push_refresh r USING unnest($1::text[], $2::text[], $3::text[]) "
+    "AS d(channel, sku, version) "
+    "WHERE r.channel = d.channel AND r.sku = d.sku AND r.xmin::text = d.version";
+// A value equal to the one already pushed needs no push; a value worked out afresh at the
+// position of the last push does (pushed_sequence -1). An older value never replaces a newer.
+constexpr const char* kOfferValues =
+    "INSERT INTO pushes (channel, sku, desired, desired_sequence, desired_at, next_attempt_at, "
+    "pushed_sequence) "
+    "SELECT channel, sku, desired, $4, at, $5, -1 "
+    "FROM unnest($1::text[], $2::text[], $3::bigint[], $6::timestamptz[]) "
+    "AS v(channel, sku, desired, at) "
+    "ON CONFLICT (channel, sku) DO UPDATE SET desired = excluded.desired, "
+    "desired_sequence = excluded.desired_sequence, desired_at = excluded.desired_at, "
+    "next_attempt_at = least(pushes.next_attempt_at, excluded.next_attempt_at), "
+    "attempts = 0, stale_cap = NULL, revision = pushes.revision + 1, pushed_sequence = CASE "
+    "  WHEN pushes.pushed IS NOT DISTINCT FROM excluded.desired "
+    "    AND pushes.pushed_sequence >= pushes.desired_sequence THEN excluded.desired_sequence "
+    "  WHEN pushes.pushed_sequence >= excluded.desired_sequence THEN -1 "
+    "  ELSE pushes.pushed_sequence END "
+    "WHERE pushes.desired_sequence <= excluded.desired_sequence";
+constexpr const char* kPushAgain =
+    "UPDATE pushes p SET pushed_sequence = -1, revision = p.revision + 1 "
+    "FROM unnest($1::text[], $2::text[]) AS d(channel, sku) "
+    "WHERE p.channel = d.channel AND p.sku = d.sku";
+// The most overdue unclaimed push of a connected channel.
+constexpr const char* kDueChannel =
+    "SELECT p.channel, c.platform, c.api_url, c.api_credentials, c.push_location_id "
+    "FROM pushes p JOIN connections c USING (channel) "
+    "WHERE p.pushed_sequence < p.desired_sequence AND p.next_attempt_at <= $1 "
+    "AND (p.claimed_until IS NULL OR p.claimed_until <= $1) "
+    "ORDER BY p.next_attempt_at LIMIT 1 FOR UPDATE OF p SKIP LOCKED";
+constexpr const char* kDuePushes =
+    "SELECT p.sku, p.desired, p.desired_sequence, "
+    "(extract(epoch FROM p.desired_at) * 1000000)::bigint, p.platform_quantity, p.attempts, "
+    "EXISTS (SELECT 1 FROM drift_incidents d WHERE d.channel = p.channel AND d.sku = p.sku "
+    "AND d.state = 0), p.stale_cap "
+    "FROM pushes p WHERE p.channel = $1 AND p.pushed_sequence < p.desired_sequence "
+    "AND p.next_attempt_at <= $2 AND (p.claimed_until IS NULL OR p.claimed_until <= $2) "
+    "ORDER BY p.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED";
+constexpr const char* kNextDue =
+    "SELECT (extract(epoch FROM min(greatest(next_attempt_at, claimed_until))) * 1000000)::bigint "
+    "FROM pushes WHERE pushed_sequence < desired_sequence";
+constexpr const char* kTakeClaim =
+    "UPDATE pushes SET claim = $3, claimed_until = $4, claimed_revision = revision, "
+    "next_attempt_at = $4 WHERE channel = $1 AND sku = ANY($2::text[])";
+constexpr const char* kTargets =
+    "SELECT DISTINCT sku, CASE WHEN platform_inventory_item_id <> '' "
+    "THEN platform_inventory_item_id ELSE platform_item_id END FROM item_mappings "
+    "WHERE channel = $1 AND sku = ANY($2::text[]) ORDER BY 1, 2";
+// kind: 0 applied, 1 stale, 2 later, 3 settled, 4 unknown (PushRecord::Kind). A push is done only
+// when the row's value is still the one claimed (revision): a newer value stays due.
+constexpr const char* kRecord =
+    "UPDATE pushes p SET "
+    "pushed = CASE WHEN r.kind = 0 THEN r.quantity ELSE p.pushed END, "
+    "pushed_sequence = CASE WHEN r.kind IN (0, 3) AND p.revision = p.claimed_revision "
+    "  THEN greatest(p.pushed_sequence, r.sequence) ELSE p.pushed_sequence END, "
+    "platform_quantity = CASE WHEN r.kind IN (0, 1) THEN r.quantity WHEN r.kind = 4 THEN NULL "
+    "  ELSE p.platform_quantity END, "
+    "stale_cap = CASE WHEN r.kind = 0 THEN NULL WHEN r.kind = 1 THEN r.quantity "
+    "  ELSE p.stale_cap END, "
+    "attempts = CASE WHEN r.kind IN (0, 3) THEN 0 ELSE p.attempts + r.counted END, "
+    "last_error = r.error, "
+    "acknowledged_at = CASE WHEN r.kind = 0 THEN $3::timestamptz ELSE p.acknowledged_at END, "
+    "next_attempt_at = r.retry_at, "
+    "claim = NULL, claimed_until = NULL "
+    "FROM unnest($4::text[], $5::smallint[], $6::bigint[], $7::bigint[], $8::timestamptz[], "
+    "$9::integer[], $10::text[]) AS r(sku, kind, sequence, quantity, retry_at, counted, error) "
+    "WHERE p.channel = $1 AND p.sku = r.sku AND p.claim = $2";
+
+template <typename T>
+absl::StatusOr<T> Read(pg::Database& db, const std::function<absl::StatusOr<T>(Tx&)>& body) {
+  return db.Run<T>([&](pqxx::connection& c) -> absl::StatusOr<T> {
+    pqxx::nontransaction tx(c);
+    return body(tx);
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> PushStore::Cursor() {
+  return Read<int64_t>(
+      db_, [](Tx& tx) -> absl::StatusOr<int64_t> { return tx.exec1(kCursor)[0].as<int64_t>(); });
+}
+
+absl::StatusOr<std::vector<RefreshRequest>> PushStore::Refreshes() {
+  return Read<
+      std::vector<RefreshRequest>>(db_, [](Tx& tx) -> absl::StatusOr<std::vector<RefreshRequest>> {
+    std::vector<RefreshRequest> out;
+    for (const auto& row : tx.exec(kRefreshes)) {
+      out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()});
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> PushStore::MappedSkus(const std::string& channel) {
+  return Read<std::vector<std::string>>(
+      db_, [&](Tx& tx) -> absl::StatusOr<std::vector<std::string>> {
+        std::vector<std::string> out;
+        for (const auto& row : tx.exec_params(kMappedSkus, channel)) {
+          out.push_back(row[0].as<std::string>());
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<std::map<std::string, std::set<std::string>>> PushStore::ConnectedChannels(
+    const std::vector<std::string>& skus) {
+  using Out = std::map<std::string, std::set<std::string>>;
+  return Read<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
+    Out out;
+    for (const auto& row : tx.exec_params(kConnectedChannels, SqlTextArray(skus))) {
+      out[row[0].as<std::string>()].insert(row[1].as<std::string>());
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<bool> PushStore::Commit(const FollowPlan& plan, absl::Time now) {
+  return pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+    tx.exec(kNoFlushWait);
+    if (tx.exec_params(kMoveCursor, plan.from, plan.to).affected_rows() == 0) return false;
+    std::vector<std::string> channels, skus, versions;
+    for (const auto& r : plan.refreshed) {
+      channels.push_back(r.channel);
+      skus.push_back(r.sku);
+      versions.push_back(r.version);
+    }
+    if (!plan.refreshed.empty()) {
+      tx.exec_params(kDoneRefreshes, SqlTextArray(channels), SqlTextArray(skus),
+                     SqlTextArray(versions));
+    }
+    if (!plan.values.empty()) {
+      std::vector<std::string> value_channels, value_skus, ats;
+      std::vector<int64_t> available;
+      for (const auto& v : plan.values) {
+        value_channels.push_back(v.channel);
+        value_skus.push_back(v.sku);
+        available.push_back(v.available);
+        ats.push_back(SqlTime(v.at));
+      }
+      tx.exec_params(kOfferValues, SqlTextArray(value_channels), SqlTextArray(value_skus),
+                     pg::SqlNumberArray(available), plan.to, SqlTime(now), SqlTextArray(ats));
+    }
+    // Set on the platform again, even if unchanged here.
+    if (!plan.refreshed.empty())
+      tx.exec_params(kPushAgain, SqlTextArray(channels), SqlTextArray(skus));
+    return true;
+  });
+}
+
+absl::StatusOr<std::optional<PushClaim>> PushStore::Claim(
+    absl::Time now, absl::Duration lease, const std::function<int(const std::string&)>& batch) {
+  using Out = std::optional<PushClaim>;
+  return pg::Transact<Out>(db_, {}, [&](Tx& tx) -> absl::StatusOr<Out> {
+    tx.exec(kNoFlushWait);
+    auto head = tx.exec_params(kDueChannel, SqlTime(now));
+    if (head.empty()) return std::nullopt;
+    PushClaim claim;
+    claim.channel = head[0][0].as<std::string>();
+    claim.platform = head[0][1].as<std::string>();
+    claim.api = {head[0][2].as<std::string>(), head[0][3].as<std::string>(),
+                 head[0][4].as<std::string>()};
+    std::vector<std::string> skus;
+    std::map<std::string, size_t> index;
+    for (const auto& r : tx.exec_params(kDuePushes, claim.channel, SqlTime(now),
+                                        std::max(1, batch(claim.platform)))) {
+      ClaimedPush p;
+      p.sku = r[0].as<std::string>();
+      p.sequence = r[2].as<int64_t>();
+      p.as_of = absl::FromUnixMicros(r[3].as<int64_t>());
+      if (!r[4].is_null()) p.platform_quantity = r[4].as<int64_t>();
+      p.attempts = r[5].as<int>();
+      // An item with an open drift incident is frozen: offered as 0. After a failed
+      // compare-and-set, no more than the platform showed.
+      p.quantity = r[6].as<bool>() ? 0 : r[1].as<int64_t>();
+      if (!r[7].is_null()) p.quantity = std::min(p.quantity, r[7].as<int64_t>());
+      index[p.sku] = claim.pushes.size();
+      skus.push_back(p.sku);
+      claim.pushes.push_back(std::move(p));
+    }
+    const auto token = tx.exec1("SELECT gen_random_uuid()::text")[0].as<std::string>();
+    claim.token = token;
+    tx.exec_params(kTakeClaim, claim.channel, SqlTextArray(skus), token, SqlTime(now + lease));
+    for (const auto& r : tx.exec_params(kTargets, claim.channel, SqlTextArray(skus))) {
+      claim.pushes[index.at(r[0].as<std::string>())].targets.push_back(r[1].as<std::string>());
+    }
+    return claim;
+  });
+}
+
+absl::StatusOr<std::optional<absl::Time>> PushStore::NextDue() {
+  using Out = std::optional<absl::Time>;
+  return Read<Out>(db_, [](Tx& tx) -> absl::StatusOr<Out> {
+    auto row = tx.exec1(kNextDue);
+    if (row[0].is_null()) return std::nullopt;
+    return absl::FromUnixMicros(row[0].as<int64_t>());
+  });
+}
+
+absl::Status PushStore::Record(const PushClaim& claim, const std::vector<PushRecord>& records,
+                               absl::Time now) {
+  if (records.empty()) return absl::OkStatus();
+  std::vector<std::string> skus, retry_at, errors;
+  std::vector<int> kinds, counted;
+  std::vector<int64_t> sequences, quantities;
+  for (const auto& r : records) {
+    skus.push_back(r.sku);
+    kinds.push_back(static_cast<int>(r.kind));
+    sequences.push_back(r.sequence);
+    quantities.push_back(r.quantity);
+    retry_at.push_back(SqlTime(r.kind == PushRecord::Kind::kLater ? r.retry_at : now));
+    counted.push_back(r.count_attempt ? 1 : 0);
+    errors.push_back(r.error);
+  }
+  return pg::Transact<bool>(db_, {},
+                            [&](Tx& tx) -> absl::StatusOr<bool> {
+                              tx.exec(kNoFlushWait);
+                              tx.exec_params(kRecord, claim.channel, claim.token, SqlTime(now),
+                                             SqlTextArray(skus), pg::SqlNumberArray(kinds),
+                                             pg::SqlNumberArray(sequences),
+                                             pg::SqlNumberArray(quantities), SqlTextArray(retry_at),
+                                             pg::SqlNumberArray(counted), SqlTextArray(errors));
+                              return true;
+                            })
+      .status();
+}
+
+}  // namespace kura::connector
