@@ -57,6 +57,19 @@ log::TraceScope ServerTraceScope(const grpc::ServerContextBase& context) {
   return log::TraceScope(TraceIdFromMetadata(context));
 }
 
+namespace {
+thread_local std::optional<absl::Time> current_deadline;
+}  // namespace
+
+std::optional<absl::Time> CurrentDeadline() { return current_deadline; }
+
+DeadlineScope::DeadlineScope(std::optional<absl::Time> deadline) : previous_(current_deadline) {
+  // A call served inside another keeps the earlier deadline.
+  if (deadline && (!current_deadline || *deadline < *current_deadline)) current_deadline = deadline;
+}
+
+DeadlineScope::~DeadlineScope() { current_deadline = previous_; }
+
 void PropagateTrace(grpc::ClientContext& context, std::string trace_id) {
   thread_local std::mt19937_64 random{std::random_device{}()};
   if (trace_id.empty()) trace_id = log::CurrentTraceId();

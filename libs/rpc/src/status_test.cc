@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kura/base/error.h"
+#include "kura/rpc/client.h"
 
 namespace kura::rpc {
 namespace {
@@ -114,6 +115,30 @@ TEST_CASE("A plain gRPC error without details maps to its code") {
   absl::Status s = FromGrpcStatus(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "late"));
   REQUIRE(s.code() == absl::StatusCode::kDeadlineExceeded);
   REQUIRE(ErrorReason(s).empty());
+}
+
+TEST_CASE("Calls made while serving one end by the caller's deadline, never later") {
+  const TimedCalls calls(absl::Seconds(5));
+  REQUIRE(!CurrentDeadline());
+  REQUIRE(calls.Deadline() > absl::Now() + absl::Seconds(4));
+  const absl::Time caller = absl::Now() + absl::Milliseconds(200);
+  {
+    DeadlineScope serving(caller);
+    REQUIRE(CurrentDeadline() == caller);
+    REQUIRE(calls.Deadline() == caller);
+    {
+      // Served inside it with a later deadline (or none): the earlier one stays.
+      DeadlineScope later(caller + absl::Seconds(1));
+      REQUIRE(calls.Deadline() == caller);
+      DeadlineScope none(std::nullopt);
+      REQUIRE(calls.Deadline() == caller);
+    }
+    REQUIRE(CurrentDeadline() == caller);
+  }
+  REQUIRE(!CurrentDeadline());
+  // A caller with more time than the timeout: the timeout.
+  DeadlineScope patient(absl::Now() + absl::Minutes(1));
+  REQUIRE(calls.Deadline() < absl::Now() + absl::Seconds(6));
 }
 
 }  // namespace

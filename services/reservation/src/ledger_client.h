@@ -1,7 +1,8 @@
 #pragma once
 
-// kura-reservation's calls to kura-ledger: each with a deadline (the caller's, at most
-// `timeout`), the trace id passed on and the ledger's status mapped back to absl.
+// kura-reservation's calls to kura-ledger: each with a deadline (the served call's or the one
+// given, at most `timeout`: rpc::TimedCalls), the trace id passed on and the ledger's status
+// mapped back to absl.
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
@@ -26,22 +27,12 @@ namespace ledger_v1 = ::kura::ledger::v1;
 
 using rpc::RequestDigest;
 
-class LedgerClient {
+class LedgerClient : public rpc::TimedCalls {
  public:
   LedgerClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
-      : catalog_(ledger_v1::CatalogService::NewStub(channel)),
-        ledger_(ledger_v1::LedgerService::NewStub(channel)),
-        timeout_(timeout) {}
-
-  /// Calls `method` of the catalog or ledger stub.
-  template <typename Stub, typename Req, typename Resp>
-  absl::StatusOr<Resp> Call(Stub& stub,
-                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                            const Req& request, std::optional<absl::Time> deadline) const {
-    absl::Time until = absl::Now() + timeout_;
-    if (deadline && *deadline < until) until = *deadline;
-    return rpc::CallUnary(stub, method, request, until);
-  }
+      : TimedCalls(timeout),
+        catalog_(ledger_v1::CatalogService::NewStub(channel)),
+        ledger_(ledger_v1::LedgerService::NewStub(channel)) {}
 
   ledger_v1::CatalogService::Stub& catalog() const { return *catalog_; }
   ledger_v1::LedgerService::Stub& ledger() const { return *ledger_; }
@@ -49,7 +40,6 @@ class LedgerClient {
  private:
   std::unique_ptr<ledger_v1::CatalogService::Stub> catalog_;
   std::unique_ptr<ledger_v1::LedgerService::Stub> ledger_;
-  absl::Duration timeout_;
 };
 
 }  // namespace kura::reservation

@@ -38,17 +38,28 @@ absl::StatusOr<Resp> CallUnary(Stub& stub,
   return response;
 }
 
-/// A service's calls to others, each with the same timeout from its start (derive the struct of
-/// stubs from it).
+/// A service's calls to others, each with the same timeout from its start, and no later than
+/// the deadline of the call being served (CurrentDeadline) — derive the struct of stubs from it.
 struct TimedCalls {
   explicit TimedCalls(absl::Duration timeout) : timeout(timeout) {}
 
-  /// Calls `method` with the timeout.
+  /// When a call started now must end: after the timeout, the served call's deadline or
+  /// `also`, whichever comes first.
+  absl::Time Deadline(std::optional<absl::Time> also = std::nullopt) const {
+    absl::Time until = absl::Now() + timeout;
+    for (const auto& d : {CurrentDeadline(), also}) {
+      if (d && *d < until) until = *d;
+    }
+    return until;
+  }
+
+  /// Calls `method`, giving up at Deadline(also).
   template <typename Stub, typename Req, typename Resp>
   absl::StatusOr<Resp> Call(Stub& stub,
                             grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                            const Req& request) const {
-    return CallUnary(stub, method, request, absl::Now() + timeout);
+                            const Req& request,
+                            std::optional<absl::Time> also = std::nullopt) const {
+    return CallUnary(stub, method, request, Deadline(also));
   }
 
   absl::Duration timeout;

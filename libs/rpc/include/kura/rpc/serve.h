@@ -19,12 +19,14 @@ inline std::optional<absl::Time> DeadlineOf(const grpc::ServerContextBase& conte
   return absl::FromChrono(context.deadline());
 }
 
-/// Runs one synchronous RPC: the caller's trace id in scope, `call()` (returning
-/// absl::StatusOr<Response>), the one status mapping; nothing escapes as an exception.
+/// Runs one synchronous RPC: the caller's trace id and deadline in scope (the calls it makes to
+/// other services end by then), `call()` (returning absl::StatusOr<Response>), the one status
+/// mapping; nothing escapes as an exception.
 template <typename Response, typename Call>
 grpc::Status Serve(grpc::ServerContext* context, const std::string& domain, Response* out,
                    Call&& call) {
   auto trace = ServerTraceScope(*context);
+  DeadlineScope deadline(DeadlineOf(*context));
   try {
     absl::StatusOr<Response> result = call();
     if (!result.ok()) return ToGrpcStatus(result.status(), domain);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -8,6 +9,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "kura/log/log.h"
 
 namespace kura::rpc {
@@ -29,6 +31,22 @@ std::string TraceIdFromMetadata(const grpc::ServerContextBase& context);
 /// Makes the call's trace id the one this thread logs until the returned scope ends. Handlers
 /// open one first: `auto trace = kura::rpc::ServerTraceScope(*context);`.
 log::TraceScope ServerTraceScope(const grpc::ServerContextBase& context);
+
+/// The deadline of the call this thread is serving, if its client set one: the calls it makes to
+/// other services end no later (TimedCalls).
+std::optional<absl::Time> CurrentDeadline();
+
+/// Makes `deadline` this thread's CurrentDeadline until the scope ends (then the previous one).
+class DeadlineScope {
+ public:
+  explicit DeadlineScope(std::optional<absl::Time> deadline);
+  ~DeadlineScope();
+  DeadlineScope(const DeadlineScope&) = delete;
+  DeadlineScope& operator=(const DeadlineScope&) = delete;
+
+ private:
+  std::optional<absl::Time> previous_;
+};
 
 /// Adds a `traceparent` header to an outgoing call: the given trace id (the current one when
 /// empty, a new one when there is none) with a new span id.
