@@ -241,6 +241,51 @@ TEST_CASE("Shopify snapshots out of order: an older state never overrides a newe
   REQUIRE(f.DeadLetters().empty());
 }
 
+TEST_CASE(
+    "While the reservation is out of reach, deliveries wait however long it takes; none is "
+    "dead-lettered, each is applied once when it returns") {
+  // Two attempts would dead-letter a delivery that keeps being refused; an outage is not a
+  // refusal.
+  ConnectorFixture f("cn_outage",
+                     {{"KURA_CALL_TIMEOUT", "200ms"}, {"KURA_INBOX_MAX_ATTEMPTS", "2"}});
+  f.l.CreateItem("TSHIRT-BLK-M");
+  f.l.CreateItem("MUG-WHT");
+  f.l.Receive("TSHIRT-BLK-M", "wh", 10);
+  f.l.Receive("MUG-WHT", "wh", 10);
+  f.Connect("ec", "shopify", {kShopifySecret});
+  f.MapItem("ec", "44123456789012", "TSHIRT-BLK-M");
+
+  f.reservation->process().Signal(SIGSTOP);  // hangs: every call times out
+  REQUIRE(f.PostShopify("ec", Sample("shopify_orders_create_online.json"), "orders/create",
+                        "ev-outage") == 200);
+  pqxx::connection db(f.l.dsn());
+  auto tried = [&] {
+    pqxx::nontransaction tx(db);
+    return tx.exec1("SELECT count(*) FROM connector.inbox WHERE state = 0 AND last_error <> ''")[0]
+               .as<int>() == 1;
+  };
+  REQUIRE(Eventually(tried));
+  absl::SleepFor(absl::Seconds(4));  // several tries, each timed out
+  {
+    pqxx::nontransaction tx(db);
+    REQUIRE(tx.exec1("SELECT count(*) FROM connector.inbox WHERE state = 0")[0].as<int>() == 1);
+  }
+  REQUIRE(f.DeadLetters().empty());
+
+  f.reservation->process().Signal(SIGCONT);
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        auto o = f.Get("ec", "5891234567890");
+        return o.ok() && o->state() == rv1::ORDER_STATE_CONFIRMED;
+      },
+      absl::Seconds(40)));
+  f.WaitIdle();
+  REQUIRE(f.DeadLetters().empty());
+  REQUIRE(f.l.Availability("TSHIRT-BLK-M", "wh").committed() == 2);
+  REQUIRE(f.l.Availability("MUG-WHT", "wh").committed() == 1);
+  f.l.RequireConsistent();
+}
+
 TEST_CASE("A cancel that arrives before its create ends cancelled with stock unchanged") {
   ConnectorFixture f("cn_cancel_first");
   f.l.CreateItem("TEE");

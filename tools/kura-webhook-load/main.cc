@@ -1,12 +1,14 @@
 // kura-webhook-load: closed-loop load on kura-connector's webhook endpoint.
 //
 //   kura-webhook-load orders|pings --url http://HOST:PORT/webhooks/shopify/CHANNEL
-//                     [--secret S] [--callers C] [--duration 5s] [--sku BENCH-0] [--run NAME]
+//                     [--secret S] [--callers C] [--duration 5s | --count N] [--sku BENCH-0]
+//                     [--run NAME]
 //
 // `orders` posts signed Shopify orders/create deliveries (each a new order and event id, one
 // line of --sku); `pings` posts WooCommerce's unsigned creation ping to --url, a WooCommerce
 // webhook of the same server (the baseline: HTTP plus one connection lookup, no insert). Each of C
-// callers keeps one request in flight on its own keep-alive connection. Prints one line: RESULT
+// callers keeps one request in flight on its own keep-alive connection, for --duration or until
+// --count requests are sent in all. Prints one line: RESULT
 // run=.. callers=.. ok=.. failed=.. seconds=.. per_second=.. p50_ms=.. p99_ms=..
 #include <httplib.h>
 
@@ -30,13 +32,14 @@ namespace {
 struct Options {
   std::string mode, url, secret = "bench-secret", sku = "BENCH-0", run = "run";
   int callers = 1;
+  int64_t count = 0;  // 0: for `duration`
   absl::Duration duration = absl::Seconds(5);
 };
 
 int Usage() {
   std::fprintf(stderr,
                "usage: kura-webhook-load orders|pings --url URL [--secret S] [--callers C] "
-               "[--duration 5s] [--sku SKU] [--run NAME]\n");
+               "[--duration 5s | --count N] [--sku SKU] [--run NAME]\n");
   return 2;
 }
 
@@ -58,6 +61,9 @@ int main(int argc, char** argv) {
       o.run = value;
     } else if (flag == "--callers") {
       if (!absl::SimpleAtoi(value, &o.callers) || o.callers < 1) return Usage();
+    } else if (flag == "--count") {
+      if (!absl::SimpleAtoi(value, &o.count) || o.count < 1) return Usage();
+      o.duration = absl::Hours(1);
     } else if (flag == "--duration") {
       if (!absl::ParseDuration(value, &o.duration)) return Usage();
     } else {
@@ -74,7 +80,7 @@ int main(int argc, char** argv) {
   const std::string path = o.url.substr(slash);
 
   std::atomic<int64_t> next_id = absl::ToUnixMicros(absl::Now());
-  std::atomic<int64_t> ok = 0, failed = 0;
+  std::atomic<int64_t> ok = 0, failed = 0, tickets = 0;
   std::mutex mu;
   std::vector<double> latencies_ms;
   const absl::Time start = absl::Now(), end = start + o.duration;
@@ -85,7 +91,7 @@ int main(int argc, char** argv) {
       client.set_keep_alive(true);
       client.set_tcp_nodelay(true);
       std::vector<double> mine;
-      while (absl::Now() < end) {
+      while (absl::Now() < end && (o.count == 0 || ++tickets <= o.count)) {
         const absl::Time sent = absl::Now();
         auto post = [&]() -> httplib::Result {
           if (o.mode != "orders") {

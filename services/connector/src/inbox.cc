@@ -88,15 +88,13 @@ bool Storable(const std::string& text) {
 // Resolves platform references to kura codes with the channel's mappings.
 class Mapper {
  public:
-  Mapper(Tx& tx, std::string channel, bool locations_are_codes)
-      : tx_(tx), channel_(std::move(channel)), locations_are_codes_(locations_are_codes) {}
+  Mapper(InboxStore& store, std::string channel, bool locations_are_codes)
+      : store_(store), channel_(std::move(channel)), locations_are_codes_(locations_are_codes) {}
 
   absl::StatusOr<std::string> Sku(const CanonicalEvent::Line& line) {
     if (!line.item_ref.empty()) {
-      auto rows = tx_.exec_params(
-          "SELECT sku FROM item_mappings WHERE channel = $1 AND platform_item_id = $2", channel_,
-          line.item_ref);
-      if (!rows.empty()) return rows[0][0].as<std::string>();
+      ASSIGN_OR_RETURN(auto sku, store_.MappedSku(channel_, line.item_ref));
+      if (sku) return *sku;
     }
     if (!line.sku.empty() && ValidateSku("sku", line.sku).ok()) return line.sku;  // same SKU
     return Permanent("UNKNOWN_ITEM", absl::StrCat("platform item \"", line.item_ref, "\" (sku \"",
@@ -104,10 +102,8 @@ class Mapper {
   }
 
   absl::StatusOr<std::string> Location(const CanonicalEvent::Line& line) {
-    auto rows = tx_.exec_params(
-        "SELECT location FROM location_mappings WHERE channel = $1 AND platform_location_id = $2",
-        channel_, line.location_ref);
-    if (!rows.empty()) return rows[0][0].as<std::string>();
+    ASSIGN_OR_RETURN(auto location, store_.MappedLocation(channel_, line.location_ref));
+    if (location) return *location;
     if (locations_are_codes_ && ValidateCode("location", line.location_ref).ok()) {
       return line.location_ref;
     }
@@ -116,10 +112,17 @@ class Mapper {
   }
 
  private:
-  Tx& tx_;
+  InboxStore& store_;
   const std::string channel_;
   const bool locations_are_codes_;
 };
+
+// Whether a failure is the reservation or ledger being out of reach (or too slow) rather than a
+// refusal: such deliveries wait for them however long it takes.
+bool Unreachable(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsResourceExhausted(s) ||
+         absl::IsCancelled(s);
+}
 
 }  // namespace
 
@@ -245,138 +248,92 @@ batch::GroupCommit<Inbox::StoreItem>::Answer Inbox::WriteBatch(std::vector<Store
 }
 
 absl::StatusOr<bool> Inbox::ProcessNext() {
+  // Long enough for a delivery's calls (each at most call_timeout) and platform reads.
+  constexpr absl::Duration kLease = absl::Minutes(2);
   const absl::Time started = absl::Now();
-  std::optional<std::string> dead_reason;
-  auto processed = db_.Run<bool>([&](pqxx::connection& c) {
-    return pg::RunInTransaction<bool>(c, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
-      dead_reason.reset();
-      auto rows = tx.exec_params(
-          "SELECT i.inbox_id, i.channel, i.platform, i.headers, encode(i.body, 'hex'), "
-          "i.attempts, i.order_id, (extract(epoch FROM i.platform_time) * 1000000)::bigint, "
-          "coalesce(c.notification_url, '') FROM inbox i LEFT JOIN connections c USING (channel) "
-          "WHERE i.state = 0 AND i.next_attempt_at <= $1 ORDER BY i.next_attempt_at, i.inbox_id "
-          "LIMIT 1 FOR UPDATE OF i SKIP LOCKED",
-          SqlTime(clock_.Now()));
-      if (rows.empty()) return false;
-      const auto& row = rows[0];
-      const int64_t inbox_id = row[0].as<int64_t>();
-      const std::string channel = row[1].as<std::string>(), platform = row[2].as<std::string>();
-      const int attempts = row[5].as<int>();
-      const std::string order_id = row[6].as<std::string>();
-      WebhookRequest request;
-      request.url = row[8].as<std::string>();
-      const Json headers = Json::parse(row[3].as<std::string>());
-      for (const auto& [k, v] : headers.items()) request.headers[k] = v.get<std::string>();
-      request.body = absl::HexStringToBytes(row[4].as<std::string>());
-      const Connector* connector = FindConnector(platform);
+  ASSIGN_OR_RETURN(InboxClaim claim, inbox_store_.Claim(clock_.Now(), kLease));
+  if (!claim.delivery) return claim.found;
+  const ClaimedDelivery& d = *claim.delivery;
+  const Connector* connector = FindConnector(d.platform);
 
-      auto dead = [&](const std::string& reason, const std::string& detail) {
-        tx.exec_params(
-            "INSERT INTO dead_letters (inbox_id, channel, platform, reason, detail, headers, "
-            "body, created_at) SELECT inbox_id, channel, platform, $2, $3, headers, body, $4 "
-            "FROM inbox WHERE inbox_id = $1",
-            inbox_id, reason, detail, SqlTime(clock_.Now()));
-        tx.exec_params(
-            "UPDATE inbox SET state = 2, last_error = $2, done_at = $3 WHERE inbox_id = $1",
-            inbox_id, detail, SqlTime(clock_.Now()));
-        dead_reason = reason;
-        log::Warn("webhook delivery dead-lettered", {{"inbox_id", std::to_string(inbox_id)},
-                                                     {"channel", channel},
-                                                     {"reason", reason},
-                                                     {"detail", detail}});
-        return true;
-      };
-      if (connector == nullptr) return dead("UNKNOWN_PLATFORM", platform);
-      auto events = connector->Parse(request);
-      if (!events.ok()) return dead("MALFORMED_BODY", std::string(events.status().message()));
-
-      // Deliveries about one order take turns; a snapshot of the order (not a refund, say)
-      // older than one applied is stale.
-      const bool snapshot =
-          connector->SnapshotsOrders() &&
-          std::any_of(events->begin(), events->end(), [](const CanonicalEvent& e) {
-            return e.kind == Kind::kOrderPlaced || e.kind == Kind::kOrderCancelled;
-          });
-      bool cancelled = false;
-      std::optional<int64_t> applied_time;
-      if (!order_id.empty()) {
-        tx.exec_params(
-            "INSERT INTO platform_orders (channel, order_id) VALUES ($1, $2) "
-            "ON CONFLICT DO NOTHING",
-            channel, order_id);
-        auto state = tx.exec_params1(
-            "SELECT (extract(epoch FROM platform_time) * 1000000)::bigint, cancelled "
-            "FROM platform_orders WHERE channel = $1 AND order_id = $2 FOR UPDATE",
-            channel, order_id);
-        if (!state[0].is_null()) applied_time = state[0].as<int64_t>();
-        cancelled = state[1].as<bool>();
-        if (snapshot && !row[7].is_null() && applied_time && row[7].as<int64_t>() < *applied_time) {
-          tx.exec_params(
-              "UPDATE inbox SET state = 1, last_error = 'stale', done_at = $2 "
-              "WHERE inbox_id = $1",
-              inbox_id, SqlTime(clock_.Now()));
-          return true;
-        }
-      }
-
-      absl::Status applied = Apply(tx, channel, *connector, inbox_id, *events, &cancelled);
-      applied = Classify(applied);
+  DeliveryOutcome outcome;
+  DeliveryEffects effects;
+  effects.order_cancelled = d.order_cancelled;
+  std::optional<absl::Time> snapshot_time;
+  const auto dead = [&](const std::string& reason, const std::string& detail) {
+    outcome = {.kind = DeliveryOutcome::Kind::kDead, .reason = reason, .error = detail};
+  };
+  absl::StatusOr<std::vector<CanonicalEvent>> events =
+      connector == nullptr ? absl::NotFoundError("unknown platform") : connector->Parse(d.request);
+  if (connector == nullptr) {
+    dead("UNKNOWN_PLATFORM", d.platform);
+  } else if (!events.ok()) {
+    dead("MALFORMED_BODY", std::string(events.status().message()));
+  } else {
+    // Deliveries about one order take turns (the claim holds the order); a snapshot of the
+    // order (not a refund, say) older than one applied is stale.
+    const bool snapshot = connector->SnapshotsOrders() &&
+                          std::any_of(events->begin(), events->end(), [](const CanonicalEvent& e) {
+                            return e.kind == Kind::kOrderPlaced || e.kind == Kind::kOrderCancelled;
+                          });
+    if (snapshot) snapshot_time = d.platform_time;
+    if (snapshot && d.platform_time && d.order_applied_time &&
+        *d.platform_time < *d.order_applied_time) {
+      outcome.kind = DeliveryOutcome::Kind::kApplied;  // stale: nothing to do
+      snapshot_time.reset();
+    } else {
+      absl::Status applied = Classify(Apply(d.channel, *connector, d.inbox_id, *events, effects));
       if (applied.ok()) {
-        tx.exec_params(
-            "UPDATE inbox SET state = 1, last_error = '', done_at = $2 WHERE inbox_id = $1",
-            inbox_id, SqlTime(clock_.Now()));
-        if (!order_id.empty()) {
-          tx.exec_params(
-              "UPDATE platform_orders SET cancelled = $3, platform_time = "
-              "greatest(platform_time, $4::timestamptz) WHERE channel = $1 AND order_id = $2",
-              channel, order_id, cancelled,
-              row[7].is_null() || !snapshot
-                  ? std::nullopt
-                  : std::optional(SqlTime(absl::FromUnixMicros(row[7].as<int64_t>()))));
-        }
-        return true;
+        outcome.kind = DeliveryOutcome::Kind::kApplied;
+      } else if (IsPermanent(applied)) {
+        dead(ErrorReason(applied), std::string(applied.message()));
+      } else if (!Unreachable(applied) && d.attempts + 1 >= max_attempts_) {
+        dead("TOO_MANY_ATTEMPTS", std::string(applied.message()));
+      } else {
+        // Try again later, backing off (with jitter): doubling up to five minutes after
+        // refusals that may pass; while the services are out of reach, without counting the
+        // attempt and by a quarter of the time the delivery has waited, between 1 and 30
+        // seconds, so that an outage of any length delays the deliveries but loses none and
+        // they drain soon after it ends.
+        const bool unreachable = Unreachable(applied);
+        thread_local std::mt19937 random(std::random_device{}());
+        const absl::Duration backoff =
+            unreachable
+                ? std::clamp((clock_.Now() - d.received_at) / 4, absl::Seconds(1),
+                             absl::Seconds(30))
+                : std::min(absl::Seconds(1) * (1 << std::min(d.attempts, 8)), absl::Minutes(5));
+        const absl::Duration wait =
+            backoff * std::uniform_real_distribution<double>(0.5, 1.0)(random);
+        outcome = {.kind = DeliveryOutcome::Kind::kRetry,
+                   .error = std::string(applied.message()),
+                   .retry_at = clock_.Now() + wait,
+                   .count_attempt = !unreachable};
       }
-      if (IsPermanent(applied)) {
-        return dead(ErrorReason(applied), std::string(applied.message()));
-      }
-      if (attempts + 1 >= max_attempts_) {
-        return dead("TOO_MANY_ATTEMPTS", std::string(applied.message()));
-      }
-      // Try again later, backing off (with jitter) up to five minutes.
-      thread_local std::mt19937 random(std::random_device{}());
-      const absl::Duration wait =
-          std::min(absl::Seconds(1) * (1 << std::min(attempts, 8)), absl::Minutes(5)) *
-          std::uniform_real_distribution<double>(0.5, 1.0)(random);
-      tx.exec_params(
-          "UPDATE inbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 "
-          "WHERE inbox_id = $1",
-          inbox_id, std::string(applied.message()), SqlTime(clock_.Now() + wait));
-      return true;
-    });
-  });
-  if (processed.ok() && *processed) {
-    observer_.Processed(absl::Now() - started);
-    if (dead_reason) observer_.DeadLettered(*dead_reason);
+    }
   }
-  return processed;
+  if (outcome.kind == DeliveryOutcome::Kind::kDead) {
+    log::Warn("webhook delivery dead-lettered", {{"inbox_id", std::to_string(d.inbox_id)},
+                                                 {"channel", d.channel},
+                                                 {"reason", outcome.reason},
+                                                 {"detail", outcome.error}});
+  }
+  RETURN_IF_ERROR(inbox_store_.Record(d, outcome, effects, snapshot_time, clock_.Now()));
+  observer_.Processed(absl::Now() - started);
+  if (outcome.kind == DeliveryOutcome::Kind::kDead) observer_.DeadLettered(outcome.reason);
+  if (outcome.kind != DeliveryOutcome::Kind::kRetry) {
+    for (size_t i = 0; i < effects.edits_not_applied.size(); ++i) {
+      observer_.DeadLettered("ORDER_EDIT_NOT_APPLIED");
+    }
+  }
+  return true;
 }
 
-absl::StatusOr<std::optional<absl::Time>> Inbox::NextDue() {
-  return db_.Run<std::optional<absl::Time>>(
-      [&](pqxx::connection& c) -> absl::StatusOr<std::optional<absl::Time>> {
-        pqxx::nontransaction tx(c);
-        auto row = tx.exec1(
-            "SELECT (extract(epoch FROM min(next_attempt_at)) * 1000000)::bigint FROM inbox "
-            "WHERE state = 0");
-        if (row[0].is_null()) return std::nullopt;
-        return absl::FromUnixMicros(row[0].as<int64_t>());
-      });
-}
+absl::StatusOr<std::optional<absl::Time>> Inbox::NextDue() { return inbox_store_.NextDue(); }
 
-absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& connector,
-                          int64_t inbox_id, const std::vector<CanonicalEvent>& events,
-                          bool* cancelled) {
-  Mapper mapper(tx, channel, connector.platform() == "kura");
+absl::Status Inbox::Apply(const std::string& channel, const Connector& connector, int64_t inbox_id,
+                          const std::vector<CanonicalEvent>& events, DeliveryEffects& effects) {
+  Mapper mapper(inbox_store_, channel, connector.platform() == "kura");
+  bool* cancelled = &effects.order_cancelled;
   using Orders = reservation_v1::OrderService::Stub;
   // A delivery that cancels its order does that first and nothing else of the order: what was
   // held or committed goes back, or (when the order is not there yet) the cancel is remembered
@@ -452,16 +409,10 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
           // dead letter of this delivery.
           log::Warn("order changed on the platform; kept as first placed",
                     {{"channel", channel}, {"order", event.order_id}});
-          tx.exec_params(
-              "INSERT INTO dead_letters (inbox_id, channel, platform, reason, detail, headers, "
-              "body, created_at) SELECT inbox_id, channel, platform, 'ORDER_EDIT_NOT_APPLIED', "
-              "$2, headers, body, $3 FROM inbox WHERE inbox_id = $1",
-              inbox_id,
+          effects.edits_not_applied.push_back(
               absl::StrCat("order ", event.order_id,
                            " differs from its first contents, which kura keeps; the rest of "
-                           "the delivery was applied"),
-              SqlTime(clock_.Now()));
-          observer_.DeadLettered("ORDER_EDIT_NOT_APPLIED");
+                           "the delivery was applied"));
           break;
         }
         RETURN_IF_ERROR(placed.status());
@@ -495,12 +446,9 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
         RETURN_IF_ERROR(ApplyMovements(event));
         break;
       case Kind::kRefundIssued: {
-        if (!tx.exec_params("SELECT 1 FROM applied_refunds WHERE channel = $1 AND refund_id = $2",
-                            channel, event.ref)
-                 .empty()) {
-          break;  // read and applied before
-        }
-        ASSIGN_OR_RETURN(ApiEndpoint api, Endpoint(tx, channel));
+        ASSIGN_OR_RETURN(const bool seen, inbox_store_.RefundApplied(channel, event.ref));
+        if (seen) break;  // read and applied before
+        ASSIGN_OR_RETURN(ApiEndpoint api, Endpoint(channel));
         absl::StatusOr<CanonicalEvent> refund =
             connector.ReadRefund(api, event.order_id, event.ref);
         if (absl::IsNotFound(refund.status())) {
@@ -510,8 +458,7 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
           RETURN_IF_ERROR(refund.status());
           RETURN_IF_ERROR(ApplyMovements(*refund));
         }
-        tx.exec_params("INSERT INTO applied_refunds VALUES ($1, $2, $3)", channel, event.ref,
-                       SqlTime(clock_.Now()));
+        effects.refunds_applied.push_back(event.ref);
         break;
       }
       case Kind::kStockCount: {
@@ -524,17 +471,12 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
           if (mapper.Sku(line).ok() && mapper.Location(line).ok()) items.insert(line.item_ref);
         }
         if (items.empty()) break;
-        ASSIGN_OR_RETURN(ApiEndpoint api, Endpoint(tx, channel));
+        ASSIGN_OR_RETURN(ApiEndpoint api, Endpoint(channel));
         for (const std::string& item : items) {
           // Read from a minute before the newest change seen: the platform's clock and the
           // order it records changes in are its own; what is read twice is applied once.
-          auto from = tx.exec_params1(
-              "SELECT (extract(epoch FROM history_from) * 1000000)::bigint, "
-              "(extract(epoch FROM coalesce(history_read_to, history_from)) * 1000000)::bigint "
-              "FROM item_mappings WHERE channel = $1 AND platform_item_id = $2 FOR UPDATE",
-              channel, item);
-          const absl::Time history_from = absl::FromUnixMicros(from[0].as<int64_t>());
-          const absl::Time read_to = absl::FromUnixMicros(from[1].as<int64_t>());
+          ASSIGN_OR_RETURN(const auto read, inbox_store_.HistoryRead(channel, item));
+          const auto& [history_from, read_to] = read;
           ASSIGN_OR_RETURN(std::vector<PlatformMovement> moved,
                            connector.ReadMovements(
                                api, {item}, std::max(history_from, read_to - absl::Minutes(1))));
@@ -565,10 +507,7 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
                     .Call(*clients_.ledger, &ledger_v1::LedgerService::Stub::ApplyMovements, moves)
                     .status());
           }
-          tx.exec_params(
-              "UPDATE item_mappings SET history_read_to = $3 WHERE channel = $1 AND "
-              "platform_item_id = $2",
-              channel, item, SqlTime(newest));
+          effects.history_read.push_back({item, newest});
         }
         break;
       }
@@ -576,25 +515,17 @@ absl::Status Inbox::Apply(Tx& tx, const std::string& channel, const Connector& c
   }
   // The platform moves its own stock for its orders (WooCommerce at payment, Shopify at
   // creation): kura's quantity is set there again once kura has applied the order.
-  for (const auto& sku : touched) {
-    tx.exec_params(
-        "INSERT INTO push_refresh VALUES ($1, $2) ON CONFLICT (channel, sku) DO UPDATE SET sku = "
-        "excluded.sku",  // renewed: a new xmin, so a follower's pass under way leaves it
-        channel, sku);
-  }
+  effects.touched.insert(touched.begin(), touched.end());
   return absl::OkStatus();
 }
 
-absl::StatusOr<ApiEndpoint> Inbox::Endpoint(Tx& tx, const std::string& channel) {
-  auto rows = tx.exec_params(
-      "SELECT api_url, api_credentials, push_location_id FROM connections WHERE channel = $1",
-      channel);
-  if (rows.empty() || rows[0][0].as<std::string>().empty()) {
+absl::StatusOr<ApiEndpoint> Inbox::Endpoint(const std::string& channel) {
+  ASSIGN_OR_RETURN(ApiEndpoint api, inbox_store_.Endpoint(channel));
+  if (api.base_url.empty()) {
     return Permanent("NO_PLATFORM_API",
                      absl::StrCat("channel ", channel, " has no platform API to read from"));
   }
-  return ApiEndpoint{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
-                     rows[0][2].as<std::string>()};
+  return api;
 }
 
 absl::StatusOr<std::string> Inbox::PrimaryLocation(const std::string& channel) {

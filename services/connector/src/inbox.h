@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "clients.h"
 #include "connector.h"
+#include "inbox_store.h"
 #include "kura/base/clock.h"
 #include "kura/batch/group_commit.h"
 #include "kura/pg/database.h"
@@ -55,8 +56,9 @@ class Inbox {
   Reception Receive(const std::string& platform, const std::string& channel,
                     WebhookRequest request);
 
-  /// Applies the next due delivery, if any (FOR UPDATE SKIP LOCKED: workers of every replica
-  /// share the inbox). Returns whether there was one.
+  /// Applies the next due delivery, if any: claims it (and its order) under a lease, makes its
+  /// reservation and ledger calls with no transaction open, records the outcome under the claim
+  /// (workers of every replica share the inbox). Returns whether there was one.
   absl::StatusOr<bool> ProcessNext();
   /// When the next waiting delivery comes due (none: nothing waits).
   absl::StatusOr<std::optional<absl::Time>> NextDue();
@@ -87,14 +89,13 @@ class Inbox {
   // Stores a batch in one transaction; returns the work of answering its deliveries.
   batch::GroupCommit<StoreItem>::Answer WriteBatch(std::vector<StoreItem>& batch);
 
-  // Applies a delivery's events in order; `cancelled` is the order's remembered cancellation
-  // (read and updated).
-  absl::Status Apply(pqxx::transaction_base& tx, const std::string& channel,
-                     const Connector& connector, int64_t inbox_id,
-                     const std::vector<CanonicalEvent>& events, bool* cancelled);
+  // Applies a delivery's events in order, with no transaction open; `effects` starts with the
+  // order's remembered cancellation and collects what is to be recorded.
+  absl::Status Apply(const std::string& channel, const Connector& connector, int64_t inbox_id,
+                     const std::vector<CanonicalEvent>& events, DeliveryEffects& effects);
   absl::Status CancelOrder(const std::string& channel, const std::string& order_id);
   // The channel's platform API, to read from (refunds, stock history).
-  absl::StatusOr<ApiEndpoint> Endpoint(pqxx::transaction_base& tx, const std::string& channel);
+  absl::StatusOr<ApiEndpoint> Endpoint(const std::string& channel);
   // The channel's first location in the ledger.
   absl::StatusOr<std::string> PrimaryLocation(const std::string& channel);
 
@@ -103,6 +104,7 @@ class Inbox {
   const Clients& clients_;
   const int max_attempts_;
   InboxObserver& observer_;
+  InboxStore inbox_store_{db_};
   std::mutex cache_mu_;
   std::map<std::pair<std::string, std::string>, std::pair<absl::Time, std::optional<Secrets>>>
       cache_;
