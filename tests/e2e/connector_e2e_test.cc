@@ -427,6 +427,16 @@ TEST_CASE("Ledger changes reach the Shopify simulator; throttling, 5xx and drift
   // suspects it, the second confirms: the item is frozen (offered as 0) until resolved.
   sim.Post("/sim/stock", {{"item_id", "461"}, {"quantity", 50}});
   auto reconcile = [&] {
+    // The platform shows a push before the pusher records it: reconciliation compares settled
+    // pushes only, so wait for the record.
+    pqxx::connection db(f.l.dsn());
+    REQUIRE(Eventually([&] {
+      pqxx::nontransaction tx(db);
+      return tx.exec1(
+                   "SELECT count(*) FROM connector.pushes WHERE claim IS NOT NULL OR "
+                   "pushed_sequence < desired_sequence")[0]
+                 .as<int>() == 0;
+    }));
     auto r = Call(*f.admin, &AdminStub::Reconcile, cv1::ReconcileRequest());
     INFO(r.status().ToString());
     REQUIRE(r.ok());

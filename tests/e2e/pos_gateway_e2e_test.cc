@@ -232,6 +232,47 @@ TEST_CASE("A sale is one ledger store sale with a receipt taxed once per rate") 
   f.l.RequireConsistent();
 }
 
+TEST_CASE(
+    "A sale is recorded as an intent before its ledger call and resumed by a retry; a sale "
+    "over the line limit is refused before any work") {
+  PosFixture f("pos_sale_resume");
+  SeedItems(f);
+  auto request = PosFixture::SaleOf("a-01-1", {{"PEN", 2, 105}}, 210);
+  request.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
+  pqxx::connection db(f.l.dsn());
+
+  auto sold = f.As(f.token_a, &Gateway::Sale, request);
+  INFO(sold.status().ToString());
+  REQUIRE(sold.ok());
+  REQUIRE(sold->receipt().total_yen() == 210);
+  REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 8);
+
+  // A crash after the ledger call and before the sale was marked applied leaves the intent: the
+  // register's retry resumes it (the ledger call again, idempotent) and gets the same receipt.
+  {
+    pqxx::work tx(db);
+    tx.exec("UPDATE pos.transactions SET applied = false WHERE transaction_id = 'a-01-1'");
+    tx.commit();
+  }
+  auto resumed = f.As(f.token_a, &Gateway::Sale, request);
+  REQUIRE(resumed.ok());
+  REQUIRE(resumed->receipt().SerializeAsString() == sold->receipt().SerializeAsString());
+  REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 8);
+  {
+    pqxx::nontransaction tx(db);
+    REQUIRE(tx.exec1("SELECT count(*) FROM pos.transactions WHERE NOT applied")[0].as<int>() == 0);
+  }
+
+  // 501 lines: refused at once, whatever the lines say; nothing recorded.
+  pv1::SaleRequest big = PosFixture::SaleOf("a-01-2", {{"PEN", 1, 105}}, 105);
+  for (int i = 0; i < 500; ++i) *big.add_lines() = big.lines(0);
+  auto refused = f.As(f.token_a, &Gateway::Sale, big);
+  REQUIRE(refused.status().code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(absl::StrContains(refused.status().message(), "at most 500 lines"));
+  REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 8);
+  f.l.RequireConsistent();
+}
+
 TEST_CASE("Returns go back against their sale, to the shelf, inspection or damaged") {
   PosFixture f("pos_return");
   SeedItems(f);

@@ -293,44 +293,133 @@ absl::StatusOr<v1::ReturnResponse> Gateway::Return(const TerminalIdentity& who,
   return out;
 }
 
-// A transaction is recorded in one database transaction that takes a lock on its (terminal, id)
-// first: a repeat waits, then answers the stored receipt. `apply` (the ledger call, idempotent on
-// the same id) runs only for a new one, so a commit lost after it is redone without moving stock
-// twice. A transaction id is also unique within the store, so that a return names one sale.
+// A transaction is recorded in three steps, none holding a transaction across the ledger call:
+// 1. under a lock on its (store, id), a repeat gets the stored receipt; a new one is prepared
+//    (`prepare`: the receipt, the ledger request, a return's units counted against its sale) and
+//    recorded as an intent (applied = false) with its ledger request;
+// 2. the ledger is called (idempotent on the transaction's request id);
+// 3. the intent is marked applied (with any oversold incident), or removed with what it counted
+//    when the ledger refuses for good. A transient failure leaves the intent: the register's
+//    retry (or a repeat from another call) finds it and resumes at step 2.
+// A transaction id is unique within the store, so that a return names one sale.
 absl::StatusOr<Gateway::Recorded> Gateway::Once(
     const TerminalIdentity& who, const std::string& id, int kind, const std::string& digest,
     const std::string& original, absl::Time at, bool from_journal,
-    const std::function<absl::StatusOr<Recorded>(Tx&)>& apply) {
-  return pg::Transact<Recorded>(db_, {}, [&](Tx& tx) -> absl::StatusOr<Recorded> {
-    tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
-                   absl::StrCat(who.location, "/", id));
-    auto seen = tx.exec_params(
-        "SELECT terminal_id, request_digest, encode(receipt, 'hex'), oversold FROM "
-        "transactions WHERE location = $1 AND transaction_id = $2",
-        who.location, id);
-    if (!seen.empty()) {
-      if (seen[0][0].as<std::string>() != who.terminal_id ||
-          seen[0][1].as<std::string>() != digest) {
-        return MakeError(absl::StatusCode::kAlreadyExists, "TRANSACTION_ID_REUSED",
-                         absl::StrCat("transaction ", id, " was recorded with other contents"));
-      }
-      Recorded out;
-      out.receipt.ParseFromString(absl::HexStringToBytes(seen[0][2].as<std::string>()));
-      out.oversold = seen[0][3].as<bool>();
-      out.duplicate = true;
-      return out;
+    const std::function<absl::StatusOr<Intent>(Tx&)>& prepare) {
+  std::optional<Recorded> done;
+  ASSIGN_OR_RETURN(
+      Intent intent, pg::Transact<Intent>(db_, {}, [&](Tx& tx) -> absl::StatusOr<Intent> {
+        done.reset();
+        tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
+                       absl::StrCat(who.location, "/", id));
+        auto seen = tx.exec_params(
+            "SELECT terminal_id, request_digest, encode(receipt, 'hex'), oversold, applied, "
+            "encode(ledger_request, 'hex') FROM transactions WHERE location = $1 AND "
+            "transaction_id = $2",
+            who.location, id);
+        if (seen.empty()) {
+          ASSIGN_OR_RETURN(Intent fresh, prepare(tx));
+          tx.exec_params(
+              "INSERT INTO transactions (terminal_id, transaction_id, location, kind, "
+              "request_digest, receipt, oversold, original_transaction_id, occurred_at, "
+              "recorded_at, from_journal, applied, ledger_request) VALUES ($1, $2, $3, $4, $5, "
+              "decode($6, 'hex'), false, $7, $8, $9, $10, false, decode($11, 'hex'))",
+              who.terminal_id, id, who.location, kind, digest,
+              absl::BytesToHexString(DeterministicBytes(fresh.receipt)), original, pg::SqlTime(at),
+              pg::SqlTime(clock_.Now()), from_journal,
+              absl::BytesToHexString(DeterministicBytes(fresh.moves)));
+          return fresh;
+        }
+        if (seen[0][0].as<std::string>() != who.terminal_id ||
+            seen[0][1].as<std::string>() != digest) {
+          return MakeError(absl::StatusCode::kAlreadyExists, "TRANSACTION_ID_REUSED",
+                           absl::StrCat("transaction ", id, " was recorded with other contents"));
+        }
+        Intent stored;
+        stored.receipt.ParseFromString(absl::HexStringToBytes(seen[0][2].as<std::string>()));
+        if (seen[0][4].as<bool>()) {
+          done = Recorded{stored.receipt, seen[0][3].as<bool>(), true};
+          return stored;
+        }
+        // Recorded, the ledger call not known to be done: resume it.
+        stored.moves.ParseFromString(absl::HexStringToBytes(seen[0][5].as<std::string>()));
+        stored.check_oversold = kind == kSale;
+        return stored;
+      }));
+  if (done) return *done;
+  return Apply(who, id, original, at, std::move(intent));
+}
+
+absl::StatusOr<Gateway::Recorded> Gateway::Apply(const TerminalIdentity& who, const std::string& id,
+                                                 const std::string& original, absl::Time at,
+                                                 Intent intent) {
+  absl::Status called =
+      clients_.Call(*clients_.ledger, &LedgerService::Stub::ApplyMovements, intent.moves).status();
+  const bool refused = absl::IsInvalidArgument(called) || absl::IsNotFound(called) ||
+                       absl::IsFailedPrecondition(called) || absl::IsOutOfRange(called);
+  if (!called.ok() && !refused) return called;  // the intent stays; a retry resumes
+  // Oversold: an item whose shelf count is below zero after the sale (it happened: it stays
+  // applied, and is reported).
+  std::vector<std::string> oversold;
+  if (called.ok() && intent.check_oversold) {
+    ledger_v1::GetAvailabilityRequest after;
+    std::set<std::string> skus;
+    for (const auto& m : intent.moves.movements()) skus.insert(m.sku());
+    for (const auto& sku : skus) after.add_skus(sku);
+    after.add_locations(who.location);
+    ASSIGN_OR_RETURN(auto rows,
+                     clients_.Call(*clients_.ledger, &LedgerService::Stub::GetAvailability, after));
+    for (const auto& r : rows.rows()) {
+      if (r.sellable() < 0) oversold.push_back(r.sku());
     }
-    ASSIGN_OR_RETURN(Recorded out, apply(tx));
-    tx.exec_params(
-        "INSERT INTO transactions (terminal_id, transaction_id, location, kind, "
-        "request_digest, receipt, oversold, original_transaction_id, occurred_at, "
-        "recorded_at, from_journal) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, "
-        "$9, $10, $11)",
-        who.terminal_id, id, who.location, kind, digest,
-        absl::BytesToHexString(DeterministicBytes(out.receipt)), out.oversold, original,
-        pg::SqlTime(at), pg::SqlTime(clock_.Now()), from_journal);
-    return out;
-  });
+  }
+  RETURN_IF_ERROR(pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+                    tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
+                                   absl::StrCat(who.location, "/", id));
+                    if (refused) {
+                      // Undo the intent and the units it counted against its sale.
+                      auto gone = tx.exec_params(
+                          "DELETE FROM transactions WHERE location = $1 AND transaction_id = $2 "
+                          "AND NOT applied RETURNING 1",
+                          who.location, id);
+                      if (!gone.empty() && !original.empty()) {
+                        for (const auto& m : intent.moves.movements()) {
+                          if (m.kind() != ledger_v1::MOVEMENT_KIND_RETURN) continue;
+                          tx.exec_params(
+                              "UPDATE returned_units SET quantity = quantity - $4 WHERE "
+                              "location = $1 AND sale_transaction_id = $2 AND sku = $3",
+                              who.location, original, m.sku(), m.quantity());
+                        }
+                      }
+                      return true;
+                    }
+                    auto marked = tx.exec_params(
+                        "UPDATE transactions SET applied = true, oversold = $3 WHERE location = "
+                        "$1 AND transaction_id = $2 AND NOT applied RETURNING 1",
+                        who.location, id, !oversold.empty());
+                    if (!marked.empty() && !oversold.empty()) {
+                      tx.exec_params(
+                          "INSERT INTO oversold_incidents (terminal_id, transaction_id, location, "
+                          "skus, occurred_at, recorded_at) VALUES ($1, $2, $3, $4::text[], $5, "
+                          "$6)",
+                          who.terminal_id, id, who.location, pg::SqlTextArray(oversold),
+                          pg::SqlTime(at), pg::SqlTime(clock_.Now()));
+                    }
+                    return true;
+                  }).status());
+  if (refused) return called;
+  return Recorded{std::move(intent.receipt), !oversold.empty(), false};
+}
+
+// The cheap check first, before any lookup: one line at least, and at most kMaxLines (a return's
+// line makes up to two ledger movements, and the ledger takes 1,000 a request).
+static absl::Status CheckLineCount(int lines, const char* what) {
+  constexpr int kMaxLines = 500;
+  if (lines == 0) return InvalidArgument("lines", absl::StrCat(what, " needs at least one line"));
+  if (lines > kMaxLines) {
+    return InvalidArgument("lines", absl::StrCat(what, " has at most ", kMaxLines, " lines"));
+  }
+  return absl::OkStatus();
 }
 
 // What every sale and return needs before it is recorded: a valid id and the register's time
@@ -361,9 +450,9 @@ absl::StatusOr<ledger_v1::Item> Gateway::Item(const std::string& sku) {
 absl::StatusOr<Gateway::Recorded> Gateway::RecordSale(const TerminalIdentity& who,
                                                       const v1::SaleRequest& request,
                                                       bool from_journal) {
+  RETURN_IF_ERROR(CheckLineCount(request.lines_size(), "a sale"));
   ASSIGN_OR_RETURN(Context ctx, Prepare(who, request.transaction_id(), request.has_occurred_at(),
                                         request.occurred_at()));
-  if (request.lines().empty()) return InvalidArgument("lines", "a sale needs at least one line");
   // Everything read from other services comes before the transaction.
   std::vector<SaleItem> items;
   std::vector<std::string> skus;
@@ -412,41 +501,20 @@ absl::StatusOr<Gateway::Recorded> Gateway::RecordSale(const TerminalIdentity& wh
   ASSIGN_OR_RETURN(pos::Receipt receipt,
                    MakeReceipt(Header(ctx, who, request.transaction_id(), false), items, tenders));
   const std::string digest = rpc::RequestDigest(DeterministicBytes(request));
-  return Once(
-      who, request.transaction_id(), kSale, digest, "", ctx.at, from_journal,
-      [&](Tx& tx) -> absl::StatusOr<Recorded> {
-        RETURN_IF_ERROR(
-            clients_.Call(*clients_.ledger, &LedgerService::Stub::ApplyMovements, moves).status());
-        // Oversold: an item whose shelf count is below zero after the sale (it happened: it
-        // stays applied, and is reported).
-        ledger_v1::GetAvailabilityRequest after;
-        for (const auto& sku : skus) after.add_skus(sku);
-        after.add_locations(who.location);
-        ASSIGN_OR_RETURN(auto rows, clients_.Call(*clients_.ledger,
-                                                  &LedgerService::Stub::GetAvailability, after));
-        std::vector<std::string> oversold;
-        for (const auto& r : rows.rows()) {
-          if (r.sellable() < 0) oversold.push_back(r.sku());
-        }
-        if (!oversold.empty()) {
-          tx.exec_params(
-              "INSERT INTO oversold_incidents (terminal_id, transaction_id, location, skus, "
-              "occurred_at, recorded_at) VALUES ($1, $2, $3, $4::text[], $5, $6)",
-              who.terminal_id, request.transaction_id(), who.location, pg::SqlTextArray(oversold),
-              pg::SqlTime(ctx.at), pg::SqlTime(clock_.Now()));
-        }
-        return Recorded{ToProto(receipt, skus, ctx.at, ""), !oversold.empty(), false};
-      });
+  return Once(who, request.transaction_id(), kSale, digest, "", ctx.at, from_journal,
+              [&](Tx&) -> absl::StatusOr<Intent> {
+                return Intent{ToProto(receipt, skus, ctx.at, ""), moves, true};
+              });
 }
 
 absl::StatusOr<Gateway::Recorded> Gateway::RecordReturn(const TerminalIdentity& who,
                                                         const v1::ReturnRequest& request,
                                                         bool from_journal) {
+  RETURN_IF_ERROR(CheckLineCount(request.lines_size(), "a return"));
   ASSIGN_OR_RETURN(Context ctx, Prepare(who, request.transaction_id(), request.has_occurred_at(),
                                         request.occurred_at()));
   const std::string& original = request.original_transaction_id();
   if (!original.empty()) RETURN_IF_ERROR(ValidateCode("original_transaction_id", original));
-  if (request.lines().empty()) return InvalidArgument("lines", "a return needs at least one line");
   if (original.empty() && !ctx.settings.returns_without_receipt()) {
     return MakeError(
         absl::StatusCode::kFailedPrecondition, "RETURN_NEEDS_RECEIPT",
@@ -464,7 +532,7 @@ absl::StatusOr<Gateway::Recorded> Gateway::RecordReturn(const TerminalIdentity& 
   const std::string digest = rpc::RequestDigest(DeterministicBytes(request));
   return Once(
       who, request.transaction_id(), kReturn, digest, original, ctx.at, from_journal,
-      [&](Tx& tx) -> absl::StatusOr<Recorded> {
+      [&](Tx& tx) -> absl::StatusOr<Intent> {
         // What the original sale sold of each item: units, yen paid and tax rate.
         struct Sold {
           int64_t quantity = 0, paid = 0;
@@ -474,7 +542,7 @@ absl::StatusOr<Gateway::Recorded> Gateway::RecordReturn(const TerminalIdentity& 
         if (!original.empty()) {
           auto rows = tx.exec_params(
               "SELECT encode(receipt, 'hex') FROM transactions WHERE location = $1 AND "
-              "transaction_id = $2 AND kind = $3",
+              "transaction_id = $2 AND kind = $3 AND applied",
               who.location, original, kSale);
           if (rows.empty()) {
             return MakeError(absl::StatusCode::kNotFound, "SALE_NOT_FOUND",
@@ -550,9 +618,7 @@ absl::StatusOr<Gateway::Recorded> Gateway::RecordReturn(const TerminalIdentity& 
         ASSIGN_OR_RETURN(
             pos::Receipt receipt,
             MakeReceipt(Header(ctx, who, request.transaction_id(), true), lines, refund));
-        RETURN_IF_ERROR(
-            clients_.Call(*clients_.ledger, &LedgerService::Stub::ApplyMovements, moves).status());
-        return Recorded{ToProto(receipt, skus, ctx.at, original), false, false};
+        return Intent{ToProto(receipt, skus, ctx.at, original), moves, false};
       });
 }
 

@@ -82,10 +82,20 @@ class Gateway {
                                   const google::protobuf::Timestamp& time);
   static ReceiptHeader Header(const Context& ctx, const TerminalIdentity& who,
                               const std::string& id, bool is_return);
+  // What a new transaction is to record and to ask of the ledger.
+  struct Intent {
+    v1::Receipt receipt;
+    ledger_v1::ApplyMovementsRequest moves;
+    bool check_oversold = false;  // a sale: look for shelves below zero afterwards
+  };
   absl::StatusOr<Recorded> Once(
       const TerminalIdentity& who, const std::string& id, int kind, const std::string& digest,
       const std::string& original, absl::Time at, bool from_journal,
-      const std::function<absl::StatusOr<Recorded>(pqxx::transaction_base&)>& apply);
+      const std::function<absl::StatusOr<Intent>(pqxx::transaction_base&)>& prepare);
+  // Calls the ledger for a recorded intent, then marks it applied (or removes it when the
+  // ledger refuses for good).
+  absl::StatusOr<Recorded> Apply(const TerminalIdentity& who, const std::string& id,
+                                 const std::string& original, absl::Time at, Intent intent);
   absl::StatusOr<Recorded> RecordSale(const TerminalIdentity& who, const v1::SaleRequest& request,
                                       bool from_journal);
   absl::StatusOr<Recorded> RecordReturn(const TerminalIdentity& who,

@@ -107,6 +107,18 @@ std::optional<OrderRow> ReadOrder(Tx& tx, const std::string& channel,
   return o;
 }
 
+// The order as committed, read without a lock: what a step that calls the ledger works from
+// (no transaction is open across the call; the step's result is then recorded under the lock,
+// unless another call finished the order meanwhile).
+absl::StatusOr<std::optional<OrderRow>> PeekOrder(pg::Database& db, const std::string& channel,
+                                                  const std::string& external_id) {
+  return db.Run<std::optional<OrderRow>>(
+      [&](pqxx::connection& c) -> absl::StatusOr<std::optional<OrderRow>> {
+        pqxx::nontransaction tx(c);
+        return ReadOrder(tx, channel, external_id, false);
+      });
+}
+
 v1::Order LoadOrder(Tx& tx, int64_t order_id) {
   auto r = tx.exec_params1(
       "SELECT channel, external_order_id, customer, pickup_store, state, "
@@ -467,17 +479,27 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
       if (!*inserted) continue;
     }
 
-    // Hold the allocations in the ledger, all or nothing, under the order's row lock.
+    // Hold the allocations in the ledger, all or nothing, with no transaction open (the call is
+    // idempotent: a retry, or a concurrent repeat, resumes it); then record the result.
     bool stale = false;          // the allocation no longer fits (stock moved, or the order lapsed)
     bool final_refusal = false;  // the ledger refused for a reason a new allocation cannot fix
     absl::Status stale_reason;
+    ASSIGN_OR_RETURN(std::optional<OrderRow> seen,
+                     PeekOrder(db_, request.channel(), request.external_order_id()));
+    std::optional<bool> held;
+    if (seen && seen->state == kPlacing && seen->expires_at > clock_.Now()) {
+      // A transient failure leaves the placing order; a retry resumes.
+      ASSIGN_OR_RETURN(held, HoldAll(ledger_, *seen, absl::StrCat("rsv-place-", seen->id), deadline,
+                                     &stale_reason));
+    }
     auto placed = db_.Run<v1::Order>([&](pqxx::connection& c) {
       return pg::RunInTransaction<v1::Order>(
           c, tx_options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
             stale = false;
             final_refusal = false;
             auto o = ReadOrder(tx, request.channel(), request.external_order_id(), true);
-            if (!o) {  // dropped by a concurrent attempt: allocate afresh
+            if (!o || !seen || o->id != seen->id) {
+              // Dropped, or dropped and placed again, by a concurrent attempt: look again.
               stale = true;
               stale_reason = absl::AbortedError("the order was dropped concurrently; retry");
               return v1::Order();
@@ -486,19 +508,15 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
             if (o->expires_at <= clock_.Now()) {
               stale = true;
               stale_reason = WrongState("ORDER_EXPIRED", "the order lapsed while being placed");
-            } else {
-              // A transient failure leaves the placing order; a retry resumes.
-              ASSIGN_OR_RETURN(bool held, HoldAll(ledger_, *o, absl::StrCat("rsv-place-", o->id),
-                                                  deadline, &stale_reason));
-              if (!held) {
-                // The ledger refused: drop the order (and its counts). A shortage is retried
-                // with a fresh allocation; any other refusal is the answer.
-                stale = true;
-                if (!HasReason(stale_reason, "INSUFFICIENT_STOCK")) final_refusal = true;
-              }
+            } else if (!held || !*held) {
+              // The ledger refused: drop the order (and its counts). A shortage is retried
+              // with a fresh allocation; any other refusal is the answer.
+              stale = true;
+              if (!HasReason(stale_reason, "INSUFFICIENT_STOCK")) final_refusal = true;
             }
             if (stale) {
-              // Nothing was held: drop the attempt so that the next one allocates afresh.
+              // Nothing is held (or what was lapses with the order): drop the attempt so that
+              // the next one allocates afresh.
               ReleaseLimits(tx, o->id);
               tx.exec_params("DELETE FROM orders WHERE order_id = $1", o->id);
               return v1::Order();
@@ -571,15 +589,22 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
   if (!outcome.ok()) return outcome;
   if (!resume) return checked;
 
-  // 2. Post every hold; if one lapsed first, return those posted and report the expiry.
+  // 2. Post every hold (no transaction open; each call idempotent, so a failure leaves the
+  // intent and a retry resumes); if one lapsed first, those posted are taken back and the expiry
+  // is reported. Then the result is recorded, unless another call finished the order meanwhile.
+  ASSIGN_OR_RETURN(std::optional<OrderRow> seen, PeekOrder(db_, channel, external_id));
+  if (!seen) return OrderNotFound(channel, external_id);
+  std::optional<bool> all_posted;
+  if (seen->state == kConfirming) {
+    ASSIGN_OR_RETURN(all_posted, PostAll(ledger_, *seen, deadline));
+  }
   auto order = db_.Run<v1::Order>([&](pqxx::connection& c) {
     return pg::RunInTransaction<v1::Order>(c, options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
       outcome = absl::OkStatus();
       auto o = ReadOrder(tx, channel, external_id, true);
       if (!o) return OrderNotFound(channel, external_id);
-      if (o->state != kConfirming) return LoadOrder(tx, o->id);           // finished meanwhile
-      ASSIGN_OR_RETURN(bool all_posted, PostAll(ledger_, *o, deadline));  // else the intent stays
-      if (all_posted) {
+      if (o->state != kConfirming || !all_posted) return LoadOrder(tx, o->id);  // finished
+      if (*all_posted) {
         SetState(tx, o->id, v1::ORDER_STATE_CONFIRMED, clock_.Now());
         return LoadOrder(tx, o->id);
       }
