@@ -665,42 +665,52 @@ absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::
   });
   if (!checked.ok() || !resume) return checked;
 
-  // 2. Give the units back: committed ones to sellable, held ones released.
+  // 2. Give the units back: committed ones to sellable, held ones released (no transaction
+  // open; each call idempotent, so a failure leaves the intent and repeating resumes). Then the
+  // result is recorded, unless another call finished the cancellation meanwhile.
+  ASSIGN_OR_RETURN(std::optional<OrderRow> seen, PeekOrder(db_, channel, external_id));
+  if (!seen) return OrderNotFound(channel, external_id);
+  if (seen->state == kCancelling) {
+    ASSIGN_OR_RETURN(const int from, db_.Run<int>([&](pqxx::connection& c) -> absl::StatusOr<int> {
+      pqxx::nontransaction tx(c);
+      return tx.exec_params1("SELECT cancelled_from FROM orders WHERE order_id = $1", seen->id)[0]
+          .as<int>();
+    }));
+    for (const auto& a : seen->allocations) {
+      if (from == v1::ORDER_STATE_CONFIRMED) {
+        if (a.quantity == a.fulfilled) continue;
+        ledger_v1::CancelCommittedRequest cancel;
+        cancel.set_request_id(absl::StrCat("rsv-cancel-", a.hold_id));
+        cancel.set_sku(a.sku);
+        cancel.set_location(a.location);
+        cancel.set_quantity(a.quantity - a.fulfilled);
+        cancel.set_channel(channel);
+        cancel.set_order_ref(external_id);
+        RETURN_IF_ERROR(ledger_
+                            .Call(ledger_.ledger(),
+                                  &ledger_v1::LedgerService::Stub::CancelCommitted, cancel,
+                                  deadline)
+                            .status());
+        continue;
+      }
+      ledger_v1::VoidHoldRequest release;
+      release.set_request_id(absl::StrCat("rsv-void-", a.hold_id));
+      release.set_hold_id(a.hold_id);
+      auto result = ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::VoidHold,
+                                 release, deadline);
+      if (!result.ok() && !HasReason(result.status(), "HOLD_NOT_FOUND") &&
+          !HasReason(result.status(), "HOLD_NOT_PENDING") &&
+          !HasReason(result.status(), "HOLD_EXPIRED")) {
+        return result.status();  // the intent stays; a retry resumes
+      }
+    }
+  }
   return db_.Run<v1::Order>([&](pqxx::connection& c) {
     return pg::RunInTransaction<v1::Order>(c, options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
       auto o = ReadOrder(tx, channel, external_id, true);
       if (!o) return OrderNotFound(channel, external_id);
-      if (o->state != kCancelling) return LoadOrder(tx, o->id);  // finished meanwhile
-      const int from =
-          tx.exec_params1("SELECT cancelled_from FROM orders WHERE order_id = $1", o->id)[0]
-              .as<int>();
-      for (const auto& a : o->allocations) {
-        if (from == v1::ORDER_STATE_CONFIRMED) {
-          if (a.quantity == a.fulfilled) continue;
-          ledger_v1::CancelCommittedRequest cancel;
-          cancel.set_request_id(absl::StrCat("rsv-cancel-", a.hold_id));
-          cancel.set_sku(a.sku);
-          cancel.set_location(a.location);
-          cancel.set_quantity(a.quantity - a.fulfilled);
-          cancel.set_channel(channel);
-          cancel.set_order_ref(external_id);
-          RETURN_IF_ERROR(ledger_
-                              .Call(ledger_.ledger(),
-                                    &ledger_v1::LedgerService::Stub::CancelCommitted, cancel,
-                                    deadline)
-                              .status());
-          continue;
-        }
-        ledger_v1::VoidHoldRequest release;
-        release.set_request_id(absl::StrCat("rsv-void-", a.hold_id));
-        release.set_hold_id(a.hold_id);
-        auto result = ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::VoidHold,
-                                   release, deadline);
-        if (!result.ok() && !HasReason(result.status(), "HOLD_NOT_FOUND") &&
-            !HasReason(result.status(), "HOLD_NOT_PENDING") &&
-            !HasReason(result.status(), "HOLD_EXPIRED")) {
-          return result.status();  // the intent stays; a retry resumes
-        }
+      if (o->state != kCancelling || seen->state != kCancelling) {
+        return LoadOrder(tx, o->id);  // finished meanwhile
       }
       ReleaseLimits(tx, o->id);
       SetState(tx, o->id, v1::ORDER_STATE_CANCELLED, clock_.Now());
@@ -798,29 +808,42 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
   });
   if (!checked.ok() || !resume) return checked;
 
-  // 2. Hand over in the ledger (each call idempotent), then record the result.
+  // 2. Hand over in the ledger (no transaction open; each call idempotent, so a failure leaves
+  // the intent and repeating resumes), then record the result under the order's lock.
+  ASSIGN_OR_RETURN(std::optional<OrderRow> seen,
+                   PeekOrder(db_, request.channel(), request.external_order_id()));
+  if (!seen) return OrderNotFound(request.channel(), request.external_order_id());
+  std::vector<std::pair<int, int64_t>> takes;
+  if (seen->state == kFulfilling) {
+    ASSIGN_OR_RETURN(takes, plan(*seen));
+    for (const auto& [index, take] : takes) {
+      const auto& a = seen->allocations[index];
+      ledger_v1::FulfilCommittedRequest fulfil;
+      fulfil.set_request_id(
+          absl::StrCat("rsv-ful-", a.hold_id, "-", RequestDigest(request.request_id())));
+      fulfil.set_sku(a.sku);
+      fulfil.set_location(a.location);
+      fulfil.set_quantity(take);
+      fulfil.set_channel(request.channel());
+      fulfil.set_order_ref(request.external_order_id());
+      RETURN_IF_ERROR(ledger_
+                          .Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::FulfilCommitted,
+                                fulfil, deadline)
+                          .status());
+    }
+  }
   return db_.Run<v1::Order>([&](pqxx::connection& c) {
     return pg::RunInTransaction<v1::Order>(c, options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
       auto o = ReadOrder(tx, request.channel(), request.external_order_id(), true);
       if (!o) return OrderNotFound(request.channel(), request.external_order_id());
       if (auto answer = stored(tx)) return *answer;  // finished meanwhile
-      ASSIGN_OR_RETURN(auto takes, plan(*o));
+      ASSIGN_OR_RETURN(auto locked, plan(*o));
+      if (o->state != kFulfilling || seen->state != kFulfilling || locked != takes) {
+        return MakeError(absl::StatusCode::kAborted, "ORDER_FULFILLING",
+                         "the hand-over changed while the ledger was called: repeat it");
+      }
       for (const auto& [index, take] : takes) {
         auto& a = o->allocations[index];
-        ledger_v1::FulfilCommittedRequest fulfil;
-        fulfil.set_request_id(
-            absl::StrCat("rsv-ful-", a.hold_id, "-", RequestDigest(request.request_id())));
-        fulfil.set_sku(a.sku);
-        fulfil.set_location(a.location);
-        fulfil.set_quantity(take);
-        fulfil.set_channel(request.channel());
-        fulfil.set_order_ref(request.external_order_id());
-        // A failure leaves the intent; repeating the request resumes.
-        RETURN_IF_ERROR(ledger_
-                            .Call(ledger_.ledger(),
-                                  &ledger_v1::LedgerService::Stub::FulfilCommitted, fulfil,
-                                  deadline)
-                            .status());
         tx.exec_params(
             "UPDATE allocations SET fulfilled = fulfilled + $3 "
             "WHERE order_id = $1 AND position = $2",
