@@ -8,8 +8,11 @@ ALTER TABLE pushes
   ADD COLUMN claimed_until timestamptz,
   ADD COLUMN claimed_revision bigint;
 
--- push_refresh: a request renewed while the follower works on it is rewritten (a new xmin), so
--- that the follower, which removes only the requests it read, leaves it for its next pass.
+-- push_refresh: each request is a row of its own (no upsert on a hot (channel, item) row, which
+-- every order of a best-seller would wait on); the follower removes the rows it read, so that a
+-- request made while it works stays for its next pass.
+ALTER TABLE push_refresh DROP CONSTRAINT push_refresh_pkey;
+ALTER TABLE push_refresh ADD COLUMN request_id bigserial PRIMARY KEY;
 
 -- A drift incident being resolved by moving kura's stock (trust the platform): the intent,
 -- committed before the ledger is called, so that another resolution waits for it to finish.

@@ -113,8 +113,8 @@ absl::StatusOr<v1::Connection> Admin::SetConnection(const v1::SetConnectionReque
         c.notification_url(), c.api_url(), c.api_credentials(), SqlTime(clock_.Now()),
         c.push_location_id());
     tx.exec_params(  // what the channel offers is pushed afresh to the (new) endpoint
-        "INSERT INTO push_refresh SELECT channel, sku FROM item_mappings WHERE channel = $1 "
-        "ON CONFLICT (channel, sku) DO UPDATE SET sku = excluded.sku",  // renewed: a new xmin
+        "INSERT INTO push_refresh (channel, sku) SELECT channel, sku FROM item_mappings "
+        "WHERE channel = $1",
         c.channel());
     v1::Connection out = ToConnection(
         tx.exec_params1(std::string(kConnectionColumns) + " WHERE channel = $1", c.channel()));
@@ -158,8 +158,7 @@ absl::StatusOr<v1::ItemMapping> Admin::SetItemMapping(const v1::SetItemMappingRe
                         "sku, platform_inventory_item_id) VALUES ($1, $2, $3, $4) ON CONFLICT "
                         "(channel, platform_item_id) DO UPDATE SET sku = $3, "
                         "platform_inventory_item_id = $4 RETURNING channel, sku) "
-                        "INSERT INTO push_refresh SELECT channel, sku FROM mapped "
-                        "ON CONFLICT (channel, sku) DO UPDATE SET sku = excluded.sku",
+                        "INSERT INTO push_refresh (channel, sku) SELECT channel, sku FROM mapped",
                         m.channel(), m.platform_item_id(), m.sku(), m.platform_inventory_item_id());
                     return true;
                   }).status());

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/escaping.h"
+#include "claim_token.h"
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 
@@ -63,8 +64,7 @@ constexpr const char* kOrderApplied =
     "UPDATE platform_orders SET cancelled = $3, platform_time = "
     "greatest(platform_time, $4::timestamptz) WHERE channel = $1 AND order_id = $2";
 constexpr const char* kPushAgain =
-    "INSERT INTO push_refresh SELECT $1, unnest($2::text[]) "
-    "ON CONFLICT (channel, sku) DO UPDATE SET sku = excluded.sku";  // renewed: a new xmin
+    "INSERT INTO push_refresh (channel, sku) SELECT $1, unnest($2::text[])";
 constexpr const char* kRefundApplied =
     "INSERT INTO applied_refunds VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 constexpr const char* kHistoryRead =
@@ -115,7 +115,7 @@ absl::StatusOr<InboxClaim> InboxStore::Claim(absl::Time now, absl::Duration leas
     const nlohmann::json headers = nlohmann::json::parse(row[3].as<std::string>());
     for (const auto& [k, v] : headers.items()) d.request.headers[k] = v.get<std::string>();
     d.request.body = absl::HexStringToBytes(row[4].as<std::string>());
-    d.token = tx.exec1("SELECT gen_random_uuid()::text")[0].as<std::string>();
+    d.token = NewClaimToken();
     const std::string until = SqlTime(now + lease);
     if (!d.order_id.empty()) {
       tx.exec_params(kAddOrder, d.channel, d.order_id);

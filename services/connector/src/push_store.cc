@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "claim_token.h"
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 
@@ -19,8 +20,9 @@ constexpr const char* kNoFlushWait = "SET LOCAL synchronous_commit = off";
 
 // Queries, by name.
 constexpr const char* kCursor = "SELECT sequence FROM feed_cursor WHERE name = 'push'";
-// xmin: a request renewed (re-inserted with ON CONFLICT DO UPDATE) gets a new one.
-constexpr const char* kRefreshes = "SELECT channel, sku, xmin::text FROM push_refresh";
+// Each request is a row; those made after this read stay for the next pass.
+constexpr const char* kRefreshes =
+    "SELECT channel, sku, request_id FROM push_refresh ORDER BY request_id LIMIT 10000";
 constexpr const char* kMappedSkus = "SELECT DISTINCT sku FROM item_mappings WHERE channel = $1";
 constexpr const char* kConnectedChannels =
     "SELECT DISTINCT m.sku, m.channel FROM item_mappings m JOIN connections c USING (channel) "
@@ -28,9 +30,7 @@ constexpr const char* kConnectedChannels =
 constexpr const char* kMoveCursor =
     "UPDATE feed_cursor SET sequence = $2 WHERE name = 'push' AND sequence = $1";
 constexpr const char* kDoneRefreshes =
-    "DELETE FROM push_refresh r USING unnest($1::text[], $2::text[], $3::text[]) "
-    "AS d(channel, sku, version) "
-    "WHERE r.channel = d.channel AND r.sku = d.sku AND r.xmin::text = d.version";
+    "DELETE FROM push_refresh WHERE request_id = ANY($1::bigint[])";
 // A value equal to the one already pushed needs no push; a value worked out afresh at the
 // position of the last push does (pushed_sequence -1). An older value never replaces a newer.
 constexpr const char* kOfferValues =
@@ -113,14 +113,14 @@ absl::StatusOr<int64_t> PushStore::Cursor() {
 }
 
 absl::StatusOr<std::vector<RefreshRequest>> PushStore::Refreshes() {
-  return Read<
-      std::vector<RefreshRequest>>(db_, [](Tx& tx) -> absl::StatusOr<std::vector<RefreshRequest>> {
-    std::vector<RefreshRequest> out;
-    for (const auto& row : tx.exec(kRefreshes)) {
-      out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()});
-    }
-    return out;
-  });
+  return Read<std::vector<RefreshRequest>>(
+      db_, [](Tx& tx) -> absl::StatusOr<std::vector<RefreshRequest>> {
+        std::vector<RefreshRequest> out;
+        for (const auto& row : tx.exec(kRefreshes)) {
+          out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>()});
+        }
+        return out;
+      });
 }
 
 absl::StatusOr<std::vector<std::string>> PushStore::MappedSkus(const std::string& channel) {
@@ -150,16 +150,14 @@ absl::StatusOr<bool> PushStore::Commit(const FollowPlan& plan, absl::Time now) {
   return pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
     tx.exec(kNoFlushWait);
     if (tx.exec_params(kMoveCursor, plan.from, plan.to).affected_rows() == 0) return false;
-    std::vector<std::string> channels, skus, versions;
+    std::vector<std::string> channels, skus;
+    std::vector<int64_t> ids;
     for (const auto& r : plan.refreshed) {
       channels.push_back(r.channel);
       skus.push_back(r.sku);
-      versions.push_back(r.version);
+      ids.push_back(r.request_id);
     }
-    if (!plan.refreshed.empty()) {
-      tx.exec_params(kDoneRefreshes, SqlTextArray(channels), SqlTextArray(skus),
-                     SqlTextArray(versions));
-    }
+    if (!plan.refreshed.empty()) tx.exec_params(kDoneRefreshes, pg::SqlNumberArray(ids));
     if (!plan.values.empty()) {
       std::vector<std::string> value_channels, value_skus, ats;
       std::vector<int64_t> available;
@@ -172,7 +170,7 @@ absl::StatusOr<bool> PushStore::Commit(const FollowPlan& plan, absl::Time now) {
       tx.exec_params(kOfferValues, SqlTextArray(value_channels), SqlTextArray(value_skus),
                      pg::SqlNumberArray(available), plan.to, SqlTime(now), SqlTextArray(ats));
     }
-    // Set on the platform again, even if unchanged here.
+    // Set on the platform again, even if unchanged here (an item requested twice is one row).
     if (!plan.refreshed.empty())
       tx.exec_params(kPushAgain, SqlTextArray(channels), SqlTextArray(skus));
     return true;
@@ -209,7 +207,7 @@ absl::StatusOr<std::optional<PushClaim>> PushStore::Claim(
       skus.push_back(p.sku);
       claim.pushes.push_back(std::move(p));
     }
-    const auto token = tx.exec1("SELECT gen_random_uuid()::text")[0].as<std::string>();
+    const std::string token = NewClaimToken();
     claim.token = token;
     tx.exec_params(kTakeClaim, claim.channel, SqlTextArray(skus), token, SqlTime(now + lease));
     for (const auto& r : tx.exec_params(kTargets, claim.channel, SqlTextArray(skus))) {

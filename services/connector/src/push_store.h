@@ -18,10 +18,11 @@
 
 namespace kura::connector {
 
-/// An item to work out afresh (its mapping or connection changed), as read: `version` tells a
-/// request renewed since from the one read.
+/// A request to work an item out afresh (its mapping or connection changed, an order of it was
+/// applied): each request is its own row.
 struct RefreshRequest {
-  std::string channel, sku, version;
+  std::string channel, sku;
+  int64_t request_id = 0;
 };
 
 /// What one pass of the feed follower worked out: the values to offer as of feed position `to`.
@@ -88,7 +89,7 @@ class PushStore {
       const std::vector<std::string>& skus);
   /// Records a plan unless another follower moved the cursor since `plan.from` (then false):
   /// the values replace older ones, refreshed items are set on the platform again even if
-  /// unchanged, and their requests are done unless renewed meanwhile.
+  /// unchanged, and the requests read are done (those made meanwhile stay).
   absl::StatusOr<bool> Commit(const FollowPlan& plan, absl::Time now);
 
   /// Claims, until now + `lease`, the most overdue channel's due pushes (up to
