@@ -7,8 +7,10 @@
 
 #include <pqxx/pqxx>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "crypto.h"
@@ -283,6 +285,98 @@ TEST_CASE(
   REQUIRE(f.DeadLetters().empty());
   REQUIRE(f.l.Availability("TSHIRT-BLK-M", "wh").committed() == 2);
   REQUIRE(f.l.Availability("MUG-WHT", "wh").committed() == 1);
+  f.l.RequireConsistent();
+}
+
+TEST_CASE(
+    "A flash sale on two EC channels while registers sell the same item: exactly the stock "
+    "is sold, every order either committed or refused") {
+  ConnectorFixture f("cn_flash");
+  constexpr int kUnits = 100, kOrdersPerChannel = 150, kSenders = 16;
+  f.l.CreateItem("FLASH");
+  f.l.CreateChannel("ec2", {"store-a", "wh"});
+  f.l.CreateChannel("registers-a", {"store-a"}, lv1::CHANNEL_KIND_STORE_REGISTER, false);
+  f.l.Receive("FLASH", "wh", 60);
+  f.l.Receive("FLASH", "store-a", 40);
+  f.Connect("ec", "shopify", {kShopifySecret});
+  f.Connect("ec2", "shopify", {kShopifySecret});
+
+  // The registers of store-a sell what is on its shelf and not held (a hold on the register
+  // channel, posted at once: the ledger refuses what is not there).
+  std::atomic<bool> selling = true;
+  std::atomic<int> register_sales = 0, failed_posts = 0;
+  std::mutex error_mu;
+  std::string last_error;
+  std::thread registers([&] {
+    while (selling) {
+      const std::string hold = NewId("reg");
+      auto held = f.l.Hold("FLASH", "store-a", 1, absl::Minutes(1), "registers-a", hold);
+      if (!held.ok()) {
+        std::lock_guard lock(error_mu);
+        last_error = held.status().ToString();
+        absl::SleepFor(absl::Milliseconds(5));
+        continue;
+      }
+      lv1::PostHoldRequest post;
+      post.set_request_id(NewId());
+      post.set_hold_id(hold);
+      post.set_quantity(1);
+      if (!Call(*f.l.ledger, &lv1::LedgerService::Stub::PostHold, post).ok()) {
+        ++failed_posts;  // (checked on the test's thread)
+        continue;
+      }
+      ++register_sales;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  });
+
+  // 300 paid orders of one unit, from 16 senders, half on each channel.
+  std::atomic<int> next = 0, refused_at_intake = 0;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) {
+    senders.emplace_back([&] {
+      for (int i = next++; i < 2 * kOrdersPerChannel; i = next++) {
+        const std::string body = absl::StrCat(
+            R"({"id":)", 7000 + i, R"(,"financial_status":"paid","source_name":"web",)",
+            R"("cancelled_at":null,"customer":null,"line_items":[{"id":)", 7000 + i,
+            R"(,"variant_id":1,"sku":"FLASH","quantity":1}]})");
+        if (f.PostShopify(i % 2 == 0 ? "ec" : "ec2", body, "orders/create",
+                          absl::StrCat("flash-", i)) != 200) {
+          ++refused_at_intake;
+        }
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  REQUIRE(refused_at_intake == 0);
+  f.WaitIdle();
+  selling = false;
+  registers.join();
+  REQUIRE(failed_posts == 0);
+  INFO("the register's last refusal: " << last_error);
+
+  int confirmed = 0;
+  for (int i = 0; i < 2 * kOrdersPerChannel; ++i) {
+    auto o = f.Get(i % 2 == 0 ? "ec" : "ec2", std::to_string(7000 + i));
+    if (o.ok() && o->state() == rv1::ORDER_STATE_CONFIRMED) ++confirmed;
+  }
+  const auto committed = f.l.Availability("FLASH", "wh").committed() +
+                         f.l.Availability("FLASH", "store-a").committed();
+  INFO(confirmed << " orders confirmed, " << register_sales << " register sales");
+  REQUIRE(committed == confirmed + register_sales);  // (a register's posted hold is committed)
+  REQUIRE(confirmed + register_sales == kUnits);
+  REQUIRE(register_sales > 0);
+  // Every other order was refused for the stock, and said so.
+  pqxx::connection db(f.l.dsn());
+  pqxx::nontransaction tx(db);
+  const int short_of_stock =
+      tx.exec1("SELECT count(*) FROM connector.dead_letters WHERE reason = 'INSUFFICIENT_STOCK'")[0]
+          .as<int>();
+  for (const auto& row :
+       tx.exec("SELECT reason, count(*) FROM connector.dead_letters GROUP BY 1")) {
+    INFO(row[0].as<std::string>() << ": " << row[1].as<int>());
+  }
+  REQUIRE(short_of_stock == 2 * kOrdersPerChannel - confirmed);
   f.l.RequireConsistent();
 }
 
