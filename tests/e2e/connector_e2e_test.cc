@@ -42,17 +42,22 @@ struct ConnectorFixture : Fixture {
                             const std::map<std::string, std::string>& settings = {})
       : Fixture(name) {
     webhook_port = kura::testing::FreePort();
-    std::map<std::string, std::string> env{
-        {"KURA_LEDGER_ADDR", l.address()},
-        {"KURA_RESERVATION_ADDR", reservation->grpc_address()},
-        {"KURA_WEBHOOK_LISTEN", absl::StrCat("127.0.0.1:", webhook_port)},
-        {"KURA_INBOX_POLL_INTERVAL", "50ms"},
-        {"KURA_DRIFT_CONFIRM_AFTER", "0s"}};
+    env = {{"KURA_LEDGER_ADDR", l.address()},
+           {"KURA_RESERVATION_ADDR", reservation->grpc_address()},
+           {"KURA_WEBHOOK_LISTEN", absl::StrCat("127.0.0.1:", webhook_port)},
+           {"KURA_INBOX_POLL_INTERVAL", "50ms"},
+           {"KURA_DRIFT_CONFIRM_AFTER", "0s"}};
     for (const auto& [k, v] : settings) env[k] = v;
-    connector = std::make_unique<kura::testing::ServiceProcess>(
-        absl::StrCat(KURA_SERVICES_DIR, "/kura-connector"), l.dsn(), dir, env);
+    StartConnector();
     admin = cv1::ConnectorAdminService::NewStub(
         grpc::CreateChannel(connector->grpc_address(), grpc::InsecureChannelCredentials()));
+  }
+
+  // (Re)starts the connector process, on the same ports.
+  void StartConnector() {
+    connector = std::make_unique<kura::testing::ServiceProcess>(
+        absl::StrCat(KURA_SERVICES_DIR, "/kura-connector"), l.dsn(), dir, env);
+    env["KURA_GRPC_LISTEN"] = connector->grpc_address();
   }
 
   void Connect(const std::string& channel, const std::string& platform,
@@ -141,6 +146,7 @@ struct ConnectorFixture : Fixture {
   }
 
   int webhook_port = 0;
+  std::map<std::string, std::string> env;  // the connector's
   std::unique_ptr<kura::testing::ServiceProcess> connector;
   std::unique_ptr<AdminStub> admin;
 };
@@ -377,6 +383,61 @@ TEST_CASE(
     INFO(row[0].as<std::string>() << ": " << row[1].as<int>());
   }
   REQUIRE(short_of_stock == 2 * kOrdersPerChannel - confirmed);
+  f.l.RequireConsistent();
+}
+
+TEST_CASE(
+    "kill -9 of the connector during a burst of orders: each order applied exactly once "
+    "after the restart") {
+  // A short call_timeout makes the dead process's claims lapse in seconds (six of them).
+  ConnectorFixture f("cn_kill", {{"KURA_CALL_TIMEOUT", "500ms"}});
+  constexpr int kOrders = 200, kSenders = 8;
+  f.l.CreateItem("BURST");
+  f.l.Receive("BURST", "wh", 1000);
+  f.Connect("ec", "shopify", {kShopifySecret});
+
+  // Each order is sent until it is answered 200, as a platform retries an unanswered delivery.
+  std::atomic<int> next = 0, gave_up = 0;
+  auto send = [&] {
+    for (int i = next++; i < kOrders; i = next++) {
+      const std::string body =
+          absl::StrCat(R"({"id":)", 8000 + i, R"(,"financial_status":"paid","source_name":"web",)",
+                       R"("cancelled_at":null,"customer":null,"line_items":[{"id":)", 8000 + i,
+                       R"(,"variant_id":1,"sku":"BURST","quantity":1}]})");
+      const absl::Time until = absl::Now() + absl::Seconds(30);
+      while (f.PostShopify("ec", body, "orders/create", absl::StrCat("burst-", i)) != 200) {
+        if (absl::Now() > until) {
+          ++gave_up;
+          break;
+        }
+        absl::SleepFor(absl::Milliseconds(50));
+      }
+    }
+  };
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) senders.emplace_back(send);
+  REQUIRE(Eventually([&] { return next >= kOrders / 3; }));
+  f.connector->process().Signal(SIGKILL);
+  f.connector->process().Wait(absl::Seconds(10));
+  f.StartConnector();
+  for (auto& t : senders) t.join();
+  REQUIRE(gave_up == 0);
+
+  pqxx::connection db(f.l.dsn());
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        pqxx::nontransaction tx(db);
+        return tx.exec1("SELECT count(*) FROM connector.inbox WHERE state = 0")[0].as<int>() == 0;
+      },
+      absl::Seconds(30)));
+  int confirmed = 0;
+  for (int i = 0; i < kOrders; ++i) {
+    auto o = f.Get("ec", std::to_string(8000 + i));
+    if (o.ok() && o->state() == rv1::ORDER_STATE_CONFIRMED) ++confirmed;
+  }
+  REQUIRE(confirmed == kOrders);
+  REQUIRE(f.l.Availability("BURST", "wh").committed() == kOrders);
+  REQUIRE(f.DeadLetters().empty());
   f.l.RequireConsistent();
 }
 

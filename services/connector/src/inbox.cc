@@ -248,10 +248,11 @@ batch::GroupCommit<Inbox::StoreItem>::Answer Inbox::WriteBatch(std::vector<Store
 }
 
 absl::StatusOr<bool> Inbox::ProcessNext() {
-  // Long enough for a delivery's calls (each at most call_timeout) and platform reads.
-  constexpr absl::Duration kLease = absl::Minutes(2);
+  // Long enough for a delivery's calls (a few, each at most call_timeout) and platform reads;
+  // after a crash, what the dead worker held waits this long.
+  const absl::Duration lease = 6 * clients_.timeout;
   const absl::Time started = absl::Now();
-  ASSIGN_OR_RETURN(InboxClaim claim, inbox_store_.Claim(clock_.Now(), kLease));
+  ASSIGN_OR_RETURN(InboxClaim claim, inbox_store_.Claim(clock_.Now(), lease));
   if (!claim.delivery) return claim.found;
   const ClaimedDelivery& d = *claim.delivery;
   const Connector* connector = FindConnector(d.platform);
