@@ -732,6 +732,58 @@ TEST_CASE(
   f.l.RequireConsistent();
 }
 
+TEST_CASE(
+    "A quantity changed by hand on Shopify is noticed from its inventory webhook within "
+    "seconds and handled by the drift rules; kura's own pushes echo harmlessly") {
+  // Reconciliation is not run by hand here, and its own pass is minutes away: only the
+  // webhook can tell.
+  ConnectorFixture f("cn_platform_level", {{"KURA_RECONCILE_INTERVAL", "1h"}});
+  Simulator sim(
+      "shopify", f.dir, "71234567890",
+      {absl::StrCat("--webhook-url=http://127.0.0.1:", f.webhook_port, "/webhooks/shopify/ec"),
+       absl::StrCat("--webhook-secret=", kShopifySecret), "--inventory-webhooks"});
+  f.l.CreateItem("TEE");
+  cv1::SetConnectionRequest connect;
+  auto* c = connect.mutable_connection();
+  c->set_channel("ec");
+  c->set_platform("shopify");
+  c->add_webhook_secrets(kShopifySecret);
+  c->set_api_url(sim.url());
+  c->set_api_credentials("sim-token");
+  c->set_push_location_id("71234567890");
+  REQUIRE(Call(*f.admin, &AdminStub::SetConnection, connect).ok());
+  cv1::SetItemMappingRequest map;
+  map.mutable_mapping()->set_channel("ec");
+  map.mutable_mapping()->set_platform_item_id("441");
+  map.mutable_mapping()->set_sku("TEE");
+  map.mutable_mapping()->set_platform_inventory_item_id("461");
+  REQUIRE(Call(*f.admin, &AdminStub::SetItemMapping, map).ok());
+  f.l.Receive("TEE", "store-a", 10);
+  REQUIRE(Eventually([&] { return sim.Stock("461") == 10; }));
+  auto open_drifts = [&] {
+    cv1::ListDriftsRequest open;
+    open.set_state(cv1::DRIFT_STATE_OPEN);
+    auto drifts = Call(*f.admin, &AdminStub::ListDrifts, open);
+    REQUIRE(drifts.ok());
+    return *drifts;
+  };
+  // The echoes of kura's pushes (available = what kura set) change nothing.
+  f.WaitIdle();
+  REQUIRE(open_drifts().incidents_size() == 0);
+
+  // Someone sets 3 in Shopify's admin: the webhook says so, the connector reads the level,
+  // suspects and (drift_confirm_after is 0 s here) confirms: the item is frozen at once.
+  sim.Post("/sim/stock", {{"item_id", "461"}, {"quantity", 3}});
+  REQUIRE(kura::testing::WaitFor([&] { return open_drifts().incidents_size() == 1; },
+                                 absl::Seconds(5)));
+  const auto incident = open_drifts().incidents(0);
+  REQUIRE(incident.sku() == "TEE");
+  REQUIRE(incident.platform_quantity() == 3);
+  REQUIRE(incident.pushed_quantity() == 10);
+  REQUIRE(Eventually([&] { return sim.Stock("461") == 0; }));
+  f.l.RequireConsistent();
+}
+
 TEST_CASE("Connections and mappings: bad input is refused; WooCommerce's ping is answered") {
   ConnectorFixture f("cn_admin");
   cv1::SetConnectionRequest bad;

@@ -12,6 +12,9 @@
 //                POST /v2/inventory/counts/batch-retrieve, POST /v2/inventory/changes/
 //                batch-retrieve (the history: counts and adjustments, oldest first, paged);
 //                Bearer token.
+// With --inventory-webhooks (shopify, with --webhook-url) every change of a quantity, by the API
+// or by hand (/sim/stock), is sent as a signed inventory_levels/update, as Shopify does for a
+// subscribed app (kura's own pushes come back as such echoes too).
 // With --state-file=F the quantities outlive a restart (as a platform's do): read from F at start,
 // F rewritten on every change.
 // Control endpoints for tests (not part of any platform):
@@ -46,6 +49,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -70,6 +74,7 @@ struct Options {
   std::string webhook_url;
   std::string webhook_secret;
   std::string state_file;  // where the quantities are kept across restarts, as a platform does
+  bool inventory_webhooks = false;
 };
 
 class Simulator {
@@ -588,6 +593,23 @@ class Simulator {
     it->second = quantity;
     changed_at_[item] = absl::Now();
     changed_.notify_all();
+    if (o_.inventory_webhooks && o_.platform == "shopify" && !o_.webhook_url.empty()) {
+      // Sent after the change, from its own thread (mu_ is held here, and the receiver may call
+      // the API back).
+      // Shopify's ids are 64-bit numbers in JSON.
+      auto id = [](const std::string& text) -> Json {
+        int64_t n = 0;
+        return absl::SimpleAtoi(text, &n) ? Json(n) : Json(text);
+      };
+      const std::string body =
+          Json({{"inventory_item_id", id(item)},
+                {"location_id", id(o_.location)},
+                {"available", quantity},
+                {"updated_at",
+                 absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())}})
+              .dump();
+      std::thread([this, body] { Send("inventory_levels/update", body); }).detach();
+    }
     if (!o_.state_file.empty()) {  // written whole and renamed over: never half a file
       const std::string tmp = o_.state_file + ".tmp";
       std::ofstream(tmp) << Json({{"stock", stock_}}).dump();
@@ -642,6 +664,8 @@ int main(int argc, char** argv) {
       o.webhook_secret = s;
     } else if (auto f = value("state-file")) {
       o.state_file = f;
+    } else if (arg == "--inventory-webhooks") {
+      o.inventory_webhooks = true;
     } else {
       o.port = -1;
     }
@@ -651,7 +675,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: kura-ec-sim --platform=shopify|woocommerce|square --port=N "
                  "[--token=T] [--location=L] [--webhook-url=U --webhook-secret=S] "
-                 "[--state-file=F]\n");
+                 "[--inventory-webhooks] [--state-file=F]\n");
     return 2;
   }
   Simulator sim(o);

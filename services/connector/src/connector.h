@@ -54,6 +54,8 @@ struct CanonicalEvent {
                       // history (Connector::ReadMovements)
     kRefundIssued,    // a refund the delivery only names (`ref`): its lines are read from the
                       // platform (Connector::ReadRefund)
+    kLevelChanged,    // the platform's available quantity of an item (`item_ref`: its stock id)
+                      // at a location changed, to about `quantity` (a cue: read it to be sure)
   };
   Kind kind;
   std::string order_id;

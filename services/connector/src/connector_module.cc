@@ -224,7 +224,11 @@ class ConnectorModule final : public server::ServiceModule {
         pusher_(context.db, context.clock, clients_, metrics_),
         db_(context.db),
         poll_interval_(poll_interval),
-        push_workers_(push_workers) {
+        push_workers_(push_workers),
+        confirm_after_(drift_confirm_after) {
+    inbox_.OnLevelChanged([this](const std::string& channel, const std::set<std::string>& skus) {
+      ScheduleCheck({channel, skus, 0}, absl::ZeroDuration());
+    });
     for (int i = 0; i < workers; ++i) {
       workers_.emplace_back([this] {
         Loop(
@@ -252,6 +256,7 @@ class ConnectorModule final : public server::ServiceModule {
       });
     }
     workers_.emplace_back([this] { WatchFeed(); });
+    workers_.emplace_back([this] { CheckLevels(); });
     gauges_ = std::make_unique<server::Periodic>(absl::Seconds(1), [this] { UpdateGauges(); });
     reconcile_ = std::make_unique<server::Periodic>(reconcile_interval, [this] {
       auto pass = reconciler_.Reconcile("");
@@ -311,6 +316,7 @@ class ConnectorModule final : public server::ServiceModule {
       if (watch_ != nullptr) watch_->TryCancel();
     }
     for (Wakeup* w : {&inbox_wake_, &feed_wake_, &push_wake_}) w->cv.notify_all();
+    checks_cv_.notify_all();
     for (auto& t : workers_) {
       if (t.joinable()) t.join();
     }
@@ -388,6 +394,54 @@ class ConnectorModule final : public server::ServiceModule {
       w.cv.wait_for(lock, absl::ToChronoNanoseconds(wait), [&] { return stop_ || w.pending > 0; });
       if (stop_) return;
       if (w.pending > 0) --w.pending;
+    }
+  }
+
+  // Items of a channel to check against the platform (their level there was reported changed).
+  struct LevelCheck {
+    std::string channel;
+    std::set<std::string> skus;
+    int round;  // checks made so far
+  };
+
+  void ScheduleCheck(LevelCheck check, absl::Duration after) {
+    {
+      std::lock_guard lock(mu_);
+      checks_.emplace(absl::Now() + after, std::move(check));
+    }
+    checks_cv_.notify_one();
+  }
+
+  // Checks items whose level an inventory webhook reported changed (Shopify
+  // inventory_levels/update) against the platform at once, under the drift rules: a mismatch is
+  // suspected, then checked again when it may be confirmed (drift_confirm_after), up to 20
+  // times while it stays only suspected (a platform sale's order on its way looks the same).
+  void CheckLevels() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      if (checks_.empty()) {
+        checks_cv_.wait(lock);
+        continue;
+      }
+      const absl::Time due = checks_.begin()->first;
+      if (due > absl::Now()) {
+        checks_cv_.wait_for(lock, absl::ToChronoNanoseconds(due - absl::Now()));
+        continue;
+      }
+      LevelCheck check = std::move(checks_.begin()->second);
+      checks_.erase(checks_.begin());
+      lock.unlock();
+      auto pass = reconciler_.Reconcile(check.channel, check.skus);
+      if (!pass.ok()) {
+        log::Warn("checking a platform's reported level failed",
+                  {{"channel", check.channel}, {"error", std::string(pass.status().message())}});
+      } else {
+        if (pass->opened() > 0) Notify(push_wake_, push_workers_);
+        if (pass->suspected() > 0 && ++check.round < 20) {
+          ScheduleCheck(std::move(check), confirm_after_ + absl::Milliseconds(100));
+        }
+      }
+      lock.lock();
     }
   }
 
@@ -469,6 +523,9 @@ class ConnectorModule final : public server::ServiceModule {
   pg::Database& db_;
   const absl::Duration poll_interval_;
   const int push_workers_;
+  const absl::Duration confirm_after_;
+  std::multimap<absl::Time, LevelCheck> checks_;  // by when due, guarded by mu_
+  std::condition_variable checks_cv_;
   httplib::Server http_;
   std::thread http_thread_;
   std::mutex mu_;

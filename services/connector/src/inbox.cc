@@ -319,6 +319,9 @@ absl::StatusOr<bool> Inbox::ProcessNext() {
                                                  {"detail", outcome.error}});
   }
   RETURN_IF_ERROR(inbox_store_.Record(d, outcome, effects, snapshot_time, clock_.Now()));
+  if (!effects.levels_changed.empty() && on_level_changed_) {
+    on_level_changed_(d.channel, effects.levels_changed);
+  }
   observer_.Processed(absl::Now() - started);
   if (outcome.kind == DeliveryOutcome::Kind::kDead) observer_.DeadLettered(outcome.reason);
   if (outcome.kind != DeliveryOutcome::Kind::kRetry) {
@@ -460,6 +463,22 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
           RETURN_IF_ERROR(ApplyMovements(*refund));
         }
         effects.refunds_applied.push_back(event.ref);
+        break;
+      }
+      case Kind::kLevelChanged: {
+        // The platform's level of an item at the location kura pushes to differs from what
+        // kura last set there (not an echo of kura's own push): the item is checked against
+        // the platform at once, under the drift rules (after this delivery is recorded).
+        ASSIGN_OR_RETURN(ApiEndpoint api, inbox_store_.Endpoint(channel));
+        for (const auto& line : event.lines) {
+          if (!api.location_id.empty() && !line.location_ref.empty() &&
+              line.location_ref != api.location_id) {
+            continue;  // a location kura does not push to
+          }
+          ASSIGN_OR_RETURN(auto level, inbox_store_.PushedLevelOf(channel, line.item_ref));
+          if (!level || !level->pushed || *level->pushed == line.quantity) continue;
+          effects.levels_changed.insert(level->sku);
+        }
         break;
       }
       case Kind::kStockCount: {

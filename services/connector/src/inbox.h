@@ -1,10 +1,12 @@
 #pragma once
 
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,12 @@ class Inbox {
   /// reservation and ledger calls with no transaction open, records the outcome under the claim
   /// (workers of every replica share the inbox). Returns whether there was one.
   absl::StatusOr<bool> ProcessNext();
+  /// Called (on the worker's thread) when a delivery reported a platform level of some items
+  /// that differs from what kura last pushed there. Set before the workers start.
+  void OnLevelChanged(
+      std::function<void(const std::string& channel, const std::set<std::string>& skus)> f) {
+    on_level_changed_ = std::move(f);
+  }
   /// When the next waiting delivery comes due (none: nothing waits).
   absl::StatusOr<std::optional<absl::Time>> NextDue();
 
@@ -105,6 +113,7 @@ class Inbox {
   const int max_attempts_;
   InboxObserver& observer_;
   InboxStore inbox_store_{db_};
+  std::function<void(const std::string&, const std::set<std::string>&)> on_level_changed_;
   std::mutex cache_mu_;
   std::map<std::pair<std::string, std::string>, std::pair<absl::Time, std::optional<Secrets>>>
       cache_;

@@ -78,6 +78,10 @@ constexpr const char* kEndpoint =
     "SELECT api_url, api_credentials, push_location_id FROM connections WHERE channel = $1";
 constexpr const char* kRefundSeen =
     "SELECT 1 FROM applied_refunds WHERE channel = $1 AND refund_id = $2";
+constexpr const char* kPushedLevel =
+    "SELECT m.sku, p.pushed FROM item_mappings m LEFT JOIN pushes p USING (channel, sku) "
+    "WHERE m.channel = $1 AND (m.platform_inventory_item_id = $2 OR "
+    "(m.platform_inventory_item_id = '' AND m.platform_item_id = $2)) LIMIT 1";
 constexpr const char* kHistoryFrom =
     "SELECT (extract(epoch FROM history_from) * 1000000)::bigint, "
     "(extract(epoch FROM coalesce(history_read_to, history_from)) * 1000000)::bigint "
@@ -221,6 +225,18 @@ absl::StatusOr<bool> InboxStore::RefundApplied(const std::string& channel,
                                                const std::string& refund_id) {
   return Read<bool>(db_, [&](Tx& tx) -> absl::StatusOr<bool> {
     return !tx.exec_params(kRefundSeen, channel, refund_id).empty();
+  });
+}
+
+absl::StatusOr<std::optional<InboxStore::PushedLevel>> InboxStore::PushedLevelOf(
+    const std::string& channel, const std::string& stock_id) {
+  using Out = std::optional<PushedLevel>;
+  return Read<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
+    auto rows = tx.exec_params(kPushedLevel, channel, stock_id);
+    if (rows.empty()) return std::nullopt;
+    PushedLevel out{rows[0][0].as<std::string>(), std::nullopt};
+    if (!rows[0][1].is_null()) out.pushed = rows[0][1].as<int64_t>();
+    return out;
   });
 }
 

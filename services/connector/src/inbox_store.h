@@ -44,6 +44,7 @@ struct DeliveryEffects {
   std::vector<std::string> edits_not_applied;  // details, one dead letter each
   std::vector<std::string> refunds_applied;    // refund ids read and applied
   std::vector<std::pair<std::string, absl::Time>> history_read;  // (platform item, newest seen)
+  std::set<std::string> levels_changed;  // SKUs whose platform level differs from the last push
 };
 
 /// How a delivery ended this time.
@@ -83,6 +84,14 @@ class InboxStore {
   absl::StatusOr<ApiEndpoint> Endpoint(const std::string& channel);
   /// Whether refund `refund_id` of the channel was read and applied before.
   absl::StatusOr<bool> RefundApplied(const std::string& channel, const std::string& refund_id);
+  /// The item mapped to a platform stock id (Shopify inventory item) of the channel, with the
+  /// quantity kura last set there (none before the first push).
+  struct PushedLevel {
+    std::string sku;
+    std::optional<int64_t> pushed;
+  };
+  absl::StatusOr<std::optional<PushedLevel>> PushedLevelOf(const std::string& channel,
+                                                           const std::string& stock_id);
   /// Where reading a platform item's history starts, and how far it was read.
   absl::StatusOr<std::pair<absl::Time, absl::Time>> HistoryRead(const std::string& channel,
                                                                 const std::string& item);

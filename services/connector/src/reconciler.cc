@@ -49,7 +49,8 @@ void ForcePush(Tx& tx, const std::string& channel, const std::string& sku, absl:
 
 }  // namespace
 
-absl::StatusOr<v1::ReconcileResponse> Reconciler::Reconcile(const std::string& only) {
+absl::StatusOr<v1::ReconcileResponse> Reconciler::Reconcile(const std::string& only,
+                                                            const std::set<std::string>& skus) {
   if (!only.empty()) RETURN_IF_ERROR(ValidateCode("channel", only));
   struct Connection {
     std::string channel, platform;
@@ -95,6 +96,7 @@ absl::StatusOr<v1::ReconcileResponse> Reconciler::Reconcile(const std::string& o
                                               "sku) WHERE m.channel = $1 AND p.pushed IS NOT "
                                               "NULL AND p.pushed_sequence >= p.desired_sequence",
                                               conn.channel)) {
+            if (!skus.empty() && !skus.count(r[0].as<std::string>())) continue;
             got.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int64_t>()});
           }
           return got;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <set>
+
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -23,7 +25,9 @@ class Reconciler {
              absl::Duration confirm_after)
       : db_(db), clock_(clock), clients_(clients), confirm_after_(confirm_after) {}
 
-  absl::StatusOr<v1::ReconcileResponse> Reconcile(const std::string& channel);
+  /// Every connection (or `channel`'s), every settled item (or those of `skus`).
+  absl::StatusOr<v1::ReconcileResponse> Reconcile(const std::string& channel,
+                                                  const std::set<std::string>& skus = {});
   absl::StatusOr<v1::ListDriftsResponse> List(v1::DriftState state);
   absl::StatusOr<v1::DriftIncident> Resolve(const v1::ResolveDriftRequest& request);
 

@@ -118,6 +118,18 @@ class Shopify final : public Connector {
       }
       if (!returned.lines.empty()) events.push_back(std::move(returned));
     }
+    if (topic == "inventory_levels/update") {
+      // Shopify sends the level as it is when the payload is made (two quick changes can both
+      // show the last): a cue to compare, not an event log.
+      auto available = Quantity(body, "available");
+      const std::string item = IdText(body, "inventory_item_id");
+      if (item.empty() || !available) {
+        return InvalidArgument("inventory_item_id",
+                               "an inventory level needs inventory_item_id and available");
+      }
+      events.push_back(
+          {Kind::kLevelChanged, "", "", {{item, "", IdText(body, "location_id"), *available}}});
+    }
     return events;  // other topics: nothing to do
   }
 
