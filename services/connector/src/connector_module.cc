@@ -317,6 +317,7 @@ class ConnectorModule final : public server::ServiceModule {
     }
     for (Wakeup* w : {&inbox_wake_, &feed_wake_, &push_wake_}) w->cv.notify_all();
     checks_cv_.notify_all();
+    watch_cv_.notify_all();
     for (auto& t : workers_) {
       if (t.joinable()) t.join();
     }
@@ -493,7 +494,7 @@ class ConnectorModule final : public server::ServiceModule {
         log::Warn("watching the ledger's change feed failed; retrying", {{"error", error}});
       warned = true;
       std::unique_lock lock(mu_);
-      if (feed_wake_.cv.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) return;
+      if (watch_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) return;
     }
   }
 
@@ -532,6 +533,7 @@ class ConnectorModule final : public server::ServiceModule {
   bool stop_ = false;
   Wakeup inbox_wake_, feed_wake_, push_wake_;
   grpc::ClientContext* watch_ = nullptr;  // the feed watch under way, guarded by mu_
+  std::condition_variable watch_cv_;       // its wait before reconnecting
   std::vector<std::thread> workers_;
   std::unique_ptr<server::Periodic> gauges_;
   std::unique_ptr<server::Periodic> reconcile_;

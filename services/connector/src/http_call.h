@@ -17,10 +17,13 @@ struct HttpReply {
   std::string error;  // transport failure in words
 };
 
+/// The longest a platform call waits (connect, send, answer), unless told otherwise.
+inline constexpr absl::Duration kHttpTimeout = absl::Seconds(10);
+
 /// One request; `base_url` is scheme://host[:port].
 HttpReply HttpCall(const std::string& base_url, const std::string& method, const std::string& path,
                    const std::map<std::string, std::string>& headers, const std::string& body,
-                   absl::Duration timeout = absl::Seconds(10));
+                   absl::Duration timeout = kHttpTimeout);
 
 /// The outcome of an HTTP answer that is not a success: 429 (with Retry-After), 5xx or no
 /// answer (retry), other 4xx (rejected).

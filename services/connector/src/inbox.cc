@@ -120,8 +120,17 @@ class Mapper {
 // Whether a failure is the reservation or ledger being out of reach (or too slow) rather than a
 // refusal: such deliveries wait for them however long it takes.
 bool Unreachable(const absl::Status& s) {
-  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsResourceExhausted(s) ||
-         absl::IsCancelled(s);
+  if (ErrorReason(s) == "PLATFORM_READ_FAILED") return false;  // the platform's: counted
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsResourceExhausted(s);
+}
+
+// A failed read of the platform (a refund, its history): retried like a passing refusal and
+// counted, so that a platform that keeps refusing (revoked credentials) ends in a dead letter
+// instead of waiting for ever.
+absl::Status PlatformReadFailed(const absl::Status& s) {
+  if (s.ok()) return s;
+  return MakeError(absl::StatusCode::kUnavailable, "PLATFORM_READ_FAILED",
+                   std::string(s.message()));
 }
 
 }  // namespace
@@ -248,8 +257,10 @@ batch::GroupCommit<Inbox::StoreItem>::Answer Inbox::WriteBatch(std::vector<Store
 }
 
 absl::StatusOr<bool> Inbox::ProcessNext() {
-  // Long enough for a delivery's calls (a few, each at most call_timeout) and platform reads;
-  // after a crash, what the dead worker held waits this long.
+  // Long enough for a delivery's calls (a few, each at most call_timeout); after a crash, what
+  // the dead worker held waits this long. A worker slower than that (platform reads take up to
+  // kHttpTimeout each) records nothing: its claim, or its order's, is another worker's by then,
+  // and that worker repeats the idempotent calls.
   const absl::Duration lease = 6 * clients_.timeout;
   const absl::Time started = absl::Now();
   ASSIGN_OR_RETURN(InboxClaim claim, inbox_store_.Claim(clock_.Now(), lease));
@@ -318,7 +329,14 @@ absl::StatusOr<bool> Inbox::ProcessNext() {
                                                  {"reason", outcome.reason},
                                                  {"detail", outcome.error}});
   }
-  RETURN_IF_ERROR(inbox_store_.Record(d, outcome, effects, snapshot_time, clock_.Now()));
+  ASSIGN_OR_RETURN(const bool recorded,
+                   inbox_store_.Record(d, outcome, effects, snapshot_time, clock_.Now()));
+  if (!recorded) {
+    log::Warn(
+        "a delivery's claim lapsed before its outcome was recorded; another worker repeats it",
+        {{"inbox_id", std::to_string(d.inbox_id)}, {"channel", d.channel}});
+    return true;
+  }
   if (!effects.levels_changed.empty() && on_level_changed_) {
     on_level_changed_(d.channel, effects.levels_changed);
   }
@@ -459,7 +477,7 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
           log::Warn("refund gone from the platform; nothing returned",
                     {{"channel", channel}, {"order", event.order_id}, {"refund", event.ref}});
         } else {
-          RETURN_IF_ERROR(refund.status());
+          RETURN_IF_ERROR(PlatformReadFailed(refund.status()));
           RETURN_IF_ERROR(ApplyMovements(*refund));
         }
         effects.refunds_applied.push_back(event.ref);
@@ -497,9 +515,10 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
           // order it records changes in are its own; what is read twice is applied once.
           ASSIGN_OR_RETURN(const auto read, inbox_store_.HistoryRead(channel, item));
           const auto& [history_from, read_to] = read;
-          ASSIGN_OR_RETURN(std::vector<PlatformMovement> moved,
-                           connector.ReadMovements(
-                               api, {item}, std::max(history_from, read_to - absl::Minutes(1))));
+          absl::StatusOr<std::vector<PlatformMovement>> read_moved = connector.ReadMovements(
+              api, {item}, std::max(history_from, read_to - absl::Minutes(1)));
+          RETURN_IF_ERROR(PlatformReadFailed(read_moved.status()));
+          const std::vector<PlatformMovement>& moved = *read_moved;
           absl::Time newest = read_to;
           for (const PlatformMovement& m : moved) {
             newest = std::max(newest, m.recorded_at);

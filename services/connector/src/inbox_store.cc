@@ -39,13 +39,17 @@ constexpr const char* kClaimOrder =
     "order_id = $2";
 constexpr const char* kClaimDelivery =
     "UPDATE inbox SET claim = $2, claimed_until = $3 WHERE inbox_id = $1";
+// A delivery whose order another worker holds comes due when that claim ends.
 constexpr const char* kNextDue =
-    "SELECT (extract(epoch FROM min(greatest(next_attempt_at, claimed_until))) * 1000000)::bigint "
-    "FROM inbox WHERE state = 0";
-// Ends the claim; no row when it lapsed and another worker holds the delivery.
+    "SELECT (extract(epoch FROM min(greatest(i.next_attempt_at, i.claimed_until, "
+    "o.claimed_until))) * 1000000)::bigint FROM inbox i LEFT JOIN platform_orders o "
+    "ON o.channel = i.channel AND o.order_id = i.order_id AND i.order_id <> '' "
+    "WHERE i.state = 0";
+// Ends the claim; no row when it lapsed and another worker holds the delivery (or its order).
 constexpr const char* kRelease =
     "UPDATE inbox SET claim = NULL, claimed_until = NULL WHERE inbox_id = $1 AND claim = $2 "
-    "RETURNING 1";
+    "AND ($3 = '' OR EXISTS (SELECT 1 FROM platform_orders o WHERE o.channel = inbox.channel "
+    "AND o.order_id = $3 AND o.claim = $2)) RETURNING 1";
 constexpr const char* kDone =
     "UPDATE inbox SET state = 1, last_error = '', done_at = $2 WHERE inbox_id = $1";
 constexpr const char* kDead =
@@ -60,8 +64,9 @@ constexpr const char* kDeadLetter =
 constexpr const char* kReleaseOrder =
     "UPDATE platform_orders SET claim = NULL, claimed_until = NULL WHERE channel = $1 AND "
     "order_id = $2 AND claim = $3";
+// A cancellation, once known, stays (a cancel may be recorded while a create is applied).
 constexpr const char* kOrderApplied =
-    "UPDATE platform_orders SET cancelled = $3, platform_time = "
+    "UPDATE platform_orders SET cancelled = cancelled OR $3, platform_time = "
     "greatest(platform_time, $4::timestamptz) WHERE channel = $1 AND order_id = $2";
 constexpr const char* kPushAgain =
     "INSERT INTO push_refresh (channel, sku) SELECT $1, unnest($2::text[])";
@@ -135,55 +140,48 @@ absl::StatusOr<InboxClaim> InboxStore::Claim(absl::Time now, absl::Duration leas
   });
 }
 
-absl::Status InboxStore::Record(const ClaimedDelivery& d, const DeliveryOutcome& outcome,
-                                const DeliveryEffects& effects,
-                                std::optional<absl::Time> snapshot_time, absl::Time now) {
+absl::StatusOr<bool> InboxStore::Record(const ClaimedDelivery& d, const DeliveryOutcome& outcome,
+                                        const DeliveryEffects& effects,
+                                        std::optional<absl::Time> snapshot_time, absl::Time now) {
   using Kind = DeliveryOutcome::Kind;
-  return pg::Transact<bool>(
-             db_, {},
-             [&](Tx& tx) -> absl::StatusOr<bool> {
-               if (tx.exec_params(kRelease, d.inbox_id, d.token).empty()) return false;
-               switch (outcome.kind) {
-                 case Kind::kApplied:
-                   tx.exec_params(kDone, d.inbox_id, SqlTime(now));
-                   if (!d.order_id.empty()) {
-                     tx.exec_params(
-                         kOrderApplied, d.channel, d.order_id, effects.order_cancelled,
+  return pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+    if (tx.exec_params(kRelease, d.inbox_id, d.token, d.order_id).empty()) return false;
+    switch (outcome.kind) {
+      case Kind::kApplied:
+        tx.exec_params(kDone, d.inbox_id, SqlTime(now));
+        if (!d.order_id.empty()) {
+          tx.exec_params(kOrderApplied, d.channel, d.order_id, effects.order_cancelled,
                          snapshot_time ? std::optional(SqlTime(*snapshot_time)) : std::nullopt);
-                   }
-                   break;
-                 case Kind::kDead:
-                   tx.exec_params(kDeadLetter, d.inbox_id, outcome.reason, outcome.error,
-                                  SqlTime(now));
-                   tx.exec_params(kDead, d.inbox_id, outcome.error, SqlTime(now));
-                   break;
-                 case Kind::kRetry:
-                   tx.exec_params(kLater, d.inbox_id, outcome.count_attempt ? 1 : 0, outcome.error,
-                                  SqlTime(outcome.retry_at));
-                   break;
-               }
-               if (!d.order_id.empty())
-                 tx.exec_params(kReleaseOrder, d.channel, d.order_id, d.token);
-               // Facts of what was done: kept whatever the outcome (a retry does not redo them).
-               if (!effects.touched.empty()) {
-                 tx.exec_params(kPushAgain, d.channel,
-                                pg::SqlTextArray({effects.touched.begin(), effects.touched.end()}));
-               }
-               for (const auto& refund : effects.refunds_applied) {
-                 tx.exec_params(kRefundApplied, d.channel, refund, SqlTime(now));
-               }
-               for (const auto& [item, newest] : effects.history_read) {
-                 tx.exec_params(kHistoryRead, d.channel, item, SqlTime(newest));
-               }
-               if (outcome.kind != Kind::kRetry) {  // a retry finds the edit again
-                 for (const auto& detail : effects.edits_not_applied) {
-                   tx.exec_params(kDeadLetter, d.inbox_id, "ORDER_EDIT_NOT_APPLIED", detail,
-                                  SqlTime(now));
-                 }
-               }
-               return true;
-             })
-      .status();
+        }
+        break;
+      case Kind::kDead:
+        tx.exec_params(kDeadLetter, d.inbox_id, outcome.reason, outcome.error, SqlTime(now));
+        tx.exec_params(kDead, d.inbox_id, outcome.error, SqlTime(now));
+        break;
+      case Kind::kRetry:
+        tx.exec_params(kLater, d.inbox_id, outcome.count_attempt ? 1 : 0, outcome.error,
+                       SqlTime(outcome.retry_at));
+        break;
+    }
+    if (!d.order_id.empty()) tx.exec_params(kReleaseOrder, d.channel, d.order_id, d.token);
+    // Facts of what was done: kept whatever the outcome (a retry does not redo them).
+    if (!effects.touched.empty()) {
+      tx.exec_params(kPushAgain, d.channel,
+                     pg::SqlTextArray({effects.touched.begin(), effects.touched.end()}));
+    }
+    for (const auto& refund : effects.refunds_applied) {
+      tx.exec_params(kRefundApplied, d.channel, refund, SqlTime(now));
+    }
+    for (const auto& [item, newest] : effects.history_read) {
+      tx.exec_params(kHistoryRead, d.channel, item, SqlTime(newest));
+    }
+    if (outcome.kind != Kind::kRetry) {  // a retry finds the edit again
+      for (const auto& detail : effects.edits_not_applied) {
+        tx.exec_params(kDeadLetter, d.inbox_id, "ORDER_EDIT_NOT_APPLIED", detail, SqlTime(now));
+      }
+    }
+    return true;
+  });
 }
 
 absl::StatusOr<std::optional<absl::Time>> InboxStore::NextDue() {

@@ -65,11 +65,12 @@ class InboxStore {
   /// now + `lease`. Found without a delivery: another worker took the order meanwhile.
   absl::StatusOr<InboxClaim> Claim(absl::Time now, absl::Duration lease);
   /// Records the outcome and effects of a claimed delivery and releases it and its order.
-  /// Nothing is recorded when the claim lapsed and another worker took the delivery. When
+  /// Nothing is recorded (false) when the claim lapsed and another worker took the delivery or
+  /// its order. When
   /// `snapshot_time` is set, the order's newest applied snapshot moves up to it.
-  absl::Status Record(const ClaimedDelivery& d, const DeliveryOutcome& outcome,
-                      const DeliveryEffects& effects, std::optional<absl::Time> snapshot_time,
-                      absl::Time now);
+  absl::StatusOr<bool> Record(const ClaimedDelivery& d, const DeliveryOutcome& outcome,
+                              const DeliveryEffects& effects,
+                              std::optional<absl::Time> snapshot_time, absl::Time now);
   /// When the next waiting delivery comes due (none: nothing waits).
   absl::StatusOr<std::optional<absl::Time>> NextDue();
 

@@ -86,7 +86,10 @@ constexpr const char* kRecord =
     "  THEN greatest(p.pushed_sequence, r.sequence) ELSE p.pushed_sequence END, "
     "platform_quantity = CASE WHEN r.kind IN (0, 1) THEN r.quantity WHEN r.kind = 4 THEN NULL "
     "  ELSE p.platform_quantity END, "
-    "stale_cap = CASE WHEN r.kind = 0 THEN NULL WHEN r.kind = 1 THEN r.quantity "
+    // A cap from a failed compare-and-set holds only for the value claimed: a newer value
+    // (which cleared the cap) is offered whole.
+    "stale_cap = CASE WHEN r.kind = 0 THEN NULL "
+    "  WHEN r.kind = 1 AND p.revision = p.claimed_revision THEN r.quantity "
     "  ELSE p.stale_cap END, "
     "attempts = CASE WHEN r.kind IN (0, 3) THEN 0 ELSE p.attempts + r.counted END, "
     "last_error = r.error, "

@@ -1,5 +1,6 @@
 #include "pusher.h"
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <thread>
@@ -125,7 +126,7 @@ void Pusher::Pace(const std::string& channel, const RateLimit& limit) {
 absl::StatusOr<bool> Pusher::PushNext() {
   // Long enough for the rate limit's wait and the platform's answer; a pusher that dies leaves
   // its claim to lapse.
-  constexpr absl::Duration kLease = absl::Seconds(90);
+  constexpr absl::Duration kLease = absl::Minutes(5);
   ASSIGN_OR_RETURN(std::optional<PushClaim> claim,
                    store_.Claim(clock_.Now(), kLease, [](const std::string& platform) {
                      const Connector* c = FindConnector(platform);
@@ -172,6 +173,19 @@ absl::StatusOr<bool> Pusher::PushNext() {
       Pace(claim->channel, limit);
       std::vector<PushResult> answered = connector->Push(claim->api, chunk);
       answered.resize(chunk.size());  // (a connector answers each; kRetry if one did not)
+      const bool whole_call_refused =
+          chunk.size() > 1 && std::all_of(answered.begin(), answered.end(), [](const auto& r) {
+            return r.outcome == Outcome::kRejected;
+          });
+      if (whole_call_refused) {
+        // One bad item (deleted on the platform, say) refuses a whole call: each is sent alone,
+        // so that only the bad one waits.
+        for (size_t k = 0; k < chunk.size(); ++k) {
+          Pace(claim->channel, limit);
+          std::vector<PushResult> alone = connector->Push(claim->api, {chunk[k]});
+          answered[k] = alone.empty() ? PushResult{} : std::move(alone[0]);
+        }
+      }
       for (auto& r : answered) results.push_back(std::move(r));
     }
   }

@@ -229,6 +229,9 @@ absl::StatusOr<v1::DriftIncident> Reconciler::Resolve(const v1::ResolveDriftRequ
           return MakeError(absl::StatusCode::kFailedPrecondition, "DRIFT_RESOLVING",
                            absl::StrCat("the incident is being resolved trusting ", resolving));
         }
+        // Either way is an intent: the other way is refused until this one is done.
+        tx.exec_params("UPDATE drift_incidents SET resolving = $2 WHERE incident_id = $1",
+                       d.incident_id(), request.trust());
         if (request.trust() != "platform") return d;
         // kura's stock at the location the platform's stock stands for, moved by the
         // difference between the platform's quantity and kura's available to promise.
@@ -254,8 +257,6 @@ absl::StatusOr<v1::DriftIncident> Reconciler::Resolve(const v1::ResolveDriftRequ
           m->set_quantity(delta);
           m->set_channel(d.channel());
           m->set_source_ref(absl::StrCat("drift incident ", d.incident_id()));
-          tx.exec_params("UPDATE drift_incidents SET resolving = 'platform' WHERE incident_id = $1",
-                         d.incident_id());
         }
         return d;
       }));
@@ -266,6 +267,14 @@ absl::StatusOr<v1::DriftIncident> Reconciler::Resolve(const v1::ResolveDriftRequ
   }
   return pg::Transact<v1::DriftIncident>(db_, {}, [&](Tx& tx) -> absl::StatusOr<v1::DriftIncident> {
     ASSIGN_OR_RETURN(v1::DriftIncident d, open_incident(tx));
+    const std::string resolving =
+        tx.exec_params1("SELECT resolving FROM drift_incidents WHERE incident_id = $1",
+                        d.incident_id())[0]
+            .as<std::string>();
+    if (resolving != request.trust()) {  // taken over by the other way meanwhile
+      return MakeError(absl::StatusCode::kFailedPrecondition, "DRIFT_RESOLVING",
+                       absl::StrCat("the incident is being resolved trusting ", resolving));
+    }
     tx.exec_params("UPDATE drift_incidents SET state = $2, resolved_at = $3 WHERE incident_id = $1",
                    d.incident_id(), request.trust() == "kura" ? 1 : 2, SqlTime(clock_.Now()));
     ForcePush(tx, d.channel(), d.sku(), clock_.Now());

@@ -220,8 +220,9 @@ class WooCommerce final : public Connector {
     return event;
   }
 
-  // The products batch endpoint takes up to 100 items.
-  RateLimit Limits() const override { return {5, 5, 100}; }
+  // The products batch endpoint takes up to 100 items, but a variation is a call of its own
+  // (made one after another within the claim): 20 a batch.
+  RateLimit Limits() const override { return {5, 5, 20}; }
 
  private:
   static std::map<std::string, std::string> Auth(const ApiEndpoint& api) {

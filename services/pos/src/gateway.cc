@@ -373,7 +373,9 @@ absl::StatusOr<Gateway::Recorded> Gateway::Apply(const TerminalIdentity& who, co
       if (r.sellable() < 0) oversold.push_back(r.sku());
     }
   }
+  bool withdrawn = false, duplicate = false;
   RETURN_IF_ERROR(pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+                    withdrawn = duplicate = false;
                     tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
                                    absl::StrCat(who.location, "/", id));
                     if (refused) {
@@ -397,7 +399,17 @@ absl::StatusOr<Gateway::Recorded> Gateway::Apply(const TerminalIdentity& who, co
                         "UPDATE transactions SET applied = true, oversold = $3 WHERE location = "
                         "$1 AND transaction_id = $2 AND NOT applied RETURNING 1",
                         who.location, id, !oversold.empty());
-                    if (!marked.empty() && !oversold.empty()) {
+                    if (marked.empty()) {
+                      // Marked by a concurrent repeat (a duplicate), or withdrawn by a repeat
+                      // the ledger refused: then the register sends it again.
+                      auto row = tx.exec_params(
+                          "SELECT 1 FROM transactions WHERE location = $1 AND transaction_id = $2",
+                          who.location, id);
+                      withdrawn = row.empty();
+                      duplicate = !withdrawn;
+                      return true;
+                    }
+                    if (!oversold.empty()) {
                       tx.exec_params(
                           "INSERT INTO oversold_incidents (terminal_id, transaction_id, location, "
                           "skus, occurred_at, recorded_at) VALUES ($1, $2, $3, $4::text[], $5, "
@@ -408,7 +420,11 @@ absl::StatusOr<Gateway::Recorded> Gateway::Apply(const TerminalIdentity& who, co
                     return true;
                   }).status());
   if (refused) return called;
-  return Recorded{std::move(intent.receipt), !oversold.empty(), false};
+  if (withdrawn) {
+    return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
+                     absl::StrCat("transaction ", id, " was withdrawn meanwhile: send it again"));
+  }
+  return Recorded{std::move(intent.receipt), !oversold.empty(), duplicate};
 }
 
 // The cheap check first, before any lookup: one line at least, and at most kMaxLines (a return's

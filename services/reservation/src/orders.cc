@@ -233,6 +233,24 @@ absl::StatusOr<bool> PostAll(const LedgerClient& ledger, const OrderRow& o,
   return false;
 }
 
+// Releases every hold of an order (each call idempotent; a hold already gone is fine).
+absl::Status VoidAll(const LedgerClient& ledger, const OrderRow& o,
+                     std::optional<absl::Time> deadline) {
+  for (const auto& a : o.allocations) {
+    ledger_v1::VoidHoldRequest release;
+    release.set_request_id(absl::StrCat("rsv-void-", a.hold_id));
+    release.set_hold_id(a.hold_id);
+    auto result =
+        ledger.Call(ledger.ledger(), &ledger_v1::LedgerService::Stub::VoidHold, release, deadline);
+    if (!result.ok() && !HasReason(result.status(), "HOLD_NOT_FOUND") &&
+        !HasReason(result.status(), "HOLD_NOT_PENDING") &&
+        !HasReason(result.status(), "HOLD_EXPIRED")) {
+      return result.status();
+    }
+  }
+  return absl::OkStatus();
+}
+
 struct Planned {
   std::string sku, location;
   int64_t quantity;
@@ -487,6 +505,7 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
     ASSIGN_OR_RETURN(std::optional<OrderRow> seen,
                      PeekOrder(db_, request.channel(), request.external_order_id()));
     std::optional<bool> held;
+    bool orphaned = false;  // held for an order a concurrent attempt dropped
     if (seen && seen->state == kPlacing && seen->expires_at > clock_.Now()) {
       // A transient failure leaves the placing order; a retry resumes.
       ASSIGN_OR_RETURN(held, HoldAll(ledger_, *seen, absl::StrCat("rsv-place-", seen->id), deadline,
@@ -498,9 +517,12 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
             stale = false;
             final_refusal = false;
             auto o = ReadOrder(tx, request.channel(), request.external_order_id(), true);
+            orphaned = false;
             if (!o || !seen || o->id != seen->id) {
-              // Dropped, or dropped and placed again, by a concurrent attempt: look again.
+              // Dropped, or dropped and placed again, by a concurrent attempt: look again. What
+              // this attempt held for the dropped order is released (below).
               stale = true;
+              orphaned = held.has_value() && *held;
               stale_reason = absl::AbortedError("the order was dropped concurrently; retry");
               return v1::Order();
             }
@@ -526,6 +548,7 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
           });
     });
     if (!placed.ok()) return placed.status();
+    if (orphaned) RETURN_IF_ERROR(VoidAll(ledger_, *seen, deadline));
     if (!stale) return placed;
     // Stock keeps moving under us: report the shortage after three allocations.
     if (final_refusal || attempt >= 3) return stale_reason;
@@ -676,33 +699,22 @@ absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::
       return tx.exec_params1("SELECT cancelled_from FROM orders WHERE order_id = $1", seen->id)[0]
           .as<int>();
     }));
+    if (from != v1::ORDER_STATE_CONFIRMED) {
+      RETURN_IF_ERROR(VoidAll(ledger_, *seen, deadline));  // the intent stays; a retry resumes
+    }
     for (const auto& a : seen->allocations) {
-      if (from == v1::ORDER_STATE_CONFIRMED) {
-        if (a.quantity == a.fulfilled) continue;
-        ledger_v1::CancelCommittedRequest cancel;
-        cancel.set_request_id(absl::StrCat("rsv-cancel-", a.hold_id));
-        cancel.set_sku(a.sku);
-        cancel.set_location(a.location);
-        cancel.set_quantity(a.quantity - a.fulfilled);
-        cancel.set_channel(channel);
-        cancel.set_order_ref(external_id);
-        RETURN_IF_ERROR(ledger_
-                            .Call(ledger_.ledger(),
-                                  &ledger_v1::LedgerService::Stub::CancelCommitted, cancel,
-                                  deadline)
-                            .status());
-        continue;
-      }
-      ledger_v1::VoidHoldRequest release;
-      release.set_request_id(absl::StrCat("rsv-void-", a.hold_id));
-      release.set_hold_id(a.hold_id);
-      auto result = ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::VoidHold,
-                                 release, deadline);
-      if (!result.ok() && !HasReason(result.status(), "HOLD_NOT_FOUND") &&
-          !HasReason(result.status(), "HOLD_NOT_PENDING") &&
-          !HasReason(result.status(), "HOLD_EXPIRED")) {
-        return result.status();  // the intent stays; a retry resumes
-      }
+      if (from != v1::ORDER_STATE_CONFIRMED || a.quantity == a.fulfilled) continue;
+      ledger_v1::CancelCommittedRequest cancel;
+      cancel.set_request_id(absl::StrCat("rsv-cancel-", a.hold_id));
+      cancel.set_sku(a.sku);
+      cancel.set_location(a.location);
+      cancel.set_quantity(a.quantity - a.fulfilled);
+      cancel.set_channel(channel);
+      cancel.set_order_ref(external_id);
+      RETURN_IF_ERROR(ledger_
+                          .Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::CancelCommitted,
+                                cancel, deadline)
+                          .status());
     }
   }
   return db_.Run<v1::Order>([&](pqxx::connection& c) {
