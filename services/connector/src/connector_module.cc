@@ -533,7 +533,7 @@ class ConnectorModule final : public server::ServiceModule {
   bool stop_ = false;
   Wakeup inbox_wake_, feed_wake_, push_wake_;
   grpc::ClientContext* watch_ = nullptr;  // the feed watch under way, guarded by mu_
-  std::condition_variable watch_cv_;       // its wait before reconnecting
+  std::condition_variable watch_cv_;      // its wait before reconnecting
   std::vector<std::thread> workers_;
   std::unique_ptr<server::Periodic> gauges_;
   std::unique_ptr<server::Periodic> reconcile_;
