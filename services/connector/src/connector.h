@@ -92,6 +92,13 @@ struct StockUpdate {
   absl::Time as_of;
 };
 
+/// A platform's call budget in calls: what its bucket holds, holds now, and restores a second.
+struct CallBudget {
+  double burst = 0;
+  double available = 0;
+  double per_second = 0;
+};
+
 /// What became of one update.
 struct PushResult {
   enum class Outcome {
@@ -105,6 +112,8 @@ struct PushResult {
   std::optional<int64_t> current;
   absl::Duration retry_after = absl::ZeroDuration();
   std::string detail;
+  /// The platform's budget as its answer reported it, when it does (Shopify).
+  std::optional<CallBudget> budget = std::nullopt;
 };
 
 /// A change of stock made on the platform itself (a sale at its own register, a write-off), read

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_replace.h"
+#include "call_bucket.h"
 #include "connector.h"
 #include "crypto.h"
 #include "json_util.h"
@@ -262,4 +263,28 @@ TEST_CASE("Deliveries are identified for dedupe and parsed into canonical events
 }
 
 }  // namespace
+TEST_CASE("A channel's calls are paced by a bucket, then by the budget the platform reports") {
+  const absl::Time t0 = absl::FromUnixSeconds(1'000'000);
+  const RateLimit configured{5, 10};  // 10 at once, then 5 a second
+  CallBucket bucket(configured, t0);
+  for (int i = 0; i < 10; ++i) REQUIRE(bucket.Take(configured, t0) == absl::ZeroDuration());
+  REQUIRE(bucket.Take(configured, t0) == absl::Milliseconds(200));
+  REQUIRE(bucket.Take(configured, t0) == absl::Milliseconds(400));  // callers queue
+  // A second later five calls came back: the two waiting, and three more.
+  const absl::Time t1 = t0 + absl::Seconds(1);
+  for (int i = 0; i < 3; ++i) REQUIRE(bucket.Take(configured, t1) == absl::ZeroDuration());
+  REQUIRE(bucket.Take(configured, t1) > absl::ZeroDuration());
+
+  // A plan with a larger budget (1,000 points, 100 restored a second, 10 a call), as the
+  // platform reports it: followed from then on.
+  CallBucket plus(configured, t0);
+  plus.Learn({.burst = 100, .available = 90, .per_second = 10}, t0);
+  for (int i = 0; i < 90; ++i) REQUIRE(plus.Take(configured, t0) == absl::ZeroDuration());
+  REQUIRE(plus.Take(configured, t0) == absl::Milliseconds(100));
+  // A report that is no budget (nothing restored) changes nothing.
+  CallBucket odd(configured, t0);
+  odd.Learn({.burst = 0, .available = 0, .per_second = 0}, t0);
+  REQUIRE(odd.Take(configured, t0) == absl::ZeroDuration());
+}
+
 }  // namespace kura::connector

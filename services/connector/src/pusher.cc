@@ -112,15 +112,20 @@ void Pusher::Pace(const std::string& channel, const RateLimit& limit) {
   {
     std::lock_guard lock(pace_mu_);
     const absl::Time now = absl::Now();
-    auto [it, fresh] = buckets_.try_emplace(channel, Bucket{limit.burst, now});
-    Bucket& b = it->second;
-    b.calls = std::min(limit.burst,
-                       b.calls + limit.requests_per_second * absl::ToDoubleSeconds(now - b.at));
-    b.at = now;
-    b.calls -= 1;
-    if (b.calls < 0) wait = absl::Seconds(-b.calls / limit.requests_per_second);
+    auto it = buckets_.try_emplace(channel, limit, now).first;
+    wait = it->second.Take(limit, now);
   }
   absl::SleepFor(wait);
+}
+
+void Pusher::Learn(const std::string& channel, const std::vector<PushResult>& answered) {
+  for (const auto& r : answered) {
+    if (!r.budget) continue;
+    std::lock_guard lock(pace_mu_);
+    auto it = buckets_.find(channel);
+    if (it != buckets_.end()) it->second.Learn(*r.budget, absl::Now());
+    return;
+  }
 }
 
 absl::StatusOr<bool> Pusher::PushNext() {
@@ -172,6 +177,7 @@ absl::StatusOr<bool> Pusher::PushNext() {
           updates.begin() + static_cast<ptrdiff_t>(std::min(updates.size(), begin + per_call)));
       Pace(claim->channel, limit);
       std::vector<PushResult> answered = connector->Push(claim->api, chunk);
+      Learn(claim->channel, answered);
       answered.resize(chunk.size());  // (a connector answers each; kRetry if one did not)
       const bool whole_call_refused =
           chunk.size() > 1 && std::all_of(answered.begin(), answered.end(), [](const auto& r) {

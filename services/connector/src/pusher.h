@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "call_bucket.h"
 #include "clients.h"
 #include "connector.h"
 #include "kura/base/clock.h"
@@ -49,17 +50,15 @@ class Pusher {
   // Waits for the channel's rate limit: takes a call from its bucket, waiting while it is
   // empty (callers queue in order).
   void Pace(const std::string& channel, const RateLimit& limit);
+  // Follows the budget a platform reported with its answer.
+  void Learn(const std::string& channel, const std::vector<PushResult>& answered);
 
   PushStore store_;
   const Clock& clock_;
   const Clients& clients_;
   PushObserver& observer_;
-  struct Bucket {
-    double calls;  // left; below zero, calls reserved ahead of the refill
-    absl::Time at;
-  };
   std::mutex pace_mu_;
-  std::map<std::string, Bucket> buckets_;  // per channel
+  std::map<std::string, CallBucket> buckets_;  // per channel
 };
 
 }  // namespace kura::connector

@@ -141,6 +141,7 @@ class Shopify final : public Connector {
   std::vector<PushResult> Push(const ApiEndpoint& api,
                                const std::vector<StockUpdate>& updates) const override {
     std::vector<PushResult> results(updates.size());
+    std::optional<CallBudget> budget;  // as the last answer reported it
     std::vector<size_t> pending(updates.size());
     for (size_t i = 0; i < updates.size(); ++i) pending[i] = i;
     while (!pending.empty()) {
@@ -169,12 +170,13 @@ class Shopify final : public Connector {
               {"quantities", quantities}}}}}};
       const auto all = [&](const PushResult& r) {
         for (size_t i : pending) results[i] = r;
-        return results;
+        return WithBudget(std::move(results), budget);
       };
       HttpReply reply = Graphql(api, request);
       if (reply.status != 200) return all(FailureOf(reply));
       Json body = Json::parse(reply.body, nullptr, false);
       if (body.is_discarded()) return all({.detail = "the answer is not JSON"});  // kRetry
+      budget = BudgetOf(body);
       if (auto throttled = Throttled(body)) return all(*throttled);
       if (!body.contains("data") || !body["data"].is_object() ||
           !body["data"].contains("inventorySetQuantities") ||
@@ -191,7 +193,7 @@ class Shopify final : public Connector {
         for (size_t i : pending) {
           results[i] = {.outcome = PushResult::Outcome::kApplied, .current = updates[i].quantity};
         }
-        return results;
+        return WithBudget(std::move(results), budget);
       }
       // Each error names its quantity: ["input", "quantities", "<index>", ...].
       std::vector<bool> refused(pending.size(), false);
@@ -215,7 +217,7 @@ class Shopify final : public Connector {
       }
       pending = std::move(rest);
     }
-    return results;
+    return WithBudget(std::move(results), budget);
   }
 
   absl::StatusOr<std::map<std::string, int64_t>> ReadStock(
@@ -266,6 +268,37 @@ class Shopify final : public Connector {
   static HttpReply Graphql(const ApiEndpoint& api, const Json& request) {
     return HttpCall(api.base_url, "POST", "/admin/api/2026-04/graphql.json",
                     {{"X-Shopify-Access-Token", api.credentials}}, request.dump());
+  }
+
+  // The cost budget an answer reports (extensions.cost): the bucket's points, those left and
+  // the restore rate, in calls of this one's cost.
+  static std::optional<CallBudget> BudgetOf(const Json& body) {
+    if (!body.is_object() || !body.contains("extensions") || !body["extensions"].is_object() ||
+        !body["extensions"].contains("cost") || !body["extensions"]["cost"].is_object()) {
+      return std::nullopt;
+    }
+    const Json& cost = body["extensions"]["cost"];
+    auto requested = Quantity(cost, "requestedQueryCost");
+    auto actual = Quantity(cost, "actualQueryCost");
+    const int64_t points = actual && *actual > 0 ? *actual : requested.value_or(0);
+    if (points <= 0 || !cost.contains("throttleStatus") || !cost["throttleStatus"].is_object()) {
+      return std::nullopt;
+    }
+    const Json& status = cost["throttleStatus"];
+    auto maximum = Quantity(status, "maximumAvailable");
+    auto available = Quantity(status, "currentlyAvailable");
+    auto restore = Quantity(status, "restoreRate");
+    if (!maximum || !available || !restore) return std::nullopt;
+    const double per_call = static_cast<double>(points);
+    return CallBudget{static_cast<double>(*maximum) / per_call,
+                      static_cast<double>(*available) / per_call,
+                      static_cast<double>(*restore) / per_call};
+  }
+
+  static std::vector<PushResult> WithBudget(std::vector<PushResult> results,
+                                            const std::optional<CallBudget>& budget) {
+    for (auto& r : results) r.budget = budget;
+    return results;
   }
 
   // GraphQL throttling: errors[].extensions.code THROTTLED, waiting for the points it lacks.
