@@ -92,14 +92,6 @@ constexpr const char* kHistoryFrom =
     "(extract(epoch FROM coalesce(history_read_to, history_from)) * 1000000)::bigint "
     "FROM item_mappings WHERE channel = $1 AND platform_item_id = $2";
 
-template <typename T>
-absl::StatusOr<T> Read(pg::Database& db, const std::function<absl::StatusOr<T>(Tx&)>& body) {
-  return db.Run<T>([&](pqxx::connection& c) -> absl::StatusOr<T> {
-    pqxx::nontransaction tx(c);
-    return body(tx);
-  });
-}
-
 std::optional<absl::Time> MicrosOrNull(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return absl::FromUnixMicros(f.as<int64_t>());
@@ -186,32 +178,33 @@ absl::StatusOr<bool> InboxStore::Record(const ClaimedDelivery& d, const Delivery
 
 absl::StatusOr<std::optional<absl::Time>> InboxStore::NextDue() {
   using Out = std::optional<absl::Time>;
-  return Read<Out>(
+  return pg::ReadEach<Out>(
       db_, [](Tx& tx) -> absl::StatusOr<Out> { return MicrosOrNull(tx.exec1(kNextDue)[0]); });
 }
 
 absl::StatusOr<std::optional<std::string>> InboxStore::MappedSku(
     const std::string& channel, const std::string& platform_item_id) {
-  using Out = std::optional<std::string>;
-  return Read<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
-    auto rows = tx.exec_params(kMappedSku, channel, platform_item_id);
-    if (rows.empty()) return std::nullopt;
-    return rows[0][0].as<std::string>();
-  });
+  return FirstText(kMappedSku, channel, platform_item_id);
 }
 
 absl::StatusOr<std::optional<std::string>> InboxStore::MappedLocation(
     const std::string& channel, const std::string& platform_location) {
+  return FirstText(kMappedLocation, channel, platform_location);
+}
+
+absl::StatusOr<std::optional<std::string>> InboxStore::FirstText(const char* query,
+                                                                 const std::string& a,
+                                                                 const std::string& b) {
   using Out = std::optional<std::string>;
-  return Read<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
-    auto rows = tx.exec_params(kMappedLocation, channel, platform_location);
+  return pg::ReadEach<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
+    auto rows = tx.exec_params(query, a, b);
     if (rows.empty()) return std::nullopt;
     return rows[0][0].as<std::string>();
   });
 }
 
 absl::StatusOr<ApiEndpoint> InboxStore::Endpoint(const std::string& channel) {
-  return Read<ApiEndpoint>(db_, [&](Tx& tx) -> absl::StatusOr<ApiEndpoint> {
+  return pg::ReadEach<ApiEndpoint>(db_, [&](Tx& tx) -> absl::StatusOr<ApiEndpoint> {
     auto rows = tx.exec_params(kEndpoint, channel);
     if (rows.empty()) return ApiEndpoint{};
     return ApiEndpoint{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
@@ -221,7 +214,7 @@ absl::StatusOr<ApiEndpoint> InboxStore::Endpoint(const std::string& channel) {
 
 absl::StatusOr<bool> InboxStore::RefundApplied(const std::string& channel,
                                                const std::string& refund_id) {
-  return Read<bool>(db_, [&](Tx& tx) -> absl::StatusOr<bool> {
+  return pg::ReadEach<bool>(db_, [&](Tx& tx) -> absl::StatusOr<bool> {
     return !tx.exec_params(kRefundSeen, channel, refund_id).empty();
   });
 }
@@ -229,7 +222,7 @@ absl::StatusOr<bool> InboxStore::RefundApplied(const std::string& channel,
 absl::StatusOr<std::optional<InboxStore::PushedLevel>> InboxStore::PushedLevelOf(
     const std::string& channel, const std::string& stock_id) {
   using Out = std::optional<PushedLevel>;
-  return Read<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
+  return pg::ReadEach<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
     auto rows = tx.exec_params(kPushedLevel, channel, stock_id);
     if (rows.empty()) return std::nullopt;
     PushedLevel out{rows[0][0].as<std::string>(), std::nullopt};
@@ -241,7 +234,7 @@ absl::StatusOr<std::optional<InboxStore::PushedLevel>> InboxStore::PushedLevelOf
 absl::StatusOr<std::pair<absl::Time, absl::Time>> InboxStore::HistoryRead(
     const std::string& channel, const std::string& item) {
   using Out = std::pair<absl::Time, absl::Time>;
-  return Read<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
+  return pg::ReadEach<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
     auto row = tx.exec_params1(kHistoryFrom, channel, item);
     return Out{absl::FromUnixMicros(row[0].as<int64_t>()),
                absl::FromUnixMicros(row[1].as<int64_t>())};

@@ -98,6 +98,10 @@ class InboxStore {
                                                                 const std::string& item);
 
  private:
+  // The first column of the first row of `query` ($1, $2), if any.
+  absl::StatusOr<std::optional<std::string>> FirstText(const char* query, const std::string& a,
+                                                       const std::string& b);
+
   pg::Database& db_;
 };
 

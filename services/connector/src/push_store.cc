@@ -100,23 +100,15 @@ constexpr const char* kRecord =
     "$9::integer[], $10::text[]) AS r(sku, kind, sequence, quantity, retry_at, counted, error) "
     "WHERE p.channel = $1 AND p.sku = r.sku AND p.claim = $2";
 
-template <typename T>
-absl::StatusOr<T> Read(pg::Database& db, const std::function<absl::StatusOr<T>(Tx&)>& body) {
-  return db.Run<T>([&](pqxx::connection& c) -> absl::StatusOr<T> {
-    pqxx::nontransaction tx(c);
-    return body(tx);
-  });
-}
-
 }  // namespace
 
 absl::StatusOr<int64_t> PushStore::Cursor() {
-  return Read<int64_t>(
+  return pg::ReadEach<int64_t>(
       db_, [](Tx& tx) -> absl::StatusOr<int64_t> { return tx.exec1(kCursor)[0].as<int64_t>(); });
 }
 
 absl::StatusOr<std::vector<RefreshRequest>> PushStore::Refreshes() {
-  return Read<std::vector<RefreshRequest>>(
+  return pg::ReadEach<std::vector<RefreshRequest>>(
       db_, [](Tx& tx) -> absl::StatusOr<std::vector<RefreshRequest>> {
         std::vector<RefreshRequest> out;
         for (const auto& row : tx.exec(kRefreshes)) {
@@ -127,7 +119,7 @@ absl::StatusOr<std::vector<RefreshRequest>> PushStore::Refreshes() {
 }
 
 absl::StatusOr<std::vector<std::string>> PushStore::MappedSkus(const std::string& channel) {
-  return Read<std::vector<std::string>>(
+  return pg::ReadEach<std::vector<std::string>>(
       db_, [&](Tx& tx) -> absl::StatusOr<std::vector<std::string>> {
         std::vector<std::string> out;
         for (const auto& row : tx.exec_params(kMappedSkus, channel)) {
@@ -140,7 +132,7 @@ absl::StatusOr<std::vector<std::string>> PushStore::MappedSkus(const std::string
 absl::StatusOr<std::map<std::string, std::set<std::string>>> PushStore::ConnectedChannels(
     const std::vector<std::string>& skus) {
   using Out = std::map<std::string, std::set<std::string>>;
-  return Read<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
+  return pg::ReadEach<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
     Out out;
     for (const auto& row : tx.exec_params(kConnectedChannels, SqlTextArray(skus))) {
       out[row[0].as<std::string>()].insert(row[1].as<std::string>());
@@ -222,7 +214,7 @@ absl::StatusOr<std::optional<PushClaim>> PushStore::Claim(
 
 absl::StatusOr<std::optional<absl::Time>> PushStore::NextDue() {
   using Out = std::optional<absl::Time>;
-  return Read<Out>(db_, [](Tx& tx) -> absl::StatusOr<Out> {
+  return pg::ReadEach<Out>(db_, [](Tx& tx) -> absl::StatusOr<Out> {
     auto row = tx.exec1(kNextDue);
     if (row[0].is_null()) return std::nullopt;
     return absl::FromUnixMicros(row[0].as<int64_t>());

@@ -91,7 +91,7 @@ void Books::Submit(const Request& request, Done<Response> done) {
   }
   writer_.Submit(Mutation{
       &request, [done = std::move(done)](MutationResult result) { done(Parse<Response>(result)); },
-      DeadlineScope::Current()});
+      rpc::CurrentDeadline()});
 }
 
 template <typename Response, typename Request>

@@ -14,7 +14,7 @@ namespace kura::ledger {
 /// The books' API: movements, holds, safety stock, channel caps (decided by the Writer, in one
 /// shape for all of them), and the reads: holds, availability, incoming stock, invariants and
 /// the change feed. Mutations are checked here (bad input never reaches the writer) and carry
-/// the calling RPC's deadline (DeadlineScope). Thread-safe.
+/// the calling RPC's deadline (rpc::DeadlineScope). Thread-safe.
 class Books {
  public:
   Books(pg::Database& db, const Clock& clock, Writer& writer)

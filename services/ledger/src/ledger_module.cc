@@ -31,16 +31,7 @@ namespace kura::ledger {
 namespace {
 
 using rpc::DeadlineOf;
-
-// Runs one RPC with the call's deadline given to the books' transactions (rpc::Serve).
-template <typename Response, typename Call>
-grpc::Status Serve(grpc::ServerContext* context, const std::string& domain, Response* out,
-                   Call&& call) {
-  return rpc::Serve(context, domain, out, [&] {
-    DeadlineScope deadline_scope(DeadlineOf(*context));
-    return call();
-  });
-}
+using rpc::Serve;
 
 // Counters of what the books did, for dashboards and alerts.
 struct LedgerMetrics {
@@ -224,7 +215,7 @@ class LedgerGrpc final
                                   Response* resp, Count count) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     auto trace = rpc::ServerTraceScope(*ctx);
-    DeadlineScope deadline(DeadlineOf(*ctx));
+    rpc::DeadlineScope deadline(DeadlineOf(*ctx));
     // Runs once; nothing may escape it.
     auto finish = [this, reactor, resp, count](absl::StatusOr<Response> result) {
       try {

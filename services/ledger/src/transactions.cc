@@ -8,26 +8,12 @@
 #include "storage/requests_store.h"
 
 namespace kura::ledger {
-namespace {
-
-thread_local std::optional<absl::Time> current_deadline;
-
-}  // namespace
-
-DeadlineScope::DeadlineScope(std::optional<absl::Time> deadline) : previous_(current_deadline) {
-  current_deadline = deadline;
-}
-
-DeadlineScope::~DeadlineScope() { current_deadline = previous_; }
-
-std::optional<absl::Time> DeadlineScope::Current() { return current_deadline; }
-
 absl::StatusOr<std::string> MutateOnce(pg::Database& db, const Clock& clock, const char* method,
                                        const google::protobuf::Message& request,
                                        const std::string& request_id, const Effect& effect) {
   RETURN_IF_ERROR(ValidateRequestId(request_id));
   const std::string bytes = DeterministicBytes(request);
-  const pg::TransactionOptions options{.deadline = DeadlineScope::Current()};
+  const pg::TransactionOptions options{.deadline = rpc::CurrentDeadline()};
   return pg::Transact<std::string>(
       db, options, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::string> {
         if (!storage::ClaimRequest(tx, request_id, method, bytes)) {

@@ -17,23 +17,9 @@
 #include "kura/base/clock.h"
 #include "kura/ledger/v1/change_feed.pb.h"
 #include "kura/pg/database.h"
+#include "kura/rpc/status.h"
 
 namespace kura::ledger {
-
-/// Makes `deadline` (the calling RPC's) the one Read, MutateOnce and the writer's requests get
-/// on this thread until the scope ends: statements time out when the caller has given up.
-class DeadlineScope {
- public:
-  explicit DeadlineScope(std::optional<absl::Time> deadline);
-  ~DeadlineScope();
-  DeadlineScope(const DeadlineScope&) = delete;
-  DeadlineScope& operator=(const DeadlineScope&) = delete;
-  /// The deadline of the innermost scope on this thread, if any.
-  static std::optional<absl::Time> Current();
-
- private:
-  std::optional<absl::Time> previous_;
-};
 
 /// Runs a read-only body in one repeatable-read transaction.
 template <typename Response>
@@ -41,7 +27,7 @@ absl::StatusOr<Response> Read(
     pg::Database& db,
     const std::function<absl::StatusOr<Response>(pqxx::transaction_base&)>& body) {
   const pg::TransactionOptions options{.isolation = pg::Isolation::kRepeatableRead,
-                                       .deadline = DeadlineScope::Current()};
+                                       .deadline = rpc::CurrentDeadline()};
   return pg::Transact<Response>(db, options, body);
 }
 

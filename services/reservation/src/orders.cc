@@ -112,9 +112,8 @@ std::optional<OrderRow> ReadOrder(Tx& tx, const std::string& channel,
 // unless another call finished the order meanwhile).
 absl::StatusOr<std::optional<OrderRow>> PeekOrder(pg::Database& db, const std::string& channel,
                                                   const std::string& external_id) {
-  return db.Run<std::optional<OrderRow>>(
-      [&](pqxx::connection& c) -> absl::StatusOr<std::optional<OrderRow>> {
-        pqxx::nontransaction tx(c);
+  return pg::ReadEach<std::optional<OrderRow>>(
+      db, [&](Tx& tx) -> absl::StatusOr<std::optional<OrderRow>> {
         return ReadOrder(tx, channel, external_id, false);
       });
 }
@@ -694,11 +693,12 @@ absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::
   ASSIGN_OR_RETURN(std::optional<OrderRow> seen, PeekOrder(db_, channel, external_id));
   if (!seen) return OrderNotFound(channel, external_id);
   if (seen->state == kCancelling) {
-    ASSIGN_OR_RETURN(const int from, db_.Run<int>([&](pqxx::connection& c) -> absl::StatusOr<int> {
-      pqxx::nontransaction tx(c);
-      return tx.exec_params1("SELECT cancelled_from FROM orders WHERE order_id = $1", seen->id)[0]
-          .as<int>();
-    }));
+    ASSIGN_OR_RETURN(const int from, pg::ReadEach<int>(db_, [&](Tx& tx) -> absl::StatusOr<int> {
+                       return tx
+                           .exec_params1("SELECT cancelled_from FROM orders WHERE order_id = $1",
+                                         seen->id)[0]
+                           .as<int>();
+                     }));
     if (from != v1::ORDER_STATE_CONFIRMED) {
       RETURN_IF_ERROR(VoidAll(ledger_, *seen, deadline));  // the intent stays; a retry resumes
     }

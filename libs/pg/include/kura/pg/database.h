@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <pqxx/connection>
+#include <pqxx/nontransaction>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -144,6 +145,17 @@ class Session {
   const std::vector<std::pair<std::string, std::string>> settings_;
   std::unique_ptr<pqxx::connection> conn_;
 };
+
+/// Runs a read-only `body` on one of `db`'s connections with no transaction (each statement
+/// commits on its own), waiting for the result.
+template <typename T>
+absl::StatusOr<T> ReadEach(Database& db,
+                           const std::function<absl::StatusOr<T>(pqxx::transaction_base&)>& body) {
+  return db.Run<T>([&](pqxx::connection& c) -> absl::StatusOr<T> {
+    pqxx::nontransaction tx(c);
+    return body(tx);
+  });
+}
 
 /// RunInTransaction on one of `db`'s connections, waiting for the result.
 template <typename T>
