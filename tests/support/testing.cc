@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -58,17 +60,33 @@ std::string MakeTempDir(const std::string& prefix) {
   return pattern;
 }
 
+// Ports are drawn below the kernel's ephemeral range: a port a test restarts a service on
+// must not be taken meanwhile by some process's outgoing connection (PostgreSQL, gRPC clients
+// draw their local ports from that range).
 int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  int low = 32768;
+  {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    range >> low;
+  }
+  const int first = 10000, last = std::max(first + 1000, low) - 1;
+  static std::mt19937 random(static_cast<unsigned>(::getpid()) ^
+                             static_cast<unsigned>(absl::ToUnixNanos(absl::Now())));
+  std::uniform_int_distribution<int> pick(first, last);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = pick(random);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  FAIL("no free TCP port below " << low);
+  return 0;
 }
 
 TestDatabase::TestDatabase(const std::string& prefix)

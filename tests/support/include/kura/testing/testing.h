@@ -28,7 +28,7 @@ std::string ReadFile(const std::string& path);
 /// is left behind for inspection after a failure.
 std::string MakeTempDir(const std::string& prefix);
 
-/// Returns a TCP port on 127.0.0.1 that was free a moment ago.
+/// Returns a TCP port on 127.0.0.1 that was free a moment ago, below the ephemeral range.
 int FreePort();
 
 /// A fresh database on the server of KURA_TEST_PG_DSN, dropped (with its connections) on
