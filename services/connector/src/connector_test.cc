@@ -278,13 +278,38 @@ TEST_CASE("A channel's calls are paced by a bucket, then by the budget the platf
   // A plan with a larger budget (1,000 points, 100 restored a second, 10 a call), as the
   // platform reports it: followed from then on.
   CallBucket plus(configured, t0);
-  plus.Learn({.burst = 100, .available = 90, .per_second = 10}, t0);
+  plus.Learn({.burst = 100, .available = 90, .per_second = 10}, configured, t0);
   for (int i = 0; i < 90; ++i) REQUIRE(plus.Take(configured, t0) == absl::ZeroDuration());
   REQUIRE(plus.Take(configured, t0) == absl::Milliseconds(100));
   // A report that is no budget (nothing restored) changes nothing.
   CallBucket odd(configured, t0);
-  odd.Learn({.burst = 0, .available = 0, .per_second = 0}, t0);
+  odd.Learn({.burst = 0, .available = 0, .per_second = 0}, configured, t0);
   REQUIRE(odd.Take(configured, t0) == absl::ZeroDuration());
+
+  // Two pushers keep the bucket empty, and each answer reports the platform's budget while the
+  // other waits: the refill they wait for still comes at the platform's rate (5 calls a second),
+  // it is not lost each time an answer is learned.
+  CallBucket busy(configured, t0);
+  absl::Time now = t0;
+  int calls = 0;
+  absl::Time ready[2] = {t0, t0};
+  double points = 10;  // the platform's own bucket, in calls
+  absl::Time points_at = t0;
+  while (now < t0 + absl::Seconds(10)) {
+    const int caller = ready[0] <= ready[1] ? 0 : 1;
+    now = std::max(now, ready[caller]);
+    now += busy.Take(configured, now);
+    ++calls;
+    const absl::Time answered = now + absl::Milliseconds(10);
+    points = std::min(10.0, points + 5 * absl::ToDoubleSeconds(answered - points_at)) - 1;
+    points_at = answered;
+    REQUIRE(points >= 0);  // never throttled
+    busy.Learn({.burst = 10, .available = points, .per_second = 5}, configured, answered);
+    ready[caller] = answered;
+  }
+  // 10 at once, then 5 a second for 10 seconds.
+  REQUIRE(calls >= 55);
+  REQUIRE(calls <= 62);
 }
 
 }  // namespace kura::connector

@@ -118,12 +118,13 @@ void Pusher::Pace(const std::string& channel, const RateLimit& limit) {
   absl::SleepFor(wait);
 }
 
-void Pusher::Learn(const std::string& channel, const std::vector<PushResult>& answered) {
+void Pusher::Learn(const std::string& channel, const RateLimit& limit,
+                   const std::vector<PushResult>& answered) {
   for (const auto& r : answered) {
     if (!r.budget) continue;
     std::lock_guard lock(pace_mu_);
     auto it = buckets_.find(channel);
-    if (it != buckets_.end()) it->second.Learn(*r.budget, absl::Now());
+    if (it != buckets_.end()) it->second.Learn(*r.budget, limit, absl::Now());
     return;
   }
 }
@@ -177,7 +178,7 @@ absl::StatusOr<bool> Pusher::PushNext() {
           updates.begin() + static_cast<ptrdiff_t>(std::min(updates.size(), begin + per_call)));
       Pace(claim->channel, limit);
       std::vector<PushResult> answered = connector->Push(claim->api, chunk);
-      Learn(claim->channel, answered);
+      Learn(claim->channel, limit, answered);
       answered.resize(chunk.size());  // (a connector answers each; kRetry if one did not)
       const bool whole_call_refused =
           chunk.size() > 1 && std::all_of(answered.begin(), answered.end(), [](const auto& r) {

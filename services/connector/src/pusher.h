@@ -51,7 +51,8 @@ class Pusher {
   // empty (callers queue in order).
   void Pace(const std::string& channel, const RateLimit& limit);
   // Follows the budget a platform reported with its answer.
-  void Learn(const std::string& channel, const std::vector<PushResult>& answered);
+  void Learn(const std::string& channel, const RateLimit& limit,
+             const std::vector<PushResult>& answered);
 
   PushStore store_;
   const Clock& clock_;
