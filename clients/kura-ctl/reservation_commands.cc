@@ -3,6 +3,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -31,7 +32,10 @@ const char kUsage[] =
     "reservation commands (--addr HOST:PORT, default $KURA_RESERVATION_ADDR or 127.0.0.1:7102;\n"
     "                      --json prints the API's JSON):\n"
     "  orders [--channel C] [--customer X] [--state STATE]   list orders, newest first\n"
-    "         STATE: pending|confirmed|preordered|fulfilled|cancelled|expired\n"
+    "         STATE: pending|confirmed|preordered|fulfilled|cancelled|expired|unfulfillable\n"
+    "  orders unfulfillable [--channel C]             orders a platform accepted that the stock\n"
+    "                                                 could not cover, why, and in-stock\n"
+    "                                                 alternatives to the short item\n"
     "  orders get CHANNEL ORDER                       show one order with its allocations\n"
     "  orders place CHANNEL ORDER SKU=QTY... [--customer X] [--pickup STORE] [--preorder]\n"
     "  orders confirm|cancel CHANNEL ORDER\n"
@@ -88,6 +92,9 @@ void PrintOrder(const v1::Order& o, bool json) {
   if (o.preorder()) {
     when = o.has_expected_at() ? "pre-order, expected " + FormatTime(o.expected_at()) : "pre-order";
   }
+  if (o.state() == v1::ORDER_STATE_UNFULFILLABLE) {
+    when = absl::StrCat(o.unfulfillable_reason(), ": ", o.unfulfillable_detail());
+  }
   std::printf("order %s on %s: %s, customer %s%s, %s\n", o.external_order_id().c_str(),
               o.channel().c_str(), State(o.state()).c_str(), o.customer().c_str(),
               o.pickup_store().empty() ? "" : (", pickup at " + o.pickup_store()).c_str(),
@@ -98,6 +105,53 @@ void PrintOrder(const v1::Order& o, bool json) {
                     std::to_string(a.fulfilled_quantity()), a.hold_id()});
   }
   PrintTable({"SKU", "LOCATION", "QUANTITY", "HANDED_OVER", "HOLD"}, rows);
+}
+
+// Orders its platform accepted that the stock could not cover, newest first, each with what
+// refused it and the alternatives in stock on its channel for the short item.
+int Unfulfillable(const Args& args, Stub& stub, v1::SubstituteService::Stub& substitutes) {
+  v1::ListOrdersRequest r;
+  r.set_channel(args.Get("channel"));
+  r.set_state(v1::ORDER_STATE_UNFULFILLABLE);
+  r.set_page_size(500);
+  std::vector<std::vector<std::string>> rows;
+  while (true) {
+    auto page = Call(stub, &Stub::ListOrders, r);
+    if (!page) return 1;
+    for (const auto& o : page->orders()) {
+      std::string alternatives;
+      if (!o.short_sku().empty()) {
+        v1::SuggestAlternativesRequest suggest;
+        suggest.set_sku(o.short_sku());
+        suggest.set_channel(o.channel());
+        int64_t wanted = 0;
+        for (const auto& line : o.lines()) {
+          if (line.sku() == o.short_sku()) wanted = line.quantity();
+        }
+        suggest.set_quantity(std::max<int64_t>(1, wanted));
+        auto found = Call(substitutes, &v1::SubstituteService::Stub::SuggestAlternatives, suggest);
+        if (!found) return 1;
+        for (const auto& a : found->alternatives()) {
+          if (alternatives.size() > 60) break;
+          absl::StrAppend(&alternatives, alternatives.empty() ? "" : " ", a.sku(), "(",
+                          a.available(), ")");
+        }
+      }
+      if (args.Has("json")) {
+        PrintJson(o);
+        continue;
+      }
+      rows.push_back({o.channel(), o.external_order_id(), o.unfulfillable_reason(), o.short_sku(),
+                      FormatTime(o.create_time()), alternatives.empty() ? "-" : alternatives});
+    }
+    if (page->next_page_token().empty()) break;
+    r.set_page_token(page->next_page_token());
+  }
+  if (!args.Has("json")) {
+    PrintTable({"CHANNEL", "ORDER", "REASON", "SHORT_SKU", "PLACED", "ALTERNATIVES(AVAILABLE)"},
+               rows);
+  }
+  return 0;
 }
 
 int Orders(const Args& args, Stub& stub) {
@@ -621,6 +675,10 @@ int RunReservationCommand(const std::string& command, const std::vector<std::str
   if (command == "allocation") return Allocation(*args, *v1::AllocationService::NewStub(channel));
   if (command == "preorders") return Preorders(*args, *v1::PreorderService::NewStub(channel));
   if (command == "pickup") return Pickup(*args, *v1::PickupService::NewStub(channel));
+  if (args->positional().size() == 1 && args->positional()[0] == "unfulfillable") {
+    return Unfulfillable(*args, *v1::OrderService::NewStub(channel),
+                         *v1::SubstituteService::NewStub(channel));
+  }
   return Orders(*args, *v1::OrderService::NewStub(channel));
 }
 

@@ -193,6 +193,93 @@ TEST_CASE("32 concurrent orders for the last 10 units never oversell") {
   f.l.RequireConsistent();
 }
 
+TEST_CASE("An order its platform accepted that the stock cannot cover is kept as UNFULFILLABLE") {
+  Fixture f("rsv_unfulfillable");
+  f.l.CreateItem("HOT");
+  f.l.Receive("HOT", "store-a", 6);
+  f.l.Receive("HOT", "store-b", 4);
+  f.l.CreateItem("ALT");
+  f.l.Receive("ALT", "wh", 7);
+  REQUIRE(Call(*f.substitutes, &rv1::SubstituteService::Stub::SetSubstitutes,
+               [] {
+                 rv1::SetSubstitutesRequest set;
+                 set.set_sku("HOT");
+                 set.add_substitute_skus("ALT");
+                 return set;
+               }())
+              .ok());
+  const auto accepted = [&](const std::string& id, int64_t units) {
+    return f.Place("ec", id, {{"HOT", units}}, "", "cust-1", false, true);
+  };
+  // 32 accepted orders at once for the last 10 units: 10 hold them, 22 are kept, none lost.
+  std::map<std::string, int> states;
+  std::mutex mu;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 32; ++i) {
+    callers.emplace_back([&, i] {
+      auto o = accepted(absl::StrCat("acc-", i), 1);
+      std::lock_guard lock(mu);
+      ++states[o.ok() ? rv1::OrderState_Name(o->state()) : o.status().ToString()];
+    });
+  }
+  for (auto& t : callers) t.join();
+  REQUIRE(states == std::map<std::string, int>{{"ORDER_STATE_PENDING", 10},
+                                               {"ORDER_STATE_UNFULFILLABLE", 22}});
+  REQUIRE(f.l.Availability("HOT", "store-a").held() + f.l.Availability("HOT", "store-b").held() ==
+          10);
+
+  // One of them, as its platform and an operator see it.
+  auto late = accepted("late-1", 2);
+  REQUIRE(late.ok());
+  REQUIRE(late->state() == rv1::ORDER_STATE_UNFULFILLABLE);
+  REQUIRE(late->unfulfillable_reason() == "INSUFFICIENT_STOCK");
+  REQUIRE(late->short_sku() == "HOT");
+  REQUIRE(late->unfulfillable_detail().find("available") != std::string::npos);
+  REQUIRE(late->allocations().empty());
+  REQUIRE(late->lines_size() == 1);
+  // A repeat gets it back; other contents under its id are refused; it cannot be confirmed.
+  auto again = accepted("late-1", 2);
+  REQUIRE(again.ok());
+  REQUIRE(again->SerializeAsString() == late->SerializeAsString());
+  REQUIRE(ErrorReason(accepted("late-1", 1).status()) == "ORDER_EXISTS");
+  REQUIRE(ErrorReason(f.Place("ec", "late-1", {{"HOT", 2}}).status()).empty());  // same contents
+  REQUIRE(ErrorReason(f.Confirm("ec", "late-1").status()) == "ORDER_UNFULFILLABLE");
+  // Refusals that are not the stock's stay errors, and nothing is kept of them.
+  REQUIRE(ErrorReason(f.Place("ec", "bad-1", {{"NOPE", 1}}, "", "cust-1", false, true).status()) ==
+          "ITEM_NOT_FOUND");
+  REQUIRE(ErrorReason(f.Get("ec", "bad-1").status()) == "ORDER_NOT_FOUND");
+  // Without the flag, a shortage is refused as before.
+  REQUIRE(ErrorReason(f.Place("ec", "direct-1", {{"HOT", 1}}).status()) == "INSUFFICIENT_STOCK");
+
+  rv1::ListOrdersRequest list;
+  list.set_state(rv1::ORDER_STATE_UNFULFILLABLE);
+  list.set_page_size(500);
+  auto listed = Call(*f.orders, &Stub::ListOrders, list);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->orders_size() == 23);
+  REQUIRE(listed->orders(0).external_order_id() == "late-1");  // newest first
+
+  // The operator's list names the shortage and what is in stock instead.
+  auto [code, out] = f.Ctl({"orders", "unfulfillable", "--channel", "ec"});
+  INFO(out);
+  REQUIRE(code == 0);
+  REQUIRE(out.find("late-1") != std::string::npos);
+  REQUIRE(out.find("INSUFFICIENT_STOCK") != std::string::npos);
+  REQUIRE(out.find("ALT(7)") != std::string::npos);
+  auto [shown_code, shown] = f.Ctl({"orders", "get", "ec", "late-1"});
+  INFO(shown);
+  REQUIRE(shown.find("unfulfillable, customer cust-1, INSUFFICIENT_STOCK: only") !=
+          std::string::npos);
+
+  // Cancelled (on the platform, or by an operator): nothing was held, nothing moves.
+  auto cancelled = f.Cancel("ec", "late-1");
+  REQUIRE(cancelled.ok());
+  REQUIRE(cancelled->state() == rv1::ORDER_STATE_CANCELLED);
+  REQUIRE(f.l.Availability("HOT", "store-a").held() + f.l.Availability("HOT", "store-b").held() ==
+          10);
+  f.l.RequireConsistent();
+}
+
 TEST_CASE("A limited item sells only in its window, within its cap and per-customer limit") {
   Fixture f("rsv_limited");
   f.l.CreateItem("LTD");

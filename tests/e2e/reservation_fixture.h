@@ -125,8 +125,10 @@ struct Fixture {
   absl::StatusOr<rv1::Order> Place(const std::string& channel, const std::string& id,
                                    std::vector<std::pair<std::string, int64_t>> lines,
                                    const std::string& pickup_store = "",
-                                   const std::string& customer = "cust-1", bool preorder = false) {
+                                   const std::string& customer = "cust-1", bool preorder = false,
+                                   bool record_unfulfillable = false) {
     rv1::PlaceOrderRequest r;
+    r.set_record_unfulfillable(record_unfulfillable);
     r.set_channel(channel);
     r.set_external_order_id(id);
     r.set_customer(customer);

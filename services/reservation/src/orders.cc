@@ -25,12 +25,13 @@ namespace {
 
 using Tx = pqxx::transaction_base;
 
-constexpr int kPlacing = 0;      // internal states, beside the OrderState numbers
-constexpr int kConfirming = 6;   // holds being posted (shown as pending)
-constexpr int kCancelling = 7;   // units being given back (shown as cancelled)
-constexpr int kFulfilling = 8;   // units being handed over (shown as confirmed)
-constexpr int kPreordered = 9;   // a pre-order waiting for stock (shown as preordered)
-constexpr int kConverting = 10;  // a pre-order's holds on received stock being made (preordered)
+constexpr int kPlacing = 0;         // internal states, beside the OrderState numbers
+constexpr int kConfirming = 6;      // holds being posted (shown as pending)
+constexpr int kCancelling = 7;      // units being given back (shown as cancelled)
+constexpr int kFulfilling = 8;      // units being handed over (shown as confirmed)
+constexpr int kPreordered = 9;      // a pre-order waiting for stock (shown as preordered)
+constexpr int kConverting = 10;     // a pre-order's holds on received stock being made (preordered)
+constexpr int kUnfulfillable = 11;  // accepted by its platform, not covered (unfulfillable)
 constexpr int kMaxLines = 100;
 constexpr int kMaxAllocations = 200;  // the ledger's limit of lines per CreateHolds
 constexpr int64_t kMaxLineQuantity = 1'000'000;
@@ -38,6 +39,13 @@ constexpr int64_t kMaxLineQuantity = 1'000'000;
 constexpr absl::Duration kConversionHoldTtl = absl::Minutes(10);
 
 std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
+
+// What a placed order's repeats are compared with: its contents (how a refusal is answered is
+// not part of them).
+std::string RequestBytes(v1::PlaceOrderRequest request) {
+  request.set_record_unfulfillable(false);
+  return Hex(DeterministicBytes(request));
+}
 
 using pg::SqlTime;
 
@@ -124,7 +132,8 @@ v1::Order LoadOrder(Tx& tx, int64_t order_id) {
       "(extract(epoch FROM expires_at) * 1000000)::bigint, "
       "(extract(epoch FROM create_time) * 1000000)::bigint, "
       "(extract(epoch FROM update_time) * 1000000)::bigint, preorder, "
-      "(extract(epoch FROM expected_at) * 1000000)::bigint FROM orders WHERE order_id = $1",
+      "(extract(epoch FROM expected_at) * 1000000)::bigint, unfulfillable_reason, "
+      "unfulfillable_detail, short_sku FROM orders WHERE order_id = $1",
       order_id);
   v1::Order o;
   o.set_channel(r[0].as<std::string>());
@@ -133,9 +142,12 @@ v1::Order LoadOrder(Tx& tx, int64_t order_id) {
   o.set_pickup_store(r[3].as<std::string>());
   const int state = r[4].as<int>();
   o.set_state(PublicOrderState(state));
-  if (o.state() != v1::ORDER_STATE_PREORDERED) {
+  if (o.state() != v1::ORDER_STATE_PREORDERED && o.state() != v1::ORDER_STATE_UNFULFILLABLE) {
     *o.mutable_expires_at() = MicrosToProto(r[5].as<int64_t>());
   }
+  o.set_unfulfillable_reason(r[10].as<std::string>());
+  o.set_unfulfillable_detail(r[11].as<std::string>());
+  o.set_short_sku(r[12].as<std::string>());
   o.set_preorder(r[8].as<bool>());
   if (!r[9].is_null()) *o.mutable_expected_at() = MicrosToProto(r[9].as<int64_t>());
   *o.mutable_create_time() = MicrosToProto(r[6].as<int64_t>());
@@ -322,6 +334,8 @@ v1::OrderState PublicOrderState(int state) {
     case kPreordered:
     case kConverting:
       return v1::ORDER_STATE_PREORDERED;
+    case kUnfulfillable:
+      return v1::ORDER_STATE_UNFULFILLABLE;
     default:
       return static_cast<v1::OrderState>(state);
   }
@@ -392,13 +406,64 @@ absl::StatusOr<std::map<std::string, absl::Duration>> ParseTtlByChannel(const st
 
 absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
                                         std::optional<absl::Time> deadline) {
+  // The refusals that stock or limits decide (not the request's form, nor unknown items).
+  static const auto* kNotCovered = new std::set<std::string>{
+      "INSUFFICIENT_STOCK", "TOTAL_CAP_REACHED", "PER_CUSTOMER_LIMIT", "SALE_WINDOW_CLOSED"};
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<v1::Order> placed = PlaceOrRefuse(request, deadline);
+    if (placed.ok() || !request.record_unfulfillable() || request.preorder() ||
+        !kNotCovered->count(ErrorReason(placed.status()))) {
+      return placed;
+    }
+    // Kept as unfulfillable, with what refused it; a repeat gets it back (the stored request
+    // is the same), other contents under the same id are refused as for any order.
+    const absl::Status refusal = placed.status();
+    const auto metadata = ErrorMetadata(refusal);
+    const auto sku = metadata.find("sku");
+    const absl::Time now = clock_.Now();
+    auto recorded = db_.Run<std::optional<v1::Order>>([&](pqxx::connection& c) {
+      return pg::RunInTransaction<std::optional<v1::Order>>(
+          c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<std::optional<v1::Order>> {
+            auto row = tx.exec_params(
+                "INSERT INTO orders (channel, external_order_id, customer, pickup_store, state, "
+                "request, expires_at, create_time, update_time, preorder, unfulfillable_reason, "
+                "unfulfillable_detail, short_sku) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), "
+                "$7, $7, $7, false, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING order_id",
+                request.channel(), request.external_order_id(), request.customer(),
+                request.pickup_store(), kUnfulfillable, RequestBytes(request), SqlTime(now),
+                ErrorReason(refusal), std::string(refusal.message()),
+                sku == metadata.end() ? std::string() : sku->second);
+            if (row.empty()) return std::nullopt;  // placed concurrently: look again
+            const int64_t id = row[0][0].as<int64_t>();
+            for (int i = 0; i < request.lines_size(); ++i) {
+              tx.exec_params(
+                  "INSERT INTO order_lines (order_id, line_no, sku, quantity, counted, "
+                  "counted_usage) VALUES ($1, $2, $3, $4, false, 0)",
+                  id, i, request.lines(i).sku(), request.lines(i).quantity());
+            }
+            return LoadOrder(tx, id);
+          });
+    });
+    if (!recorded.ok()) return recorded.status();
+    if (*recorded) {
+      log::Info("order recorded as unfulfillable", {{"channel", request.channel()},
+                                                    {"order", request.external_order_id()},
+                                                    {"reason", ErrorReason(refusal)}});
+      return **recorded;
+    }
+    if (attempt >= 3) return refusal;
+  }
+}
+
+absl::StatusOr<v1::Order> Orders::PlaceOrRefuse(const v1::PlaceOrderRequest& request,
+                                                std::optional<absl::Time> deadline) {
   RETURN_IF_ERROR(CheckKey(request.channel(), request.external_order_id()));
   RETURN_IF_ERROR(ValidateRef("customer", request.customer()));
   RETURN_IF_ERROR(CheckOrderLines(request.lines(), true));
   if (!request.pickup_store().empty()) {
     RETURN_IF_ERROR(ValidateCode("pickup_store", request.pickup_store()));
   }
-  const std::string bytes = Hex(DeterministicBytes(request));
+  const std::string bytes = RequestBytes(request);
   const pg::TransactionOptions tx_options{.deadline = deadline};
 
   for (int attempt = 1;; ++attempt) {
@@ -585,6 +650,9 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
         case v1::ORDER_STATE_CANCELLED:
         case kCancelling:
           return WrongState("ORDER_CANCELLED", "the order was cancelled");
+        case kUnfulfillable:
+          return WrongState("ORDER_UNFULFILLABLE",
+                            "the stock could not cover the order when it was placed");
         case v1::ORDER_STATE_EXPIRED:
           return WrongState("ORDER_EXPIRED", "the order expired before it was confirmed");
         case v1::ORDER_STATE_CONFIRMED:
@@ -668,6 +736,9 @@ absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::
         case kConverting:
           return WrongState("ORDER_CONVERTING",
                             "the pre-order is being moved onto received stock; cancel it after");
+        case kUnfulfillable:  // holds and counts nothing
+          SetState(tx, o->id, v1::ORDER_STATE_CANCELLED, clock_.Now());
+          return LoadOrder(tx, o->id);
         case kPreordered:  // holds nothing: give back its counts
           ReleaseLimits(tx, o->id);
           ReleasePreorders(tx, o->id);
@@ -912,7 +983,7 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
         c, {.isolation = pg::Isolation::kRepeatableRead},
         [&](Tx& tx) -> absl::StatusOr<v1::ListOrdersResponse> {
           std::vector<int> states;  // the stored states that show as the one asked for
-          for (int state = kPlacing; state <= kConverting; ++state) {
+          for (int state = kPlacing; state <= kUnfulfillable; ++state) {
             if (PublicOrderState(state) == request.state()) states.push_back(state);
           }
           auto rows = tx.exec_params(

@@ -54,7 +54,8 @@ class Orders {
   Orders(pg::Database& db, const Clock& clock, const LedgerClient& ledger, OrderTtl ttl)
       : db_(db), clock_(clock), ledger_(ledger), ttl_(std::move(ttl)) {}
 
-  /// The calls take the caller's deadline for their ledger calls.
+  /// The calls take the caller's deadline for their ledger calls. Place records an order its
+  /// platform accepted and the stock cannot cover as unfulfillable when asked to.
   absl::StatusOr<v1::Order> Place(const v1::PlaceOrderRequest& r, std::optional<absl::Time> d);
   absl::StatusOr<v1::Order> Confirm(const std::string& channel, const std::string& external_id,
                                     std::optional<absl::Time> deadline);
@@ -81,6 +82,9 @@ class Orders {
     kDone,       // confirmed or cancelled by someone else meanwhile
   };
   absl::StatusOr<Conversion> ConvertOne(int64_t order_id);
+  // Places an order, or refuses it (Place records some refusals as unfulfillable orders).
+  absl::StatusOr<v1::Order> PlaceOrRefuse(const v1::PlaceOrderRequest& r,
+                                          std::optional<absl::Time> deadline);
 
   pg::Database& db_;
   const Clock& clock_;
