@@ -23,7 +23,10 @@ const char kUsage[] =
     "  connector connections                          channels' platform connections\n"
     "  connector connect CHANNEL --platform P --secret S [--secret S2]\n"
     "            [--notification-url U] [--api-url U] [--credentials C] [--push-location L]\n"
-    "                                                 creates or replaces the connection;\n"
+    "            [--cancel-unfulfillable]             creates or replaces the connection;\n"
+    "                                                 --cancel-unfulfillable: orders kura\n"
+    "                                                 cannot cover are cancelled (refunded)\n"
+    "                                                 on the platform too (shopify, woocommerce);\n"
     "                                                 P: shopify|woocommerce|square|kura;\n"
     "                                                 a second --secret during a rotation\n"
     "  connector items CHANNEL                        the channel's item mappings\n"
@@ -69,13 +72,14 @@ int Connections(const Args& args, Stub& stub) {
   auto resp = Call(stub, &Stub::ListConnections, v1::ListConnectionsRequest());
   if (!resp) return 1;
   PrintRows(json, resp->connections(),
-            {"CHANNEL", "PLATFORM", "SECRETS", "NOTIFICATION_URL", "API_URL", "UPDATED"},
+            {"CHANNEL", "PLATFORM", "SECRETS", "NOTIFICATION_URL", "API_URL", "CANCELS", "UPDATED"},
             [&](const auto& c) -> std::vector<std::string> {
               return {c.channel(),
                       c.platform(),
                       std::to_string(c.webhook_secret_count()),
                       OrDash(c.notification_url()),
                       OrDash(c.api_url()),
+                      c.cancel_unfulfillable() ? "unfulfillable" : "-",
                       c.has_update_time() ? FormatTime(c.update_time()) : "-"};
             });
   return 0;
@@ -97,6 +101,7 @@ int Connect(const Args& args, Stub& stub) {
   c->set_api_url(args.Get("api-url"));
   c->set_api_credentials(args.Get("credentials"));
   c->set_push_location_id(args.Get("push-location"));
+  c->set_cancel_unfulfillable(args.Has("cancel-unfulfillable"));
   auto resp = Call(stub, &Stub::SetConnection, r);
   if (!resp) return 1;
   PrintDone(*resp, args.Has("json"),
@@ -297,7 +302,7 @@ const char* ConnectorUsage() { return kUsage; }
 int RunConnectorCommand(const std::string& command, const std::vector<std::string>& argv) {
   if (command != "connector" && command != "drift") return -1;
   auto args =
-      Args::Parse(argv, {"json"},
+      Args::Parse(argv, {"json", "cancel-unfulfillable"},
                   {"addr", "platform", "secret", "notification-url", "api-url", "credentials",
                    "inventory-item", "channel", "limit", "push-location", "state", "trust"});
   if (!args.ok()) return UsageError(absl::StrCat(command, ": ", args.status().message()));

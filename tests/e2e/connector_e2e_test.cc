@@ -314,7 +314,7 @@ TEST_CASE(
 
 TEST_CASE(
     "A flash sale on two EC channels while registers sell the same item: exactly the stock "
-    "is sold, every order either committed or refused") {
+    "is sold, every other order kept as UNFULFILLABLE") {
   ConnectorFixture f("cn_flash");
   constexpr int kUnits = 100, kOrdersPerChannel = 150, kSenders = 16;
   f.l.CreateItem("FLASH");
@@ -379,10 +379,15 @@ TEST_CASE(
   REQUIRE(failed_posts == 0);
   INFO("the register's last refusal: " << last_error);
 
-  int confirmed = 0;
+  int confirmed = 0, unfulfillable = 0;
   for (int i = 0; i < 2 * kOrdersPerChannel; ++i) {
     auto o = f.Get(i % 2 == 0 ? "ec" : "ec2", std::to_string(7000 + i));
-    if (o.ok() && o->state() == rv1::ORDER_STATE_CONFIRMED) ++confirmed;
+    REQUIRE(o.ok());  // none lost
+    if (o->state() == rv1::ORDER_STATE_CONFIRMED) ++confirmed;
+    if (o->state() == rv1::ORDER_STATE_UNFULFILLABLE) {
+      ++unfulfillable;
+      REQUIRE(o->unfulfillable_reason() == "INSUFFICIENT_STOCK");
+    }
   }
   const auto committed = f.l.Availability("FLASH", "wh").committed() +
                          f.l.Availability("FLASH", "store-a").committed();
@@ -390,17 +395,9 @@ TEST_CASE(
   REQUIRE(committed == confirmed + register_sales);  // (a register's posted hold is committed)
   REQUIRE(confirmed + register_sales == kUnits);
   REQUIRE(register_sales > 0);
-  // Every other order was refused for the stock, and said so.
-  pqxx::connection db(f.l.dsn());
-  pqxx::nontransaction tx(db);
-  const int short_of_stock =
-      tx.exec1("SELECT count(*) FROM connector.dead_letters WHERE reason = 'INSUFFICIENT_STOCK'")[0]
-          .as<int>();
-  for (const auto& row :
-       tx.exec("SELECT reason, count(*) FROM connector.dead_letters GROUP BY 1")) {
-    INFO(row[0].as<std::string>() << ": " << row[1].as<int>());
-  }
-  REQUIRE(short_of_stock == 2 * kOrdersPerChannel - confirmed);
+  // Every other order is kept as unfulfillable, for the operator (none is a dead letter).
+  REQUIRE(unfulfillable == 2 * kOrdersPerChannel - confirmed);
+  REQUIRE(f.DeadLetters().empty());
   f.l.RequireConsistent();
 }
 
@@ -495,9 +492,16 @@ TEST_CASE("A burst of signed webhooks for the last units never oversells") {
   }
   for (auto& t : senders) t.join();
   for (int status : statuses) REQUIRE(status == 200);
-  // Every delivery is applied or dead-lettered: 5 orders hold the 5 units, 25 are refused.
-  REQUIRE(Eventually([&] { return f.DeadLetters().size() == 25; }));
-  for (const auto& d : f.DeadLetters()) REQUIRE(d.reason() == "INSUFFICIENT_STOCK");
+  // Every delivery is applied: 5 orders hold the 5 units, 25 are kept as unfulfillable.
+  f.WaitIdle();
+  int unfulfillable = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto o = f.Get("ec", absl::StrCat("B-", i));
+    REQUIRE(o.ok());
+    if (o->state() == rv1::ORDER_STATE_UNFULFILLABLE) ++unfulfillable;
+  }
+  REQUIRE(unfulfillable == 25);
+  REQUIRE(f.DeadLetters().empty());
   auto stock = f.l.Availability("LAST", "wh");
   REQUIRE(stock.held() == 5);
   REQUIRE(stock.sellable() == 5);
@@ -983,6 +987,103 @@ TEST_CASE("WooCommerce refunds of shipped orders are read from the platform and 
            f.l.Availability("MUG", "store-a").sellable() == 7;
   }));
   REQUIRE(f.l.Availability("MUG", "store-a").quality_control() == 1);
+  REQUIRE(f.DeadLetters().empty());
+  f.l.RequireConsistent();
+}
+
+TEST_CASE(
+    "Orders kura cannot cover are cancelled on the platform where the channel says so, "
+    "once, and kura's order ends cancelled") {
+  ConnectorFixture f("cn_platform_cancel");
+  Simulator shop(
+      "shopify", f.dir, "71234567890",
+      {absl::StrCat("--webhook-url=http://127.0.0.1:", f.webhook_port, "/webhooks/shopify/ec"),
+       absl::StrCat("--webhook-secret=", kShopifySecret)});
+  Simulator woo("woocommerce", f.dir, "");
+  f.l.CreateItem("RARE");
+  f.l.Receive("RARE", "wh", 1);
+  f.l.CreateChannel("ec-woo", {"wh"});
+  // Bad settings are refused: a platform kura does not cancel on, or no API to call.
+  cv1::SetConnectionRequest bad;
+  bad.mutable_connection()->set_channel("ec");
+  bad.mutable_connection()->set_platform("square");
+  bad.mutable_connection()->add_webhook_secrets("square-secret-1");
+  bad.mutable_connection()->set_notification_url("https://sync.example.com/webhooks/square/ec");
+  bad.mutable_connection()->set_api_url(shop.url());
+  bad.mutable_connection()->set_cancel_unfulfillable(true);
+  REQUIRE(ErrorMetadata(Call(*f.admin, &AdminStub::SetConnection, bad).status()).at("field") ==
+          "connection.cancel_unfulfillable");
+  bad.mutable_connection()->set_platform("shopify");
+  bad.mutable_connection()->clear_api_url();
+  REQUIRE(ErrorMetadata(Call(*f.admin, &AdminStub::SetConnection, bad).status()).at("field") ==
+          "connection.cancel_unfulfillable");
+
+  const auto connect = [&](const std::string& channel, const std::string& platform,
+                           const std::string& secret, const std::string& url) {
+    cv1::SetConnectionRequest r;
+    r.mutable_connection()->set_channel(channel);
+    r.mutable_connection()->set_platform(platform);
+    r.mutable_connection()->add_webhook_secrets(secret);
+    r.mutable_connection()->set_api_url(url);
+    r.mutable_connection()->set_api_credentials("sim-token");
+    r.mutable_connection()->set_push_location_id(platform == "shopify" ? "71234567890" : "");
+    r.mutable_connection()->set_cancel_unfulfillable(true);
+    auto done = Call(*f.admin, &AdminStub::SetConnection, r);
+    INFO(done.status().ToString());
+    REQUIRE(done.ok());
+    REQUIRE(done->connection().cancel_unfulfillable());
+  };
+  connect("ec", "shopify", kShopifySecret, shop.url());
+  connect("ec-woo", "woocommerce", "woo-secret", woo.url());
+  f.MapItem("ec", "41", "RARE");
+  f.MapItem("ec-woo", "620", "RARE");
+
+  const auto shopify_order = [&](int id) {
+    const std::string body = absl::StrCat(
+        R"({"id":)", id, R"(,"financial_status":"paid","source_name":"web","cancelled_at":null,)",
+        R"("customer":null,"line_items":[{"id":1,"variant_id":41,"sku":"","quantity":1}]})");
+    return f.PostShopify("ec", body, "orders/create", absl::StrCat("cancel-", id));
+  };
+  // The first order takes the unit; the second cannot be covered: kept, then cancelled on
+  // Shopify, whose orders/cancelled comes back and cancels it in kura.
+  REQUIRE(shopify_order(5001) == 200);
+  REQUIRE(Eventually([&] {
+    auto o = f.Get("ec", "5001");
+    return o.ok() && o->state() == rv1::ORDER_STATE_CONFIRMED;
+  }));
+  REQUIRE(shopify_order(5002) == 200);
+  REQUIRE(Eventually([&] {
+    auto o = f.Get("ec", "5002");
+    return o.ok() && o->state() == rv1::ORDER_STATE_CANCELLED;
+  }));
+  auto cancelled = *shop.Get("/sim/cancelled");
+  INFO(cancelled.dump());
+  REQUIRE(cancelled["orders"].size() == 1);
+  REQUIRE(cancelled["orders"].contains("5002"));
+  REQUIRE(absl::StrContains(cancelled["orders"]["5002"]["query"].get<std::string>(),
+                            "reason: INVENTORY, refund: true"));
+  REQUIRE(absl::StrContains(cancelled["orders"]["5002"]["staffNote"].get<std::string>(),
+                            "INSUFFICIENT_STOCK"));
+  // The same order delivered again changes nothing and is not cancelled twice.
+  REQUIRE(shopify_order(5002) == 200);
+  f.WaitIdle();
+  REQUIRE((*shop.Get("/sim/cancelled"))["orders"].size() == 1);
+
+  // WooCommerce: the order is set to "cancelled" through the REST API.
+  const std::string woo_order =
+      R"({"id":902,"status":"processing","date_modified_gmt":"2026-11-26T08:00:00",)"
+      R"("date_completed_gmt":null,"customer_id":0,"line_items":[{"id":1,"product_id":620,)"
+      R"("variation_id":0,"quantity":1,"sku":""}],"refunds":[]})";
+  REQUIRE(f.Post("woocommerce", "ec-woo", woo_order,
+                 {{"X-WC-Webhook-Topic", "order.updated"},
+                  {"X-WC-Webhook-Signature",
+                   connector::Base64(connector::HmacSha256("woo-secret", woo_order))},
+                  {"X-WC-Webhook-Delivery-ID", "woo-902"}}) == 200);
+  REQUIRE(Eventually([&] { return (*woo.Get("/sim/cancelled"))["orders"].contains("902"); }));
+  REQUIRE((*woo.Get("/sim/cancelled"))["orders"]["902"]["status"] == "cancelled");
+  auto kept = f.Get("ec-woo", "902");
+  REQUIRE(kept.ok());
+  REQUIRE(kept->state() == rv1::ORDER_STATE_UNFULFILLABLE);  // until WooCommerce says cancelled
   REQUIRE(f.DeadLetters().empty());
   f.l.RequireConsistent();
 }

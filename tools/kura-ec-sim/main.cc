@@ -2,11 +2,14 @@
 // It follows the documented behaviour in ../shared/reference/ec-platforms.md:
 //   shopify      POST /admin/api/<version>/graphql.json: inventorySetQuantities ("available",
 //                changeFromQuantity compare-and-set, CHANGE_FROM_QUANTITY_STALE), a nodes()
-//                read of inventory levels; X-Shopify-Access-Token; a cost bucket (100 points,
+//                read of inventory levels, orderCancel (an order cancelled twice answers
+//                orderCancelUserErrors ORDER_ALREADY_CANCELLED; with --webhook-url a signed
+//                orders/cancelled follows); X-Shopify-Access-Token; a cost bucket (100 points,
 //                50 restored per second, 10 a call) answered THROTTLED with extensions.cost.
 //   woocommerce  POST /wp-json/wc/v3/products/batch, PUT .../products/<p>/variations/<v>,
 //                GET .../products/<id> and .../variations/<v>,
-//                GET /wp-json/wc/v3/orders/<o>/refunds/<r>; HTTP Basic; absolute only.
+//                GET /wp-json/wc/v3/orders/<o>/refunds/<r>, PUT /wp-json/wc/v3/orders/<o>
+//                ({"status": "cancelled"}); HTTP Basic; absolute only.
 //   square       POST /v2/inventory/changes/batch-create (idempotency_key; PHYSICAL_COUNTs
 //                ordered by occurred_at: an older count than the last is ignored),
 //                POST /v2/inventory/counts/batch-retrieve, POST /v2/inventory/changes/
@@ -28,6 +31,8 @@
 //   POST /sim/throttle {"count": N}          the next N API calls are rate-limited
 //   GET  /sim/stats                          {"api_calls", "applied", "stale", "refused",
 //                                            "refund_reads"}
+//   GET  /sim/cancelled                      {"orders": {"<order id>": {the cancel's
+//                                            arguments}}}: the orders cancelled through the API
 //   POST /sim/send?topic=T                   signs the body like the platform and posts it to
 //                                            --webhook-url (answers with its HTTP status)
 //   POST /sim/refund {"order_id","refund_id","api_restock","line_items"}  (woocommerce) a
@@ -112,6 +117,12 @@ class Simulator {
               [this](const auto& req, auto& res) { Api(req, res, &Simulator::SquareRead); });
     http.Post("/v2/inventory/changes/batch-retrieve",
               [this](const auto& req, auto& res) { Api(req, res, &Simulator::SquareHistory); });
+    http.Put(R"(/wp-json/wc/v3/orders/(\d+))",
+             [this](const auto& req, auto& res) { Api(req, res, &Simulator::WooOrder); });
+    http.Get("/sim/cancelled", [this](const httplib::Request&, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      res.set_content(Json({{"orders", cancelled_}}).dump(), "application/json");
+    });
     http.Get(R"(/wp-json/wc/v3/orders/(\d+)/refunds/(\d+))",
              [this](const auto& req, auto& res) { Api(req, res, &Simulator::WooRefund); });
     http.Post("/sim/refund", [this](const httplib::Request& req, httplib::Response& res) {
@@ -315,6 +326,42 @@ class Simulator {
           "application/json");
       return;
     }
+    if (absl::StrContains(query, "orderCancel(")) {
+      const std::string order = Strip(variables.value("orderId", ""), "gid://shopify/Order/");
+      Json errors = Json::array();
+      if (order.empty()) {
+        errors.push_back(
+            {{"field", {"orderId"}}, {"message", "Order does not exist"}, {"code", "NOT_FOUND"}});
+      } else if (cancelled_.contains(order)) {
+        errors.push_back({{"field", {"orderId"}},
+                          {"message", "Order has already been cancelled"},
+                          {"code", "ORDER_ALREADY_CANCELLED"}});
+      } else {
+        cancelled_[order] = {{"query", query}, {"staffNote", variables.value("staffNote", "")}};
+        if (!o_.webhook_url.empty()) {  // Shopify tells its subscribers, as for any cancel
+          int64_t id = 0;
+          const Json order_id = absl::SimpleAtoi(order, &id) ? Json(id) : Json(order);
+          const std::string webhook =
+              Json({{"id", order_id},
+                    {"cancelled_at",
+                     absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())},
+                    {"cancel_reason", "inventory"},
+                    {"financial_status", "refunded"},
+                    {"updated_at",
+                     absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())},
+                    {"line_items", Json::array()}})
+                  .dump();
+          std::thread([this, webhook] { Send("orders/cancelled", webhook); }).detach();
+        }
+      }
+      Json payload = {{"orderCancelUserErrors", errors}, {"job", nullptr}};
+      if (errors.empty()) {
+        payload["job"] = {{"id", absl::StrCat("gid://shopify/Job/", api_calls_)}, {"done", false}};
+      }
+      res.set_content(Json({{"data", {{"orderCancel", payload}}}, {"extensions", Cost(10)}}).dump(),
+                      "application/json");
+      return;
+    }
     if (absl::StrContains(query, "nodes(")) {
       Json nodes = Json::array();
       for (const auto& id : variables.value("ids", Json::array())) {
@@ -362,6 +409,21 @@ class Simulator {
     ++applied_;
     res.set_content(
         Json({{"id", std::stoll(req.matches[2])}, {"stock_quantity", stock_[id]}}).dump(),
+        "application/json");
+  }
+
+  void WooOrder(const httplib::Request& req, httplib::Response& res) {
+    Json body = Json::parse(req.body, nullptr, false);
+    const std::string id = req.matches[1];
+    if (body.is_discarded() || !body.is_object()) {
+      res.status = 400;
+      res.set_content(R"({"code":"rest_invalid_json","message":"Invalid JSON body passed."})",
+                      "application/json");
+      return;
+    }
+    if (body.value("status", "") == "cancelled") cancelled_[id] = body;
+    res.set_content(
+        Json({{"id", std::stoll(id)}, {"status", body.value("status", "processing")}}).dump(),
         "application/json");
   }
 
@@ -625,6 +687,7 @@ class Simulator {
   std::map<std::string, absl::Time> counted_at_;
   std::map<std::string, std::string> answers_;
   std::map<std::pair<std::string, std::string>, Json> refunds_;  // (order, refund)
+  Json cancelled_ = Json::object();  // order id → the cancel's arguments
   struct Change {
     std::string type;  // ADJUSTMENT or PHYSICAL_COUNT
     Json change;

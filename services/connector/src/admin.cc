@@ -40,12 +40,14 @@ v1::Connection ToConnection(const pqxx::row& r) {
   c.set_api_url(r[4].as<std::string>());
   *c.mutable_update_time() = MicrosToProto(r[5].as<int64_t>());
   c.set_push_location_id(r[6].as<std::string>());
+  c.set_cancel_unfulfillable(r[7].as<bool>());
   return c;
 }
 
 const char kConnectionColumns[] =
     "SELECT channel, platform, cardinality(webhook_secrets), notification_url, api_url, "
-    "(extract(epoch FROM update_time) * 1000000)::bigint, push_location_id FROM connections";
+    "(extract(epoch FROM update_time) * 1000000)::bigint, push_location_id, cancel_unfulfillable "
+    "FROM connections";
 
 template <typename T>
 absl::StatusOr<T> Read(pg::Database& db, const std::function<T(pqxx::transaction_base&)>& fn) {
@@ -92,6 +94,16 @@ absl::StatusOr<v1::Connection> Admin::SetConnection(const v1::SetConnectionReque
       CheckUrl("connection.notification_url", c.notification_url(), c.platform() == "square"));
   RETURN_IF_ERROR(CheckUrl("connection.api_url", c.api_url(), false));
   RETURN_IF_ERROR(ValidateRef("connection.push_location_id", c.push_location_id()));
+  if (c.cancel_unfulfillable()) {
+    if (!FindConnector(c.platform())->CancelsOrders()) {
+      return InvalidArgument("connection.cancel_unfulfillable",
+                             absl::StrCat(c.platform(), " orders are not cancelled through kura"));
+    }
+    if (c.api_url().empty()) {
+      return InvalidArgument("connection.cancel_unfulfillable",
+                             "cancelling orders on the platform needs its api_url");
+    }
+  }
   if (c.api_credentials().size() > 1024) {
     return InvalidArgument("connection.api_credentials", "api_credentials is too long");
   }
@@ -103,15 +115,15 @@ absl::StatusOr<v1::Connection> Admin::SetConnection(const v1::SetConnectionReque
     pqxx::work tx(conn);
     tx.exec_params(
         "INSERT INTO connections (channel, platform, webhook_secrets, notification_url, api_url, "
-        "api_credentials, update_time, push_location_id) "
-        "VALUES ($1, $2, $3::text[], $4, $5, $6, $7, $8) "
+        "api_credentials, update_time, push_location_id, cancel_unfulfillable) "
+        "VALUES ($1, $2, $3::text[], $4, $5, $6, $7, $8, $9) "
         "ON CONFLICT (channel) DO UPDATE SET platform = $2, webhook_secrets = $3::text[], "
         "notification_url = $4, api_url = $5, api_credentials = $6, update_time = $7, "
-        "push_location_id = $8",
+        "push_location_id = $8, cancel_unfulfillable = $9",
         c.channel(), c.platform(),
         pg::SqlTextArray({c.webhook_secrets().begin(), c.webhook_secrets().end()}),
         c.notification_url(), c.api_url(), c.api_credentials(), SqlTime(clock_.Now()),
-        c.push_location_id());
+        c.push_location_id(), c.cancel_unfulfillable());
     tx.exec_params(  // what the channel offers is pushed afresh to the (new) endpoint
         "INSERT INTO push_refresh (channel, sku) SELECT channel, sku FROM item_mappings "
         "WHERE channel = $1",

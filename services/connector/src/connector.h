@@ -187,6 +187,16 @@ class Connector {
       absl::Time /*after*/) const {
     return absl::UnimplementedError(platform() + " has no inventory history");
   }
+  /// Whether kura can cancel the platform's orders (CancelOrder).
+  virtual bool CancelsOrders() const { return false; }
+  /// Cancels order `order_id` on the platform, refunding the customer, because kura could not
+  /// cover it (`detail` says why, for the merchant). An order already cancelled there is done.
+  /// UNAVAILABLE when the platform cannot be reached or asks to wait (retried);
+  /// FAILED_PRECONDITION when it refuses (an order shipped meanwhile, say).
+  virtual absl::Status CancelOrder(const ApiEndpoint& /*api*/, const std::string& /*order_id*/,
+                                   const std::string& /*detail*/) const {
+    return absl::UnimplementedError(platform() + " orders are not cancelled through kura");
+  }
   /// The rate the pusher keeps to per connection, and its batch size.
   virtual RateLimit Limits() const = 0;
 };

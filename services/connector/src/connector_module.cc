@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "admin.h"
+#include "canceller.h"
 #include "inbox.h"
 #include "kura/base/error.h"
 #include "kura/base/status_macros.h"
@@ -79,12 +80,37 @@ struct ConnectorMetrics final : InboxObserver, PushObserver {
                      .Name("kura_connector_sync_lag_seconds")
                      .Help("Ledger commit to platform acknowledgement of the new quantity, by "
                            "platform.")
-                     .Register(registry)) {}
+                     .Register(registry)),
+        received_to_applied(prometheus::BuildHistogram()
+                                .Name("kura_connector_webhook_to_applied_seconds")
+                                .Help("From a delivery's arrival until it was applied (or ended), "
+                                      "by platform.")
+                                .Register(registry)),
+        unfulfillable(prometheus::BuildCounter()
+                          .Name("kura_connector_orders_unfulfillable_total")
+                          .Help("Orders the platform accepted that the stock could not cover, "
+                                "kept as UNFULFILLABLE, by platform.")
+                          .Register(registry)),
+        platform_cancels(prometheus::BuildCounter()
+                             .Name("kura_connector_platform_cancels_total")
+                             .Help("Unfulfillable orders cancelled on their platform, by platform "
+                                   "and result (cancelled, retry, failed).")
+                             .Register(registry)) {}
 
   void DeadLettered(const std::string& reason) override {
     dead_letters.Add({{"reason", reason}}).Increment();
   }
-  void Processed(absl::Duration took) override { processing.Observe(absl::ToDoubleSeconds(took)); }
+  void Processed(const std::string& platform, absl::Duration took,
+                 absl::Duration since_received) override {
+    processing.Observe(absl::ToDoubleSeconds(took));
+    static const prometheus::Histogram::BucketBoundaries kBuckets{
+        0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+    received_to_applied.Add({{"platform", platform}}, kBuckets)
+        .Observe(absl::ToDoubleSeconds(since_received));
+  }
+  void Unfulfillable(const std::string& platform) override {
+    unfulfillable.Add({{"platform", platform}}).Increment();
+  }
   void Pushed(const std::string& platform, const std::string& result) override {
     pushes.Add({{"platform", platform}, {"result", result}}).Increment();
   }
@@ -103,6 +129,9 @@ struct ConnectorMetrics final : InboxObserver, PushObserver {
   prometheus::Gauge& drifts_open;
   prometheus::Counter& drifts_opened;
   prometheus::Family<prometheus::Histogram>& sync_lag;
+  prometheus::Family<prometheus::Histogram>& received_to_applied;
+  prometheus::Family<prometheus::Counter>& unfulfillable;
+  prometheus::Family<prometheus::Counter>& platform_cancels;
 };
 
 class AdminGrpc final : public v1::ConnectorAdminService::Service {
@@ -222,12 +251,22 @@ class ConnectorModule final : public server::ServiceModule {
         reconciler_(context.db, context.clock, clients_, drift_confirm_after),
         admin_grpc_(admin_, reconciler_, context.error_domain, [this] { WakeAll(); }),
         pusher_(context.db, context.clock, clients_, metrics_),
+        canceller_(context.db, context.clock,
+                   [this](const std::string& platform, const std::string& result) {
+                     metrics_.platform_cancels.Add({{"platform", platform}, {"result", result}})
+                         .Increment();
+                   }),
         db_(context.db),
         poll_interval_(poll_interval),
         push_workers_(push_workers),
         confirm_after_(drift_confirm_after) {
     inbox_.OnLevelChanged([this](const std::string& channel, const std::set<std::string>& skus) {
       ScheduleCheck({channel, skus, 0}, absl::ZeroDuration());
+    });
+    inbox_.OnUnfulfillable([this] { Notify(cancel_wake_, 1); });
+    workers_.emplace_back([this] {
+      Loop([this] { return canceller_.CancelNext(); }, "cancel", cancel_wake_,
+           [this] { return canceller_.NextDue(); });
     });
     for (int i = 0; i < workers; ++i) {
       workers_.emplace_back([this] {
@@ -315,7 +354,7 @@ class ConnectorModule final : public server::ServiceModule {
       stop_ = true;
       if (watch_ != nullptr) watch_->TryCancel();
     }
-    for (Wakeup* w : {&inbox_wake_, &feed_wake_, &push_wake_}) w->cv.notify_all();
+    for (Wakeup* w : {&inbox_wake_, &feed_wake_, &push_wake_, &cancel_wake_}) w->cv.notify_all();
     checks_cv_.notify_all();
     watch_cv_.notify_all();
     for (auto& t : workers_) {
@@ -521,6 +560,7 @@ class ConnectorModule final : public server::ServiceModule {
   Reconciler reconciler_;
   AdminGrpc admin_grpc_;
   Pusher pusher_;
+  Canceller canceller_;
   pg::Database& db_;
   const absl::Duration poll_interval_;
   const int push_workers_;
@@ -531,7 +571,7 @@ class ConnectorModule final : public server::ServiceModule {
   std::thread http_thread_;
   std::mutex mu_;
   bool stop_ = false;
-  Wakeup inbox_wake_, feed_wake_, push_wake_;
+  Wakeup inbox_wake_, feed_wake_, push_wake_, cancel_wake_;
   grpc::ClientContext* watch_ = nullptr;  // the feed watch under way, guarded by mu_
   std::condition_variable watch_cv_;      // its wait before reconnecting
   std::vector<std::thread> workers_;

@@ -33,6 +33,14 @@ HttpReply HttpCall(const std::string& base_url, const std::string& method, const
   return reply;
 }
 
+absl::Status CallFailed(const std::string& platform, int http_status, const std::string& detail) {
+  const std::string message = absl::StrCat(platform, ": ", detail);
+  if (http_status == 0 || http_status == 408 || http_status == 429 || http_status >= 500) {
+    return absl::UnavailableError(message);
+  }
+  return absl::FailedPreconditionError(message);
+}
+
 PushResult FailureOf(const HttpReply& reply) {
   PushResult r;
   if (reply.status == 0) {

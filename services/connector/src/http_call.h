@@ -29,4 +29,8 @@ HttpReply HttpCall(const std::string& base_url, const std::string& method, const
 /// answer (retry), other 4xx (rejected).
 PushResult FailureOf(const HttpReply& reply);
 
+/// How an HTTP failure of a platform call that is not a push is reported: UNAVAILABLE when
+/// waiting may mend it (no answer, 408, 429, 5xx), FAILED_PRECONDITION otherwise.
+absl::Status CallFailed(const std::string& platform, int http_status, const std::string& detail);
+
 }  // namespace kura::connector

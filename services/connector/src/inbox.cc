@@ -340,7 +340,11 @@ absl::StatusOr<bool> Inbox::ProcessNext() {
   if (!effects.levels_changed.empty() && on_level_changed_) {
     on_level_changed_(d.channel, effects.levels_changed);
   }
-  observer_.Processed(absl::Now() - started);
+  if (effects.unfulfillable && outcome.kind == DeliveryOutcome::Kind::kApplied) {
+    observer_.Unfulfillable(d.platform);
+    if (on_unfulfillable_) on_unfulfillable_();
+  }
+  observer_.Processed(d.platform, absl::Now() - started, clock_.Now() - d.received_at);
   if (outcome.kind == DeliveryOutcome::Kind::kDead) observer_.DeadLettered(outcome.reason);
   if (outcome.kind != DeliveryOutcome::Kind::kRetry) {
     for (size_t i = 0; i < effects.edits_not_applied.size(); ++i) {
@@ -406,6 +410,9 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
         place.set_channel(channel);
         place.set_external_order_id(event.order_id);
         place.set_customer(event.customer);
+        // The platform took the order already: one the stock cannot cover is kept as
+        // unfulfillable (with the reason), never lost or dead-lettered.
+        place.set_record_unfulfillable(true);
         std::map<std::string, int64_t> units;  // PlaceOrder takes each SKU once
         for (const auto& line : event.lines) {
           ASSIGN_OR_RETURN(std::string sku, mapper.Sku(line));
@@ -438,6 +445,13 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
           break;
         }
         RETURN_IF_ERROR(placed.status());
+        if (placed->order().state() == reservation_v1::ORDER_STATE_UNFULFILLABLE) {
+          effects.unfulfillable = absl::StrCat(placed->order().unfulfillable_reason(), ": ",
+                                               placed->order().unfulfillable_detail());
+          log::Warn("order unfulfillable", {{"channel", channel},
+                                            {"order", event.order_id},
+                                            {"reason", placed->order().unfulfillable_reason()}});
+        }
         break;
       }
       case Kind::kOrderPaid: {
@@ -446,7 +460,8 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
         confirm.set_channel(channel);
         confirm.set_external_order_id(event.order_id);
         auto confirmed = clients_.Call(*clients_.orders, &Orders::ConfirmOrder, confirm);
-        if (ErrorReason(confirmed.status()) == "ORDER_CANCELLED") break;  // cancelled in kura
+        if (ErrorReason(confirmed.status()) == "ORDER_CANCELLED") break;      // cancelled in kura
+        if (ErrorReason(confirmed.status()) == "ORDER_UNFULFILLABLE") break;  // nothing to post
         RETURN_IF_ERROR(confirmed.status());
         break;
       }

@@ -34,7 +34,12 @@ class InboxObserver {
  public:
   virtual ~InboxObserver() = default;
   virtual void DeadLettered(const std::string& reason) = 0;
-  virtual void Processed(absl::Duration took) = 0;
+  /// A delivery was applied (or ended): how long applying it took, and how long after it was
+  /// received.
+  virtual void Processed(const std::string& platform, absl::Duration took,
+                         absl::Duration since_received) = 0;
+  /// An order the platform accepted was kept as unfulfillable.
+  virtual void Unfulfillable(const std::string& platform) = 0;
 };
 
 /// Webhook deliveries: verified, stored (deduplicated) and answered; then applied by workers
@@ -68,6 +73,9 @@ class Inbox {
       std::function<void(const std::string& channel, const std::set<std::string>& skus)> f) {
     on_level_changed_ = std::move(f);
   }
+  /// Called (on the worker's thread) after an order was recorded as unfulfillable: the channel
+  /// may cancel it on the platform. Set before the workers start.
+  void OnUnfulfillable(std::function<void()> f) { on_unfulfillable_ = std::move(f); }
   /// When the next waiting delivery comes due (none: nothing waits).
   absl::StatusOr<std::optional<absl::Time>> NextDue();
 
@@ -114,6 +122,7 @@ class Inbox {
   InboxObserver& observer_;
   InboxStore inbox_store_{db_};
   std::function<void(const std::string&, const std::set<std::string>&)> on_level_changed_;
+  std::function<void()> on_unfulfillable_;
   std::mutex cache_mu_;
   std::map<std::pair<std::string, std::string>, std::pair<absl::Time, std::optional<Secrets>>>
       cache_;

@@ -70,6 +70,11 @@ constexpr const char* kOrderApplied =
     "greatest(platform_time, $4::timestamptz) WHERE channel = $1 AND order_id = $2";
 constexpr const char* kPushAgain =
     "INSERT INTO push_refresh (channel, sku) SELECT $1, unnest($2::text[])";
+// An unfulfillable order is cancelled on the platform where the channel says so (once).
+constexpr const char* kCancelOnPlatform =
+    "INSERT INTO platform_cancels (channel, order_id, reason, created_at, next_attempt_at) "
+    "SELECT channel, $2, $3, $4, $4 FROM connections WHERE channel = $1 AND cancel_unfulfillable "
+    "ON CONFLICT DO NOTHING";
 constexpr const char* kRefundApplied =
     "INSERT INTO applied_refunds VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 constexpr const char* kHistoryRead =
@@ -141,6 +146,10 @@ absl::StatusOr<bool> InboxStore::Record(const ClaimedDelivery& d, const Delivery
     switch (outcome.kind) {
       case Kind::kApplied:
         tx.exec_params(kDone, d.inbox_id, SqlTime(now));
+        if (effects.unfulfillable && !d.order_id.empty() && !effects.order_cancelled) {
+          tx.exec_params(kCancelOnPlatform, d.channel, d.order_id, *effects.unfulfillable,
+                         SqlTime(now));
+        }
         if (!d.order_id.empty()) {
           tx.exec_params(kOrderApplied, d.channel, d.order_id, effects.order_cancelled,
                          snapshot_time ? std::optional(SqlTime(*snapshot_time)) : std::nullopt);

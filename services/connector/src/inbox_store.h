@@ -45,6 +45,8 @@ struct DeliveryEffects {
   std::vector<std::string> refunds_applied;    // refund ids read and applied
   std::vector<std::pair<std::string, absl::Time>> history_read;  // (platform item, newest seen)
   std::set<std::string> levels_changed;  // SKUs whose platform level differs from the last push
+  // The order was kept as unfulfillable (why): cancelled on the platform if the channel says so.
+  std::optional<std::string> unfulfillable;
 };
 
 /// How a delivery ended this time.

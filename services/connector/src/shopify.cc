@@ -258,6 +258,42 @@ class Shopify final : public Connector {
     return out;
   }
 
+  // GraphQL orderCancel: reason INVENTORY, the payment refunded, the platform's own stock not
+  // restocked (kura's next push sets it), the customer notified. An order already cancelled
+  // there is done.
+  bool CancelsOrders() const override { return true; }
+  absl::Status CancelOrder(const ApiEndpoint& api, const std::string& order_id,
+                           const std::string& detail) const override {
+    Json request = {
+        {"query",
+         "mutation Cancel($orderId: ID!, $staffNote: String) { orderCancel(orderId: $orderId, "
+         "reason: INVENTORY, refund: true, restock: false, notifyCustomer: true, staffNote: "
+         "$staffNote) { job { id done } orderCancelUserErrors { field message code } } }"},
+        {"variables",
+         {{"orderId", absl::StrCat("gid://shopify/Order/", order_id)},
+          {"staffNote", absl::StrCat("kura: ", detail).substr(0, 255)}}}};
+    HttpReply reply = Graphql(api, request);
+    if (reply.status != 200) return CallFailed("Shopify", reply.status, FailureOf(reply).detail);
+    Json body = Json::parse(reply.body, nullptr, false);
+    if (!body.is_discarded() && Throttled(body)) {
+      return absl::UnavailableError("Shopify: throttled");
+    }
+    if (body.is_discarded() || !body.contains("data") || !body["data"].is_object() ||
+        !body["data"].contains("orderCancel") || !body["data"]["orderCancel"].is_object()) {
+      return absl::UnavailableError("Shopify: unexpected answer to orderCancel");
+    }
+    const Json& payload = body["data"]["orderCancel"];
+    if (payload.contains("orderCancelUserErrors") && payload["orderCancelUserErrors"].is_array()) {
+      for (const auto& e : payload["orderCancelUserErrors"]) {
+        if (!e.is_object()) continue;
+        if (Text(e, "code") == "ORDER_ALREADY_CANCELLED") return absl::OkStatus();
+        return absl::FailedPreconditionError(absl::StrCat(
+            "Shopify refused orderCancel: ", Text(e, "code"), " ", Text(e, "message")));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   // GraphQL calculated cost: a bucket of points restored every second, about 10 points a
   // mutation. Kept to kura-ec-sim's bucket (100 points, 50 restored a second): 10 calls at
   // once, then 5 a second (a standard plan restores 100 points a second). One

@@ -220,6 +220,24 @@ class WooCommerce final : public Connector {
     return event;
   }
 
+  // PUT /orders/<id> {"status": "cancelled"}: WooCommerce restores its own stock for the order
+  // (kura's next push sets it again) and the shop refunds through its payment gateway.
+  bool CancelsOrders() const override { return true; }
+  absl::Status CancelOrder(const ApiEndpoint& api, const std::string& order_id,
+                           const std::string& detail) const override {
+    if (order_id.empty() || order_id.find_first_not_of("0123456789") != std::string::npos) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("WooCommerce order ids are numbers, not \"", order_id, "\""));
+    }
+    const Json request = {{"status", "cancelled"},
+                          {"customer_note", absl::StrCat("Cancelled: out of stock. ", detail)}};
+    HttpReply reply =
+        HttpCall(api.base_url, "PUT", absl::StrCat("/wp-json/wc/v3/orders/", order_id), Auth(api),
+                 request.dump());
+    if (reply.status == 200) return absl::OkStatus();
+    return CallFailed("WooCommerce", reply.status, FailureOf(reply).detail);
+  }
+
   // The products batch endpoint takes up to 100 items, but a variation is a call of its own
   // (made one after another within the claim): 20 a batch.
   RateLimit Limits() const override { return {5, 5, 20}; }
