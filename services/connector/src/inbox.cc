@@ -158,15 +158,9 @@ Reception Inbox::Receive(const std::string& platform, const std::string& channel
   absl::Status parsed = info.ok() ? connector->Parse(request).status() : info.status();
   const absl::Time now = clock_.Now();
   if (!parsed.ok()) {
-    auto stored = db_.Run<bool>([&](pqxx::connection& c) -> absl::StatusOr<bool> {
-      pqxx::nontransaction tx(c);
-      tx.exec_params(
-          "INSERT INTO dead_letters (channel, platform, reason, detail, headers, body, "
-          "created_at) VALUES ($1, $2, 'MALFORMED_BODY', $3, $4, decode($5, 'hex'), $6)",
-          channel, platform, std::string(parsed.message()), HeadersJson(request.headers),
-          absl::BytesToHexString(request.body), SqlTime(now));
-      return true;
-    });
+    const absl::Status stored = inbox_store_.StoreMalformed(
+        channel, platform, std::string(parsed.message()), HeadersJson(request.headers),
+        absl::BytesToHexString(request.body), now);
     observer_.DeadLettered("MALFORMED_BODY");
     log::Warn(
         "webhook body malformed",
@@ -175,23 +169,23 @@ Reception Inbox::Receive(const std::string& platform, const std::string& channel
   }
   // Only snapshots of orders are deduplicated and ordered by the platform's time (clamped: the
   // header that carries it is not signed).
-  const InboxRow row{channel,
-                     platform,
-                     info->topic,
-                     info->event_id,
-                     info->order_id,
-                     info->platform_time == absl::InfinitePast() || !connector->SnapshotsOrders()
-                         ? std::nullopt
-                         : std::optional(SqlTime(std::min(info->platform_time, now))),
-                     HeadersJson(request.headers),
-                     absl::BytesToHexString(request.body),
-                     SqlTime(now)};
+  const NewDelivery row{channel,
+                        platform,
+                        info->topic,
+                        info->event_id,
+                        info->order_id,
+                        info->platform_time == absl::InfinitePast() || !connector->SnapshotsOrders()
+                            ? std::nullopt
+                            : std::optional(SqlTime(std::min(info->platform_time, now))),
+                        HeadersJson(request.headers),
+                        absl::BytesToHexString(request.body),
+                        SqlTime(now)};
   absl::StatusOr<bool> inserted = Store(row);
   if (!inserted.ok()) return {503, "error"};  // not stored: the platform retries
   return {200, *inserted ? "accepted" : "duplicate"};
 }
 
-absl::StatusOr<std::optional<Inbox::Secrets>> Inbox::Connection(const std::string& channel,
+absl::StatusOr<std::optional<ChannelSecrets>> Inbox::Connection(const std::string& channel,
                                                                 const std::string& platform) {
   const std::pair<std::string, std::string> key{channel, platform};
   const absl::Time now = absl::Now();
@@ -200,28 +194,14 @@ absl::StatusOr<std::optional<Inbox::Secrets>> Inbox::Connection(const std::strin
     auto it = cache_.find(key);
     if (it != cache_.end() && it->second.first > now) return it->second.second;
   }
-  auto loaded = db_.Run<std::optional<Secrets>>(
-      [&](pqxx::connection& c) -> absl::StatusOr<std::optional<Secrets>> {
-        pqxx::nontransaction tx(c);
-        auto rows = tx.exec_params(
-            "SELECT array_to_json(webhook_secrets)::text, notification_url FROM connections "
-            "WHERE channel = $1 AND platform = $2",
-            channel, platform);
-        if (rows.empty()) return std::nullopt;
-        Secrets out;
-        for (const auto& secret : Json::parse(rows[0][0].as<std::string>())) {
-          out.secrets.push_back(secret.get<std::string>());
-        }
-        out.notification_url = rows[0][1].as<std::string>();
-        return out;
-      });
+  auto loaded = inbox_store_.Secrets(channel, platform);
   if (!loaded.ok()) return loaded.status();
   std::lock_guard lock(cache_mu_);
   cache_[key] = {now + kConnectionCacheTtl, *loaded};
   return *loaded;
 }
 
-absl::StatusOr<bool> Inbox::Store(const InboxRow& row) {
+absl::StatusOr<bool> Inbox::Store(const NewDelivery& row) {
   auto done = std::make_shared<std::promise<absl::StatusOr<bool>>>();
   auto stored = done->get_future();
   store_.Push(StoreItem{&row, std::move(done)});
@@ -229,25 +209,9 @@ absl::StatusOr<bool> Inbox::Store(const InboxRow& row) {
 }
 
 batch::GroupCommit<Inbox::StoreItem>::Answer Inbox::WriteBatch(std::vector<StoreItem>& batch) {
-  auto stored =
-      db_.Run<std::vector<bool>>([&](pqxx::connection& c) -> absl::StatusOr<std::vector<bool>> {
-        pqxx::work tx(c);
-        std::vector<bool> inserted;
-        for (const StoreItem& item : batch) {
-          const InboxRow& r = *item.row;
-          inserted.push_back(
-              !tx.exec_params(
-                     "INSERT INTO inbox (channel, platform, topic, event_id, order_id, "
-                     "platform_time, headers, body, received_at, next_attempt_at) VALUES ($1, $2, "
-                     "$3, $4, $5, $6, $7, decode($8, 'hex'), $9, $9) ON CONFLICT DO NOTHING "
-                     "RETURNING 1",
-                     r.channel, r.platform, r.topic, r.event_id, r.order_id, r.platform_time,
-                     r.headers, r.body_hex, r.received_at)
-                   .empty());
-        }
-        tx.commit();
-        return inserted;
-      });
+  std::vector<const NewDelivery*> rows;
+  for (const StoreItem& item : batch) rows.push_back(item.row);
+  auto stored = inbox_store_.Store(rows);
   return [batch = std::move(batch), stored = std::move(stored)] {
     for (size_t i = 0; i < batch.size(); ++i) {
       batch[i].done->set_value(stored.ok() ? absl::StatusOr<bool>((*stored)[i])

@@ -80,28 +80,19 @@ class Inbox {
   absl::StatusOr<std::optional<absl::Time>> NextDue();
 
  private:
-  struct InboxRow {
-    std::string channel, platform, topic, event_id, order_id;
-    std::optional<std::string> platform_time;
-    std::string headers, body_hex, received_at;
-  };
   // A delivery waiting to be stored; `done` gets whether it was new.
   struct StoreItem {
-    const InboxRow* row;
+    const NewDelivery* row;
     std::shared_ptr<std::promise<absl::StatusOr<bool>>> done;
   };
   // A channel's webhook secrets and notification URL, read at most every
   // kConnectionCacheTtl (a changed connection takes effect within that).
-  struct Secrets {
-    std::vector<std::string> secrets;
-    std::string notification_url;
-  };
   static constexpr absl::Duration kConnectionCacheTtl = absl::Seconds(2);
-  absl::StatusOr<std::optional<Secrets>> Connection(const std::string& channel,
-                                                    const std::string& platform);
+  absl::StatusOr<std::optional<ChannelSecrets>> Connection(const std::string& channel,
+                                                           const std::string& platform);
 
   // Stores one delivery (group commit with those arriving meanwhile); whether it was new.
-  absl::StatusOr<bool> Store(const InboxRow& row);
+  absl::StatusOr<bool> Store(const NewDelivery& row);
   // Stores a batch in one transaction; returns the work of answering its deliveries.
   batch::GroupCommit<StoreItem>::Answer WriteBatch(std::vector<StoreItem>& batch);
 
@@ -124,7 +115,8 @@ class Inbox {
   std::function<void(const std::string&, const std::set<std::string>&)> on_level_changed_;
   std::function<void()> on_unfulfillable_;
   std::mutex cache_mu_;
-  std::map<std::pair<std::string, std::string>, std::pair<absl::Time, std::optional<Secrets>>>
+  std::map<std::pair<std::string, std::string>,
+           std::pair<absl::Time, std::optional<ChannelSecrets>>>
       cache_;
   // Deliveries that arrive together are stored in one transaction (one commit, one fsync).
   batch::GroupCommit<StoreItem> store_;  // last: its writer thread uses the members above

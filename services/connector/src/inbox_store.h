@@ -13,8 +13,22 @@
 #include "absl/time/time.h"
 #include "connector.h"
 #include "kura/pg/database.h"
+#include "kura/pg/query.h"
 
 namespace kura::connector {
+
+/// A verified delivery to store (texts as stored: times in SQL form, the body in hex).
+struct NewDelivery {
+  std::string channel, platform, topic, event_id, order_id;
+  std::optional<std::string> platform_time;
+  std::string headers, body_hex, received_at;
+};
+
+/// A channel's webhook secrets and the notification URL the platform signs with.
+struct ChannelSecrets {
+  std::vector<std::string> secrets;
+  std::string notification_url;
+};
 
 /// A delivery claimed to be applied.
 struct ClaimedDelivery {
@@ -63,6 +77,17 @@ class InboxStore {
  public:
   explicit InboxStore(pg::Database& db) : db_(db) {}
 
+  // Intake.
+  /// Stores deliveries in one transaction; for each, whether it was new (not a duplicate).
+  absl::StatusOr<std::vector<bool>> Store(const std::vector<const NewDelivery*>& deliveries);
+  /// Stores a delivery that could not be parsed straight as a dead letter.
+  absl::Status StoreMalformed(const std::string& channel, const std::string& platform,
+                              const std::string& detail, const std::string& headers_json,
+                              const std::string& body_hex, absl::Time now);
+  /// The channel's connection to `platform`, if it has one.
+  absl::StatusOr<std::optional<ChannelSecrets>> Secrets(const std::string& channel,
+                                                        const std::string& platform);
+
   /// Claims the most overdue delivery whose order no other worker holds, with its order, until
   /// now + `lease`. Found without a delivery: another worker took the order meanwhile.
   absl::StatusOr<InboxClaim> Claim(absl::Time now, absl::Duration lease);
@@ -101,7 +126,7 @@ class InboxStore {
 
  private:
   // The first column of the first row of `query` ($1, $2), if any.
-  absl::StatusOr<std::optional<std::string>> FirstText(const char* query, const std::string& a,
+  absl::StatusOr<std::optional<std::string>> FirstText(const pg::Query& query, const std::string& a,
                                                        const std::string& b);
 
   pg::Database& db_;

@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "claim_token.h"
+#include "kura/pg/query.h"
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 
@@ -16,24 +17,30 @@ using pg::SqlTime;
 // The pusher's state is derived (from the ledger's feed and the platform's answers): a commit
 // lost with a PostgreSQL crash is worked out or pushed again, never wrong. Its transactions do
 // not wait for the WAL flush.
+// (a utility statement: not preparable)
 constexpr const char* kNoFlushWait = "SET LOCAL synchronous_commit = off";
 
 // Queries, by name.
-constexpr const char* kCursor = "SELECT sequence FROM feed_cursor WHERE name = 'push'";
+constexpr pg::Query kCursor{"push_cursor", "SELECT sequence FROM feed_cursor WHERE name = 'push'"};
 // Each request is a row; those made after this read stay for the next pass.
-constexpr const char* kRefreshes =
-    "SELECT channel, sku, request_id FROM push_refresh ORDER BY request_id LIMIT 10000";
-constexpr const char* kMappedSkus = "SELECT DISTINCT sku FROM item_mappings WHERE channel = $1";
-constexpr const char* kConnectedChannels =
+constexpr pg::Query kRefreshes{
+    "push_refreshes",
+    "SELECT channel, sku, request_id FROM push_refresh ORDER BY request_id LIMIT 10000"};
+constexpr pg::Query kMappedSkus{"push_mapped_skus",
+                                "SELECT DISTINCT sku FROM item_mappings WHERE channel = $1"};
+constexpr pg::Query kConnectedChannels{
+    "push_connected_channels",
     "SELECT DISTINCT m.sku, m.channel FROM item_mappings m JOIN connections c USING (channel) "
-    "WHERE m.sku = ANY($1::text[])";
-constexpr const char* kMoveCursor =
-    "UPDATE feed_cursor SET sequence = $2 WHERE name = 'push' AND sequence = $1";
-constexpr const char* kDoneRefreshes =
-    "DELETE FROM push_refresh WHERE request_id = ANY($1::bigint[])";
+    "WHERE m.sku = ANY($1::text[])"};
+constexpr pg::Query kMoveCursor{
+    "push_move_cursor",
+    "UPDATE feed_cursor SET sequence = $2 WHERE name = 'push' AND sequence = $1"};
+constexpr pg::Query kDoneRefreshes{"push_done_refreshes",
+                                   "DELETE FROM push_refresh WHERE request_id = ANY($1::bigint[])"};
 // A value equal to the one already pushed needs no push; a value worked out afresh at the
 // position of the last push does (pushed_sequence -1). An older value never replaces a newer.
-constexpr const char* kOfferValues =
+constexpr pg::Query kOfferValues{
+    "push_offer_values",
     "INSERT INTO pushes (channel, sku, desired, desired_sequence, desired_at, next_attempt_at, "
     "pushed_sequence) "
     "SELECT channel, sku, desired, $4, at, $5, -1 "
@@ -47,39 +54,46 @@ constexpr const char* kOfferValues =
     "    AND pushes.pushed_sequence >= pushes.desired_sequence THEN excluded.desired_sequence "
     "  WHEN pushes.pushed_sequence >= excluded.desired_sequence THEN -1 "
     "  ELSE pushes.pushed_sequence END "
-    "WHERE pushes.desired_sequence <= excluded.desired_sequence";
-constexpr const char* kPushAgain =
+    "WHERE pushes.desired_sequence <= excluded.desired_sequence"};
+constexpr pg::Query kPushAgain{
+    "push_push_again",
     "UPDATE pushes p SET pushed_sequence = -1, revision = p.revision + 1 "
     "FROM unnest($1::text[], $2::text[]) AS d(channel, sku) "
-    "WHERE p.channel = d.channel AND p.sku = d.sku";
+    "WHERE p.channel = d.channel AND p.sku = d.sku"};
 // The most overdue unclaimed push of a connected channel.
-constexpr const char* kDueChannel =
+constexpr pg::Query kDueChannel{
+    "push_due_channel",
     "SELECT p.channel, c.platform, c.api_url, c.api_credentials, c.push_location_id "
     "FROM pushes p JOIN connections c USING (channel) "
     "WHERE p.pushed_sequence < p.desired_sequence AND p.next_attempt_at <= $1 "
     "AND (p.claimed_until IS NULL OR p.claimed_until <= $1) "
-    "ORDER BY p.next_attempt_at LIMIT 1 FOR UPDATE OF p SKIP LOCKED";
-constexpr const char* kDuePushes =
+    "ORDER BY p.next_attempt_at LIMIT 1 FOR UPDATE OF p SKIP LOCKED"};
+constexpr pg::Query kDuePushes{
+    "push_due_pushes",
     "SELECT p.sku, p.desired, p.desired_sequence, "
     "(extract(epoch FROM p.desired_at) * 1000000)::bigint, p.platform_quantity, p.attempts, "
     "EXISTS (SELECT 1 FROM drift_incidents d WHERE d.channel = p.channel AND d.sku = p.sku "
     "AND d.state = 0), p.stale_cap "
     "FROM pushes p WHERE p.channel = $1 AND p.pushed_sequence < p.desired_sequence "
     "AND p.next_attempt_at <= $2 AND (p.claimed_until IS NULL OR p.claimed_until <= $2) "
-    "ORDER BY p.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED";
-constexpr const char* kNextDue =
+    "ORDER BY p.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED"};
+constexpr pg::Query kNextDue{
+    "push_next_due",
     "SELECT (extract(epoch FROM min(greatest(next_attempt_at, claimed_until))) * 1000000)::bigint "
-    "FROM pushes WHERE pushed_sequence < desired_sequence";
-constexpr const char* kTakeClaim =
+    "FROM pushes WHERE pushed_sequence < desired_sequence"};
+constexpr pg::Query kTakeClaim{
+    "push_take_claim",
     "UPDATE pushes SET claim = $3, claimed_until = $4, claimed_revision = revision, "
-    "next_attempt_at = $4 WHERE channel = $1 AND sku = ANY($2::text[])";
-constexpr const char* kTargets =
+    "next_attempt_at = $4 WHERE channel = $1 AND sku = ANY($2::text[])"};
+constexpr pg::Query kTargets{
+    "push_targets",
     "SELECT DISTINCT sku, CASE WHEN platform_inventory_item_id <> '' "
     "THEN platform_inventory_item_id ELSE platform_item_id END FROM item_mappings "
-    "WHERE channel = $1 AND sku = ANY($2::text[]) ORDER BY 1, 2";
+    "WHERE channel = $1 AND sku = ANY($2::text[]) ORDER BY 1, 2"};
 // kind: 0 applied, 1 stale, 2 later, 3 settled, 4 unknown (PushRecord::Kind). A push is done only
 // when the row's value is still the one claimed (revision): a newer value stays due.
-constexpr const char* kRecord =
+constexpr pg::Query kRecord{
+    "push_record",
     "UPDATE pushes p SET "
     "pushed = CASE WHEN r.kind = 0 THEN r.quantity ELSE p.pushed END, "
     "pushed_sequence = CASE WHEN r.kind IN (0, 3) AND p.revision = p.claimed_revision "
@@ -98,20 +112,21 @@ constexpr const char* kRecord =
     "claim = NULL, claimed_until = NULL "
     "FROM unnest($4::text[], $5::smallint[], $6::bigint[], $7::bigint[], $8::timestamptz[], "
     "$9::integer[], $10::text[]) AS r(sku, kind, sequence, quantity, retry_at, counted, error) "
-    "WHERE p.channel = $1 AND p.sku = r.sku AND p.claim = $2";
+    "WHERE p.channel = $1 AND p.sku = r.sku AND p.claim = $2"};
 
 }  // namespace
 
 absl::StatusOr<int64_t> PushStore::Cursor() {
-  return pg::ReadEach<int64_t>(
-      db_, [](Tx& tx) -> absl::StatusOr<int64_t> { return tx.exec1(kCursor)[0].as<int64_t>(); });
+  return pg::ReadEach<int64_t>(db_, [](Tx& tx) -> absl::StatusOr<int64_t> {
+    return pg::Exec1(tx, kCursor)[0].as<int64_t>();
+  });
 }
 
 absl::StatusOr<std::vector<RefreshRequest>> PushStore::Refreshes() {
   return pg::ReadEach<std::vector<RefreshRequest>>(
       db_, [](Tx& tx) -> absl::StatusOr<std::vector<RefreshRequest>> {
         std::vector<RefreshRequest> out;
-        for (const auto& row : tx.exec(kRefreshes)) {
+        for (const auto& row : pg::Exec(tx, kRefreshes)) {
           out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>()});
         }
         return out;
@@ -122,7 +137,7 @@ absl::StatusOr<std::vector<std::string>> PushStore::MappedSkus(const std::string
   return pg::ReadEach<std::vector<std::string>>(
       db_, [&](Tx& tx) -> absl::StatusOr<std::vector<std::string>> {
         std::vector<std::string> out;
-        for (const auto& row : tx.exec_params(kMappedSkus, channel)) {
+        for (const auto& row : pg::Exec(tx, kMappedSkus, channel)) {
           out.push_back(row[0].as<std::string>());
         }
         return out;
@@ -134,7 +149,7 @@ absl::StatusOr<std::map<std::string, std::set<std::string>>> PushStore::Connecte
   using Out = std::map<std::string, std::set<std::string>>;
   return pg::ReadEach<Out>(db_, [&](Tx& tx) -> absl::StatusOr<Out> {
     Out out;
-    for (const auto& row : tx.exec_params(kConnectedChannels, SqlTextArray(skus))) {
+    for (const auto& row : pg::Exec(tx, kConnectedChannels, SqlTextArray(skus))) {
       out[row[0].as<std::string>()].insert(row[1].as<std::string>());
     }
     return out;
@@ -144,7 +159,7 @@ absl::StatusOr<std::map<std::string, std::set<std::string>>> PushStore::Connecte
 absl::StatusOr<bool> PushStore::Commit(const FollowPlan& plan, absl::Time now) {
   return pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
     tx.exec(kNoFlushWait);
-    if (tx.exec_params(kMoveCursor, plan.from, plan.to).affected_rows() == 0) return false;
+    if (pg::Exec(tx, kMoveCursor, plan.from, plan.to).affected_rows() == 0) return false;
     std::vector<std::string> channels, skus;
     std::vector<int64_t> ids;
     for (const auto& r : plan.refreshed) {
@@ -152,7 +167,7 @@ absl::StatusOr<bool> PushStore::Commit(const FollowPlan& plan, absl::Time now) {
       skus.push_back(r.sku);
       ids.push_back(r.request_id);
     }
-    if (!plan.refreshed.empty()) tx.exec_params(kDoneRefreshes, pg::SqlNumberArray(ids));
+    if (!plan.refreshed.empty()) pg::Exec(tx, kDoneRefreshes, pg::SqlNumberArray(ids));
     if (!plan.values.empty()) {
       std::vector<std::string> value_channels, value_skus, ats;
       std::vector<int64_t> available;
@@ -162,12 +177,12 @@ absl::StatusOr<bool> PushStore::Commit(const FollowPlan& plan, absl::Time now) {
         available.push_back(v.available);
         ats.push_back(SqlTime(v.at));
       }
-      tx.exec_params(kOfferValues, SqlTextArray(value_channels), SqlTextArray(value_skus),
-                     pg::SqlNumberArray(available), plan.to, SqlTime(now), SqlTextArray(ats));
+      pg::Exec(tx, kOfferValues, SqlTextArray(value_channels), SqlTextArray(value_skus),
+               pg::SqlNumberArray(available), plan.to, SqlTime(now), SqlTextArray(ats));
     }
     // Set on the platform again, even if unchanged here (an item requested twice is one row).
     if (!plan.refreshed.empty())
-      tx.exec_params(kPushAgain, SqlTextArray(channels), SqlTextArray(skus));
+      pg::Exec(tx, kPushAgain, SqlTextArray(channels), SqlTextArray(skus));
     return true;
   });
 }
@@ -177,7 +192,7 @@ absl::StatusOr<std::optional<PushClaim>> PushStore::Claim(
   using Out = std::optional<PushClaim>;
   return pg::Transact<Out>(db_, {}, [&](Tx& tx) -> absl::StatusOr<Out> {
     tx.exec(kNoFlushWait);
-    auto head = tx.exec_params(kDueChannel, SqlTime(now));
+    auto head = pg::Exec(tx, kDueChannel, SqlTime(now));
     if (head.empty()) return std::nullopt;
     PushClaim claim;
     claim.channel = head[0][0].as<std::string>();
@@ -186,8 +201,8 @@ absl::StatusOr<std::optional<PushClaim>> PushStore::Claim(
                  head[0][4].as<std::string>()};
     std::vector<std::string> skus;
     std::map<std::string, size_t> index;
-    for (const auto& r : tx.exec_params(kDuePushes, claim.channel, SqlTime(now),
-                                        std::max(1, batch(claim.platform)))) {
+    for (const auto& r : pg::Exec(tx, kDuePushes, claim.channel, SqlTime(now),
+                                  std::max(1, batch(claim.platform)))) {
       ClaimedPush p;
       p.sku = r[0].as<std::string>();
       p.sequence = r[2].as<int64_t>();
@@ -204,8 +219,8 @@ absl::StatusOr<std::optional<PushClaim>> PushStore::Claim(
     }
     const std::string token = NewClaimToken();
     claim.token = token;
-    tx.exec_params(kTakeClaim, claim.channel, SqlTextArray(skus), token, SqlTime(now + lease));
-    for (const auto& r : tx.exec_params(kTargets, claim.channel, SqlTextArray(skus))) {
+    pg::Exec(tx, kTakeClaim, claim.channel, SqlTextArray(skus), token, SqlTime(now + lease));
+    for (const auto& r : pg::Exec(tx, kTargets, claim.channel, SqlTextArray(skus))) {
       claim.pushes[index.at(r[0].as<std::string>())].targets.push_back(r[1].as<std::string>());
     }
     return claim;
@@ -215,7 +230,7 @@ absl::StatusOr<std::optional<PushClaim>> PushStore::Claim(
 absl::StatusOr<std::optional<absl::Time>> PushStore::NextDue() {
   using Out = std::optional<absl::Time>;
   return pg::ReadEach<Out>(db_, [](Tx& tx) -> absl::StatusOr<Out> {
-    auto row = tx.exec1(kNextDue);
+    auto row = pg::Exec1(tx, kNextDue);
     if (row[0].is_null()) return std::nullopt;
     return absl::FromUnixMicros(row[0].as<int64_t>());
   });
@@ -239,11 +254,11 @@ absl::Status PushStore::Record(const PushClaim& claim, const std::vector<PushRec
   return pg::Transact<bool>(db_, {},
                             [&](Tx& tx) -> absl::StatusOr<bool> {
                               tx.exec(kNoFlushWait);
-                              tx.exec_params(kRecord, claim.channel, claim.token, SqlTime(now),
-                                             SqlTextArray(skus), pg::SqlNumberArray(kinds),
-                                             pg::SqlNumberArray(sequences),
-                                             pg::SqlNumberArray(quantities), SqlTextArray(retry_at),
-                                             pg::SqlNumberArray(counted), SqlTextArray(errors));
+                              pg::Exec(tx, kRecord, claim.channel, claim.token, SqlTime(now),
+                                       SqlTextArray(skus), pg::SqlNumberArray(kinds),
+                                       pg::SqlNumberArray(sequences),
+                                       pg::SqlNumberArray(quantities), SqlTextArray(retry_at),
+                                       pg::SqlNumberArray(counted), SqlTextArray(errors));
                               return true;
                             })
       .status();
