@@ -10,6 +10,7 @@
 #include "kura/base/validation.h"
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
+#include "order_queries.h"
 
 namespace kura::reservation {
 namespace {
@@ -132,10 +133,7 @@ absl::StatusOr<std::map<std::string, int64_t>> CountLimits(
   const std::string array = pg::SqlTextArray(skus);
   // The items' rows first, locked in SKU order for the rest of the transaction: the cap counts
   // exactly; then each customer row.
-  auto rows = tx.exec_params(
-      "SELECT sku, window_start <= $2 AND $2 < window_end, total_cap, reserved, "
-      "per_customer_limit FROM limited_items WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE",
-      array, SqlTime(now));
+  auto rows = pg::Exec(tx, queries::kLockLimited, array, SqlTime(now));
   std::map<std::string, int64_t> counted;  // sku → units counted against the customer's limit
   std::map<std::string, int64_t> limits;   // sku → its per-customer limit
   for (const auto& row : rows) {

@@ -14,9 +14,11 @@
 #include "kura/base/status_macros.h"
 #include "kura/base/validation.h"
 #include "kura/log/log.h"
+#include "kura/pg/query.h"
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 #include "limited_items.h"
+#include "order_queries.h"
 #include "pickup.h"
 #include "preorders.h"
 
@@ -24,6 +26,36 @@ namespace kura::reservation {
 namespace {
 
 using Tx = pqxx::transaction_base;
+using queries::kAddFulfilled;
+using queries::kCancelledFrom;
+using queries::kConversionAttempt;
+using queries::kDeleteAllocations;
+using queries::kDeleteOrder;
+using queries::kExistingOrder;
+using queries::kExpireDue;
+using queries::kFulfilmentOfOrder;
+using queries::kFulfilmentResponse;
+using queries::kInsertAllocation;
+using queries::kInsertFulfilment;
+using queries::kInsertLine;
+using queries::kInsertOrder;
+using queries::kInsertUncountedLine;
+using queries::kInsertUnfulfillable;
+using queries::kListOrders;
+using queries::kLoadAllocations;
+using queries::kLoadOrder;
+using queries::kLockOrder;
+using queries::kOrderAllocations;
+using queries::kOrderId;
+using queries::kOrderLines;
+using queries::kPreorderHead;
+using queries::kPreordersToConvert;
+using queries::kReadOrder;
+using queries::kSetExpected;
+using queries::kSetState;
+using queries::kStartCancel;
+using queries::kStartConversion;
+using queries::kStoredFulfilment;
 
 constexpr int kPlacing = 0;         // internal states, beside the OrderState numbers
 constexpr int kConfirming = 6;      // holds being posted (shown as pending)
@@ -91,12 +123,7 @@ struct OrderRow {
 
 std::optional<OrderRow> ReadOrder(Tx& tx, const std::string& channel,
                                   const std::string& external_id, bool lock) {
-  auto rows =
-      tx.exec_params(std::string("SELECT order_id, state, customer, "
-                                 "(extract(epoch FROM expires_at) * 1000000)::bigint FROM orders "
-                                 "WHERE channel = $1 AND external_order_id = $2") +
-                         (lock ? " FOR UPDATE" : ""),
-                     channel, external_id);
+  auto rows = pg::Exec(tx, lock ? kLockOrder : kReadOrder, channel, external_id);
   if (rows.empty()) return std::nullopt;
   OrderRow o;
   o.id = rows[0][0].as<int64_t>();
@@ -105,10 +132,7 @@ std::optional<OrderRow> ReadOrder(Tx& tx, const std::string& channel,
   o.external_id = external_id;
   o.customer = rows[0][2].as<std::string>();
   o.expires_at = absl::FromUnixMicros(rows[0][3].as<int64_t>());
-  for (const auto& a : tx.exec_params(
-           "SELECT position, sku, location, hold_id, quantity, fulfilled FROM allocations "
-           "WHERE order_id = $1 ORDER BY position",
-           o.id)) {
+  for (const auto& a : pg::Exec(tx, kOrderAllocations, o.id)) {
     o.allocations.push_back({a[0].as<int>(), a[1].as<std::string>(), a[2].as<std::string>(),
                              a[3].as<std::string>(), a[4].as<int64_t>(), a[5].as<int64_t>()});
   }
@@ -127,14 +151,7 @@ absl::StatusOr<std::optional<OrderRow>> PeekOrder(pg::Database& db, const std::s
 }
 
 v1::Order LoadOrder(Tx& tx, int64_t order_id) {
-  auto r = tx.exec_params1(
-      "SELECT channel, external_order_id, customer, pickup_store, state, "
-      "(extract(epoch FROM expires_at) * 1000000)::bigint, "
-      "(extract(epoch FROM create_time) * 1000000)::bigint, "
-      "(extract(epoch FROM update_time) * 1000000)::bigint, preorder, "
-      "(extract(epoch FROM expected_at) * 1000000)::bigint, unfulfillable_reason, "
-      "unfulfillable_detail, short_sku FROM orders WHERE order_id = $1",
-      order_id);
+  auto r = pg::Exec1(tx, kLoadOrder, order_id);
   v1::Order o;
   o.set_channel(r[0].as<std::string>());
   o.set_external_order_id(r[1].as<std::string>());
@@ -152,17 +169,12 @@ v1::Order LoadOrder(Tx& tx, int64_t order_id) {
   if (!r[9].is_null()) *o.mutable_expected_at() = MicrosToProto(r[9].as<int64_t>());
   *o.mutable_create_time() = MicrosToProto(r[6].as<int64_t>());
   *o.mutable_update_time() = MicrosToProto(r[7].as<int64_t>());
-  for (const auto& l :
-       tx.exec_params("SELECT sku, quantity FROM order_lines WHERE order_id = $1 ORDER BY line_no",
-                      order_id)) {
+  for (const auto& l : pg::Exec(tx, kOrderLines, order_id)) {
     auto* line = o.add_lines();
     line->set_sku(l[0].as<std::string>());
     line->set_quantity(l[1].as<int64_t>());
   }
-  for (const auto& a :
-       tx.exec_params("SELECT sku, location, quantity, fulfilled, hold_id FROM allocations "
-                      "WHERE order_id = $1 ORDER BY position",
-                      order_id)) {
+  for (const auto& a : pg::Exec(tx, kLoadAllocations, order_id)) {
     auto* alloc = o.add_allocations();
     alloc->set_sku(a[0].as<std::string>());
     alloc->set_location(a[1].as<std::string>());
@@ -315,8 +327,7 @@ absl::StatusOr<std::vector<Planned>> Source(
 }
 
 void SetState(Tx& tx, int64_t order_id, int state, absl::Time now) {
-  tx.exec_params("UPDATE orders SET state = $2, update_time = $3 WHERE order_id = $1", order_id,
-                 state, SqlTime(now));
+  pg::Exec(tx, kSetState, order_id, state, SqlTime(now));
 }
 
 }  // namespace
@@ -424,22 +435,16 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
     auto recorded = db_.Run<std::optional<v1::Order>>([&](pqxx::connection& c) {
       return pg::RunInTransaction<std::optional<v1::Order>>(
           c, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<std::optional<v1::Order>> {
-            auto row = tx.exec_params(
-                "INSERT INTO orders (channel, external_order_id, customer, pickup_store, state, "
-                "request, expires_at, create_time, update_time, preorder, unfulfillable_reason, "
-                "unfulfillable_detail, short_sku) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), "
-                "$7, $7, $7, false, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING order_id",
-                request.channel(), request.external_order_id(), request.customer(),
-                request.pickup_store(), kUnfulfillable, RequestBytes(request), SqlTime(now),
-                ErrorReason(refusal), std::string(refusal.message()),
-                sku == metadata.end() ? std::string() : sku->second);
+            auto row = pg::Exec(tx, kInsertUnfulfillable, request.channel(),
+                                request.external_order_id(), request.customer(),
+                                request.pickup_store(), kUnfulfillable, RequestBytes(request),
+                                SqlTime(now), ErrorReason(refusal), std::string(refusal.message()),
+                                sku == metadata.end() ? std::string() : sku->second);
             if (row.empty()) return std::nullopt;  // placed concurrently: look again
             const int64_t id = row[0][0].as<int64_t>();
             for (int i = 0; i < request.lines_size(); ++i) {
-              tx.exec_params(
-                  "INSERT INTO order_lines (order_id, line_no, sku, quantity, counted, "
-                  "counted_usage) VALUES ($1, $2, $3, $4, false, 0)",
-                  id, i, request.lines(i).sku(), request.lines(i).quantity());
+              pg::Exec(tx, kInsertUncountedLine, id, i, request.lines(i).sku(),
+                       request.lines(i).quantity());
             }
             return LoadOrder(tx, id);
           });
@@ -471,10 +476,8 @@ absl::StatusOr<v1::Order> Orders::PlaceOrRefuse(const v1::PlaceOrderRequest& req
     auto existing = db_.Run<std::optional<std::pair<int64_t, bool>>>([&](pqxx::connection& c) {
       return pg::RunInTransaction<std::optional<std::pair<int64_t, bool>>>(
           c, tx_options, [&](Tx& tx) -> absl::StatusOr<std::optional<std::pair<int64_t, bool>>> {
-            auto rows = tx.exec_params(
-                "SELECT order_id, request = decode($3, 'hex') FROM orders "
-                "WHERE channel = $1 AND external_order_id = $2",
-                request.channel(), request.external_order_id(), bytes);
+            auto rows =
+                pg::Exec(tx, kExistingOrder, request.channel(), request.external_order_id(), bytes);
             if (rows.empty()) return std::nullopt;
             return std::make_pair(rows[0][0].as<int64_t>(), rows[0][1].as<bool>());
           });
@@ -521,38 +524,27 @@ absl::StatusOr<v1::Order> Orders::PlaceOrRefuse(const v1::PlaceOrderRequest& req
       const absl::Time now = clock_.Now();
       auto inserted = db_.Run<bool>([&](pqxx::connection& c) {
         return pg::RunInTransaction<bool>(c, tx_options, [&](Tx& tx) -> absl::StatusOr<bool> {
-          auto row = tx.exec_params(
-              "INSERT INTO orders (channel, external_order_id, customer, pickup_store, state, "
-              "request, expires_at, create_time, update_time, preorder) "
-              "VALUES ($1, $2, $3, $4, $8, decode($5, 'hex'), $6, $7, $7, $9) "
-              "ON CONFLICT DO NOTHING RETURNING order_id",
-              request.channel(), request.external_order_id(), request.customer(),
-              request.pickup_store(), bytes, SqlTime(now + ttl_.For(request.channel())),
-              SqlTime(now), request.preorder() ? kPreordered : kPlacing, request.preorder());
+          auto row = pg::Exec(tx, kInsertOrder, request.channel(), request.external_order_id(),
+                              request.customer(), request.pickup_store(), bytes,
+                              SqlTime(now + ttl_.For(request.channel())), SqlTime(now),
+                              request.preorder() ? kPreordered : kPlacing, request.preorder());
           if (row.empty()) return false;  // placed concurrently: read it on the next turn
           int64_t id = row[0][0].as<int64_t>();
           ASSIGN_OR_RETURN(auto counted, CountLimits(tx, request.customer(), request.lines(), now));
           for (int i = 0; i < request.lines_size(); ++i) {
             auto it = counted.find(request.lines(i).sku());
-            tx.exec_params(
-                "INSERT INTO order_lines (order_id, line_no, sku, quantity, counted, "
-                "counted_usage) VALUES ($1, $2, $3, $4, $5, $6)",
-                id, i, request.lines(i).sku(), request.lines(i).quantity(), it != counted.end(),
-                it != counted.end() ? it->second : 0);
+            pg::Exec(tx, kInsertLine, id, i, request.lines(i).sku(), request.lines(i).quantity(),
+                     it != counted.end(), it != counted.end() ? it->second : 0);
           }
           if (request.preorder()) {
             ASSIGN_OR_RETURN(auto expected, CountPreorders(tx, request.lines(), incoming));
             if (expected) {
-              tx.exec_params("UPDATE orders SET expected_at = $2 WHERE order_id = $1", id,
-                             SqlTime(*expected));
+              pg::Exec(tx, kSetExpected, id, SqlTime(*expected));
             }
           }
           for (size_t i = 0; i < plan.size(); ++i) {
-            tx.exec_params(
-                "INSERT INTO allocations (order_id, position, sku, location, quantity, hold_id) "
-                "VALUES ($1, $2, $3, $4, $5, $6)",
-                id, static_cast<int>(i), plan[i].sku, plan[i].location, plan[i].quantity,
-                absl::StrCat("rsv-", id, "-", i));
+            pg::Exec(tx, kInsertAllocation, id, static_cast<int>(i), plan[i].sku, plan[i].location,
+                     plan[i].quantity, absl::StrCat("rsv-", id, "-", i));
           }
           return true;
         });
@@ -604,7 +596,7 @@ absl::StatusOr<v1::Order> Orders::PlaceOrRefuse(const v1::PlaceOrderRequest& req
               // Nothing is held (or what was lapses with the order): drop the attempt so that
               // the next one allocates afresh.
               ReleaseLimits(tx, o->id);
-              tx.exec_params("DELETE FROM orders WHERE order_id = $1", o->id);
+              pg::Exec(tx, kDeleteOrder, o->id);
               return v1::Order();
             }
             SetState(tx, o->id, v1::ORDER_STATE_PENDING, clock_.Now());
@@ -747,10 +739,7 @@ absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::
         case kCancelling:
           break;  // resume
         default:  // placing, pending, confirmed
-          tx.exec_params(
-              "UPDATE orders SET cancelled_from = state, state = $2, update_time = $3 "
-              "WHERE order_id = $1",
-              o->id, kCancelling, SqlTime(clock_.Now()));
+          pg::Exec(tx, kStartCancel, o->id, kCancelling, SqlTime(clock_.Now()));
       }
       resume = true;
       return v1::Order();
@@ -765,10 +754,7 @@ absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::
   if (!seen) return OrderNotFound(channel, external_id);
   if (seen->state == kCancelling) {
     ASSIGN_OR_RETURN(const int from, pg::ReadEach<int>(db_, [&](Tx& tx) -> absl::StatusOr<int> {
-                       return tx
-                           .exec_params1("SELECT cancelled_from FROM orders WHERE order_id = $1",
-                                         seen->id)[0]
-                           .as<int>();
+                       return pg::Exec1(tx, kCancelledFrom, seen->id)[0].as<int>();
                      }));
     if (from != v1::ORDER_STATE_CONFIRMED) {
       RETURN_IF_ERROR(VoidAll(ledger_, *seen, deadline));  // the intent stays; a retry resumes
@@ -840,10 +826,7 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
   };
   // The answer of a hand-over already made under this request id, if any.
   auto stored = [&](Tx& tx) -> std::optional<absl::StatusOr<v1::Order>> {
-    auto done = tx.exec_params(
-        "SELECT request = decode($2, 'hex'), encode(response, 'hex') FROM fulfilments "
-        "WHERE request_id = $1",
-        request.request_id(), bytes);
+    auto done = pg::Exec(tx, kStoredFulfilment, request.request_id(), bytes);
     if (done.empty()) return std::nullopt;
     if (!done[0][0].as<bool>()) {
       return absl::StatusOr<v1::Order>(IdempotencyKeyReused(request.request_id()));
@@ -863,9 +846,7 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
       if (!o) return OrderNotFound(request.channel(), request.external_order_id());
       if (auto answer = stored(tx)) return *answer;
       if (o->state == kFulfilling) {
-        auto mine =
-            tx.exec_params("SELECT 1 FROM fulfilments WHERE request_id = $1 AND order_id = $2",
-                           request.request_id(), o->id);
+        auto mine = pg::Exec(tx, kFulfilmentOfOrder, request.request_id(), o->id);
         if (mine.empty()) {
           return WrongState("ORDER_FULFILLING", "another hand-over is unfinished: repeat it first");
         }
@@ -876,10 +857,7 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
         return WrongState("ORDER_NOT_CONFIRMED", "only a confirmed order can be fulfilled");
       }
       RETURN_IF_ERROR(plan(*o).status());
-      auto recorded = tx.exec_params(
-          "INSERT INTO fulfilments (request_id, order_id, request) "
-          "VALUES ($1, $2, decode($3, 'hex')) ON CONFLICT DO NOTHING RETURNING 1",
-          request.request_id(), o->id, bytes);
+      auto recorded = pg::Exec(tx, kInsertFulfilment, request.request_id(), o->id, bytes);
       if (recorded.empty()) {  // the same id recorded concurrently: look again
         return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
                          "request_id recorded concurrently");
@@ -927,10 +905,7 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
       }
       for (const auto& [index, take] : takes) {
         auto& a = o->allocations[index];
-        tx.exec_params(
-            "UPDATE allocations SET fulfilled = fulfilled + $3 "
-            "WHERE order_id = $1 AND position = $2",
-            o->id, a.position, take);
+        pg::Exec(tx, kAddFulfilled, o->id, a.position, take);
         a.fulfilled += take;
       }
       bool all = std::all_of(o->allocations.begin(), o->allocations.end(),
@@ -938,8 +913,7 @@ absl::StatusOr<v1::Order> Orders::Fulfil(const v1::FulfilOrderRequest& request,
       SetState(tx, o->id, all ? v1::ORDER_STATE_FULFILLED : v1::ORDER_STATE_CONFIRMED,
                clock_.Now());
       v1::Order result = LoadOrder(tx, o->id);
-      tx.exec_params("UPDATE fulfilments SET response = decode($2, 'hex') WHERE request_id = $1",
-                     request.request_id(), Hex(result.SerializeAsString()));
+      pg::Exec(tx, kFulfilmentResponse, request.request_id(), Hex(result.SerializeAsString()));
       return result;
     });
   });
@@ -952,9 +926,7 @@ absl::StatusOr<v1::Order> Orders::Get(const std::string& channel, const std::str
   return db_.Run<v1::Order>([&](pqxx::connection& c) {
     return pg::RunInTransaction<v1::Order>(
         c, {.isolation = pg::Isolation::kRepeatableRead}, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
-          auto row = tx.exec_params(
-              "SELECT order_id FROM orders WHERE channel = $1 AND external_order_id = $2", channel,
-              external_id);
+          auto row = pg::Exec(tx, kOrderId, channel, external_id);
           if (row.empty()) return OrderNotFound(channel, external_id);
           return LoadOrder(tx, row[0][0].as<int64_t>());
         });
@@ -986,14 +958,9 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
           for (int state = kPlacing; state <= kUnfulfillable; ++state) {
             if (PublicOrderState(state) == request.state()) states.push_back(state);
           }
-          auto rows = tx.exec_params(
-              "SELECT order_id FROM orders WHERE order_id < $1 "
-              "AND ($2 = '' OR channel = $2) AND ($3 = '' OR customer = $3) "
-              "AND ($4 OR state = ANY($6::integer[])) AND ($7 = '' OR pickup_store = $7) "
-              "ORDER BY order_id DESC LIMIT $5",
-              before, request.channel(), request.customer(),
-              request.state() == v1::ORDER_STATE_UNSPECIFIED, limit + 1, pg::SqlNumberArray(states),
-              request.pickup_store());
+          auto rows = pg::Exec(tx, kListOrders, before, request.channel(), request.customer(),
+                               request.state() == v1::ORDER_STATE_UNSPECIFIED, limit + 1,
+                               pg::SqlNumberArray(states), request.pickup_store());
           v1::ListOrdersResponse out;
           for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
             *out.add_orders() = LoadOrder(tx, rows[i][0].as<int64_t>());
@@ -1038,9 +1005,7 @@ absl::StatusOr<std::set<std::string>> ItemsOnSale(const LedgerClient& ledger,
 absl::StatusOr<Orders::Conversion> Orders::ConvertOne(int64_t order_id) {
   const pg::TransactionOptions options{};
   auto read = [&](Tx& tx) {
-    auto r = tx.exec_params1(
-        "SELECT channel, external_order_id, pickup_store, state FROM orders WHERE order_id = $1",
-        order_id);
+    auto r = pg::Exec1(tx, kPreorderHead, order_id);
     return std::make_tuple(r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
                            r[3].as<int>());
   };
@@ -1053,9 +1018,7 @@ absl::StatusOr<Orders::Conversion> Orders::ConvertOne(int64_t order_id) {
         pqxx::nontransaction tx(c);
         auto [channel, external_id, store, state] = read(tx);
         google::protobuf::RepeatedPtrField<v1::OrderLine> lines;
-        for (const auto& l : tx.exec_params(
-                 "SELECT sku, quantity FROM order_lines WHERE order_id = $1 ORDER BY line_no",
-                 order_id)) {
+        for (const auto& l : pg::Exec(tx, kOrderLines, order_id)) {
           auto* line = lines.Add();
           line->set_sku(l[0].as<std::string>());
           line->set_quantity(l[1].as<int64_t>());
@@ -1075,20 +1038,13 @@ absl::StatusOr<Orders::Conversion> Orders::ConvertOne(int64_t order_id) {
         auto o = ReadOrder(tx, channel, external_id, true);
         if (o->state != kPreordered) return true;  // taken on by another pass (step 2 sees)
         const absl::Time now = clock_.Now();
-        const int attempt =
-            tx.exec_params1(
-                  "UPDATE orders SET state = $2, attempt = attempt + 1, "
-                  "expires_at = $3, update_time = $4 WHERE order_id = $1 "
-                  "RETURNING attempt",
-                  order_id, kConverting, SqlTime(now + kConversionHoldTtl), SqlTime(now))[0]
-                .as<int>();
+        const int attempt = pg::Exec1(tx, kStartConversion, order_id, kConverting,
+                                      SqlTime(now + kConversionHoldTtl), SqlTime(now))[0]
+                                .as<int>();
         for (size_t i = 0; i < plan->size(); ++i) {
           const Planned& p = (*plan)[i];
-          tx.exec_params(
-              "INSERT INTO allocations (order_id, position, sku, location, quantity, hold_id) "
-              "VALUES ($1, $2, $3, $4, $5, $6)",
-              order_id, static_cast<int>(i), p.sku, p.location, p.quantity,
-              absl::StrCat("rsv-", order_id, "-a", attempt, "-", i));
+          pg::Exec(tx, kInsertAllocation, order_id, static_cast<int>(i), p.sku, p.location,
+                   p.quantity, absl::StrCat("rsv-", order_id, "-a", attempt, "-", i));
         }
         return true;
       });
@@ -1102,8 +1058,7 @@ absl::StatusOr<Orders::Conversion> Orders::ConvertOne(int64_t order_id) {
       auto o = ReadOrder(tx, channel, external_id, true);
       if (o->state == kPreordered) return Conversion::kShort;  // undone by another pass
       if (o->state != kConverting) return Conversion::kDone;   // finished or cancelled meanwhile
-      const int attempt =
-          tx.exec_params1("SELECT attempt FROM orders WHERE order_id = $1", order_id)[0].as<int>();
+      const int attempt = pg::Exec1(tx, kConversionAttempt, order_id)[0].as<int>();
       // The calls carry the ledger client's own timeout; a transient failure leaves the intent.
       absl::Status refusal;
       ASSIGN_OR_RETURN(bool held,
@@ -1114,7 +1069,7 @@ absl::StatusOr<Orders::Conversion> Orders::ConvertOne(int64_t order_id) {
         ASSIGN_OR_RETURN(all_posted, PostAll(ledger_, *o, std::nullopt));
       }
       if (!all_posted) {  // refused or lapsed: nothing is held; wait for stock again
-        tx.exec_params("DELETE FROM allocations WHERE order_id = $1", order_id);
+        pg::Exec(tx, kDeleteAllocations, order_id);
         SetState(tx, order_id, kPreordered, clock_.Now());
         return Conversion::kShort;
       }
@@ -1139,12 +1094,7 @@ absl::StatusOr<int> Orders::ConvertPreorders() {
             -> absl::StatusOr<std::vector<std::pair<int64_t, std::vector<Key>>>> {
           pqxx::nontransaction tx(c);
           std::vector<std::pair<int64_t, std::vector<Key>>> out;
-          for (const auto& row : tx.exec_params(
-                   "SELECT o.order_id, o.channel, o.pickup_store, "
-                   "string_agg(l.sku, E'\\n' ORDER BY l.sku) FROM orders o "
-                   "JOIN order_lines l USING (order_id) WHERE o.state IN (9, 10) "
-                   "AND o.order_id > $1 GROUP BY o.order_id ORDER BY o.order_id LIMIT $2",
-                   after, kPage)) {
+          for (const auto& row : pg::Exec(tx, kPreordersToConvert, after, kPage)) {
             std::vector<Key> keys;
             for (absl::string_view sku : absl::StrSplit(row[3].as<std::string>(), '\n')) {
               keys.emplace_back(std::string(sku), row[1].as<std::string>(),
@@ -1190,11 +1140,7 @@ absl::StatusOr<int> Orders::ExpireDue(int limit) {
   return db_.Run<int>([&](pqxx::connection& c) {
     return pg::RunInTransaction<int>(c, {}, [&](Tx& tx) -> absl::StatusOr<int> {
       const std::string now = SqlTime(clock_.Now());
-      auto rows = tx.exec_params(
-          "UPDATE orders SET state = 5, update_time = $1 WHERE order_id IN ("
-          "  SELECT order_id FROM orders WHERE state IN (0, 1) AND expires_at <= $1 "
-          "  ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING order_id",
-          now, limit);
+      auto rows = pg::Exec(tx, kExpireDue, now, limit);
       for (const auto& row : rows) ReleaseLimits(tx, row[0].as<int64_t>());
       return static_cast<int>(rows.size());
     });

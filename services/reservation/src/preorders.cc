@@ -11,6 +11,7 @@
 #include "kura/base/validation.h"
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
+#include "order_queries.h"
 
 namespace kura::reservation {
 namespace {
@@ -187,10 +188,7 @@ absl::StatusOr<std::optional<absl::Time>> CountPreorders(
 absl::StatusOr<std::map<std::string, int64_t>> WaitingPreorders(
     Tx& tx, const std::vector<std::string>& skus) {
   std::map<std::string, int64_t> out;
-  for (const auto& row :
-       tx.exec_params("SELECT sku, preordered FROM preorder_items WHERE sku = ANY($1::text[]) "
-                      "AND preordered > 0",
-                      pg::SqlTextArray(skus))) {
+  for (const auto& row : pg::Exec(tx, queries::kPreorderedOf, pg::SqlTextArray(skus))) {
     out[row[0].as<std::string>()] = row[1].as<int64_t>();
   }
   return out;
