@@ -153,6 +153,42 @@ TEST_CASE("PlaceOrder is idempotent on the channel's order id") {
   REQUIRE(f.l.Availability("MUG", "wh").held() == 2);
 }
 
+TEST_CASE("An order placed paid is held and confirmed in one call") {
+  Fixture f("rsv_place_paid");
+  f.l.CreateItem("MUG");
+  f.l.Receive("MUG", "wh", 3);
+  rv1::PlaceOrderRequest r;
+  r.set_channel("ec");
+  r.set_external_order_id("paid-1");
+  r.set_confirm(true);
+  auto* line = r.add_lines();
+  line->set_sku("MUG");
+  line->set_quantity(2);
+  auto placed = Call(*f.orders, &Stub::PlaceOrder, r);
+  INFO(placed.status().ToString());
+  REQUIRE(placed.ok());
+  REQUIRE(placed->order().state() == rv1::ORDER_STATE_CONFIRMED);
+  REQUIRE(f.l.Availability("MUG", "wh").committed() == 2);
+  REQUIRE(f.l.Availability("MUG", "wh").held() == 0);
+  // A repeat (paid or not) answers the order as it stands; a confirmation changes nothing.
+  auto again = Call(*f.orders, &Stub::PlaceOrder, r);
+  REQUIRE(again.ok());
+  REQUIRE(again->order().state() == rv1::ORDER_STATE_CONFIRMED);
+  r.set_confirm(false);
+  REQUIRE(Call(*f.orders, &Stub::PlaceOrder, r).ok());
+  REQUIRE(f.Confirm("ec", "paid-1").ok());
+  REQUIRE(f.l.Availability("MUG", "wh").committed() == 2);
+  // Placed unpaid, then paid: the repeat with confirm leaves it pending; ConfirmOrder confirms.
+  r.set_external_order_id("unpaid-1");
+  line->set_quantity(1);
+  REQUIRE(Call(*f.orders, &Stub::PlaceOrder, r)->order().state() == rv1::ORDER_STATE_PENDING);
+  r.set_confirm(true);
+  REQUIRE(Call(*f.orders, &Stub::PlaceOrder, r)->order().state() == rv1::ORDER_STATE_PENDING);
+  REQUIRE(f.Confirm("ec", "unpaid-1")->state() == rv1::ORDER_STATE_CONFIRMED);
+  REQUIRE(f.l.Availability("MUG", "wh").committed() == 3);
+  f.l.RequireConsistent();
+}
+
 TEST_CASE("Bad requests get a clear status and change nothing") {
   Fixture f("rsv_bad_input");
   f.l.CreateItem("BAG");

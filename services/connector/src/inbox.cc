@@ -366,6 +366,11 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
         .status();
   };
   std::set<std::string> touched;  // SKUs of the orders applied: pushed afresh (below)
+  // An order placed paid is confirmed by PlaceOrder itself (one call); its paid event then
+  // has nothing left to do.
+  const bool paid = std::any_of(events.begin(), events.end(),
+                                [](const CanonicalEvent& e) { return e.kind == Kind::kOrderPaid; });
+  bool settled_at_placing = false;
   for (const CanonicalEvent& event : events) {
     switch (event.kind) {
       case Kind::kOrderPlaced: {
@@ -377,6 +382,7 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
         // The platform took the order already: one the stock cannot cover is kept as
         // unfulfillable (with the reason), never lost or dead-lettered.
         place.set_record_unfulfillable(true);
+        place.set_confirm(paid && !*cancelled);
         std::map<std::string, int64_t> units;  // PlaceOrder takes each SKU once
         for (const auto& line : event.lines) {
           ASSIGN_OR_RETURN(std::string sku, mapper.Sku(line));
@@ -409,6 +415,8 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
           break;
         }
         RETURN_IF_ERROR(placed.status());
+        settled_at_placing = placed->order().state() == reservation_v1::ORDER_STATE_CONFIRMED ||
+                             placed->order().state() == reservation_v1::ORDER_STATE_UNFULFILLABLE;
         if (placed->order().state() == reservation_v1::ORDER_STATE_UNFULFILLABLE) {
           effects.unfulfillable = absl::StrCat(placed->order().unfulfillable_reason(), ": ",
                                                placed->order().unfulfillable_detail());
@@ -419,7 +427,7 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
         break;
       }
       case Kind::kOrderPaid: {
-        if (*cancelled) break;
+        if (*cancelled || settled_at_placing) break;
         reservation_v1::ConfirmOrderRequest confirm;
         confirm.set_channel(channel);
         confirm.set_external_order_id(event.order_id);

@@ -8,7 +8,9 @@
 #include <grpcpp/client_context.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -37,7 +39,29 @@ class LedgerClient : public rpc::TimedCalls {
   ledger_v1::CatalogService::Stub& catalog() const { return *catalog_; }
   ledger_v1::LedgerService::Stub& ledger() const { return *ledger_; }
 
+  /// A channel as the ledger describes it, read at most once a second per channel (every order
+  /// placed is sourced from its channel's locations: a change of them takes effect within a
+  /// second; the ledger checks each hold against the channel as it stands).
+  absl::StatusOr<ledger_v1::Channel> Channel(const std::string& code,
+                                             std::optional<absl::Time> deadline) const {
+    const absl::Time now = absl::Now();
+    {
+      std::lock_guard lock(channels_mu_);
+      auto it = channels_.find(code);
+      if (it != channels_.end() && it->second.first > now) return it->second.second;
+    }
+    ledger_v1::GetChannelRequest get;
+    get.set_code(code);
+    auto got = Call(catalog(), &ledger_v1::CatalogService::Stub::GetChannel, get, deadline);
+    if (!got.ok()) return got.status();
+    std::lock_guard lock(channels_mu_);
+    channels_[code] = {now + absl::Seconds(1), got->channel()};
+    return got->channel();
+  }
+
  private:
+  mutable std::mutex channels_mu_;
+  mutable std::map<std::string, std::pair<absl::Time, ledger_v1::Channel>> channels_;
   std::unique_ptr<ledger_v1::CatalogService::Stub> catalog_;
   std::unique_ptr<ledger_v1::LedgerService::Stub> ledger_;
 };

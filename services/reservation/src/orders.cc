@@ -72,10 +72,11 @@ constexpr absl::Duration kConversionHoldTtl = absl::Minutes(10);
 
 std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
 
-// What a placed order's repeats are compared with: its contents (how a refusal is answered is
-// not part of them).
+// What a placed order's repeats are compared with: its contents (how a refusal is answered, or
+// whether it came paid, is not part of them).
 std::string RequestBytes(v1::PlaceOrderRequest request) {
   request.set_record_unfulfillable(false);
+  request.set_confirm(false);
   return Hex(DeterministicBytes(request));
 }
 
@@ -107,6 +108,8 @@ absl::Status OrderExpired(const std::string& channel, const std::string& externa
 
 bool HasReason(const absl::Status& s, absl::string_view reason) { return ErrorReason(s) == reason; }
 
+}  // namespace
+
 // The order row, locked or not, with its allocations.
 struct OrderRow {
   int64_t id = 0;
@@ -120,6 +123,8 @@ struct OrderRow {
   };
   std::vector<Alloc> allocations;
 };
+
+namespace {
 
 std::optional<OrderRow> ReadOrder(Tx& tx, const std::string& channel,
                                   const std::string& external_id, bool lock) {
@@ -358,13 +363,9 @@ absl::StatusOr<std::vector<std::string>> ChannelLocations(const LedgerClient& le
                                                           const std::string& channel_code,
                                                           const std::string& pickup_store,
                                                           std::optional<absl::Time> deadline) {
-  ledger_v1::GetChannelRequest get_channel;
-  get_channel.set_code(channel_code);
-  ASSIGN_OR_RETURN(auto channel,
-                   ledger.Call(ledger.catalog(), &ledger_v1::CatalogService::Stub::GetChannel,
-                               get_channel, deadline));
-  std::vector<std::string> locations(channel.channel().location_codes().begin(),
-                                     channel.channel().location_codes().end());
+  ASSIGN_OR_RETURN(const ledger_v1::Channel channel, ledger.Channel(channel_code, deadline));
+  std::vector<std::string> locations(channel.location_codes().begin(),
+                                     channel.location_codes().end());
   if (pickup_store.empty()) return locations;
   ASSIGN_OR_RETURN(auto store, PickupStore(ledger, pickup_store, deadline));
   auto it = std::find(locations.begin(), locations.end(), pickup_store);
@@ -561,7 +562,8 @@ absl::StatusOr<v1::Order> Orders::PlaceOrRefuse(const v1::PlaceOrderRequest& req
     ASSIGN_OR_RETURN(std::optional<OrderRow> seen,
                      PeekOrder(db_, request.channel(), request.external_order_id()));
     std::optional<bool> held;
-    bool orphaned = false;  // held for an order a concurrent attempt dropped
+    bool orphaned = false;    // held for an order a concurrent attempt dropped
+    bool confirming = false;  // held, and (request.confirm) to be posted now
     if (seen && seen->state == kPlacing && seen->expires_at > clock_.Now()) {
       // A transient failure leaves the placing order; a retry resumes.
       ASSIGN_OR_RETURN(held, HoldAll(ledger_, *seen, absl::StrCat("rsv-place-", seen->id), deadline,
@@ -572,6 +574,7 @@ absl::StatusOr<v1::Order> Orders::PlaceOrRefuse(const v1::PlaceOrderRequest& req
           c, tx_options, [&](Tx& tx) -> absl::StatusOr<v1::Order> {
             stale = false;
             final_refusal = false;
+            confirming = false;
             auto o = ReadOrder(tx, request.channel(), request.external_order_id(), true);
             orphaned = false;
             if (!o || !seen || o->id != seen->id) {
@@ -599,12 +602,21 @@ absl::StatusOr<v1::Order> Orders::PlaceOrRefuse(const v1::PlaceOrderRequest& req
               pg::Exec(tx, kDeleteOrder, o->id);
               return v1::Order();
             }
+            if (request.confirm()) {  // paid already: its holds are posted next
+              SetState(tx, o->id, kConfirming, clock_.Now());
+              confirming = true;
+              return v1::Order();
+            }
             SetState(tx, o->id, v1::ORDER_STATE_PENDING, clock_.Now());
             return LoadOrder(tx, o->id);
           });
     });
     if (!placed.ok()) return placed.status();
     if (orphaned) RETURN_IF_ERROR(VoidAll(ledger_, *seen, deadline));
+    if (confirming) {
+      seen->state = kConfirming;
+      return FinishConfirm(*seen, deadline);
+    }
     if (!stale) return placed;
     // Stock keeps moving under us: report the shortage after three allocations.
     if (final_refusal || attempt >= 3) return stale_reason;
@@ -670,12 +682,21 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
   if (!checked.ok()) return checked.status();
   if (!outcome.ok()) return outcome;
   if (!resume) return checked;
-
-  // 2. Post every hold (no transaction open; each call idempotent, so a failure leaves the
-  // intent and a retry resumes); if one lapsed first, those posted are taken back and the expiry
-  // is reported. Then the result is recorded, unless another call finished the order meanwhile.
   ASSIGN_OR_RETURN(std::optional<OrderRow> seen, PeekOrder(db_, channel, external_id));
   if (!seen) return OrderNotFound(channel, external_id);
+  return FinishConfirm(*seen, deadline);
+}
+
+// 2. Post every hold (no transaction open; each call idempotent, so a failure leaves the
+// intent and a retry resumes); if one lapsed first, those posted are taken back and the expiry
+// is reported. Then the result is recorded, unless another call finished the order meanwhile.
+absl::StatusOr<v1::Order> Orders::FinishConfirm(const OrderRow& order_seen,
+                                                std::optional<absl::Time> deadline) {
+  const pg::TransactionOptions options{.deadline = deadline};
+  const std::string& channel = order_seen.channel;
+  const std::string& external_id = order_seen.external_id;
+  const OrderRow* seen = &order_seen;
+  absl::Status outcome;
   std::optional<bool> all_posted;
   if (seen->state == kConfirming) {
     ASSIGN_OR_RETURN(all_posted, PostAll(ledger_, *seen, deadline));

@@ -16,6 +16,8 @@ namespace kura::reservation {
 
 namespace v1 = ::kura::reservation::v1;
 
+struct OrderRow;  // an order as stored (orders.cc)
+
 /// What a stored order state (including the internal intent states) shows as.
 v1::OrderState PublicOrderState(int state);
 
@@ -82,6 +84,9 @@ class Orders {
     kDone,       // confirmed or cancelled by someone else meanwhile
   };
   absl::StatusOr<Conversion> ConvertOne(int64_t order_id);
+  // Posts the holds of an order in its confirming state (`seen`, read after the intent was
+  // committed) and records the result.
+  absl::StatusOr<v1::Order> FinishConfirm(const OrderRow& seen, std::optional<absl::Time> deadline);
   // Places an order, or refuses it (Place records some refusals as unfulfillable orders).
   absl::StatusOr<v1::Order> PlaceOrRefuse(const v1::PlaceOrderRequest& r,
                                           std::optional<absl::Time> deadline);
