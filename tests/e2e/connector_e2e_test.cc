@@ -767,6 +767,75 @@ TEST_CASE(
   f.l.RequireConsistent();
 }
 
+TEST_CASE(
+    "A quantity changed by hand on WooCommerce or Square is noticed from the platform's own "
+    "webhook and handled by the drift rules") {
+  ConnectorFixture f("cn_platform_level_woo_square", {{"KURA_RECONCILE_INTERVAL", "1h"}});
+  const std::string woo_hook =
+      absl::StrCat("http://127.0.0.1:", f.webhook_port, "/webhooks/woocommerce/ec-woo");
+  const std::string square_hook =
+      absl::StrCat("http://127.0.0.1:", f.webhook_port, "/webhooks/square/ec-square");
+  Simulator woo(
+      "woocommerce", f.dir, "",
+      {"--webhook-url=" + woo_hook, "--webhook-secret=webhook-secret-1", "--inventory-webhooks"});
+  Simulator square("square", f.dir, "EF6D9SACKWBKZ",
+                   {"--webhook-url=" + square_hook, "--webhook-secret=webhook-secret-1",
+                    "--inventory-webhooks"});
+  f.l.CreateChannel("ec-woo", {"store-a"});
+  f.l.CreateChannel("ec-square", {"store-b"});
+  f.l.CreateItem("MUG");
+  f.l.CreateItem("CUP");
+  for (const auto& [channel, platform, sim, location] :
+       {std::tuple{"ec-woo", "woocommerce", &woo, ""},
+        std::tuple{"ec-square", "square", &square, "EF6D9SACKWBKZ"}}) {
+    cv1::SetConnectionRequest r;
+    auto* c = r.mutable_connection();
+    c->set_channel(channel);
+    c->set_platform(platform);
+    c->add_webhook_secrets("webhook-secret-1");
+    c->set_notification_url(square_hook);
+    c->set_api_url(sim->url());
+    c->set_api_credentials("sim-token");
+    c->set_push_location_id(location);
+    REQUIRE(Call(*f.admin, &AdminStub::SetConnection, r).ok());
+  }
+  cv1::SetItemMappingRequest variation;  // a WooCommerce variation: stock id "product/variation"
+  variation.mutable_mapping()->set_channel("ec-woo");
+  variation.mutable_mapping()->set_platform_item_id("507");
+  variation.mutable_mapping()->set_sku("MUG");
+  variation.mutable_mapping()->set_platform_inventory_item_id("501/507");
+  REQUIRE(Call(*f.admin, &AdminStub::SetItemMapping, variation).ok());
+  f.MapItem("ec-square", "6F4K33KPNUVDWKZ43KUIFH6K", "CUP");
+  f.l.Receive("MUG", "store-a", 8);
+  f.l.Receive("CUP", "store-b", 9);
+  REQUIRE(Eventually(
+      [&] { return woo.Stock("501/507") == 8 && square.Stock("6F4K33KPNUVDWKZ43KUIFH6K") == 9; }));
+  auto open_drifts = [&] {
+    cv1::ListDriftsRequest open;
+    open.set_state(cv1::DRIFT_STATE_OPEN);
+    auto drifts = Call(*f.admin, &AdminStub::ListDrifts, open);
+    REQUIRE(drifts.ok());
+    std::map<std::string, cv1::DriftIncident> by_sku;
+    for (const auto& d : drifts->incidents()) by_sku[d.sku()] = d;
+    return by_sku;
+  };
+  f.WaitIdle();  // the echoes of kura's own pushes change nothing
+  REQUIRE(open_drifts().empty());
+
+  // Set by hand in each shop's admin: each platform's webhook says so within seconds.
+  woo.Post("/sim/stock", {{"item_id", "501/507"}, {"quantity", 2}});
+  square.Post("/sim/stock", {{"item_id", "6F4K33KPNUVDWKZ43KUIFH6K"}, {"quantity", 4}});
+  REQUIRE(kura::testing::WaitFor([&] { return open_drifts().size() == 2; }, absl::Seconds(5)));
+  auto drifts = open_drifts();
+  REQUIRE(drifts["MUG"].channel() == "ec-woo");
+  REQUIRE(drifts["MUG"].platform_quantity() == 2);
+  REQUIRE(drifts["MUG"].pushed_quantity() == 8);
+  REQUIRE(drifts["CUP"].channel() == "ec-square");
+  REQUIRE(drifts["CUP"].platform_quantity() == 4);
+  REQUIRE(drifts["CUP"].pushed_quantity() == 9);
+  f.l.RequireConsistent();
+}
+
 TEST_CASE("Connections and mappings: bad input is refused; WooCommerce's ping is answered") {
   ConnectorFixture f("cn_admin");
   cv1::SetConnectionRequest bad;

@@ -15,9 +15,10 @@
 //                POST /v2/inventory/counts/batch-retrieve, POST /v2/inventory/changes/
 //                batch-retrieve (the history: counts and adjustments, oldest first, paged);
 //                Bearer token.
-// With --inventory-webhooks (shopify, with --webhook-url) every change of a quantity, by the API
-// or by hand (/sim/stock), is sent as a signed inventory_levels/update, as Shopify does for a
-// subscribed app (kura's own pushes come back as such echoes too).
+// With --inventory-webhooks (and --webhook-url) every change of a quantity, by the API or by hand
+// (/sim/stock), is sent as the platform's signed webhook, as it does for a subscribed app:
+// Shopify inventory_levels/update, WooCommerce product.updated, Square inventory.count.updated
+// (kura's own pushes come back as such echoes too).
 // With --state-file=F the quantities outlive a restart (as a platform's do): read from F at start,
 // F rewritten on every change.
 // Control endpoints for tests (not part of any platform):
@@ -572,6 +573,59 @@ class Simulator {
 
   // A change made in Square itself, recorded in the history and announced with
   // inventory.count.updated: the IN_STOCK total, and for a write-off also the WASTE total.
+  // The platform's own webhook for a changed quantity (--inventory-webhooks), sent after the
+  // change from its own thread (mu_ is held here, and the receiver may call the API back):
+  // Shopify inventory_levels/update, WooCommerce product.updated, Square
+  // inventory.count.updated.
+  void Notify(const std::string& item, int64_t quantity) {
+    auto id = [](const std::string& text) -> Json {  // ids are 64-bit numbers in JSON
+      int64_t n = 0;
+      return absl::SimpleAtoi(text, &n) ? Json(n) : Json(text);
+    };
+    const absl::Time now = absl::Now();
+    const std::string at = absl::FormatTime(absl::RFC3339_full, now, absl::UTCTimeZone());
+    std::string topic, body;
+    if (o_.platform == "shopify") {
+      topic = "inventory_levels/update";
+      body = Json({{"inventory_item_id", id(item)},
+                   {"location_id", id(o_.location)},
+                   {"available", quantity},
+                   {"updated_at", at}})
+                 .dump();
+    } else if (o_.platform == "woocommerce") {  // item "product" or "product/variation"
+      std::pair<std::string, std::string> ids = absl::StrSplit(item, absl::MaxSplits('/', 1));
+      const bool variation = !ids.second.empty();
+      topic = "product.updated";
+      body = Json({{"id", id(variation ? ids.second : ids.first)},
+                   {"parent_id", variation ? id(ids.first) : Json(0)},
+                   {"type", variation ? "variation" : "simple"},
+                   {"manage_stock", true},
+                   {"stock_quantity", quantity},
+                   {"date_modified_gmt",
+                    absl::FormatTime("%Y-%m-%dT%H:%M:%E6S", now, absl::UTCTimeZone())}})
+                 .dump();
+    } else {
+      static std::atomic<int> sequence = 0;
+      const int n = ++sequence;
+      body = Json({{"merchant_id", "SIMMERCHANT"},
+                   {"type", "inventory.count.updated"},
+                   {"event_id", absl::StrCat("sim-set-", n)},
+                   {"created_at", at},
+                   {"data",
+                    {{"type", "inventory_counts"},
+                     {"id", absl::StrCat("sim-set-", n)},
+                     {"object",
+                      {{"inventory_counts", Json::array({{{"calculated_at", at},
+                                                          {"catalog_object_id", item},
+                                                          {"catalog_object_type", "ITEM_VARIATION"},
+                                                          {"location_id", o_.location},
+                                                          {"quantity", std::to_string(quantity)},
+                                                          {"state", "IN_STOCK"}}})}}}}}})
+                 .dump();
+    }
+    std::thread([this, topic, body] { Send(topic, body); }).detach();
+  }
+
   int Adjust(const Json& body) {
     std::string notification;
     {
@@ -582,7 +636,7 @@ class Simulator {
       if (item.empty() || quantity <= 0 || (to != "SOLD" && to != "WASTE")) return 400;
       const absl::Time now = absl::Now();
       const std::string at = absl::FormatTime(absl::RFC3339_full, now, absl::UTCTimeZone());
-      Set(item, stock_[item] - quantity);
+      Set(item, stock_[item] - quantity, false);  // its own notification follows
       if (to == "WASTE") waste_[item] += quantity;
       history_.push_back({"ADJUSTMENT",
                           {{"id", absl::StrCat("ADJ", history_.size() + 1)},
@@ -649,29 +703,14 @@ class Simulator {
   }
 
   // Every write of a quantity goes through here (with mu_ held): /sim/wait watches them.
-  void Set(const std::string& item, int64_t quantity) {
+  // `notify`: false when the caller sends its own webhook for the change.
+  void Set(const std::string& item, int64_t quantity, bool notify = true) {
     auto [it, added] = stock_.try_emplace(item, quantity);
     if (!added && it->second == quantity) return;  // rewritten unchanged: not a change
     it->second = quantity;
     changed_at_[item] = absl::Now();
     changed_.notify_all();
-    if (o_.inventory_webhooks && o_.platform == "shopify" && !o_.webhook_url.empty()) {
-      // Sent after the change, from its own thread (mu_ is held here, and the receiver may call
-      // the API back).
-      // Shopify's ids are 64-bit numbers in JSON.
-      auto id = [](const std::string& text) -> Json {
-        int64_t n = 0;
-        return absl::SimpleAtoi(text, &n) ? Json(n) : Json(text);
-      };
-      const std::string body =
-          Json({{"inventory_item_id", id(item)},
-                {"location_id", id(o_.location)},
-                {"available", quantity},
-                {"updated_at",
-                 absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())}})
-              .dump();
-      std::thread([this, body] { Send("inventory_levels/update", body); }).detach();
-    }
+    if (notify && o_.inventory_webhooks && !o_.webhook_url.empty()) Notify(item, quantity);
     if (!o_.state_file.empty()) {  // written whole and renamed over: never half a file
       const std::string tmp = o_.state_file + ".tmp";
       std::ofstream(tmp) << Json({{"stock", stock_}}).dump();

@@ -470,27 +470,18 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
         effects.refunds_applied.push_back(event.ref);
         break;
       }
-      case Kind::kLevelChanged: {
-        // The platform's level of an item at the location kura pushes to differs from what
-        // kura last set there (not an echo of kura's own push): the item is checked against
-        // the platform at once, under the drift rules (after this delivery is recorded).
-        ASSIGN_OR_RETURN(ApiEndpoint api, inbox_store_.Endpoint(channel));
-        for (const auto& line : event.lines) {
-          if (!api.location_id.empty() && !line.location_ref.empty() &&
-              line.location_ref != api.location_id) {
-            continue;  // a location kura does not push to
-          }
-          ASSIGN_OR_RETURN(auto level, inbox_store_.PushedLevelOf(channel, line.item_ref));
-          if (!level || !level->pushed || *level->pushed == line.quantity) continue;
-          effects.levels_changed.insert(level->sku);
-        }
+      case Kind::kLevelChanged:
+        RETURN_IF_ERROR(NoteLevels(channel, event.lines, effects));
         break;
-      }
       case Kind::kStockCount: {
         // A platform that sells over its own counter (Square) reports the stock left. What left
         // it is read from its history: each sale there becomes a store sale and each write-off an
         // adjustment at the mapped location, once per platform id. kura's own pushes are not
         // in that history, so their echoes change nothing; other changes are reconciliation's.
+        // A count kura did not push (an edit in the dashboard, a recount, a sale there) is also
+        // checked against kura's value, like any platform-side change: after the sales are
+        // booked, only a difference they do not explain remains.
+        RETURN_IF_ERROR(NoteLevels(channel, event.lines, effects));
         std::set<std::string> items;
         for (const auto& line : event.lines) {
           if (mapper.Sku(line).ok() && mapper.Location(line).ok()) items.insert(line.item_ref);
@@ -542,6 +533,25 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
   // The platform moves its own stock for its orders (WooCommerce at payment, Shopify at
   // creation): kura's quantity is set there again once kura has applied the order.
   effects.touched.insert(touched.begin(), touched.end());
+  return absl::OkStatus();
+}
+
+absl::Status Inbox::NoteLevels(const std::string& channel,
+                               const std::vector<CanonicalEvent::Line>& lines,
+                               DeliveryEffects& effects) {
+  // The platform's level of an item at the location kura pushes to differs from what kura last
+  // set there (not an echo of kura's own push): the item is checked against the platform at
+  // once, under the drift rules (after this delivery is recorded).
+  ASSIGN_OR_RETURN(ApiEndpoint api, inbox_store_.Endpoint(channel));
+  for (const auto& line : lines) {
+    if (!api.location_id.empty() && !line.location_ref.empty() &&
+        line.location_ref != api.location_id) {
+      continue;  // a location kura does not push to
+    }
+    ASSIGN_OR_RETURN(auto level, inbox_store_.PushedLevelOf(channel, line.item_ref));
+    if (!level || !level->pushed || *level->pushed == line.quantity) continue;
+    effects.levels_changed.insert(level->sku);
+  }
   return absl::OkStatus();
 }
 

@@ -101,6 +101,9 @@ class Inbox {
   absl::Status Apply(const std::string& channel, const Connector& connector, int64_t inbox_id,
                      const std::vector<CanonicalEvent>& events, DeliveryEffects& effects);
   absl::Status CancelOrder(const std::string& channel, const std::string& order_id);
+  // Notes the items whose platform level (`lines`) differs from what kura last pushed there.
+  absl::Status NoteLevels(const std::string& channel,
+                          const std::vector<CanonicalEvent::Line>& lines, DeliveryEffects& effects);
   // The channel's platform API, to read from (refunds, stock history).
   absl::StatusOr<ApiEndpoint> Endpoint(const std::string& channel);
   // The channel's first location in the ledger.

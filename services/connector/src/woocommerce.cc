@@ -63,6 +63,22 @@ class WooCommerce final : public Connector {
   absl::StatusOr<std::vector<CanonicalEvent>> Parse(const WebhookRequest& request) const override {
     const std::string topic = request.Header("x-wc-webhook-topic");
     std::vector<CanonicalEvent> events;
+    if (topic == "product.updated") {
+      // A product's (or variation's) stock as the shop holds it now: changed by hand, or by a
+      // sale kura has not heard of. A variation's stock id is "product/variation".
+      ASSIGN_OR_RETURN(Json body, ParseObject(request.body));
+      const std::string id = IdText(body, "id");
+      if (!Numeric(id)) return InvalidArgument("id", "the product's id is not a number");
+      auto manage = body.find("manage_stock");
+      auto quantity = Quantity(body, "stock_quantity");
+      if (manage == body.end() || !manage->is_boolean() || !manage->get<bool>() || !quantity) {
+        return events;  // stock not managed there: nothing to compare
+      }
+      const std::string parent = IdText(body, "parent_id");
+      const std::string item = parent.empty() || parent == "0" ? id : absl::StrCat(parent, "/", id);
+      events.push_back({Kind::kLevelChanged, "", "", {{item, "", "", *quantity}}});
+      return events;
+    }
     if (topic != "order.created" && topic != "order.updated") return events;
     ASSIGN_OR_RETURN(Json body, ParseObject(request.body));
     const std::string order_id = IdText(body, "id");
