@@ -15,6 +15,13 @@
 // sales). Each prints one line: RESULT callers=.. items=.. ok=.. failed=..
 // seconds=.. per_second=.. p50_ms=.. p99_ms=.. plus the failures by reason.
 //
+// `register` drives kura-pos-gateway's PosGatewayService.Sale as registers would (--addr is the
+// gateway): one register per terminal token in --tokens FILE (a line each), each sale one unit
+// of a random item at 1,000 yen paid in cash. Without --rate each register waits for its answer
+// before the next sale (closed loop); with --rate R sales go out at R a second in all, round
+// robin over the registers, whether or not earlier ones were answered, and each latency counts
+// from the time its sale was due (no coordinated omission).
+//
 // `propagate` measures a store's stock change until an EC platform shows it: kura-ec-sim stands
 // in for the platform, connected to channel bench-ec with BENCH-(F+k) mapped to its inventory
 // item I+k. R rounds, one at a time and paced at --interval (the platform's rate limit is not
@@ -32,6 +39,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -46,6 +54,7 @@
 #include "kura/base/error.h"
 #include "kura/ledger/v1/catalog.grpc.pb.h"
 #include "kura/ledger/v1/ledger.grpc.pb.h"
+#include "kura/pos/v1/pos.grpc.pb.h"
 #include "kura/rpc/status.h"
 
 namespace {
@@ -67,6 +76,8 @@ struct Options {
   int64_t inventory_first = 0;
   int rounds = 100;
   absl::Duration interval = absl::Milliseconds(250);
+  std::string tokens;  // register: a file of terminal tokens
+  double rate = 0;     // register: sales a second in all (0: closed loop)
 };
 
 int Usage() {
@@ -75,7 +86,9 @@ int Usage() {
                "       kura-load holds|sales|mixed --addr A --items N [--first F] --callers C "
                "[--requests R | --duration 5s] [--quantity Q] [--run NAME]\n"
                "       kura-load propagate --addr A --sim HOST:PORT --items N [--first F] "
-               "--inventory-first I [--rounds R] [--interval 250ms] [--run NAME]\n");
+               "--inventory-first I [--rounds R] [--interval 250ms] [--run NAME]\n"
+               "       kura-load register --addr GATEWAY --tokens FILE --items N [--first F] "
+               "[--duration 5s] [--rate R] [--run NAME]\n");
   return 2;
 }
 
@@ -279,6 +292,110 @@ class Load {
   std::map<std::string, int64_t> failures_;
 };
 
+// Register sales through the POS gateway; see the top of the file.
+class Registers {
+ public:
+  Registers(const Options& o, std::shared_ptr<grpc::Channel> channel,
+            std::vector<std::string> tokens)
+      : o_(o),
+        stub_(kura::pos::v1::PosGatewayService::NewStub(channel)),
+        tokens_(std::move(tokens)) {}
+
+  int Run() {
+    start_ = absl::Now();
+    const absl::Time end = start_ + o_.duration;
+    if (o_.rate <= 0) {
+      for (size_t r = 0; r < tokens_.size(); ++r) Send(r, absl::Now(), end);
+    } else {
+      // Open loop: the i-th sale is due at start + i / rate.
+      for (int64_t i = 0;; ++i) {
+        const absl::Time due = start_ + absl::Seconds(static_cast<double>(i) / o_.rate);
+        if (due >= end) break;
+        absl::SleepFor(due - absl::Now());
+        Send(static_cast<size_t>(i) % tokens_.size(), due, absl::InfinitePast());
+      }
+    }
+    {
+      std::unique_lock lock(mu_);
+      done_cv_.wait(lock, [&] { return active_ == 0; });
+    }
+    PrintResult(o_.run, static_cast<int>(tokens_.size()), o_.items, ok_, failed_,
+                absl::ToDoubleSeconds(absl::Now() - start_), latencies_ms_);
+    for (const auto& [reason, count] : failures_) {
+      std::printf("FAILURES reason=%s count=%lld\n", reason.c_str(), static_cast<long long>(count));
+    }
+    return 0;
+  }
+
+ private:
+  struct Sale {
+    grpc::ClientContext context;
+    kura::pos::v1::SaleRequest request;
+    kura::pos::v1::SaleResponse response;
+    absl::Time due;
+  };
+
+  // Register `r`'s sale, due at `due`; in a closed loop (`until` in the future) the register's
+  // next sale follows its answer until then.
+  void Send(size_t r, absl::Time due, absl::Time until) {
+    {
+      std::lock_guard lock(mu_);
+      ++active_;
+    }
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    auto* sale = new Sale();
+    sale->due = due;
+    sale->request.set_transaction_id(absl::StrCat("load-", start_id_, "-", next_id_++));
+    sale->request.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
+    auto* line = sale->request.add_lines();
+    line->set_sku(Sku(o_.first + static_cast<int>(random() % static_cast<uint64_t>(o_.items))));
+    line->set_quantity(1);
+    line->set_unit_price_yen(1000);
+    auto* tender = sale->request.add_tenders();
+    tender->set_kind(kura::pos::v1::TENDER_KIND_CASH);
+    tender->set_amount_yen(10000);
+    sale->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    sale->context.AddMetadata("authorization", "Bearer " + tokens_[r]);
+    stub_->async()->Sale(&sale->context, &sale->request, &sale->response,
+                         [this, sale, r, until](grpc::Status status) {
+                           Finish(sale, status);
+                           if (absl::Now() < until) Send(r, absl::Now(), until);
+                           std::lock_guard lock(mu_);
+                           if (--active_ == 0) done_cv_.notify_all();
+                         });
+  }
+
+  void Finish(Sale* sale, const grpc::Status& status) {
+    const double ms = absl::ToDoubleMilliseconds(absl::Now() - sale->due);
+    std::string reason;
+    if (!status.ok()) {
+      reason = kura::ErrorReason(kura::rpc::FromGrpcStatus(status));
+      if (reason.empty()) reason = std::to_string(status.error_code());
+    }
+    delete sale;
+    std::lock_guard lock(mu_);
+    latencies_ms_.push_back(ms);
+    if (reason.empty()) {
+      ++ok_;
+    } else {
+      ++failed_;
+      ++failures_[reason];
+    }
+  }
+
+  const Options o_;
+  std::unique_ptr<kura::pos::v1::PosGatewayService::Stub> stub_;
+  const std::vector<std::string> tokens_;
+  const int64_t start_id_ = absl::ToUnixMicros(absl::Now());
+  std::atomic<int64_t> next_id_{0};
+  absl::Time start_;
+  std::mutex mu_;
+  std::condition_variable done_cv_;
+  int64_t active_ = 0, ok_ = 0, failed_ = 0;
+  std::vector<double> latencies_ms_;
+  std::map<std::string, int64_t> failures_;
+};
+
 // A store's stock change → the platform shows it; see the top of the file.
 int Propagate(const Options& o, std::shared_ptr<grpc::Channel> channel) {
   auto ledger = v1::LedgerService::NewStub(channel);
@@ -382,6 +499,10 @@ int main(int argc, char** argv) {
       ok = absl::SimpleAtoi(v, &o.inventory_first) && o.inventory_first > 0;
     } else if (a == "--rounds") {
       ok = absl::SimpleAtoi(v, &o.rounds) && o.rounds > 0;
+    } else if (a == "--tokens") {
+      o.tokens = v;
+    } else if (a == "--rate") {
+      ok = absl::SimpleAtod(v, &o.rate) && o.rate >= 0;
     } else if (a == "--interval") {
       ok = absl::ParseDuration(v, &o.interval) && o.interval >= absl::ZeroDuration();
     } else {
@@ -398,6 +519,18 @@ int main(int argc, char** argv) {
   if (o.command == "seed") return Seed(o, channel);
   if (o.command == "holds" || o.command == "sales" || o.command == "mixed") {
     return Load(o, channel).Run();
+  }
+  if (o.command == "register" && !o.tokens.empty()) {
+    std::ifstream in(o.tokens);
+    std::vector<std::string> tokens;
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) tokens.push_back(line);
+    }
+    if (tokens.empty()) {
+      std::fprintf(stderr, "kura-load: no terminal tokens in %s\n", o.tokens.c_str());
+      return 2;
+    }
+    return Registers(o, channel, std::move(tokens)).Run();
   }
   if (o.command == "propagate" && !o.sim.empty() && o.inventory_first > 0) {
     return Propagate(o, channel);

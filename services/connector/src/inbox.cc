@@ -187,18 +187,8 @@ Reception Inbox::Receive(const std::string& platform, const std::string& channel
 
 absl::StatusOr<std::optional<ChannelSecrets>> Inbox::Connection(const std::string& channel,
                                                                 const std::string& platform) {
-  const std::pair<std::string, std::string> key{channel, platform};
-  const absl::Time now = absl::Now();
-  {
-    std::lock_guard lock(cache_mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.first > now) return it->second.second;
-  }
-  auto loaded = inbox_store_.Secrets(channel, platform);
-  if (!loaded.ok()) return loaded.status();
-  std::lock_guard lock(cache_mu_);
-  cache_[key] = {now + kConnectionCacheTtl, *loaded};
-  return *loaded;
+  return connections_.Get({channel, platform},
+                          [&] { return inbox_store_.Secrets(channel, platform); });
 }
 
 absl::StatusOr<bool> Inbox::Store(const NewDelivery& row) {

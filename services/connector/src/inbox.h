@@ -17,6 +17,7 @@
 #include "connector.h"
 #include "inbox_store.h"
 #include "kura/base/clock.h"
+#include "kura/base/ttl_cache.h"
 #include "kura/batch/group_commit.h"
 #include "kura/pg/database.h"
 
@@ -117,10 +118,8 @@ class Inbox {
   InboxStore inbox_store_{db_};
   std::function<void(const std::string&, const std::set<std::string>&)> on_level_changed_;
   std::function<void()> on_unfulfillable_;
-  std::mutex cache_mu_;
-  std::map<std::pair<std::string, std::string>,
-           std::pair<absl::Time, std::optional<ChannelSecrets>>>
-      cache_;
+  TtlCache<std::pair<std::string, std::string>, std::optional<ChannelSecrets>> connections_{
+      clock_, kConnectionCacheTtl};
   // Deliveries that arrive together are stored in one transaction (one commit, one fsync).
   batch::GroupCommit<StoreItem> store_;  // last: its writer thread uses the members above
 };

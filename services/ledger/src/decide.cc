@@ -432,7 +432,7 @@ absl::StatusOr<v1::ApplyMovementsResponse> Decide(const v1::ApplyMovementsReques
     plan.push_back(std::move(row));
   }
   v1::ApplyMovementsResponse response;
-  std::set<Place> oversold;
+  std::set<Place> oversold, below_zero;
   for (size_t i = 0; i < plan.size(); ++i) {
     MovementRow& m = plan[i];
     const v1::MovementRequest& asked = r.movements(static_cast<int>(i));
@@ -475,6 +475,10 @@ absl::StatusOr<v1::ApplyMovementsResponse> Decide(const v1::ApplyMovementsReques
     source.on_hand -= m.quantity;
     d.MutableBalance({m.item_id, m.to_location_id, m.to_bucket}).on_hand += m.quantity;
     // An oversold event when availability crosses below zero, once per account and request.
+    if (m.from_bucket == kSellable && source.on_hand < 0 &&
+        below_zero.insert({m.item_id, m.from_location_id}).second) {
+      response.add_below_zero_skus(asked.sku());
+    }
     if (m.from_bucket == kSellable && available_before >= 0 && source.on_hand - source.held < 0 &&
         oversold.insert({m.item_id, m.from_location_id}).second) {
       auto* event = d.AddEvent().mutable_oversold();

@@ -103,20 +103,25 @@ bool Rejected(const absl::Status& s) {
 }  // namespace
 
 absl::StatusOr<Gateway::PricedItem> Gateway::Priced(const std::string& sku) {
-  ledger_v1::GetItemRequest get;
-  get.set_sku(sku);
-  ASSIGN_OR_RETURN(auto got, clients_.Call(*clients_.catalog, &CatalogService::Stub::GetItem, get));
-  PricedItem out{got.item(), got.item().price_yen()};
-  reservation_v1::GetLimitedItemRequest limited;
-  limited.set_sku(sku);
-  auto l = clients_.Call(*clients_.limits,
-                         &reservation_v1::LimitedItemService::Stub::GetLimitedItem, limited);
-  if (l.ok()) {
-    if (l->item().current_price_yen() > 0) out.price = l->item().current_price_yen();
-  } else if (!absl::IsNotFound(l.status())) {
-    return l.status();
-  }
+  ASSIGN_OR_RETURN(ledger_v1::Item item, Item(sku));
+  PricedItem out{item, item.price_yen()};
+  ASSIGN_OR_RETURN(auto limited, Limited(sku));
+  if (limited && limited->current_price_yen() > 0) out.price = limited->current_price_yen();
   return out;
+}
+
+absl::StatusOr<std::optional<reservation_v1::LimitedItem>> Gateway::Limited(
+    const std::string& sku) {
+  using Out = std::optional<reservation_v1::LimitedItem>;
+  return limited_.Get(sku, [&]() -> absl::StatusOr<Out> {
+    reservation_v1::GetLimitedItemRequest get;
+    get.set_sku(sku);
+    auto got = clients_.Call(*clients_.limits,
+                             &reservation_v1::LimitedItemService::Stub::GetLimitedItem, get);
+    if (absl::IsNotFound(got.status())) return std::nullopt;  // not a limited item
+    if (!got.ok()) return got.status();
+    return got->item();
+  });
 }
 
 absl::StatusOr<Gateway::Places> Gateway::KnownPlaces() {
@@ -353,25 +358,17 @@ absl::StatusOr<Gateway::Recorded> Gateway::Once(
 absl::StatusOr<Gateway::Recorded> Gateway::Apply(const TerminalIdentity& who, const std::string& id,
                                                  const std::string& original, absl::Time at,
                                                  Intent intent) {
-  absl::Status called =
-      clients_.Call(*clients_.ledger, &LedgerService::Stub::ApplyMovements, intent.moves).status();
+  auto applied =
+      clients_.Call(*clients_.ledger, &LedgerService::Stub::ApplyMovements, intent.moves);
+  const absl::Status called = applied.status();
   const bool refused = absl::IsInvalidArgument(called) || absl::IsNotFound(called) ||
                        absl::IsFailedPrecondition(called) || absl::IsOutOfRange(called);
   if (!called.ok() && !refused) return called;  // the intent stays; a retry resumes
   // Oversold: an item whose shelf count is below zero after the sale (it happened: it stays
-  // applied, and is reported).
+  // applied, and is reported), as the ledger's answer names them.
   std::vector<std::string> oversold;
   if (called.ok() && intent.check_oversold) {
-    ledger_v1::GetAvailabilityRequest after;
-    std::set<std::string> skus;
-    for (const auto& m : intent.moves.movements()) skus.insert(m.sku());
-    for (const auto& sku : skus) after.add_skus(sku);
-    after.add_locations(who.location);
-    ASSIGN_OR_RETURN(auto rows,
-                     clients_.Call(*clients_.ledger, &LedgerService::Stub::GetAvailability, after));
-    for (const auto& r : rows.rows()) {
-      if (r.sellable() < 0) oversold.push_back(r.sku());
-    }
+    oversold.assign(applied->below_zero_skus().begin(), applied->below_zero_skus().end());
   }
   bool withdrawn = false, duplicate = false;
   RETURN_IF_ERROR(pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
@@ -457,10 +454,13 @@ absl::StatusOr<Gateway::Context> Gateway::Prepare(const TerminalIdentity& who,
 
 absl::StatusOr<ledger_v1::Item> Gateway::Item(const std::string& sku) {
   RETURN_IF_ERROR(ValidateSku("lines.sku", sku));
-  ledger_v1::GetItemRequest get;
-  get.set_sku(sku);
-  ASSIGN_OR_RETURN(auto got, clients_.Call(*clients_.catalog, &CatalogService::Stub::GetItem, get));
-  return got.item();
+  return items_.Get(sku, [&]() -> absl::StatusOr<ledger_v1::Item> {
+    ledger_v1::GetItemRequest get;
+    get.set_sku(sku);
+    ASSIGN_OR_RETURN(auto got,
+                     clients_.Call(*clients_.catalog, &CatalogService::Stub::GetItem, get));
+    return got.item();
+  });
 }
 
 absl::StatusOr<Gateway::Recorded> Gateway::RecordSale(const TerminalIdentity& who,
@@ -479,13 +479,9 @@ absl::StatusOr<Gateway::Recorded> Gateway::RecordSale(const TerminalIdentity& wh
     if (!from_journal) {
       // A limited item sells in its window (at the register's time, so a retry decides alike);
       // a journaled sale happened and is recorded whatever the window.
-      reservation_v1::GetLimitedItemRequest limited;
-      limited.set_sku(line.sku());
-      auto l = clients_.Call(*clients_.limits,
-                             &reservation_v1::LimitedItemService::Stub::GetLimitedItem, limited);
-      if (!l.ok() && !absl::IsNotFound(l.status())) return l.status();
-      if (l.ok() && (ctx.at < FromProto(l->item().window_start()) ||
-                     ctx.at >= FromProto(l->item().window_end()))) {
+      ASSIGN_OR_RETURN(auto limited, Limited(line.sku()));
+      if (limited && (ctx.at < FromProto(limited->window_start()) ||
+                      ctx.at >= FromProto(limited->window_end()))) {
         return MakeError(absl::StatusCode::kFailedPrecondition, "SALE_WINDOW_CLOSED",
                          absl::StrCat(line.sku(), " is a limited item outside its sale window"));
       }

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "clients.h"
 #include "kura/base/clock.h"
+#include "kura/base/ttl_cache.h"
 #include "kura/pg/database.h"
 #include "kura/pos/receipt.h"
 #include "registers.h"
@@ -68,7 +69,11 @@ class Gateway {
     int64_t price = 0;  // the markdown in force, else the catalog price
   };
   absl::StatusOr<PricedItem> Priced(const std::string& sku);
+  // An item as the catalog has it, and its limited-item settings if it is one: each read at
+  // most once a second (a register scans the same items all day; a renamed item, a new
+  // markdown or a moved sale window reaches the registers within a second).
   absl::StatusOr<ledger_v1::Item> Item(const std::string& sku);
+  absl::StatusOr<std::optional<reservation_v1::LimitedItem>> Limited(const std::string& sku);
   // Keeps a journal entry that cannot be booked for an operator (journal_rejections).
   absl::Status KeepRejected(const TerminalIdentity& who, const std::string& id,
                             const v1::JournalEntry& entry, const absl::Status& why);
@@ -118,6 +123,9 @@ class Gateway {
   GatewayObserver& observer_;
   std::mutex places_mu_;
   std::optional<std::pair<absl::Time, Places>> places_;
+  TtlCache<std::string, ledger_v1::Item> items_{clock_, absl::Seconds(1)};
+  TtlCache<std::string, std::optional<reservation_v1::LimitedItem>> limited_{clock_,
+                                                                             absl::Seconds(1)};
 };
 
 }  // namespace kura::pos

@@ -188,6 +188,7 @@ absl::StatusOr<v1::StoreSettings> Registers::SetSettings(const v1::StoreSettings
                         s.in_store_layout(), s.returns_without_receipt());
                     return true;
                   }).status());
+  settings_.Forget(s.location());
   v1::StoreSettings out = s;
   out.set_time_zone(location.location().time_zone());
   return out;
@@ -195,6 +196,10 @@ absl::StatusOr<v1::StoreSettings> Registers::SetSettings(const v1::StoreSettings
 
 absl::StatusOr<v1::StoreSettings> Registers::Settings(const std::string& location) {
   RETURN_IF_ERROR(ValidateCode("location", location));
+  return settings_.Get(location, [&] { return LoadSettings(location); });
+}
+
+absl::StatusOr<v1::StoreSettings> Registers::LoadSettings(const std::string& location) {
   ASSIGN_OR_RETURN(auto stored,
                    pg::Transact<std::optional<v1::StoreSettings>>(
                        db_, {}, [&](Tx& tx) -> absl::StatusOr<std::optional<v1::StoreSettings>> {

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "clients.h"
 #include "kura/base/clock.h"
+#include "kura/base/ttl_cache.h"
 #include "kura/pg/database.h"
 #include "kura/pos/v1/pos.pb.h"
 
@@ -41,15 +42,18 @@ class Registers {
   /// Sets a store's settings (validated: invoice number T + 13 digits, the in-store layout).
   absl::StatusOr<v1::StoreSettings> SetSettings(const v1::StoreSettings& settings);
   /// A store's settings with its time zone; FAILED_PRECONDITION (STORE_NOT_CONFIGURED) when it
-  /// has none.
+  /// has none. Read at most once a second per store (every sale prints them).
   absl::StatusOr<v1::StoreSettings> Settings(const std::string& location);
   /// Oversold sales and rejected journal entries, newest first.
   absl::StatusOr<v1::ListIncidentsResponse> Incidents(const v1::ListIncidentsRequest& request);
 
  private:
+  absl::StatusOr<v1::StoreSettings> LoadSettings(const std::string& location);
+
   pg::Database& db_;
   const Clock& clock_;
   const Clients& clients_;
+  TtlCache<std::string, v1::StoreSettings> settings_{clock_, absl::Seconds(1)};
 };
 
 }  // namespace kura::pos

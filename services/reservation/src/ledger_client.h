@@ -8,9 +8,7 @@
 #include <grpcpp/client_context.h>
 
 #include <chrono>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -19,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "kura/base/ttl_cache.h"
 #include "kura/ledger/v1/catalog.grpc.pb.h"
 #include "kura/ledger/v1/ledger.grpc.pb.h"
 #include "kura/rpc/client.h"
@@ -44,24 +43,18 @@ class LedgerClient : public rpc::TimedCalls {
   /// second; the ledger checks each hold against the channel as it stands).
   absl::StatusOr<ledger_v1::Channel> Channel(const std::string& code,
                                              std::optional<absl::Time> deadline) const {
-    const absl::Time now = absl::Now();
-    {
-      std::lock_guard lock(channels_mu_);
-      auto it = channels_.find(code);
-      if (it != channels_.end() && it->second.first > now) return it->second.second;
-    }
-    ledger_v1::GetChannelRequest get;
-    get.set_code(code);
-    auto got = Call(catalog(), &ledger_v1::CatalogService::Stub::GetChannel, get, deadline);
-    if (!got.ok()) return got.status();
-    std::lock_guard lock(channels_mu_);
-    channels_[code] = {now + absl::Seconds(1), got->channel()};
-    return got->channel();
+    return channels_.Get(code, [&]() -> absl::StatusOr<ledger_v1::Channel> {
+      ledger_v1::GetChannelRequest get;
+      get.set_code(code);
+      auto got = Call(catalog(), &ledger_v1::CatalogService::Stub::GetChannel, get, deadline);
+      if (!got.ok()) return got.status();
+      return got->channel();
+    });
   }
 
  private:
-  mutable std::mutex channels_mu_;
-  mutable std::map<std::string, std::pair<absl::Time, ledger_v1::Channel>> channels_;
+  mutable TtlCache<std::string, ledger_v1::Channel> channels_{RealClock::Instance(),
+                                                              absl::Seconds(1)};
   std::unique_ptr<ledger_v1::CatalogService::Stub> catalog_;
   std::unique_ptr<ledger_v1::LedgerService::Stub> ledger_;
 };

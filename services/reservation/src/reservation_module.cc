@@ -315,7 +315,7 @@ class ReservationModule final : public server::ServiceModule {
           return out;
         });
     if (!counts.ok()) return;
-    for (int state = v1::ORDER_STATE_PENDING; state <= v1::ORDER_STATE_PREORDERED; ++state) {
+    for (int state = v1::ORDER_STATE_PENDING; state <= v1::OrderState_MAX; ++state) {
       std::string name =
           absl::AsciiStrToLower(v1::OrderState_Name(static_cast<v1::OrderState>(state)).substr(12));
       metrics_.orders.Add({{"state", name}}).Set((*counts)[state]);
