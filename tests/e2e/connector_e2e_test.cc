@@ -510,9 +510,10 @@ TEST_CASE("A burst of signed webhooks for the last units never oversells") {
 
 // A kura-ec-sim process for one platform.
 struct Simulator {
+  // `on_port`: a restart on the port of one before (0: any free port).
   Simulator(const std::string& platform, const std::string& dir, const std::string& location,
-            std::vector<std::string> extra = {})
-      : port(kura::testing::FreePort()) {
+            std::vector<std::string> extra = {}, int on_port = 0)
+      : port(on_port != 0 ? on_port : kura::testing::FreePort()) {
     std::vector<std::string> argv = {KURA_EC_SIM, "--platform=" + platform,
                                      absl::StrCat("--port=", port), "--token=sim-token",
                                      "--location=" + location};
@@ -834,6 +835,34 @@ TEST_CASE(
   REQUIRE(drifts["CUP"].platform_quantity() == 4);
   REQUIRE(drifts["CUP"].pushed_quantity() == 9);
   f.l.RequireConsistent();
+}
+
+TEST_CASE(
+    "A Shopify item without a level at the location is activated there with its quantity, also "
+    "after the store lost its levels") {
+  ConnectorFixture f("cn_shopify_activate");
+  auto sim = std::make_unique<Simulator>("shopify", f.dir, "71234567890",
+                                         std::vector<std::string>{"--require-activation"});
+  const int port = sim->port;
+  f.l.CreateItem("TEE");
+  f.Connect("ec", "shopify", {kShopifySecret}, sim->url());
+  f.MapItem("ec", "441", "TEE", "461");
+  f.l.Receive("TEE", "store-a", 7);
+  REQUIRE(Eventually([&] { return sim->Stock("461") == 7; }));
+  REQUIRE((*sim->Get("/sim/stats"))["activated"] == 1);
+  REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "TEE", "store-a", 2).ok());
+  REQUIRE(Eventually([&] { return sim->Stock("461") == 5; }));
+  REQUIRE((*sim->Get("/sim/stats"))["activated"] == 1);  // an ordinary set
+
+  // The store comes back without its levels: the next change activates the item again instead
+  // of being refused for ever.
+  sim.reset();
+  sim = std::make_unique<Simulator>("shopify", f.dir, "71234567890",
+                                    std::vector<std::string>{"--require-activation"}, port);
+  REQUIRE(f.l.Move(lv1::MOVEMENT_KIND_STORE_SALE, "TEE", "store-a", 1).ok());
+  REQUIRE(Eventually([&] { return sim->Stock("461") == 4; }));
+  REQUIRE((*sim->Get("/sim/stats"))["activated"] == 1);
+  REQUIRE(f.DeadLetters().empty());
 }
 
 TEST_CASE("Connections and mappings: bad input is refused; WooCommerce's ping is answered") {

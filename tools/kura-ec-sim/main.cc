@@ -19,6 +19,9 @@
 // (/sim/stock), is sent as the platform's signed webhook, as it does for a subscribed app:
 // Shopify inventory_levels/update, WooCommerce product.updated, Square inventory.count.updated
 // (kura's own pushes come back as such echoes too).
+// With --require-activation (shopify) an item the store has no level for is refused by
+// inventorySetQuantities (ITEM_NOT_STOCKED_AT_LOCATION) until inventoryActivate stocks it at the
+// location, as a real store does for an item never stocked there or a level it lost.
 // With --state-file=F the quantities outlive a restart (as a platform's do): read from F at start,
 // F rewritten on every change.
 // Control endpoints for tests (not part of any platform):
@@ -81,6 +84,7 @@ struct Options {
   std::string webhook_secret;
   std::string state_file;  // where the quantities are kept across restarts, as a platform does
   bool inventory_webhooks = false;
+  bool require_activation = false;  // shopify: an item without a level must be activated first
 };
 
 class Simulator {
@@ -195,7 +199,8 @@ class Simulator {
                             {"applied", applied_},
                             {"stale", stale_},
                             {"refused", refused_},
-                            {"refund_reads", refund_reads_}})
+                            {"refund_reads", refund_reads_},
+                            {"activated", activated_}})
                           .dump(),
                       "application/json");
     });
@@ -304,6 +309,12 @@ class Simulator {
           continue;
         }
         auto it = stock_.find(item);
+        if (it == stock_.end() && o_.require_activation) {
+          errors.push_back({{"field", {"input", "quantities", field}},
+                            {"message", "The item is not stocked at the location"},
+                            {"code", "ITEM_NOT_STOCKED_AT_LOCATION"}});
+          continue;
+        }
         const int64_t current = it == stock_.end() ? 0 : it->second;
         if (!q["changeFromQuantity"].is_null() &&
             q["changeFromQuantity"].get<int64_t>() != current) {
@@ -324,6 +335,26 @@ class Simulator {
       }
       res.set_content(
           Json({{"data", {{"inventorySetQuantities", payload}}}, {"extensions", Cost(10)}}).dump(),
+          "application/json");
+      return;
+    }
+    if (absl::StrContains(query, "inventoryActivate(")) {
+      const std::string item =
+          Strip(variables.value("inventoryItemId", ""), "gid://shopify/InventoryItem/");
+      Json errors = Json::array();
+      if (item.empty() ||
+          Strip(variables.value("locationId", ""), "gid://shopify/Location/") != o_.location) {
+        errors.push_back({{"field", {"locationId"}}, {"message", "Location not found"}});
+      } else {
+        ++activated_;
+        if (!stock_.contains(item)) Set(item, variables.value("available", int64_t{0}));
+      }
+      Json payload = {{"userErrors", errors}, {"inventoryLevel", nullptr}};
+      if (errors.empty()) {
+        payload["inventoryLevel"] = {{"id", absl::StrCat("gid://shopify/InventoryLevel/", item)}};
+      }
+      res.set_content(
+          Json({{"data", {{"inventoryActivate", payload}}}, {"extensions", Cost(10)}}).dump(),
           "application/json");
       return;
     }
@@ -737,7 +768,7 @@ class Simulator {
   double points_ = 100;
   absl::Time bucket_at_;
   int fail_count_ = 0, fail_status_ = 503, throttle_count_ = 0;
-  int64_t api_calls_ = 0, applied_ = 0, stale_ = 0, refused_ = 0, refund_reads_ = 0;
+  int64_t api_calls_ = 0, applied_ = 0, stale_ = 0, refused_ = 0, refund_reads_ = 0, activated_ = 0;
 };
 
 httplib::Server* server = nullptr;
@@ -768,6 +799,8 @@ int main(int argc, char** argv) {
       o.state_file = f;
     } else if (arg == "--inventory-webhooks") {
       o.inventory_webhooks = true;
+    } else if (arg == "--require-activation") {
+      o.require_activation = true;
     } else {
       o.port = -1;
     }
@@ -777,7 +810,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: kura-ec-sim --platform=shopify|woocommerce|square --port=N "
                  "[--token=T] [--location=L] [--webhook-url=U --webhook-secret=S] "
-                 "[--inventory-webhooks] [--state-file=F]\n");
+                 "[--inventory-webhooks] [--require-activation] [--state-file=F]\n");
     return 2;
   }
   Simulator sim(o);

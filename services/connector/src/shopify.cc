@@ -208,6 +208,19 @@ class Shopify final : public Connector {
                            absl::SimpleAtoi(e["field"][2].get<std::string>(), &index) &&
                            index < pending.size();
         if (!named) return all(r);  // not about one quantity: the call as a whole was refused
+        if (Text(e, "code") == "ITEM_NOT_STOCKED_AT_LOCATION") {
+          // The item has no level at the location (never stocked there, or the shop lost it):
+          // activate it there with the quantity, which sets it.
+          const StockUpdate& update = updates[pending[index]];
+          absl::Status activated = Activate(api, update.item_id, update.quantity);
+          r = activated.ok()
+                  ? PushResult{.outcome = PushResult::Outcome::kApplied, .current = update.quantity}
+                  : PushResult{
+                        .outcome = absl::IsUnavailable(activated) ? PushResult::Outcome::kRetry
+                                                                  : PushResult::Outcome::kRejected,
+                        .detail = absl::StrCat("the item cannot be stocked at the location: ",
+                                               activated.message())};
+        }
         results[pending[index]] = r;
         refused[index] = true;
       }
@@ -301,6 +314,36 @@ class Shopify final : public Connector {
   RateLimit Limits() const override { return {5, 10, 250}; }
 
  private:
+  // GraphQL inventoryActivate: stocks an item at the endpoint's location with `available`.
+  static absl::Status Activate(const ApiEndpoint& api, const std::string& item_id,
+                               int64_t available) {
+    Json request = {
+        {"query",
+         "mutation Activate($inventoryItemId: ID!, $locationId: ID!, $available: Int) { "
+         "inventoryActivate(inventoryItemId: $inventoryItemId, locationId: $locationId, "
+         "available: $available) { inventoryLevel { id } userErrors { field message } } }"},
+        {"variables",
+         {{"inventoryItemId", absl::StrCat("gid://shopify/InventoryItem/", item_id)},
+          {"locationId", absl::StrCat("gid://shopify/Location/", api.location_id)},
+          {"available", available}}}};
+    HttpReply reply = Graphql(api, request);
+    if (reply.status != 200) return CallFailed("Shopify", reply.status, FailureOf(reply).detail);
+    Json body = Json::parse(reply.body, nullptr, false);
+    if (!body.is_discarded() && Throttled(body)) return absl::UnavailableError("throttled");
+    if (body.is_discarded() || !body.contains("data") || !body["data"].is_object() ||
+        !body["data"].contains("inventoryActivate") ||
+        !body["data"]["inventoryActivate"].is_object()) {
+      return absl::UnavailableError("unexpected answer to inventoryActivate");
+    }
+    const Json& payload = body["data"]["inventoryActivate"];
+    if (payload.contains("userErrors") && payload["userErrors"].is_array() &&
+        !payload["userErrors"].empty()) {
+      const Json& e = payload["userErrors"][0];
+      return absl::FailedPreconditionError(e.is_object() ? Text(e, "message") : "userErrors");
+    }
+    return absl::OkStatus();
+  }
+
   static HttpReply Graphql(const ApiEndpoint& api, const Json& request) {
     return HttpCall(api.base_url, "POST", "/admin/api/2026-04/graphql.json",
                     {{"X-Shopify-Access-Token", api.credentials}}, request.dump());
