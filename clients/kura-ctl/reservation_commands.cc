@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -107,46 +108,57 @@ void PrintOrder(const v1::Order& o, bool json) {
   PrintTable({"SKU", "LOCATION", "QUANTITY", "HANDED_OVER", "HOLD"}, rows);
 }
 
+// Calls `each` with every order ListOrders answers to `r`, page by page; false when a call failed
+// (the failure printed).
+bool EachOrder(Stub& stub, v1::ListOrdersRequest r,
+               const std::function<bool(const v1::Order&)>& each) {
+  r.set_page_size(500);
+  while (true) {
+    auto page = Call(stub, &Stub::ListOrders, r);
+    if (!page) return false;
+    for (const auto& o : page->orders()) {
+      if (!each(o)) return false;
+    }
+    if (page->next_page_token().empty()) return true;
+    r.set_page_token(page->next_page_token());
+  }
+}
+
 // Orders its platform accepted that the stock could not cover, newest first, each with what
 // refused it and the alternatives in stock on its channel for the short item.
 int Unfulfillable(const Args& args, Stub& stub, v1::SubstituteService::Stub& substitutes) {
   v1::ListOrdersRequest r;
   r.set_channel(args.Get("channel"));
   r.set_state(v1::ORDER_STATE_UNFULFILLABLE);
-  r.set_page_size(500);
   std::vector<std::vector<std::string>> rows;
-  while (true) {
-    auto page = Call(stub, &Stub::ListOrders, r);
-    if (!page) return 1;
-    for (const auto& o : page->orders()) {
-      std::string alternatives;
-      if (!o.short_sku().empty()) {
-        v1::SuggestAlternativesRequest suggest;
-        suggest.set_sku(o.short_sku());
-        suggest.set_channel(o.channel());
-        int64_t wanted = 0;
-        for (const auto& line : o.lines()) {
-          if (line.sku() == o.short_sku()) wanted = line.quantity();
-        }
-        suggest.set_quantity(std::max<int64_t>(1, wanted));
-        auto found = Call(substitutes, &v1::SubstituteService::Stub::SuggestAlternatives, suggest);
-        if (!found) return 1;
-        for (const auto& a : found->alternatives()) {
-          if (alternatives.size() > 60) break;
-          absl::StrAppend(&alternatives, alternatives.empty() ? "" : " ", a.sku(), "(",
-                          a.available(), ")");
-        }
+  const bool listed = EachOrder(stub, r, [&](const v1::Order& o) {
+    std::string alternatives;
+    if (!o.short_sku().empty()) {
+      v1::SuggestAlternativesRequest suggest;
+      suggest.set_sku(o.short_sku());
+      suggest.set_channel(o.channel());
+      int64_t wanted = 0;
+      for (const auto& line : o.lines()) {
+        if (line.sku() == o.short_sku()) wanted = line.quantity();
       }
-      if (args.Has("json")) {
-        PrintJson(o);
-        continue;
+      suggest.set_quantity(std::max<int64_t>(1, wanted));
+      auto found = Call(substitutes, &v1::SubstituteService::Stub::SuggestAlternatives, suggest);
+      if (!found) return false;
+      for (const auto& a : found->alternatives()) {
+        if (alternatives.size() > 60) break;
+        absl::StrAppend(&alternatives, alternatives.empty() ? "" : " ", a.sku(), "(", a.available(),
+                        ")");
       }
+    }
+    if (args.Has("json")) {
+      PrintJson(o);
+    } else {
       rows.push_back({o.channel(), o.external_order_id(), o.unfulfillable_reason(), o.short_sku(),
                       FormatTime(o.create_time()), alternatives.empty() ? "-" : alternatives});
     }
-    if (page->next_page_token().empty()) break;
-    r.set_page_token(page->next_page_token());
-  }
+    return true;
+  });
+  if (!listed) return 1;
   if (!args.Has("json")) {
     PrintTable({"CHANNEL", "ORDER", "REASON", "SHORT_SKU", "PLACED", "ALTERNATIVES(AVAILABLE)"},
                rows);
@@ -168,24 +180,19 @@ int Orders(const Args& args, Stub& stub) {
       if (!v1::OrderState_Parse(name, &state)) return UsageError("unknown --state");
       r.set_state(state);
     }
-    r.set_page_size(500);
     std::vector<std::vector<std::string>> rows;
-    while (true) {
-      auto page = Call(stub, &Stub::ListOrders, r);
-      if (!page) return 1;
-      for (const auto& o : page->orders()) {
-        if (json) {
-          PrintJson(o);
-          continue;
-        }
-        int64_t units = 0;
-        for (const auto& line : o.lines()) units += line.quantity();
-        rows.push_back({o.channel(), o.external_order_id(), State(o.state()), o.customer(),
-                        std::to_string(units), FormatTime(o.create_time())});
+    const bool listed = EachOrder(stub, r, [&](const v1::Order& o) {
+      if (json) {
+        PrintJson(o);
+        return true;
       }
-      if (page->next_page_token().empty()) break;
-      r.set_page_token(page->next_page_token());
-    }
+      int64_t units = 0;
+      for (const auto& line : o.lines()) units += line.quantity();
+      rows.push_back({o.channel(), o.external_order_id(), State(o.state()), o.customer(),
+                      std::to_string(units), FormatTime(o.create_time())});
+      return true;
+    });
+    if (!listed) return 1;
     if (!json) PrintTable({"CHANNEL", "ORDER", "STATE", "CUSTOMER", "UNITS", "PLACED"}, rows);
     return 0;
   }

@@ -112,6 +112,40 @@ void PrintResult(const std::string& run, int callers, int items, int64_t ok, int
       Quantile(latencies_ms, 0.99));
 }
 
+// The outcomes of a run's calls: counts, latencies and failures by reason. Thread-safe.
+class Tally {
+ public:
+  void Add(double ms, const grpc::Status& status) {
+    std::string reason;
+    if (!status.ok()) {
+      reason = kura::ErrorReason(kura::rpc::FromGrpcStatus(status));
+      if (reason.empty()) reason = std::to_string(status.error_code());
+    }
+    std::lock_guard lock(mu_);
+    latencies_ms_.push_back(ms);
+    if (reason.empty()) {
+      ++ok_;
+    } else {
+      ++failed_;
+      ++failures_[reason];
+    }
+  }
+  // The RESULT line, then a FAILURES line per reason.
+  void Print(const std::string& run, int callers, int items, double seconds) {
+    std::lock_guard lock(mu_);
+    PrintResult(run, callers, items, ok_, failed_, seconds, latencies_ms_);
+    for (const auto& [reason, count] : failures_) {
+      std::printf("FAILURES reason=%s count=%lld\n", reason.c_str(), static_cast<long long>(count));
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  int64_t ok_ = 0, failed_ = 0;
+  std::vector<double> latencies_ms_;
+  std::map<std::string, int64_t> failures_;
+};
+
 template <typename Stub, typename Req, typename Resp>
 bool Call(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
           const Req& request) {
@@ -192,11 +226,7 @@ class Load {
       std::unique_lock lock(mu_);
       done_cv_.wait(lock, [&] { return active_ == 0 && started_callers_ == o_.callers; });
     }
-    PrintResult(o_.run, o_.callers, o_.items, ok_, failed_,
-                absl::ToDoubleSeconds(absl::Now() - start_), latencies_ms_);
-    for (const auto& [reason, count] : failures_) {
-      std::printf("FAILURES reason=%s count=%lld\n", reason.c_str(), static_cast<long long>(count));
-    }
+    tally_.Print(o_.run, o_.callers, o_.items, absl::ToDoubleSeconds(absl::Now() - start_));
     return 0;
   }
 
@@ -260,22 +290,10 @@ class Load {
   }
 
   void Finish(InFlight* call, const grpc::Status& status) {
-    double ms = absl::ToDoubleMilliseconds(absl::Now() - call->sent);
-    std::string reason;
-    if (!status.ok()) {
-      reason = kura::ErrorReason(kura::rpc::FromGrpcStatus(status));
-      if (reason.empty()) reason = std::to_string(status.error_code());
-    }
+    tally_.Add(absl::ToDoubleMilliseconds(absl::Now() - call->sent), status);
     delete call;
     std::lock_guard lock(mu_);
     --active_;
-    latencies_ms_.push_back(ms);
-    if (reason.empty()) {
-      ++ok_;
-    } else {
-      ++failed_;
-      ++failures_[reason];
-    }
   }
 
   const Options o_;
@@ -287,9 +305,8 @@ class Load {
   std::condition_variable done_cv_;
   std::map<int, bool> caller_started_;
   int started_callers_ = 0;
-  int64_t issued_ = 0, active_ = 0, ok_ = 0, failed_ = 0;
-  std::vector<double> latencies_ms_;
-  std::map<std::string, int64_t> failures_;
+  int64_t issued_ = 0, active_ = 0;
+  Tally tally_;
 };
 
 // Register sales through the POS gateway; see the top of the file.
@@ -319,11 +336,8 @@ class Registers {
       std::unique_lock lock(mu_);
       done_cv_.wait(lock, [&] { return active_ == 0; });
     }
-    PrintResult(o_.run, static_cast<int>(tokens_.size()), o_.items, ok_, failed_,
-                absl::ToDoubleSeconds(absl::Now() - start_), latencies_ms_);
-    for (const auto& [reason, count] : failures_) {
-      std::printf("FAILURES reason=%s count=%lld\n", reason.c_str(), static_cast<long long>(count));
-    }
+    tally_.Print(o_.run, static_cast<int>(tokens_.size()), o_.items,
+                 absl::ToDoubleSeconds(absl::Now() - start_));
     return 0;
   }
 
@@ -358,29 +372,12 @@ class Registers {
     sale->context.AddMetadata("authorization", "Bearer " + tokens_[r]);
     stub_->async()->Sale(&sale->context, &sale->request, &sale->response,
                          [this, sale, r, until](grpc::Status status) {
-                           Finish(sale, status);
+                           tally_.Add(absl::ToDoubleMilliseconds(absl::Now() - sale->due), status);
+                           delete sale;
                            if (absl::Now() < until) Send(r, absl::Now(), until);
                            std::lock_guard lock(mu_);
                            if (--active_ == 0) done_cv_.notify_all();
                          });
-  }
-
-  void Finish(Sale* sale, const grpc::Status& status) {
-    const double ms = absl::ToDoubleMilliseconds(absl::Now() - sale->due);
-    std::string reason;
-    if (!status.ok()) {
-      reason = kura::ErrorReason(kura::rpc::FromGrpcStatus(status));
-      if (reason.empty()) reason = std::to_string(status.error_code());
-    }
-    delete sale;
-    std::lock_guard lock(mu_);
-    latencies_ms_.push_back(ms);
-    if (reason.empty()) {
-      ++ok_;
-    } else {
-      ++failed_;
-      ++failures_[reason];
-    }
   }
 
   const Options o_;
@@ -391,9 +388,8 @@ class Registers {
   absl::Time start_;
   std::mutex mu_;
   std::condition_variable done_cv_;
-  int64_t active_ = 0, ok_ = 0, failed_ = 0;
-  std::vector<double> latencies_ms_;
-  std::map<std::string, int64_t> failures_;
+  int64_t active_ = 0;
+  Tally tally_;
 };
 
 // A store's stock change → the platform shows it; see the top of the file.
