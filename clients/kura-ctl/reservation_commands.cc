@@ -142,9 +142,10 @@ int Unfulfillable(const Args& args, Stub& stub, v1::SubstituteService::Stub& sub
         if (line.sku() == o.short_sku()) wanted = line.quantity();
       }
       suggest.set_quantity(std::max<int64_t>(1, wanted));
+      // Without alternatives (the item gone from the catalog, say) the order is listed anyway.
       auto found = Call(substitutes, &v1::SubstituteService::Stub::SuggestAlternatives, suggest);
-      if (!found) return false;
-      for (const auto& a : found->alternatives()) {
+      for (int i = 0; found && i < found->alternatives_size(); ++i) {
+        const v1::Alternative& a = found->alternatives(i);
         if (alternatives.size() > 60) break;
         absl::StrAppend(&alternatives, alternatives.empty() ? "" : " ", a.sku(), "(", a.available(),
                         ")");

@@ -1162,10 +1162,24 @@ TEST_CASE(
                             "reason: INVENTORY, refund: true"));
   REQUIRE(absl::StrContains(cancelled["orders"]["5002"]["staffNote"].get<std::string>(),
                             "INSUFFICIENT_STOCK"));
-  // The same order delivered again changes nothing and is not cancelled twice.
+  // The cancel is recorded as made (once), and counted.
+  pqxx::connection db(f.l.dsn());
+  const auto cancel_state = [&](const std::string& channel, const std::string& order) {
+    pqxx::nontransaction tx(db);
+    auto rows = tx.exec_params(
+        "SELECT state FROM connector.platform_cancels WHERE channel = $1 AND order_id = $2",
+        channel, order);
+    return rows.empty() ? -1 : rows[0][0].as<int>();
+  };
+  REQUIRE(Eventually([&] { return cancel_state("ec", "5002") == 1; }));
+  REQUIRE(
+      f.Metric(R"(kura_connector_platform_cancels_total{platform="shopify",result="cancelled"})") ==
+      1);
+  // The same order delivered again changes nothing, is not cancelled twice, nor counted again.
   REQUIRE(shopify_order(5002) == 200);
   f.WaitIdle();
   REQUIRE((*shop.Get("/sim/cancelled"))["orders"].size() == 1);
+  REQUIRE(f.Metric(R"(kura_connector_orders_unfulfillable_total{platform="shopify"})") == 1);
 
   // WooCommerce: the order is set to "cancelled" through the REST API.
   const std::string woo_order =
@@ -1179,6 +1193,7 @@ TEST_CASE(
                   {"X-WC-Webhook-Delivery-ID", "woo-902"}}) == 200);
   REQUIRE(Eventually([&] { return (*woo.Get("/sim/cancelled"))["orders"].contains("902"); }));
   REQUIRE((*woo.Get("/sim/cancelled"))["orders"]["902"]["status"] == "cancelled");
+  REQUIRE(Eventually([&] { return cancel_state("ec-woo", "902") == 1; }));
   auto kept = f.Get("ec-woo", "902");
   REQUIRE(kept.ok());
   REQUIRE(kept->state() == rv1::ORDER_STATE_UNFULFILLABLE);  // until WooCommerce says cancelled

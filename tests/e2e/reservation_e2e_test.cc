@@ -178,14 +178,16 @@ TEST_CASE("An order placed paid is held and confirmed in one call") {
   REQUIRE(Call(*f.orders, &Stub::PlaceOrder, r).ok());
   REQUIRE(f.Confirm("ec", "paid-1").ok());
   REQUIRE(f.l.Availability("MUG", "wh").committed() == 2);
-  // Placed unpaid, then paid: the repeat with confirm leaves it pending; ConfirmOrder confirms.
+  // Placed unpaid, then again as paid: the repeat confirms it.
   r.set_external_order_id("unpaid-1");
   line->set_quantity(1);
   REQUIRE(Call(*f.orders, &Stub::PlaceOrder, r)->order().state() == rv1::ORDER_STATE_PENDING);
+  REQUIRE(f.l.Availability("MUG", "wh").held() == 1);
   r.set_confirm(true);
-  REQUIRE(Call(*f.orders, &Stub::PlaceOrder, r)->order().state() == rv1::ORDER_STATE_PENDING);
+  REQUIRE(Call(*f.orders, &Stub::PlaceOrder, r)->order().state() == rv1::ORDER_STATE_CONFIRMED);
   REQUIRE(f.Confirm("ec", "unpaid-1")->state() == rv1::ORDER_STATE_CONFIRMED);
   REQUIRE(f.l.Availability("MUG", "wh").committed() == 3);
+  REQUIRE(f.l.Availability("MUG", "wh").held() == 0);
   f.l.RequireConsistent();
 }
 

@@ -7,6 +7,7 @@ CREATE TABLE platform_cancels (
   channel text NOT NULL,
   order_id text NOT NULL,
   reason text NOT NULL,
+  skus text[] NOT NULL,  -- the order's items, pushed afresh once it is cancelled there
   state smallint NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2),
   attempts integer NOT NULL DEFAULT 0,
   last_error text NOT NULL DEFAULT '',

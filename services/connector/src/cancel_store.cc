@@ -18,7 +18,7 @@ constexpr pg::Query kDue{
     "cancel_due",
     "SELECT p.channel, p.order_id, p.reason, p.attempts, c.platform, c.api_url, "
     "c.api_credentials, c.push_location_id FROM platform_cancels p JOIN connections c "
-    "USING (channel) WHERE p.state = 0 AND p.next_attempt_at <= $1 "
+    "USING (channel) WHERE p.state = 0 AND c.cancel_unfulfillable AND p.next_attempt_at <= $1 "
     "AND (p.claimed_until IS NULL OR p.claimed_until <= $1) "
     "ORDER BY p.next_attempt_at LIMIT 1 FOR UPDATE OF p SKIP LOCKED"};
 constexpr pg::Query kTake{
@@ -29,11 +29,15 @@ constexpr pg::Query kTake{
 constexpr pg::Query kRecord{
     "cancel_record",
     "UPDATE platform_cancels SET claim = NULL, claimed_until = NULL, "
-    "state = CASE $4 WHEN 0 THEN 1 WHEN 2 THEN 2 ELSE 0 END, "
-    "attempts = attempts + CASE $4 WHEN 0 THEN 0 ELSE 1 END, last_error = $5, "
-    "next_attempt_at = CASE $4 WHEN 1 THEN $6::timestamptz ELSE next_attempt_at END, "
-    "done_at = CASE $4 WHEN 1 THEN NULL ELSE $7::timestamptz END "
-    "WHERE channel = $1 AND order_id = $2 AND claim = $3 RETURNING 1"};
+    "state = CASE $4::integer WHEN 0 THEN 1 WHEN 2 THEN 2 ELSE 0 END, "
+    "attempts = attempts + CASE $4::integer WHEN 0 THEN 0 ELSE 1 END, last_error = $5, "
+    "next_attempt_at = CASE $4::integer WHEN 1 THEN $6::timestamptz ELSE next_attempt_at END, "
+    "done_at = CASE $4::integer WHEN 1 THEN NULL ELSE $7::timestamptz END "
+    "WHERE channel = $1 AND order_id = $2 AND claim = $3 RETURNING skus"};
+// The platform restocks its own count of a cancelled order (WooCommerce does): its items are
+// pushed afresh.
+constexpr pg::Query kPushAgain{
+    "cancel_push_again", "INSERT INTO push_refresh (channel, sku) SELECT $1, unnest($2::text[])"};
 constexpr pg::Query kDeadLetter{
     "cancel_dead_letter",
     "INSERT INTO dead_letters (channel, platform, reason, detail, headers, body, created_at) "
@@ -41,7 +45,8 @@ constexpr pg::Query kDeadLetter{
 constexpr pg::Query kNextDue{
     "cancel_next_due",
     "SELECT (extract(epoch FROM min(greatest(next_attempt_at, claimed_until))) * 1000000)::bigint "
-    "FROM platform_cancels WHERE state = 0"};
+    "FROM platform_cancels p JOIN connections c USING (channel) "
+    "WHERE p.state = 0 AND c.cancel_unfulfillable"};
 
 }  // namespace
 
@@ -71,11 +76,10 @@ absl::StatusOr<bool> CancelStore::Record(const ClaimedCancel& c, const CancelOut
                    : outcome.kind == CancelOutcome::Kind::kRetry ? 1
                                                                  : 2;
   return pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
-    if (pg::Exec(tx, kRecord, c.channel, c.order_id, c.token, kind, outcome.error,
-                 SqlTime(outcome.retry_at), SqlTime(now))
-            .empty()) {
-      return false;
-    }
+    auto recorded = pg::Exec(tx, kRecord, c.channel, c.order_id, c.token, kind, outcome.error,
+                             SqlTime(outcome.retry_at), SqlTime(now));
+    if (recorded.empty()) return false;
+    if (kind == 0) pg::Exec(tx, kPushAgain, c.channel, recorded[0][0].c_str());
     if (kind == 2) {
       pg::Exec(tx, kDeadLetter, c.channel, c.platform,
                "order " + c.order_id + " could not be cancelled on the platform: " + outcome.error,

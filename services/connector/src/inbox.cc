@@ -294,7 +294,7 @@ absl::StatusOr<bool> Inbox::ProcessNext() {
   if (!effects.levels_changed.empty() && on_level_changed_) {
     on_level_changed_(d.channel, effects.levels_changed);
   }
-  if (effects.unfulfillable && outcome.kind == DeliveryOutcome::Kind::kApplied) {
+  if (effects.newly_unfulfillable && outcome.kind == DeliveryOutcome::Kind::kApplied) {
     observer_.Unfulfillable(d.platform);
     if (on_unfulfillable_) on_unfulfillable_();
   }
@@ -410,6 +410,7 @@ absl::Status Inbox::Apply(const std::string& channel, const Connector& connector
         if (placed->order().state() == reservation_v1::ORDER_STATE_UNFULFILLABLE) {
           effects.unfulfillable = absl::StrCat(placed->order().unfulfillable_reason(), ": ",
                                                placed->order().unfulfillable_detail());
+          effects.newly_unfulfillable = placed->newly_unfulfillable();
           log::Warn("order unfulfillable", {{"channel", channel},
                                             {"order", event.order_id},
                                             {"reason", placed->order().unfulfillable_reason()}});

@@ -96,9 +96,9 @@ constexpr pg::Query kPushAgain{
 // An unfulfillable order is cancelled on the platform where the channel says so (once).
 constexpr pg::Query kCancelOnPlatform{
     "inbox_cancel_on_platform",
-    "INSERT INTO platform_cancels (channel, order_id, reason, created_at, next_attempt_at) "
-    "SELECT channel, $2, $3, $4, $4 FROM connections WHERE channel = $1 AND cancel_unfulfillable "
-    "ON CONFLICT DO NOTHING"};
+    "INSERT INTO platform_cancels (channel, order_id, reason, skus, created_at, next_attempt_at) "
+    "SELECT channel, $2, $3, $5::text[], $4, $4 FROM connections WHERE channel = $1 "
+    "AND cancel_unfulfillable ON CONFLICT DO NOTHING"};
 constexpr pg::Query kRefundApplied{
     "inbox_refund_applied",
     "INSERT INTO applied_refunds VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"};
@@ -220,7 +220,8 @@ absl::StatusOr<bool> InboxStore::Record(const ClaimedDelivery& d, const Delivery
         pg::Exec(tx, kDone, d.inbox_id, SqlTime(now));
         if (effects.unfulfillable && !d.order_id.empty() && !effects.order_cancelled) {
           pg::Exec(tx, kCancelOnPlatform, d.channel, d.order_id, *effects.unfulfillable,
-                   SqlTime(now));
+                   SqlTime(now),
+                   pg::SqlTextArray({effects.touched.begin(), effects.touched.end()}));
         }
         if (!d.order_id.empty()) {
           pg::Exec(tx, kOrderApplied, d.channel, d.order_id, effects.order_cancelled,

@@ -61,6 +61,7 @@ struct DeliveryEffects {
   std::set<std::string> levels_changed;  // SKUs whose platform level differs from the last push
   // The order was kept as unfulfillable (why): cancelled on the platform if the channel says so.
   std::optional<std::string> unfulfillable;
+  bool newly_unfulfillable = false;  // this delivery found it so (counted once)
 };
 
 /// How a delivery ended this time.

@@ -237,16 +237,17 @@ class WooCommerce final : public Connector {
   }
 
   // PUT /orders/<id> {"status": "cancelled"}: WooCommerce restores its own stock for the order
-  // (kura's next push sets it again) and the shop refunds through its payment gateway.
+  // (the connector then pushes the order's items afresh) and does not refund by itself: the
+  // shop refunds through its payment gateway. `detail` is not sent: WooCommerce has no field for
+  // it that the customer would not see as their own note.
   bool CancelsOrders() const override { return true; }
   absl::Status CancelOrder(const ApiEndpoint& api, const std::string& order_id,
-                           const std::string& detail) const override {
+                           const std::string& /*detail*/) const override {
     if (order_id.empty() || order_id.find_first_not_of("0123456789") != std::string::npos) {
       return absl::FailedPreconditionError(
           absl::StrCat("WooCommerce order ids are numbers, not \"", order_id, "\""));
     }
-    const Json request = {{"status", "cancelled"},
-                          {"customer_note", absl::StrCat("Cancelled: out of stock. ", detail)}};
+    const Json request = {{"status", "cancelled"}};
     HttpReply reply =
         HttpCall(api.base_url, "PUT", absl::StrCat("/wp-json/wc/v3/orders/", order_id), Auth(api),
                  request.dump());

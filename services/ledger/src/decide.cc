@@ -432,7 +432,8 @@ absl::StatusOr<v1::ApplyMovementsResponse> Decide(const v1::ApplyMovementsReques
     plan.push_back(std::move(row));
   }
   v1::ApplyMovementsResponse response;
-  std::set<Place> oversold, below_zero;
+  std::set<Place> oversold;
+  std::vector<std::pair<Place, std::string>> sellable_taken;  // (account, sku), in request order
   for (size_t i = 0; i < plan.size(); ++i) {
     MovementRow& m = plan[i];
     const v1::MovementRequest& asked = r.movements(static_cast<int>(i));
@@ -474,11 +475,9 @@ absl::StatusOr<v1::ApplyMovementsResponse> Decide(const v1::ApplyMovementsReques
     BalanceRow& source = d.MutableBalance({m.item_id, m.from_location_id, m.from_bucket});
     source.on_hand -= m.quantity;
     d.MutableBalance({m.item_id, m.to_location_id, m.to_bucket}).on_hand += m.quantity;
+    if (m.from_bucket == kSellable)
+      sellable_taken.push_back({{m.item_id, m.from_location_id}, asked.sku()});
     // An oversold event when availability crosses below zero, once per account and request.
-    if (m.from_bucket == kSellable && source.on_hand < 0 &&
-        below_zero.insert({m.item_id, m.from_location_id}).second) {
-      response.add_below_zero_skus(asked.sku());
-    }
     if (m.from_bucket == kSellable && available_before >= 0 && source.on_hand - source.held < 0 &&
         oversold.insert({m.item_id, m.from_location_id}).second) {
       auto* event = d.AddEvent().mutable_oversold();
@@ -490,6 +489,14 @@ absl::StatusOr<v1::ApplyMovementsResponse> Decide(const v1::ApplyMovementsReques
     *response.add_movements() = RecordMovement(d, std::move(m));
   }
   response.set_oversold(!oversold.empty());
+  // The shelves taken from that are below zero once the whole request is applied.
+  std::set<Place> below_zero;
+  for (const auto& [place, sku] : sellable_taken) {
+    if (d.MutableBalance({place.first, place.second, kSellable}).on_hand < 0 &&
+        below_zero.insert(place).second) {
+      response.add_below_zero_skus(sku);
+    }
+  }
   return response;
 }
 

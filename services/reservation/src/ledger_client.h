@@ -41,6 +41,8 @@ class LedgerClient : public rpc::TimedCalls {
   /// A channel as the ledger describes it, read at most once a second per channel (every order
   /// placed is sourced from its channel's locations: a change of them takes effect within a
   /// second; the ledger checks each hold against the channel as it stands).
+  /// Drops what was read of a channel: the next Channel reads it afresh.
+  void ForgetChannel(const std::string& code) const { channels_.Forget(code); }
   absl::StatusOr<ledger_v1::Channel> Channel(const std::string& code,
                                              std::optional<absl::Time> deadline) const {
     return channels_.Get(code, [&]() -> absl::StatusOr<ledger_v1::Channel> {

@@ -416,16 +416,33 @@ absl::StatusOr<std::map<std::string, absl::Duration>> ParseTtlByChannel(const st
 
 // ------------------------------------------------------------------------------ PlaceOrder
 
-absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
-                                        std::optional<absl::Time> deadline) {
+absl::StatusOr<v1::PlaceOrderResponse> Orders::Place(const v1::PlaceOrderRequest& request,
+                                                     std::optional<absl::Time> deadline) {
   // The refusals that stock or limits decide (not the request's form, nor unknown items).
   static const auto* kNotCovered = new std::set<std::string>{
       "INSUFFICIENT_STOCK", "TOTAL_CAP_REACHED", "PER_CUSTOMER_LIMIT", "SALE_WINDOW_CLOSED"};
+  v1::PlaceOrderResponse out;
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<v1::Order> placed = PlaceOrRefuse(request, deadline);
-    if (placed.ok() || !request.record_unfulfillable() || request.preorder() ||
-        !kNotCovered->count(ErrorReason(placed.status()))) {
-      return placed;
+    if (placed.ok() && request.confirm() && placed->state() == v1::ORDER_STATE_PENDING) {
+      // Placed before (unpaid, or cut off while its holds were posted): confirmed now.
+      placed = Confirm(request.channel(), request.external_order_id(), deadline);
+    }
+    if (placed.ok()) {
+      *out.mutable_order() = *std::move(placed);
+      return out;
+    }
+    const std::string reason = ErrorReason(placed.status());
+    if (attempt == 1 && (reason == "LOCATION_NOT_IN_CHANNEL" ||
+                         (request.record_unfulfillable() && kNotCovered->count(reason)))) {
+      // Sourced from the channel's locations as read up to a second ago: before an order is
+      // declared unfulfillable (or refused for a location the channel no longer has), it is
+      // sourced once more from the channel as it stands.
+      ledger_.ForgetChannel(request.channel());
+      continue;
+    }
+    if (!request.record_unfulfillable() || request.preorder() || !kNotCovered->count(reason)) {
+      return placed.status();
     }
     // Kept as unfulfillable, with what refused it; a repeat gets it back (the stored request
     // is the same), other contents under the same id are refused as for any order.
@@ -455,7 +472,9 @@ absl::StatusOr<v1::Order> Orders::Place(const v1::PlaceOrderRequest& request,
       log::Info("order recorded as unfulfillable", {{"channel", request.channel()},
                                                     {"order", request.external_order_id()},
                                                     {"reason", ErrorReason(refusal)}});
-      return **recorded;
+      *out.mutable_order() = **recorded;
+      out.set_newly_unfulfillable(true);
+      return out;
     }
     if (attempt >= 3) return refusal;
   }

@@ -58,7 +58,8 @@ class Orders {
 
   /// The calls take the caller's deadline for their ledger calls. Place records an order its
   /// platform accepted and the stock cannot cover as unfulfillable when asked to.
-  absl::StatusOr<v1::Order> Place(const v1::PlaceOrderRequest& r, std::optional<absl::Time> d);
+  absl::StatusOr<v1::PlaceOrderResponse> Place(const v1::PlaceOrderRequest& r,
+                                               std::optional<absl::Time> d);
   absl::StatusOr<v1::Order> Confirm(const std::string& channel, const std::string& external_id,
                                     std::optional<absl::Time> deadline);
   absl::StatusOr<v1::Order> Fulfil(const v1::FulfilOrderRequest& r, std::optional<absl::Time> d);

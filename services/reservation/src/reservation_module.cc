@@ -84,9 +84,7 @@ class OrderGrpc final : public v1::OrderService::Service {
             .Increment();
         return order.status();
       }
-      v1::PlaceOrderResponse out;
-      *out.mutable_order() = *std::move(order);
-      return out;
+      return *std::move(order);
     });
   }
 

@@ -24,8 +24,6 @@ class TtlCache {
   TtlCache(const Clock& clock, absl::Duration ttl, size_t max_entries = 100'000)
       : clock_(clock), ttl_(ttl), max_entries_(max_entries) {}
 
-  /// The value of `key`: the cached one while it lives, else what `load` answers (called
-  /// without the lock; an error is returned and not cached).
   /// Drops `key`'s entry: the next Get loads it (a change made through this process is seen at
   /// once here; other processes see it within the time to live).
   void Forget(const K& key) {
@@ -33,6 +31,8 @@ class TtlCache {
     entries_.erase(key);
   }
 
+  /// The value of `key`: the cached one while it lives, else what `load` answers (called
+  /// without the lock; an error is returned and not cached).
   absl::StatusOr<V> Get(const K& key, const std::function<absl::StatusOr<V>()>& load) {
     const absl::Time now = clock_.Now();
     {
