@@ -6,7 +6,7 @@
 //   kura-load sales ... (the same options)
 //   kura-load mixed ... (the same options)
 //   kura-load propagate --addr A --sim HOST:PORT --items N [--first F] --inventory-first I
-//                   [--rounds R] [--interval 250ms]
+//                   [--rounds R] [--interval 250ms] | [--rate R --duration D]
 //
 // Benchmark items are BENCH-F .. BENCH-(F+N-1). `holds` runs C closed-loop callers on gRPC's
 // callback API, each keeping one CreateHolds in flight (EC channel bench-ec), each hold on one of
@@ -28,7 +28,8 @@
 // what is measured): each adjusts one item by ±1 at bench-store (ApplyMovements ADJUST) and
 // waits on the simulator (/sim/wait) until that item's quantity there changes. Two lines:
 // RESULT run=NAME-commit (sent → the ledger's answer, the baseline) and RESULT run=NAME
-// (sent → the platform's quantity changed, by the simulator's clock).
+// (sent → the platform's quantity changed, by the simulator's clock). With --rate, see
+// PropagateAtRate.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <httplib.h>
@@ -86,7 +87,8 @@ int Usage() {
                "       kura-load holds|sales|mixed --addr A --items N [--first F] --callers C "
                "[--requests R | --duration 5s] [--quantity Q] [--run NAME]\n"
                "       kura-load propagate --addr A --sim HOST:PORT --items N [--first F] "
-               "--inventory-first I [--rounds R] [--interval 250ms] [--run NAME]\n"
+               "--inventory-first I [--rounds R] [--interval 250ms | --rate R --duration D] "
+               "[--run NAME]\n"
                "       kura-load register --addr GATEWAY --tokens FILE --items N [--first F] "
                "[--duration 5s] [--rate R] [--run NAME]\n");
   return 2;
@@ -392,6 +394,104 @@ class Registers {
   Tally tally_;
 };
 
+// `propagate --rate R`: store changes at R a second for --duration, whether or not earlier ones
+// have reached the platform (open loop), each one unit off one of the items in turn (so that an
+// item's quantity only falls): a change has reached the platform when the item's quantity there
+// is at most what it leaves. One watcher per item follows the platform's quantity (/sim/wait).
+int PropagateAtRate(const Options& o, v1::LedgerService::Stub& ledger,
+                    const std::vector<int64_t>& initial, int64_t run_id) {
+  struct Seen {
+    int64_t quantity, at_us;
+  };
+  std::mutex mu;
+  std::vector<std::vector<Seen>> seen(initial.size());
+  std::atomic<bool> watching = true;
+  std::vector<std::thread> watchers;
+  for (size_t k = 0; k < initial.size(); ++k) {
+    watchers.emplace_back([&, k] {
+      httplib::Client sim(absl::StrCat("http://", o.sim));
+      sim.set_read_timeout(std::chrono::seconds(5));
+      int64_t last = initial[k];
+      while (watching) {
+        auto res =
+            sim.Get(absl::StrCat("/sim/wait?item_id=", o.inventory_first + static_cast<int64_t>(k),
+                                 "&not=", last, "&timeout_ms=500")
+                        .c_str());
+        if (!res || res->status != 200) continue;
+        auto body = nlohmann::json::parse(res->body, nullptr, false);
+        if (body.is_discarded()) continue;
+        last = body.value("quantity", last);
+        std::lock_guard lock(mu);
+        seen[k].push_back({last, body.value("changed_at_us", int64_t{0})});
+      }
+    });
+  }
+  struct Change {
+    size_t item;
+    int64_t leaves;  // the item's quantity once this change (and those before it) applied
+    absl::Time sent, committed;
+    bool ok = false;
+  };
+  std::vector<Change> changes;
+  std::vector<int64_t> sent_per_item(initial.size(), 0);
+  const absl::Time start = absl::Now();
+  for (int64_t i = 0;; ++i) {
+    const absl::Time due = start + absl::Seconds(static_cast<double>(i) / o.rate);
+    if (due >= start + o.duration) break;
+    absl::SleepFor(due - absl::Now());
+    const size_t k = static_cast<size_t>(i) % initial.size();
+    v1::ApplyMovementsRequest request;
+    request.set_request_id(absl::StrCat("propagate-", run_id, "-", i));
+    auto* m = request.add_movements();
+    m->set_kind(v1::MOVEMENT_KIND_ADJUST);
+    m->set_sku(Sku(o.first + static_cast<int>(k)));
+    m->set_location("bench-store");
+    m->set_quantity(-1);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::ApplyMovementsResponse response;
+    Change change{k, initial[k] - ++sent_per_item[k], due, {}};
+    change.ok = ledger.ApplyMovements(&context, request, &response).ok();
+    change.committed = absl::Now();
+    changes.push_back(change);
+  }
+  // Until every change has shown (or 10 s have passed).
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < give_up) {
+    {
+      std::lock_guard lock(mu);
+      bool all = true;
+      for (size_t k = 0; k < initial.size(); ++k) {
+        const int64_t target = initial[k] - sent_per_item[k];
+        all = all && !seen[k].empty() && seen[k].back().quantity <= target;
+      }
+      if (all) break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  watching = false;
+  for (auto& t : watchers) t.join();
+  std::vector<double> commit_ms, shown_ms;
+  int64_t failed = 0;
+  for (const Change& c : changes) {
+    const auto& item = seen[c.item];
+    auto shown = std::find_if(item.begin(), item.end(),
+                              [&](const Seen& s) { return s.quantity <= c.leaves; });
+    if (!c.ok || shown == item.end()) {
+      ++failed;
+      continue;
+    }
+    commit_ms.push_back(absl::ToDoubleMilliseconds(c.committed - c.sent));
+    shown_ms.push_back(absl::ToDoubleMilliseconds(absl::FromUnixMicros(shown->at_us) - c.sent));
+  }
+  const double seconds = absl::ToDoubleSeconds(o.duration);
+  const auto ok = static_cast<int64_t>(shown_ms.size());
+  PrintResult(o.run + "-commit", 1, static_cast<int>(initial.size()), ok, failed, seconds,
+              commit_ms);
+  PrintResult(o.run, 1, static_cast<int>(initial.size()), ok, failed, seconds, shown_ms);
+  return failed == 0 ? 0 : 1;
+}
+
 // A store's stock change → the platform shows it; see the top of the file.
 int Propagate(const Options& o, std::shared_ptr<grpc::Channel> channel) {
   auto ledger = v1::LedgerService::NewStub(channel);
@@ -421,6 +521,7 @@ int Propagate(const Options& o, std::shared_ptr<grpc::Channel> channel) {
     }
   }
   const int64_t run_id = absl::ToUnixMicros(absl::Now());
+  if (o.rate > 0) return PropagateAtRate(o, *ledger, shown, run_id);
   std::vector<double> commit_ms, shown_ms;
   int64_t failed = 0;
   const absl::Time start = absl::Now();
