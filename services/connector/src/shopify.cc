@@ -285,24 +285,12 @@ class Shopify final : public Connector {
         {"variables",
          {{"orderId", absl::StrCat("gid://shopify/Order/", order_id)},
           {"staffNote", absl::StrCat("kura: ", detail).substr(0, 255)}}}};
-    HttpReply reply = Graphql(api, request);
-    if (reply.status != 200) return CallFailed("Shopify", reply.status, FailureOf(reply).detail);
-    Json body = Json::parse(reply.body, nullptr, false);
-    if (!body.is_discarded() && Throttled(body)) {
-      return absl::UnavailableError("Shopify: throttled");
-    }
-    if (body.is_discarded() || !body.contains("data") || !body["data"].is_object() ||
-        !body["data"].contains("orderCancel") || !body["data"]["orderCancel"].is_object()) {
-      return absl::UnavailableError("Shopify: unexpected answer to orderCancel");
-    }
-    const Json& payload = body["data"]["orderCancel"];
-    if (payload.contains("orderCancelUserErrors") && payload["orderCancelUserErrors"].is_array()) {
-      for (const auto& e : payload["orderCancelUserErrors"]) {
-        if (!e.is_object()) continue;
-        if (Text(e, "code") == "ORDER_ALREADY_CANCELLED") return absl::OkStatus();
-        return absl::FailedPreconditionError(absl::StrCat(
-            "Shopify refused orderCancel: ", Text(e, "code"), " ", Text(e, "message")));
-      }
+    ASSIGN_OR_RETURN(Json errors, Mutation(api, request, "orderCancel", "orderCancelUserErrors"));
+    for (const auto& e : errors) {
+      if (!e.is_object()) continue;
+      if (Text(e, "code") == "ORDER_ALREADY_CANCELLED") return absl::OkStatus();
+      return absl::FailedPreconditionError(
+          absl::StrCat("Shopify refused orderCancel: ", Text(e, "code"), " ", Text(e, "message")));
     }
     return absl::OkStatus();
   }
@@ -326,22 +314,32 @@ class Shopify final : public Connector {
          {{"inventoryItemId", absl::StrCat("gid://shopify/InventoryItem/", item_id)},
           {"locationId", absl::StrCat("gid://shopify/Location/", api.location_id)},
           {"available", available}}}};
-    HttpReply reply = Graphql(api, request);
-    if (reply.status != 200) return CallFailed("Shopify", reply.status, FailureOf(reply).detail);
-    Json body = Json::parse(reply.body, nullptr, false);
-    if (!body.is_discarded() && Throttled(body)) return absl::UnavailableError("throttled");
-    if (body.is_discarded() || !body.contains("data") || !body["data"].is_object() ||
-        !body["data"].contains("inventoryActivate") ||
-        !body["data"]["inventoryActivate"].is_object()) {
-      return absl::UnavailableError("unexpected answer to inventoryActivate");
-    }
-    const Json& payload = body["data"]["inventoryActivate"];
-    if (payload.contains("userErrors") && payload["userErrors"].is_array() &&
-        !payload["userErrors"].empty()) {
-      const Json& e = payload["userErrors"][0];
+    ASSIGN_OR_RETURN(Json errors, Mutation(api, request, "inventoryActivate", "userErrors"));
+    if (!errors.empty()) {
+      const Json& e = errors[0];
       return absl::FailedPreconditionError(e.is_object() ? Text(e, "message") : "userErrors");
     }
     return absl::OkStatus();
+  }
+
+  // Runs a GraphQL mutation and returns its user errors (`errors_field` of the `name` payload):
+  // UNAVAILABLE when waiting may mend the failure (transport, 5xx, 429, THROTTLED, an answer
+  // that is not the mutation's), FAILED_PRECONDITION for another HTTP refusal.
+  static absl::StatusOr<Json> Mutation(const ApiEndpoint& api, const Json& request,
+                                       const std::string& name, const std::string& errors_field) {
+    HttpReply reply = Graphql(api, request);
+    if (reply.status != 200) return CallFailed("Shopify", reply.status, FailureOf(reply).detail);
+    Json body = Json::parse(reply.body, nullptr, false);
+    if (!body.is_discarded() && Throttled(body))
+      return absl::UnavailableError("Shopify: throttled");
+    if (body.is_discarded() || !body.contains("data") || !body["data"].is_object() ||
+        !body["data"].contains(name) || !body["data"][name].is_object()) {
+      return absl::UnavailableError(absl::StrCat("Shopify: unexpected answer to ", name));
+    }
+    const Json& payload = body["data"][name];
+    auto errors = payload.find(errors_field);
+    if (errors == payload.end() || !errors->is_array()) return Json::array();
+    return *errors;
   }
 
   static HttpReply Graphql(const ApiEndpoint& api, const Json& request) {

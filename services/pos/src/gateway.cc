@@ -125,11 +125,10 @@ absl::StatusOr<std::optional<reservation_v1::LimitedItem>> Gateway::Limited(
 }
 
 absl::StatusOr<Gateway::Places> Gateway::KnownPlaces() {
-  const absl::Time now = absl::Now();
-  {
-    std::lock_guard lock(places_mu_);
-    if (places_ && places_->first > now) return places_->second;
-  }
+  return places_.Get(0, [&] { return LoadPlaces(); });
+}
+
+absl::StatusOr<Gateway::Places> Gateway::LoadPlaces() {
   Places places;
   ledger_v1::ListLocationsRequest locations;
   locations.set_page_size(1000);
@@ -151,8 +150,6 @@ absl::StatusOr<Gateway::Places> Gateway::KnownPlaces() {
     }
     channels.set_page_token(page.next_page_token());
   } while (!channels.page_token().empty());
-  std::lock_guard lock(places_mu_);
-  places_ = {now + absl::Seconds(30), places};
   return places;
 }
 

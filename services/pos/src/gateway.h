@@ -115,14 +115,14 @@ class Gateway {
     std::vector<ledger_v1::Channel> ec_channels;
   };
   absl::StatusOr<Places> KnownPlaces();
+  absl::StatusOr<Places> LoadPlaces();
 
   pg::Database& db_;
   const Clock& clock_;
   const Clients& clients_;
   Registers& registers_;
   GatewayObserver& observer_;
-  std::mutex places_mu_;
-  std::optional<std::pair<absl::Time, Places>> places_;
+  TtlCache<int, Places> places_{clock_, absl::Seconds(30)};  // one entry
   TtlCache<std::string, ledger_v1::Item> items_{clock_, absl::Seconds(1)};
   TtlCache<std::string, std::optional<reservation_v1::LimitedItem>> limited_{clock_,
                                                                              absl::Seconds(1)};
