@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "kura/base/error.h"
+#include "kura/base/remote_calls.h"
 #include "kura/pg/database.h"
 #include "kura/pg/query.h"
 #include "kura/pg/sql.h"
@@ -366,6 +367,26 @@ TEST_CASE("A session runs on the caller's thread with its settings, and reopens 
   });
   REQUIRE(again.ok());
   REQUIRE(*again != *first);
+}
+
+TEST_CASE("No remote call may be made while work holds a connection (docs/decisions/005)") {
+  TestDatabase db("no_remote");
+  auto pool = OpenPool(db, 1);
+  REQUIRE(base::RemoteCallAllowed("a call").ok());
+  auto in_pool = pool->Run<absl::Status>([](pqxx::connection&) -> absl::StatusOr<absl::Status> {
+    return base::RemoteCallAllowed("a call");
+  });
+  REQUIRE(in_pool.ok());
+  REQUIRE(in_pool->code() == absl::StatusCode::kInternal);
+  REQUIRE(std::string(in_pool->message()).find("a call made while holding") == 0);
+  Session session(*pool, {});
+  auto in_session =
+      session.Run<absl::Status>([](pqxx::connection&) -> absl::StatusOr<absl::Status> {
+        return base::RemoteCallAllowed("a call");
+      });
+  REQUIRE(in_session.ok());
+  REQUIRE(in_session->code() == absl::StatusCode::kInternal);
+  REQUIRE(base::RemoteCallAllowed("a call").ok());  // the caller's thread is free again
 }
 
 constexpr Query kEcho{"test_echo",

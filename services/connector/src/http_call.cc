@@ -5,12 +5,18 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "kura/base/remote_calls.h"
 
 namespace kura::connector {
 
 HttpReply HttpCall(const std::string& base_url, const std::string& method, const std::string& path,
                    const std::map<std::string, std::string>& headers, const std::string& body,
                    absl::Duration timeout) {
+  HttpReply reply;
+  if (absl::Status allowed = base::RemoteCallAllowed("an HTTP call"); !allowed.ok()) {
+    reply.error = std::string(allowed.message());
+    return reply;
+  }
   httplib::Client client(base_url);
   const auto seconds = absl::ToInt64Seconds(timeout);
   client.set_connection_timeout(seconds);
@@ -22,7 +28,6 @@ HttpReply HttpCall(const std::string& base_url, const std::string& method, const
                            : method == "PUT"
                                ? client.Put(path.c_str(), h, body, "application/json")
                                : client.Post(path.c_str(), h, body, "application/json");
-  HttpReply reply;
   if (!result) {
     reply.error = httplib::to_string(result.error());
     return reply;

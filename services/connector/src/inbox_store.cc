@@ -5,7 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/escaping.h"
-#include "claim_token.h"
+#include "kura/base/claim_token.h"
 #include "kura/pg/query.h"
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "kura/base/claim_token.h"
 #include "kura/base/error.h"
 #include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
@@ -25,6 +26,9 @@ namespace {
 
 using Tx = pqxx::transaction_base;
 using pg::SqlTime;
+
+// How long an allocation pass keeps its turn without a write (each write renews it).
+constexpr absl::Duration kPassLease = absl::Minutes(2);
 
 constexpr int kQuota = 1, kRatio = 2, kSafety = 3;
 constexpr int64_t kMaxUnits = 1'000'000'000;
@@ -449,31 +453,34 @@ absl::StatusOr<v1::GetEffectiveAllocationResponse> Allocation::Effective(
 }
 
 absl::StatusOr<Allocation::Pass> Allocation::Apply(std::optional<absl::Time> deadline) {
-  return db_.Run<Pass>([&](pqxx::connection& c) -> absl::StatusOr<Pass> {
-    // One pass at a time across replicas: a session lock on this connection, held while the
-    // pass reads the rules and writes to the ledger (dropped with the connection if it breaks).
-    if (!pqxx::nontransaction(c)
-             .exec("SELECT pg_try_advisory_lock(hashtext('kura-reservation-allocation'))")[0][0]
-             .as<bool>()) {
-      return Pass{};
-    }
-    struct Unlock {
-      pqxx::connection& c;
-      ~Unlock() {
-        try {
-          pqxx::nontransaction(c).exec(
-              "SELECT pg_advisory_unlock(hashtext('kura-reservation-allocation'))");
-        } catch (const std::exception&) {  // the connection broke: the lock went with it
-        }
-      }
-    } unlock{c};
-    return RunPass(c, deadline);
+  // One pass at a time across replicas: a lease in the database, taken here, renewed with each
+  // write's intent and given up at the end; no connection is held across the ledger calls.
+  const std::string holder = NewClaimToken();
+  ASSIGN_OR_RETURN(bool taken,
+                   pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+                     const absl::Time now = clock_.Now();
+                     return !tx.exec_params(
+                                   "INSERT INTO allocation_pass (id, holder, until) "
+                                   "VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET "
+                                   "holder = $1, until = $2 WHERE allocation_pass.until <= $3 "
+                                   "RETURNING 1",
+                                   holder, SqlTime(now + kPassLease), SqlTime(now))
+                                 .empty();
+                   }));
+  if (!taken) return Pass{};
+  auto pass = RunPass(holder, deadline);
+  auto released = pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+    tx.exec_params(
+        "UPDATE allocation_pass SET until = '-infinity' WHERE id = 1 AND holder = $1", holder);
+    return true;
   });
+  if (!released.ok()) return released.status();  // the lease lapses by itself
+  return pass;
 }
 
-absl::StatusOr<Allocation::Pass> Allocation::RunPass(pqxx::connection& c,
+absl::StatusOr<Allocation::Pass> Allocation::RunPass(const std::string& holder,
                                                      std::optional<absl::Time> deadline) {
-  const std::vector<Rule> rules = ReadRules(c);
+  ASSIGN_OR_RETURN(const std::vector<Rule> rules, LoadRules(db_));
   // Every key a rule covers: (sku, location, channel), with the item's product group.
   std::map<std::string, std::string> group_of;
   std::set<std::tuple<std::string, std::string, std::string>> keys;
@@ -494,15 +501,21 @@ absl::StatusOr<Allocation::Pass> Allocation::RunPass(pqxx::connection& c,
     std::optional<std::string> pending;
     int version;
   };
-  std::map<std::tuple<std::string, std::string, std::string>, Applied> applied;
-  for (const auto& row : pqxx::nontransaction(c).exec(
-           "SELECT sku, location, channel, value, pending, version FROM applied_allocations")) {
-    applied[{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()}] = {
-        row[3].as<std::string>(),
-        row[4].is_null() ? std::nullopt : std::optional(row[4].as<std::string>()),
-        row[5].as<int>()};
-    keys.insert({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()});
-  }
+  using AppliedMap = std::map<std::tuple<std::string, std::string, std::string>, Applied>;
+  ASSIGN_OR_RETURN(AppliedMap applied, pg::ReadEach<AppliedMap>(db_, [](Tx& tx) {
+                     AppliedMap out;
+                     for (const auto& row : tx.exec("SELECT sku, location, channel, value, "
+                                                    "pending, version FROM applied_allocations")) {
+                       out[{row[0].as<std::string>(), row[1].as<std::string>(),
+                            row[2].as<std::string>()}] = {
+                           row[3].as<std::string>(),
+                           row[4].is_null() ? std::nullopt
+                                            : std::optional(row[4].as<std::string>()),
+                           row[5].as<int>()};
+                     }
+                     return out;
+                   }));
+  for (const auto& [key, _] : applied) keys.insert(key);
 
   TimeZones zones(ledger_, deadline);
   const absl::Time now = clock_.Now();
@@ -527,15 +540,21 @@ absl::StatusOr<Allocation::Pass> Allocation::RunPass(pqxx::connection& c,
     // Record the write before making it, so that one cut off is made again on the next pass
     // (with a new version, hence a new ledger request id) rather than taken as done.
     const int version = was == applied.end() ? 1 : was->second.version + 1;
-    {
-      pqxx::work tx(c);
+    ASSIGN_OR_RETURN(bool ours, pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+      if (tx.exec_params("UPDATE allocation_pass SET until = $2 WHERE id = 1 AND holder = $1 "
+                         "RETURNING 1",
+                         holder, SqlTime(clock_.Now() + kPassLease))
+              .empty()) {
+        return false;  // the lease lapsed and another pass took over
+      }
       tx.exec_params(
           "INSERT INTO applied_allocations (sku, location, channel, value, pending, version) "
           "VALUES ($1, $2, $3, 'none', $4, $5) ON CONFLICT (sku, location, channel) "
           "DO UPDATE SET pending = $4, version = $5",
           sku, location, channel, value, version);
-      tx.commit();
-    }
+      return true;
+    }));
+    if (!ours) return absl::AbortedError("the allocation pass lost its lease to another");
     const std::string request_id = absl::StrCat(
         "rsv-alloc-", RequestDigest(absl::StrCat(sku, "|", location, "|", channel)), "-", version);
     absl::Status written;
@@ -573,12 +592,13 @@ absl::StatusOr<Allocation::Pass> Allocation::RunPass(pqxx::connection& c,
       if (first_error.ok()) first_error = written;
       continue;
     }
-    pqxx::work tx(c);
-    tx.exec_params(
-        "UPDATE applied_allocations SET value = pending, pending = NULL "
-        "WHERE sku = $1 AND location = $2 AND channel = $3 AND version = $4",
-        sku, location, channel, version);
-    tx.commit();
+    RETURN_IF_ERROR(pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+                      tx.exec_params(
+                          "UPDATE applied_allocations SET value = pending, pending = NULL "
+                          "WHERE sku = $1 AND location = $2 AND channel = $3 AND version = $4",
+                          sku, location, channel, version);
+                      return true;
+                    }).status());
     ++pass.writes;
   }
   if (!first_error.ok()) return first_error;

@@ -40,12 +40,13 @@ class Allocation {
   /// One applier pass: works out what applies now for every (item, location, channel) a rule
   /// covers or the ledger was told about, and writes the changes to the ledger. Each write is
   /// recorded as pending before it is made and as done after, so a write cut off by a crash is
-  /// made again. Replicas take turns (a PostgreSQL advisory lock). On a failed write the others
+  /// made again. Replicas take turns (a lease row, renewed with every write; no connection is
+  /// held across the ledger calls). On a failed write the others
   /// still land and the first error is returned.
   absl::StatusOr<Pass> Apply(std::optional<absl::Time> deadline);
 
  private:
-  absl::StatusOr<Pass> RunPass(pqxx::connection& c, std::optional<absl::Time> deadline);
+  absl::StatusOr<Pass> RunPass(const std::string& holder, std::optional<absl::Time> deadline);
 
   pg::Database& db_;
   const Clock& clock_;

@@ -1092,21 +1092,33 @@ absl::StatusOr<Orders::Conversion> Orders::ConvertOne(int64_t order_id) {
     if (!recorded.ok()) return recorded.status();
   }
 
-  // 2. Hold and post in the ledger, then confirm.
+  // 2. Hold and post in the ledger (no transaction open across the calls), then record the
+  // result under the order's lock, unless another pass or a cancel finished it meanwhile.
+  auto seen = db_.Run<std::pair<std::optional<OrderRow>, int>>(
+      [&](pqxx::connection& c) -> absl::StatusOr<std::pair<std::optional<OrderRow>, int>> {
+        pqxx::read_transaction tx(c);
+        auto o = ReadOrder(tx, channel, external_id, false);
+        return std::make_pair(o, pg::Exec1(tx, kConversionAttempt, order_id)[0].as<int>());
+      });
+  if (!seen.ok()) return seen.status();
+  const auto& [o, attempt] = *seen;
+  if (!o || o->state == kPreordered) return Conversion::kShort;  // undone by another pass
+  if (o->state != kConverting) return Conversion::kDone;         // finished or cancelled
+  // The calls carry the ledger client's own timeout; a transient failure leaves the intent.
+  absl::Status refusal;
+  ASSIGN_OR_RETURN(bool held, HoldAll(ledger_, *o, absl::StrCat("rsv-convert-", order_id, "-", attempt),
+                                      std::nullopt, &refusal));
+  bool all_posted = false;
+  if (held) {
+    ASSIGN_OR_RETURN(all_posted, PostAll(ledger_, *o, std::nullopt));
+  }
   return db_.Run<Conversion>([&](pqxx::connection& c) {
     return pg::RunInTransaction<Conversion>(c, options, [&](Tx& tx) -> absl::StatusOr<Conversion> {
-      auto o = ReadOrder(tx, channel, external_id, true);
-      if (o->state == kPreordered) return Conversion::kShort;  // undone by another pass
-      if (o->state != kConverting) return Conversion::kDone;   // finished or cancelled meanwhile
-      const int attempt = pg::Exec1(tx, kConversionAttempt, order_id)[0].as<int>();
-      // The calls carry the ledger client's own timeout; a transient failure leaves the intent.
-      absl::Status refusal;
-      ASSIGN_OR_RETURN(bool held,
-                       HoldAll(ledger_, *o, absl::StrCat("rsv-convert-", order_id, "-", attempt),
-                               std::nullopt, &refusal));
-      bool all_posted = false;
-      if (held) {
-        ASSIGN_OR_RETURN(all_posted, PostAll(ledger_, *o, std::nullopt));
+      auto now = ReadOrder(tx, channel, external_id, true);
+      if (now->state == kPreordered) return Conversion::kShort;
+      if (now->state != kConverting ||
+          pg::Exec1(tx, kConversionAttempt, order_id)[0].as<int>() != attempt) {
+        return Conversion::kDone;  // recorded by another pass meanwhile
       }
       if (!all_posted) {  // refused or lapsed: nothing is held; wait for stock again
         pg::Exec(tx, kDeleteAllocations, order_id);

@@ -17,6 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "kura/base/remote_calls.h"
 #include "kura/pg/transaction.h"
 
 namespace kura::pg {
@@ -93,6 +94,7 @@ class Database {
   template <typename T>
   static absl::StatusOr<T> Guarded(const std::function<absl::StatusOr<T>(pqxx::connection&)>& fn,
                                    pqxx::connection& conn) {
+    base::NoRemoteCalls no_remote_calls;
     try {
       return fn(conn);
     } catch (...) {
@@ -127,6 +129,7 @@ class Session {
     if (!open.ok()) return open;
     absl::StatusOr<T> result;
     try {
+      base::NoRemoteCalls no_remote_calls;
       result = fn(*conn_);
     } catch (...) {
       result = StatusFromCurrentException();

@@ -12,6 +12,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "kura/base/remote_calls.h"
+#include "kura/base/status_macros.h"
 #include "kura/rpc/status.h"
 
 namespace kura::rpc {
@@ -29,6 +31,7 @@ absl::StatusOr<Resp> CallUnary(Stub& stub,
                                grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&,
                                                             Resp*),
                                const Req& request, absl::Time deadline) {
+  RETURN_IF_ERROR(base::RemoteCallAllowed("a gRPC call"));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(deadline));
   PropagateTrace(context);

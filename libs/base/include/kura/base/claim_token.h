@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace kura::connector {
+namespace kura {
 
 /// A new claim's token: 128 random bits in hex, unique among the claims of every replica.
 inline std::string NewClaimToken() {
@@ -13,4 +13,4 @@ inline std::string NewClaimToken() {
   return absl::StrCat(absl::Hex(random(), absl::kZeroPad16), absl::Hex(random(), absl::kZeroPad16));
 }
 
-}  // namespace kura::connector
+}  // namespace kura
