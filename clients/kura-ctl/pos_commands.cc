@@ -148,7 +148,10 @@ int Incidents(const Args& args, Stub& stub) {
                       i.location(),
                       i.terminal_id(),
                       i.transaction_id(),
-                      i.skus().empty() ? i.detail() : absl::StrJoin(i.skus(), ","),
+                      i.skus().empty() ? i.detail()
+                      : i.detail().empty()
+                          ? absl::StrJoin(i.skus(), ",")
+                          : absl::StrCat(absl::StrJoin(i.skus(), ","), ": ", i.detail()),
                       FormatTime(i.record_time())};
             });
   return 0;

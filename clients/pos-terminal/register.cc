@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "kura/base/proto_util.h"
 #include "kura/pos/barcode.h"
 #include "kura/pos/escpos.h"
@@ -336,6 +337,9 @@ void Register::CompleteSale() {
                                    ": it drove stock below zero; the gateway recorded an "
                                    "oversold incident"));
       }
+      for (absl::string_view line : absl::StrSplit(direct.warning, '\n', absl::SkipEmpty())) {
+        console_.Line(absl::StrCat("HELD FOR ONLINE ", *id, ": ", line));
+      }
       return Ok(summary);
     case Direct::Outcome::kRefused:
       // Nothing was sold: give the cart back to be corrected.
@@ -371,6 +375,7 @@ Register::Direct Register::SendDirect(const v1::JournalEntry& entry) {
     if (response.ok()) {
       direct.receipt = response->receipt();
       direct.oversold = response->oversold();
+      direct.warning = response->warning();
     }
   } else {
     absl::StatusOr<v1::ReturnResponse> response = gateway_.Return(entry.return_());

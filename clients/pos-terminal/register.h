@@ -62,6 +62,7 @@ class Register {
     enum class Outcome { kSynced, kRefused, kUnauthorised, kPending } outcome = Outcome::kPending;
     v1::Receipt receipt;
     bool oversold = false;
+    std::string warning;  // the gateway's (a sale that took units held for online orders)
     absl::Status status;
   };
 

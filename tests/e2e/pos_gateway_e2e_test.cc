@@ -412,6 +412,156 @@ TEST_CASE("Pickup orders are listed at their store and handed over there") {
   REQUIRE(f.Get("ec", "P-2")->state() == reservation::testing::rv1::ORDER_STATE_PENDING);
 }
 
+TEST_CASE("A sale that takes units held for online orders moves their holds or ends them") {
+  PosFixture f("pos_held");
+  using reservation::testing::rv1::ORDER_STATE_PENDING;
+  using reservation::testing::rv1::ORDER_STATE_UNFULFILLABLE;
+  f.Item("CAP", 2000, lv1::TAX_CLASS_STANDARD);
+  f.l.Receive("CAP", "store-a", 2);
+  f.l.Receive("CAP", "store-b", 1);
+  // The channel takes from wh (empty), then store-a: the order holds 1 of store-a's 2.
+  REQUIRE(f.Place("ec", "H-1", {{"CAP", 1}}).ok());
+  REQUIRE(f.Get("ec", "H-1")->allocations(0).location() == "store-a");
+
+  // The register sells both units on the shelf: goods in hand, so the sale goes through, warns,
+  // and the order is held at store-b now.
+  auto sale =
+      f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-h1", {{"CAP", 2, 2000}}, 4000));
+  INFO(sale.status().ToString());
+  REQUIRE(sale.ok());
+  REQUIRE_FALSE(sale->oversold());  // the shelf is at 0, not below
+  REQUIRE(sale->held_orders_size() == 1);
+  REQUIRE(sale->held_orders(0).external_order_id() == "H-1");
+  REQUIRE(sale->held_orders(0).quantity() == 1);
+  REQUIRE(sale->held_orders(0).moved_to_size() == 1);
+  REQUIRE(sale->held_orders(0).moved_to(0) == "store-b");
+  REQUIRE(sale->warning().find("ec order H-1") != std::string::npos);
+  auto h1 = f.Get("ec", "H-1");
+  REQUIRE(h1->state() == ORDER_STATE_PENDING);
+  REQUIRE(h1->allocations_size() == 1);
+  REQUIRE(h1->allocations(0).location() == "store-b");
+  REQUIRE(f.l.Availability("CAP", "store-a").held() == 0);
+  REQUIRE(f.l.Availability("CAP", "store-b").held() == 1);
+  REQUIRE(f.Confirm("ec", "H-1").ok());  // and it is fulfilled from there as usual
+
+  // A second order held at store-a, whose units no other location has: it ends unfulfillable,
+  // holding nothing, and the shelf at store-a never goes below zero for it.
+  f.l.Receive("CAP", "store-a", 1);
+  REQUIRE(f.Place("ec", "H-2", {{"CAP", 1}}).ok());
+  sale = f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-h2", {{"CAP", 1, 2000}}, 2000));
+  REQUIRE(sale.ok());
+  REQUIRE(sale->held_orders_size() == 1);
+  REQUIRE(sale->held_orders(0).moved_to_size() == 0);
+  REQUIRE(sale->warning().find("unfulfillable") != std::string::npos);
+  auto h2 = f.Get("ec", "H-2");
+  REQUIRE(h2->state() == ORDER_STATE_UNFULFILLABLE);
+  REQUIRE(h2->unfulfillable_reason() == "HELD_UNITS_SOLD");
+  REQUIRE(h2->short_sku() == "CAP");
+  REQUIRE(f.l.Availability("CAP", "store-a").held() == 0);
+  REQUIRE(f.l.Availability("CAP", "store-a").sellable() == 0);
+  // A sale that takes nothing held warns of nothing.
+  f.l.Receive("CAP", "store-a", 1);
+  sale = f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-h3", {{"CAP", 1, 2000}}, 2000));
+  REQUIRE(sale.ok());
+  REQUIRE(sale->held_orders_size() == 0);
+  REQUIRE(sale->warning().empty());
+
+  // Both are incidents naming the orders.
+  auto incidents = Call(*f.admin, &Admin::ListIncidents, pv1::ListIncidentsRequest());
+  REQUIRE(incidents.ok());
+  REQUIRE(incidents->incidents_size() == 2);
+  for (const auto& i : incidents->incidents()) {
+    REQUIRE(i.kind() == "HELD_UNITS_SOLD");
+    REQUIRE(i.skus_size() == 1);
+    REQUIRE(i.skus(0) == "CAP");
+  }
+  REQUIRE(incidents->incidents(0).transaction_id() == "a-01-h2");
+  REQUIRE(incidents->incidents(0).detail().find("ec order H-2") != std::string::npos);
+  REQUIRE(incidents->incidents(1).detail().find("now held at store-b") != std::string::npos);
+
+  // The reservation unreachable: the sale still goes through, says the orders are pending, and
+  // the gateway moves them once it is back.
+  f.l.Receive("CAP", "store-a", 1);
+  REQUIRE(f.Place("ec", "H-3", {{"CAP", 1}}).ok());
+  f.l.Receive("CAP", "store-b", 1);
+  f.reservation->process().Signal(SIGSTOP);
+  sale = f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-h4", {{"CAP", 1, 2000}}, 2000));
+  f.reservation->process().Signal(SIGCONT);
+  INFO(sale.status().ToString());
+  REQUIRE(sale.ok());
+  REQUIRE(sale->held_orders_pending());
+  bool moved = false;
+  for (int i = 0; i < 200 && !moved; ++i) {
+    auto listed = Call(*f.admin, &Admin::ListIncidents, pv1::ListIncidentsRequest());
+    moved = listed.ok() && listed->incidents(0).detail().find(
+                               "ec order H-3: 1 × CAP now held "
+                               "at store-b") != std::string::npos;
+    if (!moved) absl::SleepFor(absl::Milliseconds(100));
+  }
+  REQUIRE(moved);
+  REQUIRE(f.Get("ec", "H-3")->allocations(0).location() == "store-b");
+  f.l.RequireConsistent();
+}
+
+TEST_CASE(
+    "Limited items: refused at scan outside their window or at their cap; register sales "
+    "and returns count against the cap") {
+  PosFixture f("pos_limited");
+  namespace rv1 = reservation::testing::rv1;
+  f.Item("DOLL", 5000, lv1::TAX_CLASS_STANDARD, {"4901234567894"});
+  f.Item("LATE", 5000, lv1::TAX_CLASS_STANDARD, {"4909876543214"});
+  f.l.Receive("DOLL", "store-a", 10);
+  f.l.Receive("LATE", "store-a", 10);
+  REQUIRE(f.Limit("DOLL", -absl::Hours(1), absl::Hours(1), 3, 0).ok());
+  REQUIRE(f.Limit("LATE", absl::Hours(1), absl::Hours(2), 0, 0).ok());
+  auto scan = [&](const std::string& code) {
+    pv1::LookupRequest r;
+    r.set_barcode(code);
+    r.set_store("store-a");
+    return f.As(f.token_a, &Gateway::Lookup, r);
+  };
+  // Outside its window: refused at the scan, before anything is rung up.
+  auto late = scan("4909876543214");
+  REQUIRE(Reason(late.status()) == "SALE_WINDOW_CLOSED");
+  REQUIRE(scan("4901234567894").ok());
+
+  // Two sold at the register count against the cap of 3: an online order for 2 is refused.
+  REQUIRE(f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-l1", {{"DOLL", 2, 5000}}, 10000))
+              .ok());
+  auto counted = [&] {
+    rv1::GetLimitedItemRequest get;
+    get.set_sku("DOLL");
+    return Call(*f.limited, &rv1::LimitedItemService::Stub::GetLimitedItem, get)->item().reserved();
+  };
+  REQUIRE(counted() == 2);
+  auto order = f.Place("ec", "L-1", {{"DOLL", 2}});
+  REQUIRE(Reason(order.status()) == "TOTAL_CAP_REACHED");
+  REQUIRE(f.Place("ec", "L-2", {{"DOLL", 1}}).ok());  // the last one
+  REQUIRE(counted() == 3);
+  // At the cap: the next scan is refused.
+  auto capped = scan("4901234567894");
+  REQUIRE(Reason(capped.status()) == "TOTAL_CAP_REACHED");
+  // A return gives its unit back to the cap; a repeated sale counts nothing twice.
+  pv1::ReturnRequest back;
+  back.set_transaction_id("a-01-l2");
+  back.set_original_transaction_id("a-01-l1");
+  back.set_store("store-a");
+  back.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
+  auto* line = back.add_lines();
+  line->set_sku("DOLL");
+  line->set_quantity(1);
+  line->set_disposition(pv1::DISPOSITION_SELLABLE);
+  line->set_unit_price_yen(5000);
+  auto returned = f.As(f.token_a, &Gateway::Return, back);
+  INFO(returned.status().ToString());
+  REQUIRE(returned.ok());
+  REQUIRE(counted() == 2);
+  REQUIRE(f.As(f.token_a, &Gateway::Sale, PosFixture::SaleOf("a-01-l1", {{"DOLL", 2, 5000}}, 10000))
+              .ok());
+  REQUIRE(counted() == 2);
+  REQUIRE(scan("4901234567894").ok());
+}
+
 TEST_CASE("An offline journal is applied once, in order, at its original times") {
   PosFixture f("pos_journal");
   SeedItems(f);

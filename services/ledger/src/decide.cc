@@ -490,11 +490,13 @@ absl::StatusOr<v1::ApplyMovementsResponse> Decide(const v1::ApplyMovementsReques
   }
   response.set_oversold(!oversold.empty());
   // The shelves taken from that are below zero once the whole request is applied.
-  std::set<Place> below_zero;
+  // And those whose shelf no longer covers the units held there for orders.
+  std::set<Place> below_zero, short_of_holds;
   for (const auto& [place, sku] : sellable_taken) {
-    if (d.MutableBalance({place.first, place.second, kSellable}).on_hand < 0 &&
-        below_zero.insert(place).second) {
-      response.add_below_zero_skus(sku);
+    const BalanceRow& shelf = d.MutableBalance({place.first, place.second, kSellable});
+    if (shelf.on_hand < 0 && below_zero.insert(place).second) response.add_below_zero_skus(sku);
+    if (shelf.held > 0 && shelf.on_hand < shelf.held && short_of_holds.insert(place).second) {
+      response.add_short_of_holds_skus(sku);
     }
   }
   return response;

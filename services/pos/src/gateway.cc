@@ -6,6 +6,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "kura/base/error.h"
 #include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
@@ -228,6 +230,7 @@ absl::StatusOr<v1::LookupResponse> Gateway::Lookup(const TerminalIdentity& who,
   }
   RETURN_IF_ERROR(found.status());
   ASSIGN_OR_RETURN(PricedItem priced, Priced(found->item().sku()));
+  RETURN_IF_ERROR(CheckLimitedAtScan(priced.item.sku()));
   out.set_sku(priced.item.sku());
   out.set_name(priced.item.name());
   out.set_list_price_yen(priced.item.price_yen());
@@ -245,6 +248,26 @@ absl::StatusOr<v1::LookupResponse> Gateway::Lookup(const TerminalIdentity& who,
                             out.mutable_online()));
   out.set_stock_here(here);
   return out;
+}
+
+// A limited item is refused when scanned outside its sale window or once its total cap is
+// counted (orders and register sales), so the cashier learns it before payment.
+absl::Status Gateway::CheckLimitedAtScan(const std::string& sku) {
+  ASSIGN_OR_RETURN(auto limited, Limited(sku));
+  if (!limited) return absl::OkStatus();
+  const absl::Time now = clock_.Now();
+  if (now < FromProto(limited->window_start()) || now >= FromProto(limited->window_end())) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "SALE_WINDOW_CLOSED",
+                     absl::StrCat(sku, " is a limited item outside its sale window"),
+                     {{"sku", sku}});
+  }
+  if (limited->total_cap() > 0 && limited->reserved() >= limited->total_cap()) {
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, "TOTAL_CAP_REACHED",
+        absl::StrCat("the total cap of ", sku, " (", limited->total_cap(), ") is sold or reserved"),
+        {{"sku", sku}});
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::StockCheckResponse> Gateway::StockCheck(const TerminalIdentity& who,
@@ -283,6 +306,20 @@ absl::StatusOr<v1::SaleResponse> Gateway::Sale(const TerminalIdentity& who,
   v1::SaleResponse out;
   *out.mutable_receipt() = std::move(r.receipt);
   out.set_oversold(r.oversold);
+  std::vector<std::string> warnings;
+  for (auto& h : r.held_orders) {
+    warnings.push_back(absl::StrCat(
+        h.quantity(), " × ", h.sku(), " were held for ", h.channel(), " order ",
+        h.external_order_id(), ": ",
+        h.moved_to().empty() ? "no other location has them, the order is unfulfillable"
+                             : absl::StrCat("now held at ", absl::StrJoin(h.moved_to(), ", "))));
+    *out.add_held_orders() = std::move(h);
+  }
+  if (r.held_orders_pending) {
+    out.set_held_orders_pending(true);
+    warnings.push_back("units held for online orders were sold; their orders are being moved");
+  }
+  out.set_warning(absl::StrJoin(warnings, "\n"));
   return out;
 }
 
@@ -363,13 +400,24 @@ absl::StatusOr<Gateway::Recorded> Gateway::Apply(const TerminalIdentity& who, co
   if (!called.ok() && !refused) return called;  // the intent stays; a retry resumes
   // Oversold: an item whose shelf count is below zero after the sale (it happened: it stays
   // applied, and is reported), as the ledger's answer names them.
-  std::vector<std::string> oversold;
+  // Held units taken: the shelf no longer covers what is held there for online orders.
+  std::vector<std::string> oversold, short_of_holds;
   if (called.ok() && intent.check_oversold) {
     oversold.assign(applied->below_zero_skus().begin(), applied->below_zero_skus().end());
+    short_of_holds.assign(applied->short_of_holds_skus().begin(),
+                          applied->short_of_holds_skus().end());
+  }
+  // Limited items sold or returned are counted against their caps once the sale is recorded.
+  bool count_limits = false;
+  if (called.ok()) {
+    auto counts = LimitedCounts(who.location, id, intent.moves);
+    count_limits = !counts.ok() || !counts->lines().empty();  // unknown yet: the retry looks
   }
   bool withdrawn = false, duplicate = false;
+  int64_t incident = 0;
   RETURN_IF_ERROR(pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
                     withdrawn = duplicate = false;
+                    incident = 0;
                     tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
                                    absl::StrCat(who.location, "/", id));
                     if (refused) {
@@ -390,9 +438,10 @@ absl::StatusOr<Gateway::Recorded> Gateway::Apply(const TerminalIdentity& who, co
                       return true;
                     }
                     auto marked = tx.exec_params(
-                        "UPDATE transactions SET applied = true, oversold = $3 WHERE location = "
-                        "$1 AND transaction_id = $2 AND NOT applied RETURNING 1",
-                        who.location, id, !oversold.empty());
+                        "UPDATE transactions SET applied = true, oversold = $3, "
+                        "limits_pending = $4 WHERE location = $1 AND transaction_id = $2 "
+                        "AND NOT applied RETURNING 1",
+                        who.location, id, !oversold.empty(), count_limits);
                     if (marked.empty()) {
                       // Marked by a concurrent repeat (a duplicate), or withdrawn by a repeat
                       // the ledger refused: then the register sends it again.
@@ -403,13 +452,17 @@ absl::StatusOr<Gateway::Recorded> Gateway::Apply(const TerminalIdentity& who, co
                       duplicate = !withdrawn;
                       return true;
                     }
-                    if (!oversold.empty()) {
-                      tx.exec_params(
-                          "INSERT INTO oversold_incidents (terminal_id, transaction_id, location, "
-                          "skus, occurred_at, recorded_at) VALUES ($1, $2, $3, $4::text[], $5, "
-                          "$6)",
-                          who.terminal_id, id, who.location, pg::SqlTextArray(oversold),
-                          pg::SqlTime(at), pg::SqlTime(clock_.Now()));
+                    if (!oversold.empty() || !short_of_holds.empty()) {
+                      incident =
+                          tx.exec_params1(
+                                "INSERT INTO oversold_incidents (terminal_id, transaction_id, "
+                                "location, skus, occurred_at, recorded_at, held_skus, resourced) "
+                                "VALUES ($1, $2, $3, $4::text[], $5, $6, $7::text[], $8) "
+                                "RETURNING incident_id",
+                                who.terminal_id, id, who.location, pg::SqlTextArray(oversold),
+                                pg::SqlTime(at), pg::SqlTime(clock_.Now()),
+                                pg::SqlTextArray(short_of_holds), short_of_holds.empty())[0]
+                              .as<int64_t>();
                     }
                     return true;
                   }).status());
@@ -418,7 +471,148 @@ absl::StatusOr<Gateway::Recorded> Gateway::Apply(const TerminalIdentity& who, co
     return MakeError(absl::StatusCode::kAborted, "TRANSACTION_CONFLICT",
                      absl::StrCat("transaction ", id, " was withdrawn meanwhile: send it again"));
   }
-  return Recorded{std::move(intent.receipt), !oversold.empty(), duplicate};
+  if (count_limits && !withdrawn && !duplicate) {
+    if (absl::Status counted = CountLimited(who.location, id, intent.moves); !counted.ok()) {
+      log::Warn("limited items sold; counted against their caps later",
+                {{"location", who.location},
+                 {"transaction_id", id},
+                 {"error", std::string(counted.message())}});
+    }
+  }
+  Recorded recorded{std::move(intent.receipt), !oversold.empty(), duplicate};
+  if (!short_of_holds.empty() && incident != 0) {
+    auto moved = MoveHeldOrders(incident, who.location, short_of_holds);
+    if (moved.ok()) {
+      recorded.held_orders = *std::move(moved);
+    } else {
+      recorded.held_orders_pending = true;  // the retry loop moves them (ResumeHeldOrders)
+      log::Warn("held units sold; the orders' holds are moved later",
+                {{"location", who.location},
+                 {"transaction_id", id},
+                 {"error", std::string(moved.status().message())}});
+    }
+  }
+  return recorded;
+}
+
+// The reservation moves the holds off the shelf (idempotent: a shelf that covers its holds
+// moves nothing); then the incident names the orders and is marked done.
+absl::StatusOr<std::vector<v1::HeldOrder>> Gateway::MoveHeldOrders(
+    int64_t incident, const std::string& location, const std::vector<std::string>& skus) {
+  reservation_v1::ResourceHoldsRequest request;
+  request.set_request_id(absl::StrCat("pos-held-", incident));  // a repeat answers every move
+  request.set_location(location);
+  for (const auto& sku : skus) request.add_skus(sku);
+  ASSIGN_OR_RETURN(
+      auto moved,
+      clients_.Call(*clients_.orders, &reservation_v1::OrderService::Stub::ResourceHolds, request));
+  std::vector<v1::HeldOrder> out;
+  std::vector<std::string> parts;
+  for (const auto& m : moved.moved()) {
+    v1::HeldOrder& h = out.emplace_back();
+    h.set_channel(m.channel());
+    h.set_external_order_id(m.external_order_id());
+    h.set_sku(m.sku());
+    h.set_quantity(m.quantity());
+    h.mutable_moved_to()->CopyFrom(m.to_locations());
+    parts.push_back(absl::StrCat(
+        m.channel(), " order ", m.external_order_id(), ": ", m.quantity(), " × ", m.sku(), " ",
+        m.to_locations().empty()
+            ? "not held anywhere else (unfulfillable)"
+            : absl::StrCat("now held at ", absl::StrJoin(m.to_locations(), ", "))));
+  }
+  RETURN_IF_ERROR(pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+                    tx.exec_params(
+                        "UPDATE oversold_incidents SET resourced = true, detail = $2 "
+                        "WHERE incident_id = $1",
+                        incident, absl::StrJoin(parts, "; "));
+                    return true;
+                  }).status());
+  return out;
+}
+
+absl::StatusOr<reservation_v1::CountStoreSaleRequest> Gateway::LimitedCounts(
+    const std::string& location, const std::string& id,
+    const ledger_v1::ApplyMovementsRequest& moves) {
+  reservation_v1::CountStoreSaleRequest out;
+  out.set_request_id(absl::StrCat(location, "/", id));
+  for (const auto& m : moves.movements()) {
+    const bool sold = m.kind() == ledger_v1::MOVEMENT_KIND_STORE_SALE;
+    if (!sold && m.kind() != ledger_v1::MOVEMENT_KIND_RETURN) continue;
+    ASSIGN_OR_RETURN(auto limited, Limited(m.sku()));
+    if (!limited) continue;
+    auto* line = out.add_lines();
+    line->set_sku(m.sku());
+    line->set_quantity(sold ? m.quantity() : -m.quantity());
+  }
+  return out;
+}
+
+absl::Status Gateway::CountLimited(const std::string& location, const std::string& id,
+                                   const ledger_v1::ApplyMovementsRequest& moves) {
+  ASSIGN_OR_RETURN(auto counts, LimitedCounts(location, id, moves));
+  if (!counts.lines().empty()) {
+    RETURN_IF_ERROR(clients_
+                        .Call(*clients_.limits,
+                              &reservation_v1::LimitedItemService::Stub::CountStoreSale, counts)
+                        .status());
+    for (const auto& line : counts.lines()) limited_.Forget(line.sku());  // its count moved
+  }
+  return pg::Transact<bool>(
+             db_, {},
+             [&](Tx& tx) -> absl::StatusOr<bool> {
+               tx.exec_params(
+                   "UPDATE transactions SET limits_pending = false WHERE location = $1 AND "
+                   "transaction_id = $2",
+                   location, id);
+               return true;
+             })
+      .status();
+}
+
+absl::StatusOr<int> Gateway::ResumeFollowUps() {
+  using Sales = std::vector<std::tuple<std::string, std::string, std::string>>;
+  ASSIGN_OR_RETURN(Sales sales, pg::ReadEach<Sales>(db_, [&](Tx& tx) {
+                     Sales out;
+                     for (const auto& r :
+                          tx.exec("SELECT location, transaction_id, encode(ledger_request, 'hex') "
+                                  "FROM transactions WHERE limits_pending ORDER BY location, "
+                                  "transaction_id LIMIT 100")) {
+                       out.emplace_back(r[0].as<std::string>(), r[1].as<std::string>(),
+                                        absl::HexStringToBytes(r[2].as<std::string>()));
+                     }
+                     return out;
+                   }));
+  int done = 0;
+  for (const auto& [location, id, bytes] : sales) {
+    ledger_v1::ApplyMovementsRequest moves;
+    if (!moves.ParseFromString(bytes)) return absl::InternalError("a stored sale is unreadable");
+    RETURN_IF_ERROR(CountLimited(location, id, moves));
+    ++done;
+  }
+  ASSIGN_OR_RETURN(int held, ResumeHeldOrders());
+  return done + held;
+}
+
+absl::StatusOr<int> Gateway::ResumeHeldOrders() {
+  using Pending = std::vector<std::tuple<int64_t, std::string, std::vector<std::string>>>;
+  ASSIGN_OR_RETURN(Pending pending, pg::ReadEach<Pending>(db_, [&](Tx& tx) {
+                     Pending out;
+                     for (const auto& r : tx.exec_params(
+                              "SELECT incident_id, location, array_to_string(held_skus, ',') "
+                              "FROM oversold_incidents WHERE NOT resourced ORDER BY incident_id "
+                              "LIMIT 100")) {
+                       out.emplace_back(r[0].as<int64_t>(), r[1].as<std::string>(),
+                                        absl::StrSplit(r[2].as<std::string>(), ','));
+                     }
+                     return out;
+                   }));
+  int done = 0;
+  for (const auto& [incident, location, skus] : pending) {
+    RETURN_IF_ERROR(MoveHeldOrders(incident, location, skus).status());
+    ++done;
+  }
+  return done;
 }
 
 // The cheap check first, before any lookup: one line at least, and at most kMaxLines (a return's

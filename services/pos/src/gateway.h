@@ -56,13 +56,33 @@ class Gateway {
                                                       const v1::SyncJournalRequest& request);
   absl::StatusOr<v1::GetCatalogResponse> GetCatalog(const TerminalIdentity& who,
                                                     const v1::GetCatalogRequest& request);
+  /// What a recorded sale leaves to do in the reservation when it could not be done at once
+  /// (retried periodically): counting limited items against their caps, moving the holds of
+  /// online orders whose units it took. Returns how many were settled.
+  absl::StatusOr<int> ResumeFollowUps();
 
  private:
   struct Recorded {
     v1::Receipt receipt;
     bool oversold = false;
     bool duplicate = false;
+    std::vector<v1::HeldOrder> held_orders;  // online orders whose held units the sale took
+    bool held_orders_pending = false;        // ... and could not be moved yet
   };
+  absl::StatusOr<int> ResumeHeldOrders();
+  absl::Status CheckLimitedAtScan(const std::string& sku);
+  // The limited items among a sale's or return's movements, as counted against their caps.
+  absl::StatusOr<reservation_v1::CountStoreSaleRequest> LimitedCounts(
+      const std::string& location, const std::string& id,
+      const ledger_v1::ApplyMovementsRequest& moves);
+  // Counts them in the reservation, then clears the transaction's pending mark.
+  absl::Status CountLimited(const std::string& location, const std::string& id,
+                            const ledger_v1::ApplyMovementsRequest& moves);
+  // Asks the reservation to move the holds the shelf at `location` no longer covers, and
+  // records which orders it moved in `incident`.
+  absl::StatusOr<std::vector<v1::HeldOrder>> MoveHeldOrders(int64_t incident,
+                                                            const std::string& location,
+                                                            const std::vector<std::string>& skus);
   // An item as the register sells it now.
   struct PricedItem {
     ledger_v1::Item item;

@@ -11,6 +11,7 @@
 #include "kura/log/log.h"
 #include "kura/pos/v1/pos.grpc.pb.h"
 #include "kura/rpc/serve.h"
+#include "kura/server/periodic.h"
 #include "registers.h"
 
 namespace kura::pos {
@@ -147,7 +148,13 @@ class PosModule final : public server::ServiceModule {
         registers_(context.db, context.clock, clients_),
         gateway_(context.db, context.clock, clients_, registers_, metrics_),
         gateway_grpc_(gateway_, registers_, context.error_domain),
-        admin_grpc_(registers_, context.error_domain) {}
+        admin_grpc_(registers_, context.error_domain),
+        follow_ups_(absl::Seconds(5), [this] {
+          if (auto done = gateway_.ResumeFollowUps(); !done.ok()) {
+            log::Warn("a sale's follow-up in the reservation failed",
+                      {{"error", std::string(done.status().message())}});
+          }
+        }) {}
 
   void Register(grpc::ServerBuilder& builder) override { builder.RegisterService(&gateway_grpc_); }
 
@@ -177,6 +184,7 @@ class PosModule final : public server::ServiceModule {
   GatewayGrpc gateway_grpc_;
   AdminGrpc admin_grpc_;
   std::unique_ptr<grpc::Server> admin_server_;
+  server::Periodic follow_ups_;  // last: its thread uses the members above
 };
 
 }  // namespace

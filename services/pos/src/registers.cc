@@ -242,8 +242,10 @@ absl::StatusOr<v1::ListIncidentsResponse> Registers::Incidents(
     v1::ListIncidentsResponse out;
     for (const auto& r : tx.exec_params(
              "SELECT * FROM ("
-             "SELECT 'OVERSOLD', location, terminal_id, transaction_id, "
-             "array_to_string(skus, ','), '', "
+             "SELECT CASE WHEN cardinality(skus) > 0 THEN 'OVERSOLD' ELSE 'HELD_UNITS_SOLD' END, "
+             "location, terminal_id, transaction_id, "
+             "array_to_string(ARRAY(SELECT DISTINCT unnest(skus || held_skus) ORDER BY 1), ','), "
+             "detail, "
              "(extract(epoch FROM occurred_at) * 1000000)::bigint AS occurred, "
              "(extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded "
              "FROM oversold_incidents WHERE $1 = '' OR location = $1 "

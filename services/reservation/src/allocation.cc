@@ -456,8 +456,7 @@ absl::StatusOr<Allocation::Pass> Allocation::Apply(std::optional<absl::Time> dea
   // One pass at a time across replicas: a lease in the database, taken here, renewed with each
   // write's intent and given up at the end; no connection is held across the ledger calls.
   const std::string holder = NewClaimToken();
-  ASSIGN_OR_RETURN(bool taken,
-                   pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+  ASSIGN_OR_RETURN(bool taken, pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
                      const absl::Time now = clock_.Now();
                      return !tx.exec_params(
                                    "INSERT INTO allocation_pass (id, holder, until) "
@@ -470,8 +469,8 @@ absl::StatusOr<Allocation::Pass> Allocation::Apply(std::optional<absl::Time> dea
   if (!taken) return Pass{};
   auto pass = RunPass(holder, deadline);
   auto released = pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
-    tx.exec_params(
-        "UPDATE allocation_pass SET until = '-infinity' WHERE id = 1 AND holder = $1", holder);
+    tx.exec_params("UPDATE allocation_pass SET until = '-infinity' WHERE id = 1 AND holder = $1",
+                   holder);
     return true;
   });
   if (!released.ok()) return released.status();  // the lease lapses by itself
@@ -502,19 +501,18 @@ absl::StatusOr<Allocation::Pass> Allocation::RunPass(const std::string& holder,
     int version;
   };
   using AppliedMap = std::map<std::tuple<std::string, std::string, std::string>, Applied>;
-  ASSIGN_OR_RETURN(AppliedMap applied, pg::ReadEach<AppliedMap>(db_, [](Tx& tx) {
-                     AppliedMap out;
-                     for (const auto& row : tx.exec("SELECT sku, location, channel, value, "
-                                                    "pending, version FROM applied_allocations")) {
-                       out[{row[0].as<std::string>(), row[1].as<std::string>(),
-                            row[2].as<std::string>()}] = {
-                           row[3].as<std::string>(),
-                           row[4].is_null() ? std::nullopt
-                                            : std::optional(row[4].as<std::string>()),
-                           row[5].as<int>()};
-                     }
-                     return out;
-                   }));
+  ASSIGN_OR_RETURN(
+      AppliedMap applied, pg::ReadEach<AppliedMap>(db_, [](Tx& tx) {
+        AppliedMap out;
+        for (const auto& row : tx.exec("SELECT sku, location, channel, value, "
+                                       "pending, version FROM applied_allocations")) {
+          out[{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()}] = {
+              row[3].as<std::string>(),
+              row[4].is_null() ? std::nullopt : std::optional(row[4].as<std::string>()),
+              row[5].as<int>()};
+        }
+        return out;
+      }));
   for (const auto& [key, _] : applied) keys.insert(key);
 
   TimeZones zones(ledger_, deadline);
@@ -540,20 +538,21 @@ absl::StatusOr<Allocation::Pass> Allocation::RunPass(const std::string& holder,
     // Record the write before making it, so that one cut off is made again on the next pass
     // (with a new version, hence a new ledger request id) rather than taken as done.
     const int version = was == applied.end() ? 1 : was->second.version + 1;
-    ASSIGN_OR_RETURN(bool ours, pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
-      if (tx.exec_params("UPDATE allocation_pass SET until = $2 WHERE id = 1 AND holder = $1 "
-                         "RETURNING 1",
-                         holder, SqlTime(clock_.Now() + kPassLease))
-              .empty()) {
-        return false;  // the lease lapsed and another pass took over
-      }
-      tx.exec_params(
-          "INSERT INTO applied_allocations (sku, location, channel, value, pending, version) "
-          "VALUES ($1, $2, $3, 'none', $4, $5) ON CONFLICT (sku, location, channel) "
-          "DO UPDATE SET pending = $4, version = $5",
-          sku, location, channel, value, version);
-      return true;
-    }));
+    ASSIGN_OR_RETURN(
+        bool ours, pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+          if (tx.exec_params("UPDATE allocation_pass SET until = $2 WHERE id = 1 AND holder = $1 "
+                             "RETURNING 1",
+                             holder, SqlTime(clock_.Now() + kPassLease))
+                  .empty()) {
+            return false;  // the lease lapsed and another pass took over
+          }
+          tx.exec_params(
+              "INSERT INTO applied_allocations (sku, location, channel, value, pending, version) "
+              "VALUES ($1, $2, $3, 'none', $4, $5) ON CONFLICT (sku, location, channel) "
+              "DO UPDATE SET pending = $4, version = $5",
+              sku, location, channel, value, version);
+          return true;
+        }));
     if (!ours) return absl::AbortedError("the allocation pass lost its lease to another");
     const std::string request_id = absl::StrCat(
         "rsv-alloc-", RequestDigest(absl::StrCat(sku, "|", location, "|", channel)), "-", version);

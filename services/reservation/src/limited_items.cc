@@ -8,6 +8,7 @@
 #include "kura/base/proto_util.h"
 #include "kura/base/status_macros.h"
 #include "kura/base/validation.h"
+#include "kura/pg/database.h"
 #include "kura/pg/sql.h"
 #include "kura/pg/transaction.h"
 #include "order_queries.h"
@@ -117,6 +118,52 @@ absl::StatusOr<v1::ListLimitedItemsResponse> LimitedItems::List() {
         pqxx::nontransaction tx(c);
         v1::ListLimitedItemsResponse out;
         for (const auto& row : tx.exec(std::string(kSelect) + " ORDER BY sku")) {
+          *out.add_items() = FromRow(row, clock_.Now());
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<v1::CountStoreSaleResponse> LimitedItems::CountStoreSale(
+    const v1::CountStoreSaleRequest& request) {
+  RETURN_IF_ERROR(ValidateRef("request_id", request.request_id()));
+  if (request.request_id().empty()) return InvalidArgument("request_id", "request_id is required");
+  if (request.lines().empty() || request.lines_size() > 1000) {
+    return InvalidArgument("lines", "lines takes 1 to 1,000 lines");
+  }
+  std::map<std::string, int64_t> units;  // by sku: the lock order CountLimits keeps
+  for (int i = 0; i < request.lines_size(); ++i) {
+    const auto& line = request.lines(i);
+    RETURN_IF_ERROR(ValidateSku(absl::StrCat("lines[", i, "].sku"), line.sku()));
+    if (line.quantity() == 0 || line.quantity() > kMaxUnits || line.quantity() < -kMaxUnits) {
+      return InvalidArgument(absl::StrCat("lines[", i, "].quantity"),
+                             "quantity must be non-zero and at most 1,000,000,000 either way");
+    }
+    units[line.sku()] += line.quantity();
+  }
+  std::vector<std::string> skus;
+  for (const auto& [sku, _] : units) skus.push_back(sku);
+  return pg::Transact<v1::CountStoreSaleResponse>(
+      db_, {}, [&](Tx& tx) -> absl::StatusOr<v1::CountStoreSaleResponse> {
+        const bool fresh = !tx.exec_params(
+                                  "INSERT INTO store_sale_counts (request_id, counted_at) "
+                                  "VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+                                  request.request_id(), SqlTime(clock_.Now()))
+                                .empty();
+        const std::string array = pg::SqlTextArray(skus);
+        if (fresh) {
+          tx.exec_params(
+              "SELECT 1 FROM limited_items WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE",
+              array);
+          for (const auto& [sku, quantity] : units) {
+            tx.exec_params(
+                "UPDATE limited_items SET reserved = greatest(reserved + $2, 0) WHERE sku = $1",
+                sku, quantity);
+          }
+        }
+        v1::CountStoreSaleResponse out;
+        for (const auto& row : tx.exec_params(
+                 std::string(kSelect) + " WHERE sku = ANY($1::text[]) ORDER BY sku", array)) {
           *out.add_items() = FromRow(row, clock_.Now());
         }
         return out;

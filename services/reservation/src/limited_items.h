@@ -24,6 +24,8 @@ class LimitedItems {
   absl::StatusOr<v1::LimitedItem> Set(const v1::SetLimitedItemRequest& request);
   absl::StatusOr<v1::LimitedItem> Get(const std::string& sku);
   absl::StatusOr<v1::ListLimitedItemsResponse> List();
+  /// Counts a register sale or return against the caps (see LimitedItemService.CountStoreSale).
+  absl::StatusOr<v1::CountStoreSaleResponse> CountStoreSale(const v1::CountStoreSaleRequest& r);
 
  private:
   pg::Database& db_;

@@ -130,4 +130,44 @@ inline constexpr pg::Query kPreorderedOf{
     "preorder_waiting",
     "SELECT sku, preordered FROM preorder_items WHERE sku = ANY($1::text[]) AND preordered > 0"};
 
+// Moving a pending order's hold off a shelf that no longer has its units (state 12).
+inline constexpr pg::Query kHeldAtShelf{
+    "order_held_at_shelf",
+    "SELECT a.order_id, a.position, a.quantity, a.hold_id FROM allocations a "
+    "JOIN orders o USING (order_id) WHERE a.location = $1 AND a.sku = $2 AND a.fulfilled = 0 "
+    "AND o.state = 1 ORDER BY a.order_id DESC LIMIT $3"};
+inline constexpr pg::Query kStartMove{
+    "order_start_move",
+    "UPDATE orders SET state = 12, attempt = attempt + 1, moving_hold = $2, update_time = $3, "
+    "moving_request = $4 WHERE order_id = $1 RETURNING attempt"};
+inline constexpr pg::Query kMoveHead{
+    "order_move_head",
+    "SELECT channel, external_order_id, state, attempt, coalesce(moving_hold, ''), "
+    "pickup_store, coalesce(moving_request, '') FROM orders WHERE order_id = $1"};
+inline constexpr pg::Query kRecordMove{
+    "order_record_move",
+    "INSERT INTO moved_holds (request_id, order_id, sku, quantity, from_location, to_locations) "
+    "VALUES ($1, $2, $3, $4, $5, $6::text[]) ON CONFLICT DO NOTHING"};
+inline constexpr pg::Query kMovesOfRequest{
+    "order_moves_of_request",
+    "SELECT o.channel, o.external_order_id, m.sku, m.quantity, "
+    "array_to_string(m.to_locations, ',') FROM moved_holds m JOIN orders o USING (order_id) "
+    "WHERE m.request_id = $1 ORDER BY m.order_id DESC, m.sku"};
+inline constexpr pg::Query kLastPosition{
+    "order_last_position",
+    "SELECT coalesce(max(position), -1) FROM allocations WHERE order_id = $1"};
+inline constexpr pg::Query kDeleteAllocation{
+    "order_delete_allocation", "DELETE FROM allocations WHERE order_id = $1 AND hold_id = $2"};
+inline constexpr pg::Query kEndMove{
+    "order_end_move",
+    "UPDATE orders SET state = 1, moving_hold = NULL, update_time = $2 WHERE order_id = $1"};
+inline constexpr pg::Query kMoveUnfulfillable{
+    "order_move_unfulfillable",
+    "UPDATE orders SET state = 11, moving_hold = NULL, unfulfillable_reason = 'HELD_UNITS_SOLD', "
+    "unfulfillable_detail = $2, short_sku = $3, update_time = $4 WHERE order_id = $1"};
+inline constexpr pg::Query kMovesCutOff{
+    "order_moves_cut_off",
+    "SELECT order_id FROM orders WHERE state = 12 AND update_time <= $1 ORDER BY order_id "
+    "LIMIT $2"};
+
 }  // namespace kura::reservation::queries

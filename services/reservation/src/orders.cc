@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -29,32 +30,42 @@ using Tx = pqxx::transaction_base;
 using queries::kAddFulfilled;
 using queries::kCancelledFrom;
 using queries::kConversionAttempt;
+using queries::kDeleteAllocation;
 using queries::kDeleteAllocations;
 using queries::kDeleteOrder;
+using queries::kEndMove;
 using queries::kExistingOrder;
 using queries::kExpireDue;
 using queries::kFulfilmentOfOrder;
 using queries::kFulfilmentResponse;
+using queries::kHeldAtShelf;
 using queries::kInsertAllocation;
 using queries::kInsertFulfilment;
 using queries::kInsertLine;
 using queries::kInsertOrder;
 using queries::kInsertUncountedLine;
 using queries::kInsertUnfulfillable;
+using queries::kLastPosition;
 using queries::kListOrders;
 using queries::kLoadAllocations;
 using queries::kLoadOrder;
 using queries::kLockOrder;
+using queries::kMoveHead;
+using queries::kMovesCutOff;
+using queries::kMovesOfRequest;
+using queries::kMoveUnfulfillable;
 using queries::kOrderAllocations;
 using queries::kOrderId;
 using queries::kOrderLines;
 using queries::kPreorderHead;
 using queries::kPreordersToConvert;
 using queries::kReadOrder;
+using queries::kRecordMove;
 using queries::kSetExpected;
 using queries::kSetState;
 using queries::kStartCancel;
 using queries::kStartConversion;
+using queries::kStartMove;
 using queries::kStoredFulfilment;
 
 constexpr int kPlacing = 0;         // internal states, beside the OrderState numbers
@@ -64,6 +75,7 @@ constexpr int kFulfilling = 8;      // units being handed over (shown as confirm
 constexpr int kPreordered = 9;      // a pre-order waiting for stock (shown as preordered)
 constexpr int kConverting = 10;     // a pre-order's holds on received stock being made (preordered)
 constexpr int kUnfulfillable = 11;  // accepted by its platform, not covered (unfulfillable)
+constexpr int kMoving = 12;         // a pending order's hold being moved off a short shelf
 constexpr int kMaxLines = 100;
 constexpr int kMaxAllocations = 200;  // the ledger's limit of lines per CreateHolds
 constexpr int64_t kMaxLineQuantity = 1'000'000;
@@ -107,6 +119,12 @@ absl::Status OrderExpired(const std::string& channel, const std::string& externa
 }
 
 bool HasReason(const absl::Status& s, absl::string_view reason) { return ErrorReason(s) == reason; }
+
+// A move of the order's hold is under way (seconds at most): the caller retries.
+absl::Status OrderMoving() {
+  return MakeError(absl::StatusCode::kUnavailable, "ORDER_MOVING",
+                   "the order's hold is being moved to another location; retry shortly");
+}
 
 }  // namespace
 
@@ -289,8 +307,14 @@ struct Planned {
 absl::StatusOr<std::vector<Planned>> Source(
     const LedgerClient& ledger, const std::string& channel_code, const std::string& pickup_store,
     const google::protobuf::RepeatedPtrField<v1::OrderLine>& lines,
-    const std::map<std::string, int64_t>& reserved, std::optional<absl::Time> deadline) {
+    const std::map<std::string, int64_t>& reserved, std::optional<absl::Time> deadline,
+    const std::string& except_location = "") {
   ASSIGN_OR_RETURN(auto locations, ChannelLocations(ledger, channel_code, pickup_store, deadline));
+  std::erase(locations, except_location);
+  if (locations.empty()) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "INSUFFICIENT_STOCK",
+                     absl::StrCat("no other location serves ", channel_code));
+  }
   ledger_v1::GetAvailabilityRequest get_availability;
   for (const auto& line : lines) get_availability.add_skus(line.sku());
   for (const auto& location : locations) get_availability.add_locations(location);
@@ -352,6 +376,8 @@ v1::OrderState PublicOrderState(int state) {
       return v1::ORDER_STATE_PREORDERED;
     case kUnfulfillable:
       return v1::ORDER_STATE_UNFULFILLABLE;
+    case kMoving:
+      return v1::ORDER_STATE_PENDING;
     default:
       return static_cast<v1::OrderState>(state);
   }
@@ -678,6 +704,8 @@ absl::StatusOr<v1::Order> Orders::Confirm(const std::string& channel,
                             "the stock could not cover the order when it was placed");
         case v1::ORDER_STATE_EXPIRED:
           return WrongState("ORDER_EXPIRED", "the order expired before it was confirmed");
+        case kMoving:
+          return OrderMoving();
         case v1::ORDER_STATE_CONFIRMED:
         case kFulfilling:
         case v1::ORDER_STATE_FULFILLED:
@@ -768,6 +796,8 @@ absl::StatusOr<v1::Order> Orders::Cancel(const std::string& channel, const std::
         case kConverting:
           return WrongState("ORDER_CONVERTING",
                             "the pre-order is being moved onto received stock; cancel it after");
+        case kMoving:
+          return OrderMoving();
         case kUnfulfillable:  // holds and counts nothing
           SetState(tx, o->id, v1::ORDER_STATE_CANCELLED, clock_.Now());
           return LoadOrder(tx, o->id);
@@ -995,7 +1025,7 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
         c, {.isolation = pg::Isolation::kRepeatableRead},
         [&](Tx& tx) -> absl::StatusOr<v1::ListOrdersResponse> {
           std::vector<int> states;  // the stored states that show as the one asked for
-          for (int state = kPlacing; state <= kUnfulfillable; ++state) {
+          for (int state = kPlacing; state <= kMoving; ++state) {
             if (PublicOrderState(state) == request.state()) states.push_back(state);
           }
           auto rows = pg::Exec(tx, kListOrders, before, request.channel(), request.customer(),
@@ -1011,6 +1041,212 @@ absl::StatusOr<v1::ListOrdersResponse> Orders::List(const v1::ListOrdersRequest&
           return out;
         });
   });
+}
+
+// ------------------------------------------------------------------------- ResourceHolds
+
+// A register sold units held for pending orders (goods in hand are a fact). For each item short
+// at the location, the holds of the newest pending orders there are moved until the shelf covers
+// the rest. Each move is claim → call → record: (1) under the order's lock, the intent state
+// moving with the hold being replaced and the new allocations (hold ids of the order's attempt);
+// (2) the new holds made and the old one released, no transaction open; (3) the result recorded
+// if the attempt is still current. When no other location has the units, every hold of the
+// order is released and it becomes UNFULFILLABLE (HELD_UNITS_SOLD).
+absl::StatusOr<v1::ResourceHoldsResponse> Orders::ResourceHolds(
+    const v1::ResourceHoldsRequest& request, std::optional<absl::Time> deadline) {
+  RETURN_IF_ERROR(ValidateRef("request_id", request.request_id()));
+  if (request.request_id().empty()) return InvalidArgument("request_id", "request_id is required");
+  RETURN_IF_ERROR(ValidateCode("location", request.location()));
+  if (request.skus().empty() || request.skus_size() > 100) {
+    return InvalidArgument("skus", "skus takes 1 to 100 items");
+  }
+  for (int i = 0; i < request.skus_size(); ++i) {
+    RETURN_IF_ERROR(ValidateSku(absl::StrCat("skus[", i, "]"), request.skus(i)));
+  }
+  ledger_v1::GetAvailabilityRequest shelf;
+  shelf.add_locations(request.location());
+  for (const auto& sku : request.skus()) shelf.add_skus(sku);
+  ASSIGN_OR_RETURN(auto rows,
+                   ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
+                                shelf, deadline));
+  for (const auto& row : rows.rows()) {
+    int64_t short_by = row.held() - std::max<int64_t>(0, row.sellable());
+    if (short_by <= 0) continue;
+    struct Held {
+      int64_t order_id;
+      int64_t quantity;
+      std::string hold_id;
+    };
+    ASSIGN_OR_RETURN(
+        auto held, pg::ReadEach<std::vector<Held>>(db_, [&](Tx& tx) {
+          std::vector<Held> found;
+          for (const auto& r : pg::Exec(tx, kHeldAtShelf, request.location(), row.sku(), 100)) {
+            found.push_back({r[0].as<int64_t>(), r[2].as<int64_t>(), r[3].as<std::string>()});
+          }
+          return found;
+        }));
+    for (const Held& h : held) {
+      if (short_by <= 0) break;
+      ASSIGN_OR_RETURN(bool moved, MoveHold(request.request_id(), h.order_id, h.hold_id,
+                                            request.location(), row.sku(), h.quantity, deadline));
+      if (moved) short_by -= h.quantity;  // else finished or cancelled by someone meanwhile
+    }
+  }
+  return pg::ReadEach<v1::ResourceHoldsResponse>(db_, [&](Tx& tx) {
+    v1::ResourceHoldsResponse out;
+    for (const auto& r : pg::Exec(tx, kMovesOfRequest, request.request_id())) {
+      auto* m = out.add_moved();
+      m->set_channel(r[0].as<std::string>());
+      m->set_external_order_id(r[1].as<std::string>());
+      m->set_sku(r[2].as<std::string>());
+      m->set_quantity(r[3].as<int64_t>());
+      for (absl::string_view to : absl::StrSplit(r[4].as<std::string>(), ',', absl::SkipEmpty())) {
+        m->add_to_locations(std::string(to));
+      }
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<bool> Orders::MoveHold(const std::string& request_id, int64_t order_id,
+                                      const std::string& hold_id, const std::string& location,
+                                      const std::string& sku, int64_t quantity,
+                                      std::optional<absl::Time> deadline) {
+  using Head = std::pair<std::string, std::string>;  // channel, pickup store
+  ASSIGN_OR_RETURN(Head head, pg::ReadEach<Head>(db_, [&](Tx& tx) {
+                     auto r = pg::Exec1(tx, kMoveHead, order_id);
+                     return Head(r[0].as<std::string>(), r[5].as<std::string>());
+                   }));
+  const auto& [channel, pickup_store] = head;
+  // Where else the channel has the units; none: the order cannot be covered.
+  google::protobuf::RepeatedPtrField<v1::OrderLine> line;
+  line.Add()->set_sku(sku);
+  line.Mutable(0)->set_quantity(quantity);
+  std::vector<Planned> plan;
+  auto planned = Source(ledger_, channel, pickup_store, line, {}, deadline, location);
+  if (planned.ok()) {
+    plan = *std::move(planned);
+  } else if (!HasReason(planned.status(), "INSUFFICIENT_STOCK")) {
+    return planned.status();
+  }
+  // 1. The intent, if the order still holds those units there.
+  ASSIGN_OR_RETURN(
+      bool started,
+      pg::Transact<bool>(db_, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<bool> {
+        auto r = pg::Exec1(tx, kMoveHead, order_id);
+        auto o = ReadOrder(tx, r[0].as<std::string>(), r[1].as<std::string>(), true);
+        if (o->state != v1::ORDER_STATE_PENDING) return false;
+        if (std::none_of(o->allocations.begin(), o->allocations.end(),
+                         [&](const OrderRow::Alloc& a) { return a.hold_id == hold_id; })) {
+          return false;
+        }
+        const int attempt =
+            pg::Exec1(tx, kStartMove, order_id, hold_id, SqlTime(clock_.Now()), request_id)[0]
+                .as<int>();
+        int position = pg::Exec1(tx, kLastPosition, order_id)[0].as<int>();
+        for (size_t i = 0; i < plan.size(); ++i) {
+          pg::Exec(tx, kInsertAllocation, order_id, ++position, plan[i].sku, plan[i].location,
+                   plan[i].quantity, absl::StrCat("rsv-", order_id, "-m", attempt, "-", i));
+        }
+        return true;
+      }));
+  if (!started) return false;
+  return FinishMove(order_id, deadline);
+}
+
+// Steps 2 and 3 of a move whose intent is committed (also what the sweeper resumes).
+absl::StatusOr<bool> Orders::FinishMove(int64_t order_id, std::optional<absl::Time> deadline) {
+  struct Seen {
+    std::optional<OrderRow> order;
+    int attempt = 0;
+    std::string moving_hold, request_id;
+  };
+  ASSIGN_OR_RETURN(Seen seen, pg::ReadEach<Seen>(db_, [&](Tx& tx) -> absl::StatusOr<Seen> {
+                     auto r = pg::Exec1(tx, kMoveHead, order_id);
+                     Seen out;
+                     if (r[2].as<int>() != kMoving) return out;
+                     out.attempt = r[3].as<int>();
+                     out.moving_hold = r[4].as<std::string>();
+                     out.request_id = r[6].as<std::string>();
+                     out.order =
+                         ReadOrder(tx, r[0].as<std::string>(), r[1].as<std::string>(), false);
+                     return out;
+                   }));
+  if (!seen.order) return false;  // recorded by another call meanwhile
+  const OrderRow& o = *seen.order;
+  const std::string prefix = absl::StrCat("rsv-", order_id, "-m", seen.attempt, "-");
+  OrderRow fresh = o;  // only the new allocations
+  fresh.allocations.clear();
+  const OrderRow::Alloc* old = nullptr;
+  for (const auto& a : o.allocations) {
+    if (absl::StartsWith(a.hold_id, prefix)) fresh.allocations.push_back(a);
+    if (a.hold_id == seen.moving_hold) old = &a;
+  }
+  if (old == nullptr) return absl::InternalError("a moving order lost the hold it moves");
+  std::vector<std::string> moved_to;
+  bool held = false;
+  if (!fresh.allocations.empty()) {
+    absl::Status refusal;
+    ASSIGN_OR_RETURN(held,
+                     HoldAll(ledger_, fresh, absl::StrCat("rsv-move-", order_id, "-", seen.attempt),
+                             deadline, &refusal));
+  }
+  if (held) {
+    OrderRow gone = o;
+    gone.allocations = {*old};
+    RETURN_IF_ERROR(VoidAll(ledger_, gone, deadline));
+    for (const auto& a : fresh.allocations) moved_to.push_back(a.location);
+  } else {
+    RETURN_IF_ERROR(VoidAll(ledger_, o, deadline));  // nothing of the order stays held
+  }
+  const std::string detail =
+      absl::StrCat("the ", old->quantity, " units of ", old->sku, " held at ", old->location,
+                   " were sold at the register and no other location of ", o.channel, " had them");
+  ASSIGN_OR_RETURN(
+      bool recorded,
+      pg::Transact<bool>(db_, {.deadline = deadline}, [&](Tx& tx) -> absl::StatusOr<bool> {
+        auto now = ReadOrder(tx, o.channel, o.external_id, true);
+        if (now->state != kMoving ||
+            pg::Exec1(tx, kConversionAttempt, order_id)[0].as<int>() != seen.attempt) {
+          return false;
+        }
+        if (held) {
+          pg::Exec(tx, kDeleteAllocation, order_id, old->hold_id);
+          pg::Exec(tx, kEndMove, order_id, SqlTime(clock_.Now()));
+        } else {
+          pg::Exec(tx, kDeleteAllocations, order_id);
+          ReleaseLimits(tx, order_id);
+          pg::Exec(tx, kMoveUnfulfillable, order_id, detail, old->sku, SqlTime(clock_.Now()));
+        }
+        pg::Exec(tx, kRecordMove, seen.request_id, order_id, old->sku, old->quantity, old->location,
+                 pg::SqlTextArray(moved_to));
+        return true;
+      }));
+  if (!recorded) return false;
+  log::Info(held ? "order's hold moved off a short shelf" : "order unfulfillable: held units sold",
+            {{"channel", o.channel},
+             {"external_order_id", o.external_id},
+             {"sku", old->sku},
+             {"from", old->location}});
+  return true;
+}
+
+absl::StatusOr<int> Orders::ResumeMoves(int limit) {
+  // Those untouched for a few seconds: a move under way is left to its own call.
+  ASSIGN_OR_RETURN(auto ids, pg::ReadEach<std::vector<int64_t>>(db_, [&](Tx& tx) {
+                     std::vector<int64_t> out;
+                     for (const auto& r : pg::Exec(
+                              tx, kMovesCutOff, SqlTime(clock_.Now() - absl::Seconds(5)), limit)) {
+                       out.push_back(r[0].as<int64_t>());
+                     }
+                     return out;
+                   }));
+  int finished = 0;
+  for (int64_t id : ids) {
+    ASSIGN_OR_RETURN(bool moved, FinishMove(id, std::nullopt));
+    if (moved) ++finished;
+  }
+  return finished;
 }
 
 // ---------------------------------------------------------------------------- pre-orders
@@ -1106,8 +1342,9 @@ absl::StatusOr<Orders::Conversion> Orders::ConvertOne(int64_t order_id) {
   if (o->state != kConverting) return Conversion::kDone;         // finished or cancelled
   // The calls carry the ledger client's own timeout; a transient failure leaves the intent.
   absl::Status refusal;
-  ASSIGN_OR_RETURN(bool held, HoldAll(ledger_, *o, absl::StrCat("rsv-convert-", order_id, "-", attempt),
-                                      std::nullopt, &refusal));
+  ASSIGN_OR_RETURN(bool held,
+                   HoldAll(ledger_, *o, absl::StrCat("rsv-convert-", order_id, "-", attempt),
+                           std::nullopt, &refusal));
   bool all_posted = false;
   if (held) {
     ASSIGN_OR_RETURN(all_posted, PostAll(ledger_, *o, std::nullopt));

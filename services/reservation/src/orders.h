@@ -78,7 +78,23 @@ class Orders {
   /// Returns how many it converted.
   absl::StatusOr<int> ConvertPreorders();
 
+  /// Moves the holds of pending orders off a shelf that no longer covers them (see
+  /// OrderService.ResourceHolds).
+  absl::StatusOr<v1::ResourceHoldsResponse> ResourceHolds(const v1::ResourceHoldsRequest& r,
+                                                          std::optional<absl::Time> deadline);
+  /// Finishes up to `limit` moves cut off (a crash between their intent and their result);
+  /// returns how many were recorded.
+  absl::StatusOr<int> ResumeMoves(int limit);
+
  private:
+  // Moves one order's hold (`hold_id`, `quantity` units of `sku` at `location`) under
+  // `request_id`; false when the order no longer holds them there.
+  absl::StatusOr<bool> MoveHold(const std::string& request_id, int64_t order_id,
+                                const std::string& hold_id, const std::string& location,
+                                const std::string& sku, int64_t quantity,
+                                std::optional<absl::Time> deadline);
+  // Steps 2 and 3 of a move whose intent is committed; false when recorded by another call.
+  absl::StatusOr<bool> FinishMove(int64_t order_id, std::optional<absl::Time> deadline);
   enum class Conversion {
     kConverted,  // confirmed by this call
     kShort,      // the stock does not cover it (yet)

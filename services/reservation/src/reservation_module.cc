@@ -112,6 +112,11 @@ class OrderGrpc final : public v1::OrderService::Service {
     return rpc::Serve(ctx, d_, resp, [&] { return o_.List(*req); });
   }
 
+  grpc::Status ResourceHolds(grpc::ServerContext* ctx, const v1::ResourceHoldsRequest* req,
+                             v1::ResourceHoldsResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return o_.ResourceHolds(*req, rpc::DeadlineOf(*ctx)); });
+  }
+
  private:
   Orders& o_;
   ReservationMetrics& m_;
@@ -139,6 +144,10 @@ class LimitedGrpc final : public v1::LimitedItemService::Service {
       *out.mutable_item() = std::move(item);
       return out;
     });
+  }
+  grpc::Status CountStoreSale(grpc::ServerContext* ctx, const v1::CountStoreSaleRequest* req,
+                              v1::CountStoreSaleResponse* resp) override {
+    return rpc::Serve(ctx, d_, resp, [&] { return i_.CountStoreSale(*req); });
   }
   grpc::Status ListLimitedItems(grpc::ServerContext* ctx, const v1::ListLimitedItemsRequest*,
                                 v1::ListLimitedItemsResponse* resp) override {
@@ -295,6 +304,10 @@ class ReservationModule final : public server::ServiceModule {
       }
       metrics_.expired.Increment(*expired);
       if (*expired < 200) break;
+    }
+    auto moved = orders_.ResumeMoves(100);
+    if (!moved.ok()) {
+      log::Warn("resuming moved holds failed", {{"error", std::string(moved.status().message())}});
     }
     auto converted = orders_.ConvertPreorders();
     if (converted.ok()) {
