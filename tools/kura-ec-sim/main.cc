@@ -4,8 +4,11 @@
 //                changeFromQuantity compare-and-set, CHANGE_FROM_QUANTITY_STALE), a nodes()
 //                read of inventory levels, orderCancel (an order cancelled twice answers
 //                orderCancelUserErrors ORDER_ALREADY_CANCELLED; with --webhook-url a signed
-//                orders/cancelled follows); X-Shopify-Access-Token; a cost bucket (100 points,
-//                50 restored per second, 10 a call) answered THROTTLED with extensions.cost.
+//                orders/cancelled follows); X-Shopify-Access-Token; a cost bucket, 10 points
+//                a call, answered THROTTLED with extensions.cost: by default 100 points restored
+//                at 50 a second (what older stores reported); --shopify-plan=standard|advanced|
+//                plus|enterprise restores 100/200/1000/2000 a second as documented, from a
+//                bucket of 1000 points (the capacity older stores reported; not documented).
 //   woocommerce  POST /wp-json/wc/v3/products/batch, PUT .../products/<p>/variations/<v>,
 //                GET .../products/<id> and .../variations/<v>,
 //                GET /wp-json/wc/v3/orders/<o>/refunds/<r>, PUT /wp-json/wc/v3/orders/<o>
@@ -30,7 +33,10 @@
 //   GET  /sim/wait?item_id=X[&not=Q][&timeout_ms=T]  waits (default 5 s) until X has a quantity,
 //                                            other than Q when given: {"quantity": N,
 //                                            "changed_at_us": when it was set, Unix µs}; 408
-//                                            when the time runs out (scripts/bench propagation)
+//                                            when the time runs out (scripts/bench propagation);
+//                                            with &since_us=U instead of &not: until X changed
+//                                            after U, answering also "changes": every change
+//                                            after U, [quantity, changed_at_us], oldest first
 //   POST /sim/fail {"count": N, "status": S}  the next N API calls answer S
 //   POST /sim/throttle {"count": N}          the next N API calls are rate-limited
 //   GET  /sim/stats                          {"api_calls", "applied", "stale", "refused",
@@ -54,6 +60,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -85,11 +92,13 @@ struct Options {
   std::string state_file;  // where the quantities are kept across restarts, as a platform does
   bool inventory_webhooks = false;
   bool require_activation = false;  // shopify: an item without a level must be activated first
+  double bucket_points = 100, restore_per_second = 50;  // shopify's cost bucket
 };
 
 class Simulator {
  public:
-  explicit Simulator(Options o) : o_(std::move(o)), bucket_at_(absl::Now()) {}
+  explicit Simulator(Options o)
+      : o_(std::move(o)), points_(o_.bucket_points), bucket_at_(absl::Now()) {}
 
   // Reads the quantities --state-file kept; false when it exists but cannot be read.
   bool Load() {
@@ -167,18 +176,34 @@ class Simulator {
         res.status = 400;
         return;
       }
+      int64_t since_us = 0;
+      const bool has_since = req.has_param("since_us");
+      if (has_since && !absl::SimpleAtoi(req.get_param_value("since_us"), &since_us)) {
+        res.status = 400;
+        return;
+      }
       std::unique_lock lock(mu_);
       if (!changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
             auto it = stock_.find(item);
-            return it != stock_.end() && (!has_not || it->second != not_quantity);
+            if (it == stock_.end()) return false;
+            if (has_since) return absl::ToUnixMicros(changed_at_[item]) > since_us;
+            return !has_not || it->second != not_quantity;
           })) {
         res.status = 408;
         return;
       }
-      res.set_content(Json({{"quantity", stock_[item]},
-                            {"changed_at_us", absl::ToUnixMicros(changed_at_[item])}})
-                          .dump(),
-                      "application/json");
+      Json out = {{"quantity", stock_[item]},
+                  {"changed_at_us", absl::ToUnixMicros(changed_at_[item])}};
+      if (has_since) {  // every change after since_us, oldest first: [quantity, changed_at_us]
+        Json changes = Json::array();
+        for (const auto& [quantity, at] : set_history_[item]) {
+          if (absl::ToUnixMicros(at) > since_us) {
+            changes.push_back(Json::array({quantity, absl::ToUnixMicros(at)}));
+          }
+        }
+        out["changes"] = std::move(changes);
+      }
+      res.set_content(out.dump(), "application/json");
     });
     http.Post("/sim/fail", [this](const httplib::Request& req, httplib::Response& res) {
       Json body = Json::parse(req.body, nullptr, false);
@@ -231,9 +256,10 @@ class Simulator {
     const bool forced = throttle_count_ > 0;
     if (forced) --throttle_count_;
     if (o_.platform == "shopify") {
-      // Cost bucket: 100 points, 50 restored a second, 10 a call.
+      // Cost bucket: 10 points a call.
       const absl::Time now = absl::Now();
-      points_ = std::min(100.0, points_ + 50 * absl::ToDoubleSeconds(now - bucket_at_));
+      points_ = std::min(o_.bucket_points,
+                         points_ + o_.restore_per_second * absl::ToDoubleSeconds(now - bucket_at_));
       bucket_at_ = now;
       if (forced || points_ < 10) {
         res.set_content(Json({{"errors", Json::array({{{"message", "Throttled"},
@@ -267,9 +293,9 @@ class Simulator {
              {{"requestedQueryCost", requested},
               {"actualQueryCost", nullptr},
               {"throttleStatus",
-               {{"maximumAvailable", 100},
+               {{"maximumAvailable", static_cast<int>(o_.bucket_points)},
                 {"currentlyAvailable", static_cast<int>(points_)},
-                {"restoreRate", 50}}}}}};
+                {"restoreRate", static_cast<int>(o_.restore_per_second)}}}}}};
   }
 
   static std::string Strip(const std::string& gid, const std::string& prefix) {
@@ -740,6 +766,9 @@ class Simulator {
     if (!added && it->second == quantity) return;  // rewritten unchanged: not a change
     it->second = quantity;
     changed_at_[item] = absl::Now();
+    auto& history = set_history_[item];
+    history.emplace_back(quantity, changed_at_[item]);
+    if (history.size() > 10000) history.pop_front();
     changed_.notify_all();
     if (notify && o_.inventory_webhooks && !o_.webhook_url.empty()) Notify(item, quantity);
     if (!o_.state_file.empty()) {  // written whole and renamed over: never half a file
@@ -754,6 +783,7 @@ class Simulator {
   std::condition_variable changed_;
   std::map<std::string, int64_t> stock_;
   std::map<std::string, absl::Time> changed_at_;
+  std::map<std::string, std::deque<std::pair<int64_t, absl::Time>>> set_history_;  // last 10,000
   std::map<std::string, absl::Time> counted_at_;
   std::map<std::string, std::string> answers_;
   std::map<std::pair<std::string, std::string>, Json> refunds_;  // (order, refund)
@@ -765,7 +795,7 @@ class Simulator {
   };
   std::vector<Change> history_;
   std::map<std::string, int64_t> waste_;
-  double points_ = 100;
+  double points_ = 0;  // filled to the bucket in the constructor
   absl::Time bucket_at_;
   int fail_count_ = 0, fail_status_ = 503, throttle_count_ = 0;
   int64_t api_calls_ = 0, applied_ = 0, stale_ = 0, refused_ = 0, refund_reads_ = 0, activated_ = 0;
@@ -797,6 +827,16 @@ int main(int argc, char** argv) {
       o.webhook_secret = s;
     } else if (auto f = value("state-file")) {
       o.state_file = f;
+    } else if (auto plan = value("shopify-plan")) {
+      static const std::map<std::string, double> kRestore = {
+          {"standard", 100}, {"advanced", 200}, {"plus", 1000}, {"enterprise", 2000}};
+      auto it = kRestore.find(plan);
+      if (it == kRestore.end()) {
+        o.port = -1;
+      } else {
+        o.restore_per_second = it->second;
+        o.bucket_points = 1000;
+      }
     } else if (arg == "--inventory-webhooks") {
       o.inventory_webhooks = true;
     } else if (arg == "--require-activation") {
@@ -810,7 +850,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: kura-ec-sim --platform=shopify|woocommerce|square --port=N "
                  "[--token=T] [--location=L] [--webhook-url=U --webhook-secret=S] "
-                 "[--inventory-webhooks] [--require-activation] [--state-file=F]\n");
+                 "[--inventory-webhooks] [--require-activation] [--state-file=F] "
+                 "[--shopify-plan=standard|advanced|plus|enterprise]\n");
     return 2;
   }
   Simulator sim(o);
@@ -820,6 +861,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   httplib::Server http;
+  // Enough threads that long polls (/sim/wait, a watcher per item in the benches) never make the
+  // API calls queue behind them (httplib's default is 8).
+  http.new_task_queue = [] { return new httplib::ThreadPool(64); };
   sim.Install(http);
   server = &http;
   signal(SIGTERM, [](int) { server->stop(); });

@@ -406,23 +406,28 @@ int PropagateAtRate(const Options& o, v1::LedgerService::Stub& ledger,
   std::mutex mu;
   std::vector<std::vector<Seen>> seen(initial.size());
   std::atomic<bool> watching = true;
+  const absl::Time watch_from = absl::Now();
   std::vector<std::thread> watchers;
   for (size_t k = 0; k < initial.size(); ++k) {
     watchers.emplace_back([&, k] {
       httplib::Client sim(absl::StrCat("http://", o.sim));
       sim.set_read_timeout(std::chrono::seconds(5));
-      int64_t last = initial[k];
+      // Every change the platform made after the start, each with its own time (a watcher
+      // that polls late still learns when each value was set).
+      int64_t since_us = absl::ToUnixMicros(watch_from);
       while (watching) {
         auto res =
             sim.Get(absl::StrCat("/sim/wait?item_id=", o.inventory_first + static_cast<int64_t>(k),
-                                 "&not=", last, "&timeout_ms=500")
+                                 "&since_us=", since_us, "&timeout_ms=500")
                         .c_str());
         if (!res || res->status != 200) continue;
         auto body = nlohmann::json::parse(res->body, nullptr, false);
-        if (body.is_discarded()) continue;
-        last = body.value("quantity", last);
+        if (body.is_discarded() || !body.contains("changes")) continue;
         std::lock_guard lock(mu);
-        seen[k].push_back({last, body.value("changed_at_us", int64_t{0})});
+        for (const auto& change : body["changes"]) {
+          seen[k].push_back({change[0].get<int64_t>(), change[1].get<int64_t>()});
+          since_us = std::max(since_us, change[1].get<int64_t>());
+        }
       }
     });
   }

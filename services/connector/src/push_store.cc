@@ -66,7 +66,7 @@ constexpr pg::Query kDueChannel{
     "SELECT p.channel, c.platform, c.api_url, c.api_credentials, c.push_location_id "
     "FROM pushes p JOIN connections c USING (channel) "
     "WHERE p.pushed_sequence < p.desired_sequence AND p.next_attempt_at <= $1 "
-    "AND (p.claimed_until IS NULL OR p.claimed_until <= $1) "
+    "AND (p.claimed_until IS NULL OR p.claimed_until <= $1) AND NOT p.channel = ANY($2::text[]) "
     "ORDER BY p.next_attempt_at LIMIT 1 FOR UPDATE OF p SKIP LOCKED"};
 constexpr pg::Query kDuePushes{
     "push_due_pushes",
@@ -85,6 +85,19 @@ constexpr pg::Query kTakeClaim{
     "push_take_claim",
     "UPDATE pushes SET claim = $3, claimed_until = $4, claimed_revision = revision, "
     "next_attempt_at = $4 WHERE channel = $1 AND sku = ANY($2::text[])"};
+// The values of a claim's rows as they are now (newer ones may have come while the pusher
+// waited for the platform's budget), taken on by the claim.
+constexpr pg::Query kRenewClaimed{
+    "push_renew_claimed",
+    "UPDATE pushes p SET claimed_revision = p.revision, claimed_until = $3, next_attempt_at = $3 "
+    "WHERE p.channel = $1 AND p.claim = $2 RETURNING p.sku, p.desired, p.desired_sequence, "
+    "(extract(epoch FROM p.desired_at) * 1000000)::bigint, p.platform_quantity, p.attempts, "
+    "EXISTS (SELECT 1 FROM drift_incidents d WHERE d.channel = p.channel AND d.sku = p.sku "
+    "AND d.state = 0), p.stale_cap"};
+constexpr pg::Query kReleaseClaim{
+    "push_release_claim",
+    "UPDATE pushes SET claim = NULL, claimed_until = NULL, next_attempt_at = $3 "
+    "WHERE channel = $1 AND claim = $2"};
 constexpr pg::Query kTargets{
     "push_targets",
     "SELECT DISTINCT sku, CASE WHEN platform_inventory_item_id <> '' "
@@ -187,44 +200,92 @@ absl::StatusOr<bool> PushStore::Commit(const FollowPlan& plan, absl::Time now) {
   });
 }
 
+namespace {
+
+// A claimed row as kDuePushes and kRenewClaimed return it.
+ClaimedPush FromDueRow(const pqxx::row& r) {
+  ClaimedPush p;
+  p.sku = r[0].as<std::string>();
+  p.sequence = r[2].as<int64_t>();
+  p.as_of = absl::FromUnixMicros(r[3].as<int64_t>());
+  if (!r[4].is_null()) p.platform_quantity = r[4].as<int64_t>();
+  p.attempts = r[5].as<int>();
+  // An item with an open drift incident is frozen: offered as 0. After a failed
+  // compare-and-set, no more than the platform showed.
+  p.quantity = r[6].as<bool>() ? 0 : r[1].as<int64_t>();
+  if (!r[7].is_null()) p.quantity = std::min(p.quantity, r[7].as<int64_t>());
+  return p;
+}
+
+// Adds up to `room` of the channel's unclaimed due pushes to `claim` (under its token until
+// `until`), then reads the platform ids of every claimed push.
+void ClaimDue(Tx& tx, PushClaim& claim, absl::Time now, absl::Time until, int room) {
+  std::vector<std::string> added;
+  if (room > 0) {
+    for (const auto& r : pg::Exec(tx, kDuePushes, claim.channel, SqlTime(now), room)) {
+      claim.pushes.push_back(FromDueRow(r));
+      added.push_back(claim.pushes.back().sku);
+    }
+  }
+  if (!added.empty()) {
+    pg::Exec(tx, kTakeClaim, claim.channel, SqlTextArray(added), claim.token, SqlTime(until));
+  }
+  std::vector<std::string> skus;
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < claim.pushes.size(); ++i) {
+    claim.pushes[i].targets.clear();
+    index[claim.pushes[i].sku] = i;
+    skus.push_back(claim.pushes[i].sku);
+  }
+  for (const auto& r : pg::Exec(tx, kTargets, claim.channel, SqlTextArray(skus))) {
+    claim.pushes[index.at(r[0].as<std::string>())].targets.push_back(r[1].as<std::string>());
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<PushClaim>> PushStore::Claim(
-    absl::Time now, absl::Duration lease, const std::function<int(const std::string&)>& batch) {
+    absl::Time now, absl::Duration lease, const std::function<int(const std::string&)>& batch,
+    const std::vector<std::string>& skip_channels) {
   using Out = std::optional<PushClaim>;
   return pg::Transact<Out>(db_, {}, [&](Tx& tx) -> absl::StatusOr<Out> {
     tx.exec(kNoFlushWait);
-    auto head = pg::Exec(tx, kDueChannel, SqlTime(now));
+    auto head = pg::Exec(tx, kDueChannel, SqlTime(now), SqlTextArray(skip_channels));
     if (head.empty()) return std::nullopt;
     PushClaim claim;
     claim.channel = head[0][0].as<std::string>();
     claim.platform = head[0][1].as<std::string>();
     claim.api = {head[0][2].as<std::string>(), head[0][3].as<std::string>(),
                  head[0][4].as<std::string>()};
-    std::vector<std::string> skus;
-    std::map<std::string, size_t> index;
-    for (const auto& r : pg::Exec(tx, kDuePushes, claim.channel, SqlTime(now),
-                                  std::max(1, batch(claim.platform)))) {
-      ClaimedPush p;
-      p.sku = r[0].as<std::string>();
-      p.sequence = r[2].as<int64_t>();
-      p.as_of = absl::FromUnixMicros(r[3].as<int64_t>());
-      if (!r[4].is_null()) p.platform_quantity = r[4].as<int64_t>();
-      p.attempts = r[5].as<int>();
-      // An item with an open drift incident is frozen: offered as 0. After a failed
-      // compare-and-set, no more than the platform showed.
-      p.quantity = r[6].as<bool>() ? 0 : r[1].as<int64_t>();
-      if (!r[7].is_null()) p.quantity = std::min(p.quantity, r[7].as<int64_t>());
-      index[p.sku] = claim.pushes.size();
-      skus.push_back(p.sku);
-      claim.pushes.push_back(std::move(p));
-    }
-    const std::string token = NewClaimToken();
-    claim.token = token;
-    pg::Exec(tx, kTakeClaim, claim.channel, SqlTextArray(skus), token, SqlTime(now + lease));
-    for (const auto& r : pg::Exec(tx, kTargets, claim.channel, SqlTextArray(skus))) {
-      claim.pushes[index.at(r[0].as<std::string>())].targets.push_back(r[1].as<std::string>());
-    }
+    claim.token = NewClaimToken();
+    ClaimDue(tx, claim, now, now + lease, std::max(1, batch(claim.platform)));
     return claim;
   });
+}
+
+absl::Status PushStore::Renew(PushClaim& claim, absl::Time now, absl::Duration lease, int batch) {
+  return pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+           tx.exec(kNoFlushWait);
+           PushClaim renewed{claim.token, claim.channel, claim.platform, claim.api, {}};
+           for (const auto& r : pg::Exec(tx, kRenewClaimed, claim.channel, claim.token,
+                                         SqlTime(now + lease))) {
+             renewed.pushes.push_back(FromDueRow(r));
+           }
+           ClaimDue(tx, renewed, now, now + lease,
+                    batch - static_cast<int>(renewed.pushes.size()));
+           claim = std::move(renewed);
+           return true;
+         })
+      .status();
+}
+
+absl::Status PushStore::Release(const PushClaim& claim, absl::Time due) {
+  return pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
+           tx.exec(kNoFlushWait);
+           pg::Exec(tx, kReleaseClaim, claim.channel, claim.token, SqlTime(due));
+           return true;
+         })
+      .status();
 }
 
 absl::StatusOr<std::optional<absl::Time>> PushStore::NextDue() {

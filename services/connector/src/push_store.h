@@ -93,9 +93,16 @@ class PushStore {
   absl::StatusOr<bool> Commit(const FollowPlan& plan, absl::Time now);
 
   /// Claims, until now + `lease`, the most overdue channel's due pushes (up to
-  /// `batch(platform)` of them). None when nothing is due.
+  /// `batch(platform)` of them), passing over `skip_channels`. None when nothing is due.
   absl::StatusOr<std::optional<PushClaim>> Claim(
-      absl::Time now, absl::Duration lease, const std::function<int(const std::string&)>& batch);
+      absl::Time now, absl::Duration lease, const std::function<int(const std::string&)>& batch,
+      const std::vector<std::string>& skip_channels = {});
+  /// Brings a claim up to date after a wait for the platform's budget: its pushes with the
+  /// values they have now, and the channel's pushes that came due meanwhile (up to `batch` in
+  /// all), under the same token until now + `lease`. A claim that lapsed comes back empty.
+  absl::Status Renew(PushClaim& claim, absl::Time now, absl::Duration lease, int batch);
+  /// Gives a claim back unworked: its pushes are due again at `due`.
+  absl::Status Release(const PushClaim& claim, absl::Time due);
   /// When the next push waiting (for a retry, or a lapsing claim) comes due; none when none waits.
   absl::StatusOr<std::optional<absl::Time>> NextDue();
   /// Records what became of a claim's pushes and releases it. A claim that lapsed and was taken

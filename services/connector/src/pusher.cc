@@ -4,6 +4,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "connector.h"
@@ -107,15 +108,30 @@ absl::StatusOr<int> Pusher::Follow() {
   return page.events_size() + static_cast<int>(plan.refreshed.size());
 }
 
+absl::Duration Pusher::Reserve(const std::string& channel, const RateLimit& limit) {
+  std::lock_guard lock(pace_mu_);
+  const absl::Time now = absl::Now();
+  auto it = buckets_.try_emplace(channel, limit, now).first;
+  return it->second.Take(limit, now);
+}
+
+Pusher::FirstTurn Pusher::ReserveFirst(const std::string& channel, const RateLimit& limit) {
+  std::lock_guard lock(pace_mu_);
+  if (auto w = waiting_.find(channel); w != waiting_.end()) return {{}, w->second};
+  const absl::Time now = absl::Now();
+  auto it = buckets_.try_emplace(channel, limit, now).first;
+  const absl::Duration wait = it->second.Take(limit, now);
+  if (wait > absl::ZeroDuration()) waiting_[channel] = now + wait;
+  return {wait, std::nullopt};
+}
+
+void Pusher::Waited(const std::string& channel) {
+  std::lock_guard lock(pace_mu_);
+  waiting_.erase(channel);
+}
+
 void Pusher::Pace(const std::string& channel, const RateLimit& limit) {
-  absl::Duration wait;
-  {
-    std::lock_guard lock(pace_mu_);
-    const absl::Time now = absl::Now();
-    auto it = buckets_.try_emplace(channel, limit, now).first;
-    wait = it->second.Take(limit, now);
-  }
-  absl::SleepFor(wait);
+  absl::SleepFor(Reserve(channel, limit));
 }
 
 void Pusher::Learn(const std::string& channel, const RateLimit& limit,
@@ -129,17 +145,64 @@ void Pusher::Learn(const std::string& channel, const RateLimit& limit,
   }
 }
 
+absl::StatusOr<std::optional<absl::Time>> Pusher::NextDue() {
+  ASSIGN_OR_RETURN(std::optional<absl::Time> due, store_.NextDue());
+  if (!due) return due;
+  // What is due may be a waited-for channel's, which its waiter takes on at its turn: look again
+  // then at the earliest (another channel's work wakes the pushers as it comes).
+  std::lock_guard lock(pace_mu_);
+  std::optional<absl::Time> earliest;
+  for (const auto& [_, turn] : waiting_) {
+    if (!earliest || turn < *earliest) earliest = turn;
+  }
+  if (earliest && *due < *earliest) due = earliest;
+  return due;
+}
+
 absl::StatusOr<bool> Pusher::PushNext() {
   // Long enough for the rate limit's wait and the platform's answer; a pusher that dies leaves
   // its claim to lapse.
   constexpr absl::Duration kLease = absl::Minutes(5);
+  // Channels whose waiting pusher takes on what comes due until its turn are left to it.
+  std::vector<std::string> waited_for;
+  {
+    std::lock_guard lock(pace_mu_);
+    for (const auto& [channel, _] : waiting_) waited_for.push_back(channel);
+  }
   ASSIGN_OR_RETURN(std::optional<PushClaim> claim,
-                   store_.Claim(clock_.Now(), kLease, [](const std::string& platform) {
-                     const Connector* c = FindConnector(platform);
-                     return c == nullptr ? 100 : c->Limits().items_per_call;
-                   }));
+                   store_.Claim(
+                       clock_.Now(), kLease,
+                       [](const std::string& platform) {
+                         const Connector* c = FindConnector(platform);
+                         return c == nullptr ? 100 : c->Limits().items_per_call;
+                       },
+                       waited_for));
   if (!claim) return false;
   const Connector* connector = FindConnector(claim->platform);
+  // The first call's turn in the platform's budget is taken now. After a wait for it, the claim
+  // takes on the values that came meanwhile (newer values of its items, and the channel's items
+  // that came due), so that they go in this call rather than one turn later. One pusher waits
+  // per channel: another that claims meanwhile gives its claim back for the waiter to take on.
+  bool first_call_paced = false;
+  if (connector != nullptr && !claim->api.base_url.empty()) {
+    const RateLimit limit = connector->Limits();
+    const FirstTurn turn = ReserveFirst(claim->channel, limit);
+    if (turn.waiter_turn) {
+      // Due again at the waiter's turn (clock_ and absl::Now() agree but in tests).
+      RETURN_IF_ERROR(
+          store_.Release(*claim, clock_.Now() + (*turn.waiter_turn - absl::Now())));
+      return false;
+    }
+    if (turn.wait > absl::ZeroDuration()) {
+      absl::SleepFor(turn.wait);
+      absl::Status renewed =
+          store_.Renew(*claim, clock_.Now(), kLease, std::max(1, limit.items_per_call));
+      Waited(claim->channel);
+      RETURN_IF_ERROR(renewed);
+      if (claim->pushes.empty()) return true;  // the claim lapsed meanwhile
+    }
+    first_call_paced = true;
+  }
   const auto& pushes = claim->pushes;
 
   // One update per platform item mapped to each claimed push.
@@ -176,7 +239,7 @@ absl::StatusOr<bool> Pusher::PushNext() {
       std::vector<StockUpdate> chunk(
           updates.begin() + static_cast<ptrdiff_t>(begin),
           updates.begin() + static_cast<ptrdiff_t>(std::min(updates.size(), begin + per_call)));
-      Pace(claim->channel, limit);
+      if (!std::exchange(first_call_paced, false)) Pace(claim->channel, limit);
       std::vector<PushResult> answered = connector->Push(claim->api, chunk);
       Learn(claim->channel, limit, answered);
       answered.resize(chunk.size());  // (a connector answers each; kRetry if one did not)

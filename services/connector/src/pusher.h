@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 
@@ -43,12 +44,23 @@ class Pusher {
   absl::StatusOr<int> Follow();
   /// Pushes the next due batch of one channel, if any. Returns whether there was one.
   absl::StatusOr<bool> PushNext();
-  /// When the next push waiting for a retry comes due (none: nothing waits).
-  absl::StatusOr<std::optional<absl::Time>> NextDue() { return store_.NextDue(); }
+  /// When the next push waiting for a retry comes due (none: nothing waits); not before the
+  /// earliest turn of a pusher waiting for a channel's budget.
+  absl::StatusOr<std::optional<absl::Time>> NextDue();
 
  private:
-  // Waits for the channel's rate limit: takes a call from its bucket, waiting while it is
-  // empty (callers queue in order).
+  // Takes a call from the channel's bucket: how long until its turn (callers queue in order).
+  absl::Duration Reserve(const std::string& channel, const RateLimit& limit);
+  // For a claim's first call: how long until its turn — unless another pusher already waits for
+  // the channel's next turn: then `waiter_turn` is when that comes (that pusher takes on this
+  // claim's values then). A pusher that gets a wait is the channel's waiter until Waited.
+  struct FirstTurn {
+    absl::Duration wait;
+    std::optional<absl::Time> waiter_turn;
+  };
+  FirstTurn ReserveFirst(const std::string& channel, const RateLimit& limit);
+  void Waited(const std::string& channel);
+  // Reserve, then wait for the turn.
   void Pace(const std::string& channel, const RateLimit& limit);
   // Follows the budget a platform reported with its answer.
   void Learn(const std::string& channel, const RateLimit& limit,
@@ -60,6 +72,7 @@ class Pusher {
   PushObserver& observer_;
   std::mutex pace_mu_;
   std::map<std::string, CallBucket> buckets_;  // per channel
+  std::map<std::string, absl::Time> waiting_;  // channel → when its waiting pusher's turn comes
 };
 
 }  // namespace kura::connector
