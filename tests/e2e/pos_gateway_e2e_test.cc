@@ -233,8 +233,8 @@ TEST_CASE("A sale is one ledger store sale with a receipt taxed once per rate") 
 }
 
 TEST_CASE(
-    "A sale is recorded as an intent before its ledger call and resumed by a retry; a sale "
-    "over the line limit is refused before any work") {
+    "A sale is recorded as an intent before its ledger call and resumed by a retry or by the "
+    "gateway; a sale over the line limit is refused before any work") {
   PosFixture f("pos_sale_resume");
   SeedItems(f);
   auto request = PosFixture::SaleOf("a-01-1", {{"PEN", 2, 105}}, 210);
@@ -262,6 +262,23 @@ TEST_CASE(
     pqxx::nontransaction tx(db);
     REQUIRE(tx.exec1("SELECT count(*) FROM pos.transactions WHERE NOT applied")[0].as<int>() == 0);
   }
+  // An intent left older than a register's retries (it never came back) is finished by the
+  // gateway itself, within its 5-second round: the ledger call again, then the result.
+  {
+    pqxx::work tx(db);
+    tx.exec(
+        "UPDATE pos.transactions SET applied = false, recorded_at = now() - interval '1 minute' "
+        "WHERE transaction_id = 'a-01-1'");
+    tx.commit();
+  }
+  REQUIRE(kura::testing::WaitFor(
+      [&] {
+        pqxx::nontransaction tx(db);
+        return tx.exec1("SELECT count(*) FROM pos.transactions WHERE NOT applied")[0].as<int>() ==
+               0;
+      },
+      absl::Seconds(15)));
+  REQUIRE(f.l.Availability("PEN", "store-a").sellable() == 8);
 
   // 501 lines: refused at once, whatever the lines say; nothing recorded.
   pv1::SaleRequest big = PosFixture::SaleOf("a-01-2", {{"PEN", 1, 105}}, 105);

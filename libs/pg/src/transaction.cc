@@ -14,14 +14,15 @@
 namespace kura::pg {
 namespace {
 
-// BEGIN with the isolation level and, when there is a deadline, the statement timeout: one round
-// trip (a multi-statement simple query).
-std::string BeginSql(Isolation isolation, std::optional<int64_t> timeout_ms) {
+// BEGIN with the isolation level and, when there is a deadline, the statement timeout (and
+// synchronous_commit off when asked): one round trip (a multi-statement simple query).
+std::string BeginSql(Isolation isolation, std::optional<int64_t> timeout_ms, bool wait_for_flush) {
   const char* level = isolation == Isolation::kSerializable     ? "SERIALIZABLE"
                       : isolation == Isolation::kRepeatableRead ? "REPEATABLE READ"
                                                                 : "READ COMMITTED";
   std::string sql = absl::StrCat("BEGIN ISOLATION LEVEL ", level);
   if (timeout_ms) absl::StrAppend(&sql, "; SET LOCAL statement_timeout = ", *timeout_ms);
+  if (!wait_for_flush) absl::StrAppend(&sql, "; SET LOCAL synchronous_commit = off");
   return sql;
 }
 
@@ -100,7 +101,7 @@ absl::Status RunInTransaction(pqxx::connection& conn, const TransactionOptions& 
     // timeout travel together; the commit below tells a commit of unknown outcome apart.
     pqxx::nontransaction tx(conn);
     try {
-      tx.exec(BeginSql(options.isolation, timeout_ms));
+      tx.exec(BeginSql(options.isolation, timeout_ms, options.wait_for_flush));
       absl::Status status = body(tx);
       if (status.ok()) {
         try {

@@ -17,8 +17,7 @@ using pg::SqlTime;
 // The pusher's state is derived (from the ledger's feed and the platform's answers): a commit
 // lost with a PostgreSQL crash is worked out or pushed again, never wrong. Its transactions do
 // not wait for the WAL flush.
-// (a utility statement: not preparable)
-constexpr const char* kNoFlushWait = "SET LOCAL synchronous_commit = off";
+constexpr pg::TransactionOptions kNoFlushWait{.wait_for_flush = false};
 
 // Queries, by name.
 constexpr pg::Query kCursor{"push_cursor", "SELECT sequence FROM feed_cursor WHERE name = 'push'"};
@@ -170,8 +169,7 @@ absl::StatusOr<std::map<std::string, std::set<std::string>>> PushStore::Connecte
 }
 
 absl::StatusOr<bool> PushStore::Commit(const FollowPlan& plan, absl::Time now) {
-  return pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
-    tx.exec(kNoFlushWait);
+  return pg::Transact<bool>(db_, kNoFlushWait, [&](Tx& tx) -> absl::StatusOr<bool> {
     if (pg::Exec(tx, kMoveCursor, plan.from, plan.to).affected_rows() == 0) return false;
     std::vector<std::string> channels, skus;
     std::vector<int64_t> ids;
@@ -248,8 +246,7 @@ absl::StatusOr<std::optional<PushClaim>> PushStore::Claim(
     absl::Time now, absl::Duration lease, const std::function<int(const std::string&)>& batch,
     const std::vector<std::string>& skip_channels) {
   using Out = std::optional<PushClaim>;
-  return pg::Transact<Out>(db_, {}, [&](Tx& tx) -> absl::StatusOr<Out> {
-    tx.exec(kNoFlushWait);
+  return pg::Transact<Out>(db_, kNoFlushWait, [&](Tx& tx) -> absl::StatusOr<Out> {
     auto head = pg::Exec(tx, kDueChannel, SqlTime(now), SqlTextArray(skip_channels));
     if (head.empty()) return std::nullopt;
     PushClaim claim;
@@ -264,27 +261,28 @@ absl::StatusOr<std::optional<PushClaim>> PushStore::Claim(
 }
 
 absl::Status PushStore::Renew(PushClaim& claim, absl::Time now, absl::Duration lease, int batch) {
-  return pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
-           tx.exec(kNoFlushWait);
-           PushClaim renewed{claim.token, claim.channel, claim.platform, claim.api, {}};
-           for (const auto& r : pg::Exec(tx, kRenewClaimed, claim.channel, claim.token,
-                                         SqlTime(now + lease))) {
-             renewed.pushes.push_back(FromDueRow(r));
-           }
-           ClaimDue(tx, renewed, now, now + lease,
-                    batch - static_cast<int>(renewed.pushes.size()));
-           claim = std::move(renewed);
-           return true;
-         })
+  return pg::Transact<bool>(
+             db_, kNoFlushWait,
+             [&](Tx& tx) -> absl::StatusOr<bool> {
+               PushClaim renewed{claim.token, claim.channel, claim.platform, claim.api, {}};
+               for (const auto& r :
+                    pg::Exec(tx, kRenewClaimed, claim.channel, claim.token, SqlTime(now + lease))) {
+                 renewed.pushes.push_back(FromDueRow(r));
+               }
+               ClaimDue(tx, renewed, now, now + lease,
+                        batch - static_cast<int>(renewed.pushes.size()));
+               claim = std::move(renewed);
+               return true;
+             })
       .status();
 }
 
 absl::Status PushStore::Release(const PushClaim& claim, absl::Time due) {
-  return pg::Transact<bool>(db_, {}, [&](Tx& tx) -> absl::StatusOr<bool> {
-           tx.exec(kNoFlushWait);
-           pg::Exec(tx, kReleaseClaim, claim.channel, claim.token, SqlTime(due));
-           return true;
-         })
+  return pg::Transact<bool>(db_, kNoFlushWait,
+                            [&](Tx& tx) -> absl::StatusOr<bool> {
+                              pg::Exec(tx, kReleaseClaim, claim.channel, claim.token, SqlTime(due));
+                              return true;
+                            })
       .status();
 }
 
@@ -312,9 +310,8 @@ absl::Status PushStore::Record(const PushClaim& claim, const std::vector<PushRec
     counted.push_back(r.count_attempt ? 1 : 0);
     errors.push_back(r.error);
   }
-  return pg::Transact<bool>(db_, {},
+  return pg::Transact<bool>(db_, kNoFlushWait,
                             [&](Tx& tx) -> absl::StatusOr<bool> {
-                              tx.exec(kNoFlushWait);
                               pg::Exec(tx, kRecord, claim.channel, claim.token, SqlTime(now),
                                        SqlTextArray(skus), pg::SqlNumberArray(kinds),
                                        pg::SqlNumberArray(sequences),

@@ -346,8 +346,12 @@ absl::StatusOr<Gateway::Recorded> Gateway::Once(
     const std::string& original, absl::Time at, bool from_journal,
     const std::function<absl::StatusOr<Intent>(Tx&)>& prepare) {
   std::optional<Recorded> done;
+  // The intent's commit does not wait for the WAL flush: the result's commit (step 3) waits for
+  // it, and nothing is answered before that. Lost with a crash before step 3, the intent is
+  // made again by the register's retry, and the ledger answers the same request id alike.
   ASSIGN_OR_RETURN(
-      Intent intent, pg::Transact<Intent>(db_, {}, [&](Tx& tx) -> absl::StatusOr<Intent> {
+      Intent intent,
+      pg::Transact<Intent>(db_, {.wait_for_flush = false}, [&](Tx& tx) -> absl::StatusOr<Intent> {
         done.reset();
         tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
                        absl::StrCat(who.location, "/", id));
@@ -570,6 +574,55 @@ absl::Status Gateway::CountLimited(const std::string& location, const std::strin
       .status();
 }
 
+absl::StatusOr<int> Gateway::ResumeIntents() {
+  // Intents older than a register's retries would be (a gateway that crashed after the ledger
+  // call, a register that never came back): the ledger is called again with the same request
+  // (idempotent) and the result recorded, as the register's retry would.
+  struct Stored {
+    TerminalIdentity who;
+    std::string id, original;
+    absl::Time at;
+    Intent intent;
+  };
+  using Found = std::vector<Stored>;
+  ASSIGN_OR_RETURN(
+      Found found, pg::ReadEach<Found>(db_, [&](Tx& tx) -> absl::StatusOr<Found> {
+        Found out;
+        for (const auto& r :
+             tx.exec_params("SELECT terminal_id, location, transaction_id, "
+                            "original_transaction_id, "
+                            "(extract(epoch FROM occurred_at) * 1000000)::bigint, kind, "
+                            "encode(receipt, 'hex'), encode(ledger_request, 'hex') "
+                            "FROM transactions WHERE NOT applied AND recorded_at < $1 "
+                            "ORDER BY recorded_at LIMIT 100",
+                            pg::SqlTime(clock_.Now() - absl::Seconds(30)))) {
+          Stored st;
+          st.who = {r[0].as<std::string>(), r[1].as<std::string>()};
+          st.id = r[2].as<std::string>();
+          st.original = r[3].as<std::string>();
+          st.at = absl::FromUnixMicros(r[4].as<int64_t>());
+          st.intent.check_oversold = r[5].as<int>() == kSale;
+          if (!st.intent.receipt.ParseFromString(absl::HexStringToBytes(r[6].as<std::string>())) ||
+              !st.intent.moves.ParseFromString(absl::HexStringToBytes(r[7].as<std::string>()))) {
+            return absl::InternalError("a stored intent is unreadable");
+          }
+          out.push_back(std::move(st));
+        }
+        return out;
+      }));
+  int done = 0;
+  for (Stored& st : found) {
+    auto applied = Apply(st.who, st.id, st.original, st.at, std::move(st.intent));
+    if (!applied.ok() && !absl::IsInvalidArgument(applied.status()) &&
+        !absl::IsNotFound(applied.status()) && !absl::IsFailedPrecondition(applied.status()) &&
+        !absl::IsOutOfRange(applied.status()) && !absl::IsAborted(applied.status())) {
+      return applied.status();  // unreachable still: the next round tries again
+    }
+    ++done;
+  }
+  return done;
+}
+
 absl::StatusOr<int> Gateway::ResumeFollowUps() {
   using Sales = std::vector<std::tuple<std::string, std::string, std::string>>;
   ASSIGN_OR_RETURN(Sales sales, pg::ReadEach<Sales>(db_, [&](Tx& tx) {
@@ -591,7 +644,8 @@ absl::StatusOr<int> Gateway::ResumeFollowUps() {
     ++done;
   }
   ASSIGN_OR_RETURN(int held, ResumeHeldOrders());
-  return done + held;
+  ASSIGN_OR_RETURN(int intents, ResumeIntents());
+  return done + held + intents;
 }
 
 absl::StatusOr<int> Gateway::ResumeHeldOrders() {

@@ -56,9 +56,10 @@ class Gateway {
                                                       const v1::SyncJournalRequest& request);
   absl::StatusOr<v1::GetCatalogResponse> GetCatalog(const TerminalIdentity& who,
                                                     const v1::GetCatalogRequest& request);
-  /// What a recorded sale leaves to do in the reservation when it could not be done at once
-  /// (retried periodically): counting limited items against their caps, moving the holds of
-  /// online orders whose units it took. Returns how many were settled.
+  /// What a recorded sale leaves to do when it could not be done at once (retried
+  /// periodically): counting limited items against their caps, moving the holds of online
+  /// orders whose units it took, finishing an intent left older than 30 s. Returns how many
+  /// were settled.
   absl::StatusOr<int> ResumeFollowUps();
 
  private:
@@ -70,6 +71,8 @@ class Gateway {
     bool held_orders_pending = false;        // ... and could not be moved yet
   };
   absl::StatusOr<int> ResumeHeldOrders();
+  // Finishes sales and returns whose intent was left (their ledger call then their result).
+  absl::StatusOr<int> ResumeIntents();
   absl::Status CheckLimitedAtScan(const std::string& sku);
   // The limited items among a sale's or return's movements, as counted against their caps.
   absl::StatusOr<reservation_v1::CountStoreSaleRequest> LimitedCounts(

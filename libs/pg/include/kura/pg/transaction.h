@@ -25,6 +25,10 @@ struct TransactionOptions {
   /// When set, the statements get a statement_timeout of the time left, and a deadline that has
   /// already passed fails with DEADLINE_EXCEEDED before the database is touched.
   std::optional<absl::Time> deadline;
+  /// When false, the commit does not wait for the WAL flush (synchronous_commit off, one
+  /// statement with BEGIN): for state that is derived and worked out again if a crash loses it,
+  /// or that a later commit on the same server waits for before anything is answered.
+  bool wait_for_flush = true;
 };
 
 /// Maps the exception being handled (inside a catch block) to a status: unique violation →
