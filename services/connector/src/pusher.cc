@@ -189,8 +189,7 @@ absl::StatusOr<bool> Pusher::PushNext() {
     const FirstTurn turn = ReserveFirst(claim->channel, limit);
     if (turn.waiter_turn) {
       // Due again at the waiter's turn (clock_ and absl::Now() agree but in tests).
-      RETURN_IF_ERROR(
-          store_.Release(*claim, clock_.Now() + (*turn.waiter_turn - absl::Now())));
+      RETURN_IF_ERROR(store_.Release(*claim, clock_.Now() + (*turn.waiter_turn - absl::Now())));
       return false;
     }
     if (turn.wait > absl::ZeroDuration()) {

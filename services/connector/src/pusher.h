@@ -1,8 +1,8 @@
 #pragma once
 
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
