@@ -39,7 +39,8 @@
 //                                            after U, [quantity, changed_at_us], oldest first
 //   POST /sim/fail {"count": N, "status": S}  the next N API calls answer S
 //   POST /sim/throttle {"count": N}          the next N API calls are rate-limited
-//   GET  /sim/stats                          {"api_calls", "applied", "stale", "refused",
+//   GET  /sim/stats                          {"api_calls", "applied" (calls), "items" (with a
+//                                            quantity), "stale", "refused",
 //                                            "refund_reads"}
 //   GET  /sim/cancelled                      {"orders": {"<order id>": {the cancel's
 //                                            arguments}}}: the orders cancelled through the API
@@ -222,6 +223,7 @@ class Simulator {
       std::lock_guard lock(mu_);
       res.set_content(Json({{"api_calls", api_calls_},
                             {"applied", applied_},
+                            {"items", stock_.size()},
                             {"stale", stale_},
                             {"refused", refused_},
                             {"refund_reads", refund_reads_},

@@ -311,13 +311,19 @@ WHERE c.code = ANY($1::text[]) GROUP BY c.channel_id
 
 // Per item of $1, the user locations that have an account of it or serve a channel of $2
 // (channel codes), by code.
+// (Set-based: the items' balance rows by their primary key, and the channels' locations once;
+// the per-row EXISTS form it replaces took about 0.44 s a call for 1,000 items in a full resync,
+// scripts/bench resync.)
 inline constexpr pg::Query kLocationsOfItems{"locations_of_items", R"sql(
-SELECT i.item_id, l.location_id, l.code
-FROM unnest($1::bigint[]) AS i(item_id) JOIN locations l ON NOT l.is_system
-WHERE EXISTS (SELECT 1 FROM balances b WHERE b.item_id = i.item_id AND b.location_id = l.location_id)
-  OR EXISTS (SELECT 1 FROM channel_locations cl JOIN channels c USING (channel_id)
-             WHERE cl.location_id = l.location_id AND c.code = ANY($2::text[]))
-ORDER BY i.item_id, l.code
+SELECT x.item_id, l.location_id, l.code
+FROM (SELECT b.item_id, b.location_id FROM balances b WHERE b.item_id = ANY($1::bigint[])
+      UNION
+      SELECT i.item_id, s.location_id
+      FROM unnest($1::bigint[]) AS i(item_id)
+      CROSS JOIN (SELECT cl.location_id FROM channel_locations cl JOIN channels c USING (channel_id)
+                  WHERE c.code = ANY($2::text[])) AS s) AS x
+JOIN locations l ON l.location_id = x.location_id AND NOT l.is_system
+ORDER BY x.item_id, l.code
 )sql"};
 
 // The accounts, safety stocks and channel usage rows of items $1 at locations $2 (usage of
