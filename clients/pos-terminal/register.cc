@@ -180,8 +180,10 @@ void Register::Scan(absl::string_view text) {
       line.unit_price = item->price_yen();
       line.tax_class = pos::TaxClassOf(item->tax_rate());
       found = true;
-    } else if (absl::IsNotFound(item.status()) || absl::IsInvalidArgument(item.status())) {
-      // The gateway's word on this code: the catalog cannot know better.
+    } else if (absl::IsNotFound(item.status()) || absl::IsInvalidArgument(item.status()) ||
+               absl::IsFailedPrecondition(item.status())) {
+      // The gateway's word on this code (unknown, malformed, or an item it may not sell now: a
+      // limited item outside its window or at its cap): the catalog cannot know better.
       return Err(absl::StrCat("lookup ", scan->code, ": ", Describe(item.status())));
     } else if (IsUnauthorised(item.status())) {
       // Never the offline catalog for a register the gateway refuses.

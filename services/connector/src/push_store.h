@@ -99,7 +99,8 @@ class PushStore {
       const std::vector<std::string>& skip_channels = {});
   /// Brings a claim up to date after a wait for the platform's budget: its pushes with the
   /// values they have now, and the channel's pushes that came due meanwhile (up to `batch` in
-  /// all), under the same token until now + `lease`. A claim that lapsed comes back empty.
+  /// all), under the same token until now + `lease`. A claim that lapsed (taken over by another
+  /// pusher) keeps only the channel's pushes that came due since.
   absl::Status Renew(PushClaim& claim, absl::Time now, absl::Duration lease, int batch);
   /// Gives a claim back unworked: its pushes are due again at `due`.
   absl::Status Release(const PushClaim& claim, absl::Time due);

@@ -503,13 +503,18 @@ absl::StatusOr<Gateway::Recorded> Gateway::Apply(const TerminalIdentity& who, co
 // moves nothing); then the incident names the orders and is marked done.
 absl::StatusOr<std::vector<v1::HeldOrder>> Gateway::MoveHeldOrders(
     int64_t incident, const std::string& location, const std::vector<std::string>& skus) {
-  reservation_v1::ResourceHoldsRequest request;
-  request.set_request_id(absl::StrCat("pos-held-", incident));  // a repeat answers every move
-  request.set_location(location);
-  for (const auto& sku : skus) request.add_skus(sku);
-  ASSIGN_OR_RETURN(
-      auto moved,
-      clients_.Call(*clients_.orders, &reservation_v1::OrderService::Stub::ResourceHolds, request));
+  // A repeat answers every move made under its request id; at most 100 items a call.
+  reservation_v1::ResourceHoldsResponse moved;
+  for (size_t from = 0, part = 0; from < skus.size(); from += 100, ++part) {
+    reservation_v1::ResourceHoldsRequest request;
+    request.set_request_id(absl::StrCat("pos-held-", location, "-", incident, "-", part));
+    request.set_location(location);
+    for (size_t i = from; i < std::min(skus.size(), from + 100); ++i) request.add_skus(skus[i]);
+    ASSIGN_OR_RETURN(auto answered,
+                     clients_.Call(*clients_.orders,
+                                   &reservation_v1::OrderService::Stub::ResourceHolds, request));
+    moved.MergeFrom(answered);
+  }
   std::vector<v1::HeldOrder> out;
   std::vector<std::string> parts;
   for (const auto& m : moved.moved()) {
@@ -539,7 +544,10 @@ absl::StatusOr<reservation_v1::CountStoreSaleRequest> Gateway::LimitedCounts(
     const std::string& location, const std::string& id,
     const ledger_v1::ApplyMovementsRequest& moves) {
   reservation_v1::CountStoreSaleRequest out;
-  out.set_request_id(absl::StrCat(location, "/", id));
+  // Within the reservation's 128-character request ids whatever the lengths of the store's
+  // code and the transaction id.
+  out.set_request_id(
+      absl::StrCat("pos-sale-", rpc::RequestDigest(absl::StrCat(location, "/", id))));
   for (const auto& m : moves.movements()) {
     const bool sold = m.kind() == ledger_v1::MOVEMENT_KIND_STORE_SALE;
     if (!sold && m.kind() != ledger_v1::MOVEMENT_KIND_RETURN) continue;
@@ -637,15 +645,27 @@ absl::StatusOr<int> Gateway::ResumeFollowUps() {
                      return out;
                    }));
   int done = 0;
+  // Each follow-up on its own: one that keeps failing holds up none of the others.
+  auto settled = [&](const absl::Status& status, const char* what, const std::string& which) {
+    if (status.ok()) return;
+    log::Warn("a sale's follow-up not done yet",
+              {{"what", what}, {"which", which}, {"error", std::string(status.message())}});
+  };
   for (const auto& [location, id, bytes] : sales) {
     ledger_v1::ApplyMovementsRequest moves;
-    if (!moves.ParseFromString(bytes)) return absl::InternalError("a stored sale is unreadable");
-    RETURN_IF_ERROR(CountLimited(location, id, moves));
-    ++done;
+    absl::Status counted = moves.ParseFromString(bytes)
+                               ? CountLimited(location, id, moves)
+                               : absl::InternalError("a stored sale is unreadable");
+    if (counted.ok()) ++done;
+    settled(counted, "limited items counted", absl::StrCat(location, "/", id));
   }
-  ASSIGN_OR_RETURN(int held, ResumeHeldOrders());
-  ASSIGN_OR_RETURN(int intents, ResumeIntents());
-  return done + held + intents;
+  auto held = ResumeHeldOrders();
+  if (held.ok()) done += *held;
+  settled(held.status(), "held orders moved", "");
+  auto intents = ResumeIntents();
+  if (intents.ok()) done += *intents;
+  settled(intents.status(), "intents finished", "");
+  return done;
 }
 
 absl::StatusOr<int> Gateway::ResumeHeldOrders() {
@@ -663,7 +683,11 @@ absl::StatusOr<int> Gateway::ResumeHeldOrders() {
                    }));
   int done = 0;
   for (const auto& [incident, location, skus] : pending) {
-    RETURN_IF_ERROR(MoveHeldOrders(incident, location, skus).status());
+    if (absl::Status moved = MoveHeldOrders(incident, location, skus).status(); !moved.ok()) {
+      log::Warn("held orders not moved yet",
+                {{"incident", std::to_string(incident)}, {"error", std::string(moved.message())}});
+      continue;
+    }
     ++done;
   }
   return done;

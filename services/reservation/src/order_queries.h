@@ -136,6 +136,10 @@ inline constexpr pg::Query kHeldAtShelf{
     "SELECT a.order_id, a.position, a.quantity, a.hold_id FROM allocations a "
     "JOIN orders o USING (order_id) WHERE a.location = $1 AND a.sku = $2 AND a.fulfilled = 0 "
     "AND o.state = 1 ORDER BY a.order_id DESC LIMIT $3"};
+inline constexpr pg::Query kMovingAtShelf{
+    "order_moving_at_shelf",
+    "SELECT coalesce(sum(a.quantity), 0)::bigint FROM allocations a JOIN orders o USING (order_id) "
+    "WHERE a.location = $1 AND a.sku = $2 AND o.state = 12 AND a.hold_id = o.moving_hold"};
 inline constexpr pg::Query kStartMove{
     "order_start_move",
     "UPDATE orders SET state = 12, attempt = attempt + 1, moving_hold = $2, update_time = $3, "

@@ -54,6 +54,7 @@ using queries::kMoveHead;
 using queries::kMovesCutOff;
 using queries::kMovesOfRequest;
 using queries::kMoveUnfulfillable;
+using queries::kMovingAtShelf;
 using queries::kOrderAllocations;
 using queries::kOrderId;
 using queries::kOrderLines;
@@ -1063,14 +1064,23 @@ absl::StatusOr<v1::ResourceHoldsResponse> Orders::ResourceHolds(
   for (int i = 0; i < request.skus_size(); ++i) {
     RETURN_IF_ERROR(ValidateSku(absl::StrCat("skus[", i, "]"), request.skus(i)));
   }
-  ledger_v1::GetAvailabilityRequest shelf;
-  shelf.add_locations(request.location());
-  for (const auto& sku : request.skus()) shelf.add_skus(sku);
-  ASSIGN_OR_RETURN(auto rows,
-                   ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
+  for (const auto& sku : std::set<std::string>(request.skus().begin(), request.skus().end())) {
+    // The shelf as it stands now (a move for an earlier item may have released holds here).
+    ledger_v1::GetAvailabilityRequest shelf;
+    shelf.add_locations(request.location());
+    shelf.add_skus(sku);
+    ASSIGN_OR_RETURN(
+        auto rows, ledger_.Call(ledger_.ledger(), &ledger_v1::LedgerService::Stub::GetAvailability,
                                 shelf, deadline));
-  for (const auto& row : rows.rows()) {
+    if (rows.rows().empty()) continue;
+    const auto& row = rows.rows(0);
     int64_t short_by = row.held() - std::max<int64_t>(0, row.sellable());
+    // Holds being moved off this shelf by another call (or cut off, for the sweeper) leave it.
+    ASSIGN_OR_RETURN(
+        int64_t moving, pg::ReadEach<int64_t>(db_, [&](Tx& tx) {
+          return pg::Exec1(tx, kMovingAtShelf, request.location(), sku)[0].as<int64_t>();
+        }));
+    short_by -= moving;
     if (short_by <= 0) continue;
     struct Held {
       int64_t order_id;
@@ -1089,7 +1099,10 @@ absl::StatusOr<v1::ResourceHoldsResponse> Orders::ResourceHolds(
       if (short_by <= 0) break;
       ASSIGN_OR_RETURN(bool moved, MoveHold(request.request_id(), h.order_id, h.hold_id,
                                             request.location(), row.sku(), h.quantity, deadline));
-      if (moved) short_by -= h.quantity;  // else finished or cancelled by someone meanwhile
+      // Moved by this call, or no longer held here at all (moved by another call, cancelled,
+      // expired): either way the shelf is short of that much less.
+      (void)moved;
+      short_by -= h.quantity;
     }
   }
   return pg::ReadEach<v1::ResourceHoldsResponse>(db_, [&](Tx& tx) {
@@ -1243,8 +1256,13 @@ absl::StatusOr<int> Orders::ResumeMoves(int limit) {
                    }));
   int finished = 0;
   for (int64_t id : ids) {
-    ASSIGN_OR_RETURN(bool moved, FinishMove(id, std::nullopt));
-    if (moved) ++finished;
+    auto moved = FinishMove(id, std::nullopt);
+    if (!moved.ok()) {  // the others are not held up by it; it is tried again next round
+      log::Warn("a cut-off move not finished", {{"order_id", std::to_string(id)},
+                                                {"error", std::string(moved.status().message())}});
+      continue;
+    }
+    if (*moved) ++finished;
   }
   return finished;
 }
